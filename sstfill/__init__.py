@@ -1,0 +1,38 @@
+"""sstfill: fill cloud gaps in satellite SST (and other gridded ocean fields).
+
+``import sstfill`` registers the ``.inpaint`` accessor on xarray DataArrays and Datasets.
+
+Examples
+--------
+>>> import sstfill, sstfill.testing
+>>> sst = sstfill.testing.synthetic_sst(64, 64)
+>>> gappy, hidden = sst.inpaint.add_holes("squares", fraction=0.2, seed=0)
+>>> filled = gappy.inpaint.fill(model="laplace")
+>>> int(filled.sst_fill_flag.isin([1]).sum()) == int(hidden.sum())
+True
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("sstfill")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+from . import accessor as _accessor  # noqa: E402,F401  (registers .inpaint)
+from .classical import LaplaceFiller  # noqa: E402
+from .errors import GridError, InputDataError, ModelFileError, ModelMismatchError, SSTFillError  # noqa: E402
+from .tiling import TilePlan  # noqa: E402
+
+__all__ = [
+    "__version__",
+    "LaplaceFiller",
+    "TilePlan",
+    "SSTFillError",
+    "GridError",
+    "InputDataError",
+    "ModelMismatchError",
+    "ModelFileError",
+]

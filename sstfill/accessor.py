@@ -1,0 +1,290 @@
+"""The ``.inpaint`` accessor on DataArray and Dataset: validate, call the kernels, wrap.
+
+No maths lives here: grids come from :mod:`sstfill.grid`, masks and holes from
+:mod:`sstfill.masks`, the fill from :mod:`sstfill.inference`, metadata from
+:mod:`sstfill.cf`. The accessor keeps no state besides the wrapped object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from . import cf
+from .errors import InputDataError, ModelMismatchError
+from .grid import SpatialGrid, find_grid
+from .inference import fill_array, resolve_model
+from .masks import find_land, make_holes
+from .tiling import TilePlan
+
+__all__ = ["DataArrayInpaint", "DatasetInpaint"]
+
+
+def _check_field(da: xr.DataArray) -> None:
+    name = da.name or "<unnamed>"
+    kind = da.dtype.kind
+    if kind in "iu":
+        raise InputDataError(
+            f"Variable {name!r} has integer dtype {da.dtype}: it looks packed or undecoded. Open the "
+            "file with xr.open_dataset(path) (mask_and_scale=True, the default) or convert with "
+            f"da.astype('float32') after masking its fill value."
+        )
+    if kind not in "f":
+        raise InputDataError(f"Variable {name!r} has dtype {da.dtype}; sstfill fills floating-point fields only.")
+    if not hasattr(da.data, "dask") and not np.isfinite(da.values).any():
+        raise InputDataError(
+            f"Variable {name!r} is missing everywhere (all NaN): there is nothing to fill from. "
+            "Check the variable, the time step, or the file's _FillValue."
+        )
+
+
+def _holes_for_block(block: np.ndarray, *, kind: str, fraction: float, seed: int, tile: int, full_yx: tuple[int, int], block_info: dict | None = None) -> np.ndarray:
+    """Hole pattern for one block: each 2-D image gets its own generator, seeded by its index."""
+    loc = block_info[0]["array-location"] if block_info else [(0, n) for n in block.shape]
+    lead_shape = block_info[0]["shape"][:-2] if block_info else block.shape[:-2]
+    out = np.zeros(block.shape, dtype=bool)
+    (y0, y1), (x0, x1) = loc[-2], loc[-1]
+    for local in np.ndindex(*block.shape[:-2]):
+        index = tuple(lo + i for (lo, _), i in zip(loc[:-2], local))
+        flat = int(np.ravel_multi_index(index, lead_shape)) if index else 0
+        rng = np.random.default_rng([seed, flat])
+        out[local] = make_holes(kind, full_yx, rng, fraction=fraction, tile=tile)[y0:y1, x0:x1]
+    return out
+
+
+class _Base:
+    def __init__(self, obj: Any) -> None:
+        self._obj = obj
+
+
+@xr.register_dataarray_accessor("inpaint")
+class DataArrayInpaint(_Base):
+    """Gap filling of one gridded field: ``da.inpaint.fill()``, ``.mask()``, ``.add_holes()``.
+
+    Examples
+    --------
+    >>> import sstfill, sstfill.testing
+    >>> sst = sstfill.testing.synthetic_sst(64, 80)
+    >>> gappy, hidden = sst.inpaint.add_holes("squares", fraction=0.2, seed=1)
+    >>> filled = gappy.inpaint.fill(model="laplace")
+    >>> bool(filled.notnull().sum() == sst.notnull().sum())
+    True
+    """
+
+    @property
+    def grid(self) -> SpatialGrid:
+        """The spatial grid sstfill found (dims, kind, periodicity)."""
+        return find_grid(self._obj)
+
+    def _land(self, land: Any, dataset: xr.Dataset | None = None) -> xr.DataArray | None:
+        return find_land(self._obj, self.grid, land, dataset)
+
+    def mask(self, land: Any = "auto", *, _dataset: xr.Dataset | None = None) -> xr.DataArray:
+        """Flags per pixel: 0 observed, 1 cloud (missing, not land), 2 land.
+
+        Parameters
+        ----------
+        land : "auto", None, str or DataArray
+            Where land comes from; see :func:`sstfill.masks.find_land`.
+
+        Returns
+        -------
+        DataArray of int8 with CF ``flag_values``/``flag_meanings``.
+        """
+        da = self._obj
+        land_da = self._land(land, _dataset)
+        missing = da.isnull()
+        codes = xr.where(missing, 1, 0)
+        if land_da is not None:
+            codes = xr.where(missing & land_da, 2, codes)
+        codes = codes.transpose(*da.dims)
+        out = cf.flag_variable(codes, cf.MASK_FLAGS, f"observation mask of {da.name or 'field'}", da)
+        return out.rename(f"{da.name or 'field'}_mask")
+
+    def add_holes(
+        self,
+        kind: str = "clouds",
+        fraction: float = 0.3,
+        seed: int = 0,
+        *,
+        land: Any = "auto",
+        tile: int = 64,
+    ) -> tuple[xr.DataArray, xr.DataArray]:
+        """Hide observed ocean pixels under synthetic gaps.
+
+        Parameters
+        ----------
+        kind : {"clouds", "random_field", "square10", "squares6", "squares"}
+            Real cloud shapes, a random-field cloud generator, or the report's three sets.
+        fraction : float
+            Fraction of the area covered by holes (ignored by ``square10``).
+        seed : int
+            Each 2-D image gets its own generator seeded by ``(seed, image index)``.
+        land : see :meth:`mask`
+        tile : int
+            Cell size for ``square10`` and ``clouds``.
+
+        Returns
+        -------
+        gappy : DataArray
+            The field with the hidden pixels set to NaN.
+        hidden : DataArray of bool
+            True where an observed ocean pixel was hidden.
+        """
+        da = self._obj
+        _check_field(da)
+        grid = self.grid
+        land_da = self._land(land)
+        other = [d for d in da.dims if d not in grid.dims]
+        work = da.transpose(*other, *grid.dims)
+        full_yx = (work.sizes[grid.y_dim], work.sizes[grid.x_dim])
+        kwargs = dict(kind=kind, fraction=fraction, seed=seed, tile=tile, full_yx=full_yx)
+        if hasattr(work.data, "dask"):
+            holes = work.data.map_blocks(_holes_for_block, dtype=bool, meta=np.array((), bool), **kwargs)
+        else:
+            holes = _holes_for_block(np.empty(work.shape, dtype=bool), **kwargs)
+        holes_da = work.copy(data=holes)
+        hidden = holes_da & work.notnull()
+        if land_da is not None:
+            hidden = hidden & ~land_da
+        hidden = hidden.transpose(*da.dims).rename("hidden")
+        hidden.attrs = {"long_name": f"observed pixels hidden by synthetic {kind} holes", "hole_kind": kind, "seed": seed}
+        gappy = da.where(~hidden)
+        gappy.attrs = cf.add_history(da.attrs, f"sstfill: {kind} holes added (fraction {fraction}, seed {seed})")
+        gappy.encoding = dict(da.encoding)
+        return gappy, hidden
+
+    def fill(
+        self,
+        model: Any = None,
+        *,
+        land: Any = "auto",
+        tile: int | None = None,
+        overlap: int = 16,
+        batch_size: int = 512,
+        min_observed: float = 0.05,
+        device: str | None = None,
+        _dataset: xr.Dataset | None = None,
+    ) -> xr.DataArray:
+        """Fill cloud gaps; observed pixels are returned bit for bit and land stays NaN.
+
+        Lazy on dask-backed input: nothing is computed until asked.
+
+        Parameters
+        ----------
+        model : None, "laplace", path or model object
+            None uses the bundled default model.
+        land : "auto", None, str or DataArray
+            Where land comes from; see :func:`sstfill.masks.find_land`.
+        tile : int, optional
+            Tile size (default: the model's).
+        overlap : int
+            Pixels shared by neighbouring tiles, blended with a tapered window.
+        batch_size : int
+            Tiles per model call.
+        min_observed : float
+            Tiles with less observed data than this fraction are not used; pixels that no
+            tile can fill stay NaN and are flagged ``not_filled``.
+        device : str, optional
+            "cpu", "cuda" or "auto" for neural models.
+
+        Returns
+        -------
+        DataArray
+            The filled field with CF attributes and a ``<name>_fill_flag`` coordinate
+            (0 observed, 1 filled, 2 land, 3 not filled).
+        """
+        da = self._obj
+        name = da.name if da.name is not None else "field"
+        _check_field(da)
+        grid = self.grid
+        model = resolve_model(model, device)
+        model_tile = getattr(model, "tile_size", None)
+        if tile is not None and model_tile is not None and tile != model_tile:
+            raise ModelMismatchError(
+                f"Variable {name!r}: tile={tile} but the model was trained on {model_tile}x{model_tile} "
+                f"tiles. Drop the tile argument or pass tile={model_tile}."
+            )
+        plan = TilePlan(tile or model_tile or 64, overlap)
+        land_da = self._land(land, _dataset)
+        other = [d for d in da.dims if d not in grid.dims]
+        work = da.transpose(*other, *grid.dims)
+        land_data = None
+        if land_da is not None:
+            land_data = land_da.transpose(*[d for d in work.dims if d in land_da.dims]).data
+            if land_da.ndim < work.ndim and land_da.dims != work.dims[-land_da.ndim :]:
+                land_data = xr.broadcast(land_da, work)[0].transpose(*work.dims).data
+        filled_data = fill_array(
+            work.data,
+            land_data,
+            model=model,
+            plan=plan,
+            periodic_x=grid.periodic,
+            batch_size=batch_size,
+            min_observed=min_observed,
+        )
+        filled = work.copy(data=filled_data)
+        observed = work.notnull()
+        codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
+        if land_da is not None:
+            codes = xr.where(~observed & land_da, 2, codes)
+        flag_name = f"{name}_fill_flag"
+        flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da)
+        filled = filled.transpose(*da.dims)
+        filled.attrs = cf.filled_attrs(da, model.description, flag_name)
+        filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
+        return filled.assign_coords({flag_name: flag.transpose(*da.dims)})
+
+
+@xr.register_dataset_accessor("inpaint")
+class DatasetInpaint(_Base):
+    """Gap filling of a variable of a Dataset: ``ds.inpaint.fill(var="sst")``.
+
+    Examples
+    --------
+    >>> import sstfill, sstfill.testing
+    >>> ds = sstfill.testing.synthetic_sst(64, 80).to_dataset()
+    >>> out = ds.inpaint.fill(var="sst", model="laplace")
+    >>> sorted(out.data_vars)
+    ['sst', 'sst_fill_flag']
+    """
+
+    def _var(self, var: str | None) -> xr.DataArray:
+        ds = self._obj
+        if var is not None:
+            if var not in ds.data_vars:
+                raise InputDataError(f"Variable {var!r} is not in the dataset; its data variables are {sorted(map(str, ds.data_vars))}.")
+            return ds[var]
+        candidates = [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs]
+        if len(candidates) != 1:
+            raise InputDataError(
+                f"Say which variable to use: ds.inpaint.fill(var=...); candidates are {sorted(map(str, candidates))}."
+            )
+        return ds[candidates[0]]
+
+    def mask(self, var: str | None = None, land: Any = "auto") -> xr.DataArray:
+        """Observation mask of ``var``: see :meth:`DataArrayInpaint.mask`."""
+        return self._var(var).inpaint.mask(land, _dataset=self._obj)
+
+    def add_holes(self, var: str | None = None, **kwargs: Any) -> xr.Dataset:
+        """The dataset with ``var`` holed and a boolean ``<var>_hidden`` variable added."""
+        da = self._var(var)
+        gappy, hidden = da.inpaint.add_holes(**kwargs)
+        return self._obj.assign({da.name: gappy, f"{da.name}_hidden": hidden})
+
+    def fill(self, var: str | None = None, model: Any = None, **kwargs: Any) -> xr.Dataset:
+        """The dataset with ``var`` filled and a ``<var>_fill_flag`` flag variable added.
+
+        Keyword arguments are those of :meth:`DataArrayInpaint.fill`; land is looked for
+        among the dataset's variables too.
+        """
+        da = self._var(var)
+        filled = da.inpaint.fill(model, _dataset=self._obj, **kwargs)
+        flag_name = f"{da.name}_fill_flag"
+        out = self._obj.copy()
+        out[da.name] = filled.drop_vars(flag_name)
+        out[flag_name] = filled[flag_name].variable
+        out.attrs = cf.add_history(out.attrs, f"sstfill: gaps of {da.name!r} filled")
+        return out

@@ -1,0 +1,87 @@
+"""CF metadata of sstfill's outputs: attributes, history, flag variables, encodings."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = [
+    "FILL_FLAGS",
+    "MASK_FLAGS",
+    "flag_variable",
+    "add_history",
+    "filled_attrs",
+    "clean_encoding",
+]
+
+#: flag value -> meaning of the companion ``<var>_fill_flag`` variable
+FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled"}
+#: flag value -> meaning of :meth:`DataArray.inpaint.mask`
+MASK_FLAGS = {0: "observed", 1: "cloud", 2: "land"}
+
+_PACKING_KEYS = ("scale_factor", "add_offset", "_FillValue", "missing_value", "dtype", "_Unsigned")
+_STORAGE_KEYS = ("chunks", "preferred_chunks", "chunksizes", "contiguous", "source", "original_shape")
+
+
+def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, parent: xr.DataArray) -> xr.DataArray:
+    """Wrap int8 codes as a CF flag variable describing ``parent``."""
+    attrs = {
+        "long_name": long_name,
+        "flag_values": np.array(list(flags), dtype="int8"),
+        "flag_meanings": " ".join(flags.values()),
+    }
+    std = parent.attrs.get("standard_name")
+    if std:
+        attrs["standard_name"] = f"{std} status_flag"
+    out = codes.astype("int8")
+    out.attrs = attrs
+    out.encoding = {"dtype": "int8", "_FillValue": None}
+    return out
+
+
+def add_history(attrs: dict[str, Any], line: str) -> dict[str, Any]:
+    """Return a copy of ``attrs`` with ``line`` (time-stamped) prepended to ``history``."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = dict(attrs)
+    old = str(out.get("history", "")).strip()
+    out["history"] = f"{stamp}: {line}" + (f"\n{old}" if old else "")
+    return out
+
+
+def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict[str, Any]:
+    """Attributes of a filled field: the source's, plus history, comment and ancillaries."""
+    from . import __version__
+
+    attrs = dict(source.attrs)
+    # valid_* of packed data are in packed units: convert them to the unpacked float output
+    scale = source.encoding.get("scale_factor")
+    offset = source.encoding.get("add_offset")
+    if scale is not None or offset is not None:
+        for key in ("valid_min", "valid_max", "valid_range"):
+            if key in attrs:
+                attrs[key] = np.asarray(attrs[key], "float64") * (scale if scale is not None else 1.0) + (offset or 0.0)
+    attrs.pop("missing_value", None)
+    attrs.pop("_FillValue", None)
+    method = f"sstfill {__version__}: {description}"
+    attrs = add_history(attrs, f"cloud gaps filled by {method}")
+    note = f"Cloud gaps filled by {method}; see {flag_name} for which pixels were observed or filled."
+    attrs["comment"] = f"{attrs['comment']} {note}" if attrs.get("comment") else note
+    ancillary = str(attrs.get("ancillary_variables", "")).split()
+    attrs["ancillary_variables"] = " ".join([a for a in ancillary if a != flag_name] + [flag_name])
+    return attrs
+
+
+def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
+    """Encoding for a float output written from a source ``encoding``.
+
+    Drops packing (``scale_factor``/``add_offset``/int dtypes), conflicting ``_FillValue`` and
+    ``missing_value`` and stale storage chunking, so ``to_netcdf`` and ``to_zarr`` both work.
+    """
+    out = {k: v for k, v in encoding.items() if k not in _PACKING_KEYS + _STORAGE_KEYS}
+    out = {k: v for k, v in out.items() if k in ("zlib", "complevel", "shuffle", "compression")}
+    out["dtype"] = np.dtype(dtype)
+    out["_FillValue"] = np.array(np.nan, dtype=dtype)[()]
+    return out

@@ -1,0 +1,114 @@
+"""Classical tile fillers: harmonic (Laplace) interpolation, batched in torch.
+
+:func:`harmonic_fill` is the shared kernel: a push-pull pyramid gives every gap a smooth
+first value from the coarsest scale that sees data, then red-black successive
+over-relaxation (Gauss-Seidel) relaxes the gaps towards the solution of Laplace's equation
+with the observed pixels as boundary values (Neumann at the tile edge). It is the
+classical :class:`LaplaceFiller` and the first-guess channel of the neural models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["harmonic_fill", "LaplaceFiller"]
+
+
+def _pushpull(values: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Fill zero-weight pixels from coarser levels. ``values`` are weight-multiplied sums."""
+    height, width = values.shape[-2:]
+    dense = values / weight.clamp_min(1e-12)
+    if height <= 1 and width <= 1:
+        return dense
+    pad = (0, width % 2, 0, height % 2)
+    coarse_v = F.avg_pool2d(F.pad(values, pad), 2, ceil_mode=True) * 4
+    coarse_w = F.avg_pool2d(F.pad(weight, pad), 2, ceil_mode=True) * 4
+    coarse = _pushpull(coarse_v, coarse_w)
+    up = F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width]
+    alpha = weight.clamp(0, 1)
+    return alpha * dense + (1 - alpha) * up
+
+
+def harmonic_fill(values: torch.Tensor, observed: torch.Tensor, iterations: int = 60, omega: float = 1.85) -> torch.Tensor:
+    """Fill the unobserved pixels of a batch of images by harmonic interpolation.
+
+    Parameters
+    ----------
+    values : tensor (N, H, W)
+        Images; anything (NaN included) at unobserved pixels.
+    observed : bool tensor (N, H, W)
+        True where ``values`` is data.
+    iterations : int
+        Red-black SOR sweeps after the pyramid start (0: pyramid only).
+    omega : float
+        Over-relaxation factor.
+
+    Returns
+    -------
+    tensor (N, H, W)
+        Observed pixels unchanged, gaps filled; an image with no observed pixel is all 0.
+
+    Examples
+    --------
+    >>> v = torch.arange(16.0).reshape(1, 4, 4); m = torch.ones_like(v, dtype=torch.bool)
+    >>> m[0, 1:3, 1:3] = False
+    >>> out = harmonic_fill(v, m, iterations=200)
+    >>> bool(torch.allclose(out, v, atol=1e-3))  # a linear ramp is harmonic
+    True
+    """
+    weight = observed.to(values.dtype).unsqueeze(1)
+    data = torch.where(observed, values, torch.zeros((), dtype=values.dtype, device=values.device)).unsqueeze(1)
+    field = _pushpull(data * weight, weight)
+    gap = ~observed.unsqueeze(1)
+    if iterations > 0 and bool(gap.any()):
+        height, width = values.shape[-2:]
+        parity = (torch.arange(height, device=values.device)[:, None] + torch.arange(width, device=values.device)[None, :]) % 2
+        colours = [gap & (parity == c) for c in (0, 1)]
+        for _ in range(iterations):
+            for colour in colours:
+                padded = F.pad(field, (1, 1, 1, 1), mode="replicate")
+                mean4 = 0.25 * (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2] + padded[..., 1:-1, 2:])
+                field = torch.where(colour, field + omega * (mean4 - field), field)
+    return torch.where(observed, values, field.squeeze(1))
+
+
+class LaplaceFiller:
+    """Harmonic (Laplace) interpolation of each tile: the classical reference filler.
+
+    Any tile size works. Use it through the accessor, ``da.inpaint.fill(model="laplace")``,
+    or directly on tiles.
+
+    Examples
+    --------
+    >>> f = LaplaceFiller()
+    >>> tiles = np.full((2, 8, 8), 20.0, dtype="float32"); obs = np.ones(tiles.shape, bool)
+    >>> obs[:, 2:5, 2:5] = False; tiles[~obs] = np.nan
+    >>> float(f.predict_tiles(tiles, obs)[0, 3, 3])
+    20.0
+    """
+
+    tile_size: int | None = None
+
+    def __init__(self, iterations: int = 150, omega: float = 1.85) -> None:
+        self.iterations = iterations
+        self.omega = omega
+
+    @property
+    def description(self) -> str:
+        return f"harmonic (Laplace) interpolation per tile, {self.iterations} red-black SOR sweeps"
+
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        """Fill a batch of tiles ``(N, T, T)``; returns float32 ``(N, T, T)``."""
+        with torch.inference_mode():
+            v = torch.from_numpy(np.ascontiguousarray(values, dtype="float32"))
+            m = torch.from_numpy(np.ascontiguousarray(observed, dtype=bool))
+            # centre each tile on its mean so the float32 relaxation works on small numbers
+            count = m.sum(dim=(1, 2), keepdim=True).clamp_min(1)
+            centre = torch.where(m, v, 0.0).sum(dim=(1, 2), keepdim=True) / count
+            out = harmonic_fill(v - centre, m, self.iterations, self.omega) + centre
+        return torch.where(m, v, out).numpy()
+
+    def __repr__(self) -> str:
+        return f"LaplaceFiller(iterations={self.iterations}, omega={self.omega})"

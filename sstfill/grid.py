@@ -1,0 +1,159 @@
+"""Find the horizontal grid of a field: latitude/longitude or projected x/y, CF first.
+
+Everything downstream works in index space on the two spatial dimensions found here, so
+descending latitude, 0..360 or -180..180 longitudes, curvilinear and projected grids all
+tile the same way. Only periodicity (a global grid wraps in longitude) changes the tiling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from .errors import GridError
+
+__all__ = ["SpatialGrid", "find_grid", "lonlat_2d"]
+
+_LAT_NAMES = ("lat", "latitude", "nav_lat", "lat_rho", "LAT", "Latitude", "XLAT", "yc")
+_LON_NAMES = ("lon", "longitude", "nav_lon", "lon_rho", "LON", "Longitude", "XLONG", "xc")
+_Y_NAMES = ("y", "Y", "projection_y_coordinate", "rlat")
+_X_NAMES = ("x", "X", "projection_x_coordinate", "rlon")
+
+
+@dataclass(frozen=True)
+class SpatialGrid:
+    """The horizontal grid of a field.
+
+    Attributes
+    ----------
+    y_dim, x_dim : str
+        Names of the row and column dimensions (tiled in index space).
+    lat, lon : str or None
+        Names of the latitude/longitude coordinates, if any (1-D or 2-D).
+    kind : {"regular", "curvilinear", "projected"}
+        Regular: 1-D lat/lon; curvilinear: 2-D lat/lon (swaths, ocean-model grids);
+        projected: x/y with a CF ``grid_mapping``.
+    periodic : bool
+        True for a global grid whose longitude wraps around (tiles cross the dateline).
+    crs_wkt : str or None
+        The grid mapping's CRS (WKT) for projected grids.
+    """
+
+    y_dim: str
+    x_dim: str
+    lat: str | None = None
+    lon: str | None = None
+    kind: str = "regular"
+    periodic: bool = False
+    crs_wkt: str | None = None
+
+    @property
+    def dims(self) -> tuple[str, str]:
+        return (self.y_dim, self.x_dim)
+
+
+def _cf_names(obj: xr.DataArray, key: str, table: str) -> list[str]:
+    """Names that cf-xarray identifies for ``key`` in ``obj.cf.<table>``, else []."""
+    try:
+        import cf_xarray  # noqa: F401  (registers .cf)
+
+        found = getattr(obj.cf, table).get(key, [])
+    except Exception:  # cf-xarray missing or confused by odd attrs: fall back to names
+        found = []
+    return [name for name in found if name in obj.coords]
+
+
+def _first(obj: xr.DataArray, cf_key: str, table: str, names: tuple[str, ...]) -> str | None:
+    for name in _cf_names(obj, cf_key, table):
+        return name
+    for name in names:
+        if name in obj.coords:
+            return name
+    return None
+
+
+def _is_periodic(lon: np.ndarray) -> bool:
+    """Whether 1-D longitudes are evenly spaced and span the whole circle."""
+    if lon.size < 3:
+        return False
+    step = np.diff(lon.astype("float64"))
+    if not np.allclose(step, step[0], rtol=1e-3, atol=1e-6) or step[0] == 0:
+        return False
+    return bool(np.isclose(abs(step[0]) * lon.size, 360.0, rtol=1e-3))
+
+
+def find_grid(obj: xr.DataArray) -> SpatialGrid:
+    """Identify the two spatial dimensions of ``obj``.
+
+    Latitude and longitude are looked up through cf-xarray (``standard_name``, ``units``,
+    ``axis``), then by common names; without them, projected ``x``/``y`` with a CF
+    ``grid_mapping`` are used.
+
+    Examples
+    --------
+    >>> import sstfill.testing
+    >>> g = find_grid(sstfill.testing.synthetic_sst(ny=32, nx=48))
+    >>> g.dims, g.kind, g.periodic
+    (('lat', 'lon'), 'regular', False)
+    """
+    name = obj.name if obj.name is not None else "<unnamed>"
+    lat = _first(obj, "latitude", "coordinates", _LAT_NAMES)
+    lon = _first(obj, "longitude", "coordinates", _LON_NAMES)
+    if lat is not None and lon is not None:
+        lat_c, lon_c = obj.coords[lat], obj.coords[lon]
+        if lat_c.ndim == 1 and lon_c.ndim == 1 and lat_c.dims != lon_c.dims:
+            periodic = _is_periodic(np.asarray(lon_c.values))
+            return SpatialGrid(lat_c.dims[0], lon_c.dims[0], lat, lon, "regular", periodic)
+        if lat_c.ndim == 2 and lat_c.dims == lon_c.dims:
+            ydim, xdim = (d for d in obj.dims if d in lat_c.dims)
+            return SpatialGrid(ydim, xdim, lat, lon, "curvilinear", False)
+    x = _first(obj, "X", "axes", _X_NAMES)
+    y = _first(obj, "Y", "axes", _Y_NAMES)
+    mapping = obj.attrs.get("grid_mapping") or obj.encoding.get("grid_mapping")
+    if x is not None and y is not None and obj.coords[x].ndim == 1 and obj.coords[y].ndim == 1:
+        crs_wkt = None
+        if mapping is not None and mapping in obj.coords:
+            try:
+                import pyproj
+
+                crs_wkt = pyproj.CRS.from_cf(obj.coords[mapping].attrs).to_wkt()
+            except Exception as err:  # a broken grid_mapping is not fatal for tiling
+                raise GridError(
+                    f"Variable {name!r}: grid_mapping {mapping!r} could not be read by pyproj "
+                    f"({err}). Fix its CF attributes or drop it: da.drop_vars({mapping!r})."
+                ) from err
+        if crs_wkt is not None or (lat is None and lon is None and mapping is not None):
+            return SpatialGrid(obj.coords[y].dims[0], obj.coords[x].dims[0], lat, lon, "projected", False, crs_wkt)
+    raise GridError(
+        f"Variable {name!r} (dims {tuple(obj.dims)}) has no latitude/longitude coordinates "
+        "that sstfill can find, nor projected x/y with a CF grid_mapping. Name them 'lat'/'lon' "
+        "or give them CF attributes, e.g. da['my_lat'].attrs['standard_name'] = 'latitude' "
+        "(and 'longitude'), or assign them: da.assign_coords(lat=..., lon=...)."
+    )
+
+
+def lonlat_2d(obj: xr.DataArray, grid: SpatialGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude (-180..180) and latitude of every pixel, as two (ny, nx) arrays.
+
+    Projected grids are converted with pyproj from their ``grid_mapping``.
+    """
+    if grid.kind == "projected" and grid.crs_wkt is not None and (grid.lat is None or grid.lon is None):
+        import pyproj
+
+        xv = obj.coords[grid.x_dim].values
+        yv = obj.coords[grid.y_dim].values
+        xx, yy = np.meshgrid(xv, yv)
+        to_lonlat = pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(grid.crs_wkt), "EPSG:4326", always_xy=True)
+        lon, lat = to_lonlat.transform(xx, yy)
+    else:
+        lat_c = obj.coords[grid.lat]
+        lon_c = obj.coords[grid.lon]
+        if lat_c.ndim == 1:
+            lon, lat = np.meshgrid(lon_c.values, lat_c.values)
+        else:
+            lat = lat_c.transpose(grid.y_dim, grid.x_dim).values
+            lon = lon_c.transpose(grid.y_dim, grid.x_dim).values
+    lon = (np.asarray(lon, dtype="float64") + 180.0) % 360.0 - 180.0
+    return lon, np.asarray(lat, dtype="float64")

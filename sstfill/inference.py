@@ -1,0 +1,260 @@
+"""Fill numpy blocks with a tile model, and drive that over dask arrays with halos.
+
+The model interface is small: an object with ``tile_size`` (int, or None for any size),
+``description`` (str) and ``predict_tiles(values, observed) -> values`` on float32 batches
+``(N, T, T)`` where ``values`` is NaN wherever ``observed`` is False.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Protocol
+
+import numpy as np
+
+from .tiling import TilePlan, blend_tiles, cut_tiles
+
+__all__ = ["TileModel", "fill_block", "fill_array"]
+
+
+class TileModel(Protocol):
+    """What :func:`fill_array` needs from a model."""
+
+    tile_size: int | None
+    description: str
+
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray: ...
+
+
+def fill_block(
+    block: np.ndarray,
+    land: np.ndarray | None,
+    *,
+    model: TileModel,
+    plan: TilePlan,
+    start: tuple[int, int] = (0, 0),
+    core: tuple[slice, slice] | None = None,
+    batch_size: int = 512,
+    min_observed: float = 0.05,
+) -> np.ndarray:
+    """Fill the gaps of one block (..., ny, nx) with ``model``, tile by tile.
+
+    Parameters
+    ----------
+    block : array (..., ny, nx)
+        Field with NaN gaps, possibly with a halo of context around its core.
+    land : bool array broadcastable to ``block``, or None
+        Pixels never to fill.
+    model : TileModel
+        Fills batches of tiles.
+    plan : TilePlan
+        Tile size and overlap.
+    start : (int, int)
+        Global (array) index of ``block[..., 0, 0]``; it places the tile lattice.
+    core : (slice, slice), optional
+        The part of the block whose pixels are wanted (default: all of it). Only tiles
+        touching it are run.
+    batch_size : int
+        Tiles per model call.
+    min_observed : float
+        Tiles with a smaller observed fraction are not used (their pixels may end up
+        not filled, NaN).
+
+    Returns
+    -------
+    array like ``block``
+        Observed pixels bit for bit, land NaN, gaps filled where some tile could.
+
+    Examples
+    --------
+    >>> from sstfill.classical import LaplaceFiller
+    >>> x = np.linspace(0, 1, 100 * 90, dtype="float32").reshape(100, 90); x[40:50, 30:45] = np.nan
+    >>> out = fill_block(x, None, model=LaplaceFiller(), plan=TilePlan())
+    >>> bool(np.isfinite(out).all())
+    True
+    """
+    ny, nx = block.shape[-2:]
+    core = core or (slice(0, ny), slice(0, nx))
+    cy0, cy1, _ = core[0].indices(ny)
+    cx0, cx1, _ = core[1].indices(nx)
+    observed = np.isfinite(block)
+    out = block.copy()
+    gaps = ~observed if land is None else ~observed & ~np.broadcast_to(land, block.shape)
+    if not gaps[..., cy0:cy1, cx0:cx1].any():
+        if land is not None:
+            out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
+        return out
+    tile = plan.tile
+    oy = plan.origins(start[0] + cy0, start[0] + cy1) - start[0]
+    ox = plan.origins(start[1] + cx0, start[1] + cx1) - start[1]
+    values = cut_tiles(block.astype("float32", copy=False), oy, ox, tile)
+    obs_tiles = cut_tiles(observed, oy, ox, tile, fill_value=False)
+    lead = values.shape[:-2]
+    flat_v = values.reshape(-1, tile, tile)
+    flat_m = obs_tiles.reshape(-1, tile, tile)
+    frac = flat_m.mean(axis=(1, 2))
+    # only tiles with enough data, and with some gap to fill, go to the model
+    flat_g = cut_tiles(gaps, oy, ox, tile, fill_value=False).reshape(-1, tile, tile)
+    use = (frac >= min_observed) & flat_g.any(axis=(1, 2))
+    pred = np.full(flat_v.shape, np.nan, dtype="float32")
+    idx = np.flatnonzero(use)
+    for b in range(0, idx.size, batch_size):
+        sel = idx[b : b + batch_size]
+        pred[sel] = model.predict_tiles(np.ascontiguousarray(flat_v[sel]), np.ascontiguousarray(flat_m[sel]))
+    weights = plan.window()[None] * use[:, None, None]
+    weights = np.where(np.isfinite(pred), weights, 0.0).astype("float32")
+    blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx))
+    out = np.where(observed, block, blended.astype(block.dtype))
+    if land is not None:
+        out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
+    return out
+
+
+def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
+    """Merge chunks smaller than ``minimum`` into their neighbour (map_overlap needs depth <= chunk)."""
+    merged: list[int] = []
+    for c in chunks:
+        if merged and (c < minimum or merged[-1] < minimum):
+            merged[-1] += c
+        else:
+            merged.append(c)
+    return tuple(merged)
+
+
+def _fill_dask_block(
+    block: np.ndarray,
+    land: np.ndarray,
+    *,
+    chunks_yx: tuple[tuple[int, ...], tuple[int, ...]],
+    depth_yx: tuple[int, int],
+    periodic_x: bool,
+    block_info: dict | None = None,
+    **kwargs: Any,
+) -> np.ndarray:
+    """map_overlap kernel: locate the block in the full array, then :func:`fill_block`."""
+    iy, ix = block_info[0]["chunk-location"][-2:]
+    starts, cores = [], []
+    for axis, (index, chunks, depth) in enumerate(zip((iy, ix), chunks_yx, depth_yx)):
+        periodic = periodic_x and axis == 1
+        left = depth if (index > 0 or periodic) else 0
+        core_start = int(sum(chunks[:index]))
+        starts.append(core_start - left)
+        cores.append(slice(left, left + chunks[index]))
+        assert block.shape[-2 + axis] >= left + chunks[index], "unexpected halo layout"
+    return fill_block(block, land, start=tuple(starts), core=tuple(cores), **kwargs)
+
+
+def fill_array(
+    data: Any,
+    land: Any = None,
+    *,
+    model: TileModel,
+    plan: TilePlan,
+    periodic_x: bool = False,
+    batch_size: int = 512,
+    min_observed: float = 0.05,
+) -> Any:
+    """Fill a numpy or dask array whose last two axes are (y, x).
+
+    With dask nothing is computed here: each block is filled with a halo of ``plan.halo``
+    pixels taken from its neighbours (wrapped around in x when ``periodic_x``), so the
+    result does not depend on the chunking.
+
+    Parameters
+    ----------
+    data : numpy or dask array (..., ny, nx)
+    land : bool array (ny, nx) or like ``data``, or None
+    model, plan, batch_size, min_observed
+        As in :func:`fill_block`.
+    periodic_x : bool
+        The x axis wraps around (global longitude).
+    """
+    kwargs = dict(model=model, plan=plan, batch_size=batch_size, min_observed=min_observed)
+    if not hasattr(data, "dask"):
+        if periodic_x:
+            return _fill_periodic_numpy(np.asarray(data), land, **kwargs)
+        return fill_block(np.asarray(data), None if land is None else np.asarray(land), **kwargs)
+    import dask.array as da
+
+    ny, nx = data.shape[-2:]
+    halo = plan.halo
+    chunks = list(data.chunks)
+    chunks[-2] = _merge_small_chunks(chunks[-2], halo)
+    chunks[-1] = _merge_small_chunks(chunks[-1], halo)
+    data = data.rechunk(tuple(chunks))
+    depth_y = halo if len(chunks[-2]) > 1 else 0
+    depth_x = halo if len(chunks[-1]) > 1 else 0
+    if periodic_x:
+        depth_x = min(halo, min(chunks[-1]))
+    if land is None:
+        land_full = da.zeros(data.shape, dtype=bool, chunks=data.chunks)
+    else:
+        land_full = da.broadcast_to(da.asarray(land).astype(bool), data.shape).rechunk(data.chunks)
+    depth = {axis: 0 for axis in range(data.ndim - 2)}
+    depth.update({data.ndim - 2: depth_y, data.ndim - 1: depth_x})
+    boundary = {axis: "none" for axis in range(data.ndim)}
+    if periodic_x:
+        boundary[data.ndim - 1] = "periodic"
+    kernel = functools.partial(
+        _fill_dask_block,
+        chunks_yx=(tuple(chunks[-2]), tuple(chunks[-1])),
+        depth_yx=(depth_y, depth_x),
+        periodic_x=periodic_x,
+        **kwargs,
+    )
+    return da.map_overlap(
+        kernel,
+        data,
+        land_full,
+        depth=depth,
+        boundary=boundary,
+        trim=True,
+        align_arrays=False,
+        dtype=data.dtype,
+        meta=np.array((), dtype=data.dtype),
+    )
+
+
+def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarray:
+    """Numpy path for a wrapping x axis: pad by the halo from the other side, fill, crop."""
+    halo = min(kwargs["plan"].halo, data.shape[-1])
+    wrapped = np.concatenate([data[..., -halo:], data, data[..., :halo]], axis=-1)
+    land_w = None
+    if land is not None:
+        land = np.broadcast_to(np.asarray(land, dtype=bool), data.shape)
+        land_w = np.concatenate([land[..., -halo:], land, land[..., :halo]], axis=-1)
+    core = (slice(0, data.shape[-2]), slice(halo, halo + data.shape[-1]))
+    out = fill_block(wrapped, land_w, start=(0, -halo), core=core, **kwargs)
+    return out[..., halo : halo + data.shape[-1]]
+
+
+def resolve_model(model: Any = None, device: str | None = None) -> TileModel:
+    """Turn what a user passes as ``model=`` into a :class:`TileModel`.
+
+    ``None`` is the bundled default model; ``"laplace"`` the classical
+    :class:`~sstfill.classical.LaplaceFiller`; a path loads a saved model
+    (:func:`sstfill.load_model`); an object with ``predict_tiles`` is used as it is.
+    ``device`` ("cpu", "cuda", "auto") moves a neural model.
+    """
+    from .errors import ModelMismatchError
+
+    if model is None:
+        from .checkpoint import load_default_model
+
+        model = load_default_model()
+    elif isinstance(model, str) and model.lower() in ("laplace", "harmonic"):
+        from .classical import LaplaceFiller
+
+        model = LaplaceFiller()
+    elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        from .checkpoint import load_model
+
+        model = load_model(model)
+    if not callable(getattr(model, "predict_tiles", None)):
+        raise ModelMismatchError(
+            f"model={model!r} cannot fill tiles: pass None (the bundled model), 'laplace', a path "
+            "saved with model.save(path), or an object with a predict_tiles(values, observed) method."
+        )
+    if device is not None and hasattr(model, "to"):
+        model = model.to(device)
+    return model

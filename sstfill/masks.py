@@ -1,0 +1,263 @@
+"""Land and cloud masks, and synthetic holes for training and evaluation.
+
+Land (never filled) comes from, in order: a mask the user gives; a CF land/sea mask or
+flag variable in the dataset; pixels never observed along time (or any other non-spatial
+dimension); for a single image, the ``global-land-mask`` package (1 km, optional). A cloud
+is a missing pixel that is not land.
+
+Holes follow the SST report (one 10x10 square per 64x64 tile; many 6x6 squares; many
+squares of side 1-10) or look like real clouds: shapes cut from real Sentinel-3 SLSTR
+scenes shipped with the package, or a thresholded Gaussian random field.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .errors import InputDataError
+from .grid import SpatialGrid, lonlat_2d
+
+__all__ = [
+    "HOLE_KINDS",
+    "find_land",
+    "make_holes",
+    "cloud_library",
+    "land_from_flags",
+]
+
+HOLE_KINDS = ("square10", "squares6", "squares", "clouds", "random_field")
+_LAND_NAMES = ("land_binary_mask", "land_area_fraction")
+_SEA_NAMES = ("sea_binary_mask", "sea_area_fraction")
+
+
+def land_from_flags(var: xr.DataArray) -> xr.DataArray | None:
+    """Land (bool) from a CF mask or flag variable, or None if it does not describe land.
+
+    Understands ``standard_name`` land/sea binary masks and area fractions (land where the
+    land fraction is >= 0.5), and flag variables whose ``flag_meanings`` include ``land``
+    (with ``flag_values`` or ``flag_masks``).
+
+    Examples
+    --------
+    >>> flags = xr.DataArray(np.array([[1, 2], [2, 1]], "int8"), dims=("y", "x"),
+    ...     attrs={"flag_masks": [1, 2], "flag_meanings": "water land"})
+    >>> land_from_flags(flags).values.tolist()
+    [[False, True], [True, False]]
+    """
+    std = var.attrs.get("standard_name", "")
+    if std in _LAND_NAMES:
+        return var.fillna(0) >= 0.5
+    if std in _SEA_NAMES:
+        return var.fillna(1) < 0.5
+    meanings = str(var.attrs.get("flag_meanings", "")).split()
+    if "land" not in meanings:
+        return None
+    k = meanings.index("land")
+    if "flag_masks" in var.attrs:
+        mask = int(np.atleast_1d(var.attrs["flag_masks"])[k])
+        return (var.fillna(0).astype("int64") & mask) != 0
+    if "flag_values" in var.attrs:
+        return var == np.atleast_1d(var.attrs["flag_values"])[k]
+    return None
+
+
+def _land_from_dataset(obj: xr.DataArray, grid: SpatialGrid, dataset: xr.Dataset | None) -> xr.DataArray | None:
+    candidates = list(obj.coords.values())
+    if dataset is not None:
+        candidates += [dataset[v] for v in dataset.data_vars if v != obj.name]
+    for var in candidates:
+        if set(grid.dims) <= set(var.dims) and set(var.dims) <= set(obj.dims):
+            land = land_from_flags(var)
+            if land is not None:
+                extra = [d for d in land.dims if d not in grid.dims]
+                return land.all(extra) if extra else land
+    return None
+
+
+def find_land(
+    obj: xr.DataArray,
+    grid: SpatialGrid,
+    land: Any = "auto",
+    dataset: xr.Dataset | None = None,
+) -> xr.DataArray | None:
+    """Land mask (True = land) over the spatial dims of ``obj``, lazily; None if no land.
+
+    Parameters
+    ----------
+    obj : DataArray
+        The field.
+    grid : SpatialGrid
+        Its grid, from :func:`sstfill.grid.find_grid`.
+    land : "auto", None/False, str, DataArray or array
+        ``"auto"`` searches as described in the module docstring; a string names a
+        variable of ``dataset`` (or a coordinate of ``obj``); arrays are used as given.
+    dataset : Dataset, optional
+        Where ``obj`` came from, to look for a mask variable.
+    """
+    name = obj.name or "<unnamed>"
+    if land is None or land is False:
+        return None
+    if isinstance(land, str) and land != "auto":
+        source = dataset if dataset is not None and land in dataset.variables else obj.coords
+        if land not in source:
+            raise InputDataError(
+                f"Land mask {land!r} for variable {name!r} is neither a variable of the dataset nor a "
+                f"coordinate. Pass the mask itself (land=ds['mask']) or one of {sorted(map(str, source))}."
+            )
+        var = source[land]
+        found = land_from_flags(var)
+        return (found if found is not None else var.fillna(0).astype(bool)).rename("land")
+    if isinstance(land, str):  # "auto"
+        found = _land_from_dataset(obj, grid, dataset)
+        if found is not None:
+            return found.rename("land")
+        other = [d for d in obj.dims if d not in grid.dims]
+        if other and int(np.prod([obj.sizes[d] for d in other])) > 1:
+            return obj.isnull().all(other).rename("land")
+        return _land_from_package(obj, grid)
+    arr = land if isinstance(land, xr.DataArray) else xr.DataArray(np.asarray(land), dims=grid.dims)
+    if arr.dtype.kind not in "biuf":
+        raise InputDataError(f"Land mask for variable {name!r} must be boolean (True = land), got dtype {arr.dtype}.")
+    missing = [d for d in grid.dims if d not in arr.dims]
+    if missing or any(arr.sizes[d] != obj.sizes[d] for d in grid.dims):
+        raise InputDataError(
+            f"Land mask for variable {name!r} must cover its grid {grid.dims} with sizes "
+            f"{tuple(obj.sizes[d] for d in grid.dims)}; got dims {arr.dims} and shape {arr.shape}."
+        )
+    return arr.astype(bool).rename("land")
+
+
+def _land_from_package(obj: xr.DataArray, grid: SpatialGrid) -> xr.DataArray | None:
+    """Single image: land from the optional ``global-land-mask`` package (pixel centres)."""
+    try:
+        from global_land_mask import globe
+    except ImportError:
+        return None
+    if grid.lat is None and grid.crs_wkt is None:
+        return None
+    lon, lat = lonlat_2d(obj, grid)
+    flags = globe.is_land(np.clip(lat, -90, 90), lon)
+    coords = {c: obj.coords[c] for c in (grid.y_dim, grid.x_dim) if c in obj.coords}
+    return xr.DataArray(flags, dims=grid.dims, coords=coords, name="land")
+
+
+# ----------------------------------------------------------------------------- holes
+
+
+@functools.lru_cache(maxsize=4)
+def cloud_library(which: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """Real 64x64 cloud masks cut from Sentinel-3 SLSTR scenes, shipped with sstfill.
+
+    Returns
+    -------
+    masks : bool array (N, 64, 64)
+        True = cloud.
+    fractions : float array (N,)
+        Cloud fraction of each mask.
+    """
+    path = resources.files("sstfill") / "data" / f"cloud_masks_{which}.npz"
+    with resources.as_file(path) as file, np.load(file) as npz:
+        shape = tuple(int(s) for s in npz["shape"])
+        masks = np.unpackbits(npz["packed"], count=int(np.prod(shape))).reshape(shape).astype(bool)
+        fractions = np.asarray(npz["cloud_fraction"], dtype="float64")
+    return masks, fractions
+
+
+def _place_squares(shape: tuple[int, int], sizes: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
+    ny, nx = shape
+    ys = rng.integers(0, np.maximum(1, ny - sizes + 1))
+    xs = rng.integers(0, np.maximum(1, nx - sizes + 1))
+    for y, x, s in zip(ys, xs, sizes):
+        out[y : y + s, x : x + s] = True
+
+
+def _squares_to_fraction(shape, fraction, rng, size_range) -> np.ndarray:
+    out = np.zeros(shape, dtype=bool)
+    area = shape[0] * shape[1]
+    mean_area = np.mean(np.arange(size_range[0], size_range[1] + 1) ** 2)
+    for _ in range(50):
+        need = fraction - out.mean()
+        if need <= 0.002:
+            break
+        count = max(1, int(np.ceil(need * area / mean_area)))
+        _place_squares(shape, rng.integers(size_range[0], size_range[1] + 1, size=count), rng, out)
+    return out
+
+
+def _random_field(shape, fraction, rng, scale: float = 12.0) -> np.ndarray:
+    """Thresholded Gaussian random field with correlation length ~``scale`` pixels."""
+    ky = np.fft.fftfreq(shape[0])[:, None]
+    kx = np.fft.fftfreq(shape[1])[None, :]
+    k2 = ky**2 + kx**2
+    spectrum = np.exp(-0.5 * k2 * (2 * np.pi * scale) ** 2) + 0.02 / (1 + k2 * (2 * np.pi * scale) ** 2 * 4)
+    noise = np.fft.fft2(rng.standard_normal(shape))
+    field = np.real(np.fft.ifft2(noise * np.sqrt(spectrum)))
+    return field > np.quantile(field, 1 - fraction)
+
+
+def _real_clouds(shape, fraction, rng, tile: int = 64) -> np.ndarray:
+    masks, fractions = cloud_library("train")
+    near = np.flatnonzero(np.abs(fractions - fraction) <= 0.1)
+    if near.size == 0:
+        near = np.argsort(np.abs(fractions - fraction))[:20]
+    ny, nx = shape
+    cells_y, cells_x = -(-ny // tile), -(-nx // tile)
+    out = np.zeros((cells_y * tile, cells_x * tile), dtype=bool)
+    for i in range(cells_y):
+        for j in range(cells_x):
+            m = masks[rng.choice(near)]
+            m = np.rot90(m, rng.integers(4))
+            if rng.random() < 0.5:
+                m = m[:, ::-1]
+            out[i * tile : (i + 1) * tile, j * tile : (j + 1) * tile] = m
+    oy, ox = rng.integers(tile), rng.integers(tile)  # random phase: lattice seams move
+    out = np.roll(out, (oy, ox), axis=(0, 1))
+    return out[:ny, :nx]
+
+
+def make_holes(kind: str, shape: tuple[int, int], rng: np.random.Generator, fraction: float = 0.3, tile: int = 64) -> np.ndarray:
+    """A boolean hole pattern (True = hidden) for one 2-D image.
+
+    Parameters
+    ----------
+    kind : {"square10", "squares6", "squares", "clouds", "random_field"}
+        ``square10``: one 10x10 square in every ``tile`` x ``tile`` cell (the report's first
+        set; ``fraction`` is ignored); ``squares6``: many 6x6 squares; ``squares``: many
+        squares of side 1-10; ``clouds``: real SLSTR cloud shapes; ``random_field``: a
+        thresholded Gaussian random field.
+    shape : (ny, nx)
+    rng : numpy Generator
+    fraction : float
+        Fraction of the image to cover (all kinds but ``square10``).
+
+    Examples
+    --------
+    >>> holes = make_holes("squares6", (64, 64), np.random.default_rng(0), fraction=0.2)
+    >>> 0.19 < holes.mean() < 0.25
+    True
+    """
+    if kind not in HOLE_KINDS:
+        raise InputDataError(f"Unknown hole kind {kind!r}; choose one of {HOLE_KINDS}.")
+    if not 0 < fraction < 1:
+        raise InputDataError(f"Hole fraction must be between 0 and 1, got {fraction}.")
+    if kind == "square10":
+        out = np.zeros(shape, dtype=bool)
+        for y0 in range(0, shape[0], tile):
+            for x0 in range(0, shape[1], tile):
+                h, w = min(tile, shape[0] - y0), min(tile, shape[1] - x0)
+                s = min(10, h, w)
+                y, x = y0 + rng.integers(0, h - s + 1), x0 + rng.integers(0, w - s + 1)
+                out[y : y + s, x : x + s] = True
+        return out
+    if kind == "squares6":
+        return _squares_to_fraction(shape, fraction, rng, (6, 6))
+    if kind == "squares":
+        return _squares_to_fraction(shape, fraction, rng, (1, 10))
+    if kind == "clouds":
+        return _real_clouds(shape, fraction, rng, tile)
+    return _random_field(shape, fraction, rng)

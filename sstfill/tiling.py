@@ -1,0 +1,135 @@
+"""The tile plan: where 64x64 tiles go, how they are cut out and blended back. Pure numpy.
+
+Tiles sit on one global lattice of origins ``k * stride`` (``stride = tile - overlap``),
+anchored at index 0 of the full array, whatever the chunking. A block of a dask array is
+handed over with a halo of ``tile - 1`` pixels, which holds every tile that touches the
+block's core, so a chunked fill gives the same answer as an unchunked one. Tiles that run
+past the edge of the array are padded with missing values (the model sees them as gaps).
+Overlapping tiles are blended with a raised-cosine window that sums to one across the
+overlap and never reaches zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["TilePlan", "cut_tiles", "blend_tiles"]
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    """Tile size and overlap.
+
+    Parameters
+    ----------
+    tile : int
+        Tile edge in pixels (the model's input size).
+    overlap : int
+        Pixels shared by neighbouring tiles; the blending ramp is this wide.
+
+    Examples
+    --------
+    >>> plan = TilePlan(tile=64, overlap=16)
+    >>> plan.stride, plan.halo
+    (48, 63)
+    >>> plan.origins(0, 100).tolist()
+    [-48, 0, 48, 96]
+    """
+
+    tile: int = 64
+    overlap: int = 16
+
+    def __post_init__(self) -> None:
+        if self.tile < 4:
+            raise ValueError(f"tile must be at least 4 pixels, got {self.tile}")
+        if not 0 <= self.overlap < self.tile:
+            raise ValueError(f"overlap must be in [0, tile), got {self.overlap} for tile {self.tile}")
+
+    @property
+    def stride(self) -> int:
+        return self.tile - self.overlap
+
+    @property
+    def halo(self) -> int:
+        """Context a block needs on each side so every tile touching its core fits."""
+        return self.tile - 1
+
+    def origins(self, start: int, stop: int) -> np.ndarray:
+        """Global origins of all lattice tiles that intersect pixels ``[start, stop)``."""
+        first = int(np.ceil((start - self.tile + 1) / self.stride))
+        last = int(np.floor((stop - 1) / self.stride))
+        return np.arange(first, last + 1, dtype=np.int64) * self.stride
+
+    def window(self) -> np.ndarray:
+        """Blending weights of one tile, shape (tile, tile), float32, all > 0."""
+        dist = np.minimum(np.arange(self.tile), np.arange(self.tile)[::-1]).astype("float64")
+        ramp = np.ones(self.tile)
+        if self.overlap > 0:
+            inside = dist < self.overlap
+            ramp[inside] = 0.5 - 0.5 * np.cos(np.pi * (dist[inside] + 0.5) / self.overlap)
+        return np.outer(ramp, ramp).astype("float32")
+
+
+def _padding(origins: np.ndarray, size: int, tile: int) -> tuple[int, int]:
+    before = max(0, -int(origins.min()))
+    after = max(0, int(origins.max()) + tile - size)
+    return before, after
+
+
+def cut_tiles(block: np.ndarray, oy: np.ndarray, ox: np.ndarray, tile: int, fill_value: float | bool = np.nan) -> np.ndarray:
+    """Cut tiles at block-relative origins ``oy`` x ``ox`` from the last two axes of ``block``.
+
+    Parts of a tile outside the block are ``fill_value``. Returns an array of shape
+    ``block.shape[:-2] + (len(oy), len(ox), tile, tile)``.
+
+    Examples
+    --------
+    >>> cut_tiles(np.arange(12.0).reshape(3, 4), np.array([0]), np.array([-1, 2]), 2).shape
+    (1, 2, 2, 2)
+    """
+    (pb_y, pa_y), (pb_x, pa_x) = _padding(oy, block.shape[-2], tile), _padding(ox, block.shape[-1], tile)
+    pad = [(0, 0)] * (block.ndim - 2) + [(pb_y, pa_y), (pb_x, pa_x)]
+    padded = np.pad(block, pad, constant_values=fill_value) if any(p != (0, 0) for p in pad) else block
+    views = sliding_window_view(padded, (tile, tile), axis=(-2, -1))
+    return views[..., (oy + pb_y)[:, None], (ox + pb_x)[None, :], :, :]
+
+
+def blend_tiles(tiles: np.ndarray, weights: np.ndarray, oy: np.ndarray, ox: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Weighted average of overlapping tiles, back on a block of spatial ``shape``.
+
+    Parameters
+    ----------
+    tiles : array (..., ny_tiles, nx_tiles, tile, tile)
+        Values per tile, as returned by :func:`cut_tiles` and a model.
+    weights : array broadcastable to ``tiles``
+        Blending weight of each tile pixel (the plan's window times the tile's validity).
+        Non-finite tile values must carry weight 0.
+    oy, ox : arrays
+        Block-relative tile origins.
+    shape : (ny, nx)
+        Spatial shape of the block.
+
+    Returns
+    -------
+    array (..., ny, nx)
+        The blend, NaN where the total weight is zero.
+    """
+    tile = tiles.shape[-1]
+    (pb_y, pa_y), (pb_x, pa_x) = _padding(oy, shape[0], tile), _padding(ox, shape[1], tile)
+    lead = tiles.shape[:-4]
+    acc = np.zeros(lead + (shape[0] + pb_y + pa_y, shape[1] + pb_x + pa_x), dtype="float64")
+    wsum = np.zeros_like(acc)
+    weights = np.broadcast_to(weights, tiles.shape)
+    values = np.where(weights > 0, tiles, 0.0)
+    for i, y0 in enumerate(oy + pb_y):
+        for j, x0 in enumerate(ox + pb_x):
+            w = weights[..., i, j, :, :].astype("float64")
+            acc[..., y0 : y0 + tile, x0 : x0 + tile] += w * values[..., i, j, :, :]
+            wsum[..., y0 : y0 + tile, x0 : x0 + tile] += w
+    crop = (Ellipsis, slice(pb_y, pb_y + shape[0]), slice(pb_x, pb_x + shape[1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = acc[crop] / wsum[crop]
+    return np.where(wsum[crop] > 0, out, np.nan)

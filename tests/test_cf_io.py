@@ -1,0 +1,96 @@
+"""CF metadata of outputs, and writing them back to netCDF and zarr from awkward real-file encodings."""
+
+from __future__ import annotations
+
+import netCDF4
+import numpy as np
+import pytest
+import xarray as xr
+
+import sstfill
+from sstfill.testing import synthetic_sst
+
+
+def _write_raw(path, data, *, packed: bool, fill_and_missing: bool):
+    """Write a file the way real products do, with netCDF4 directly (no xarray encoding)."""
+    ny, nx = data.shape[-2:]
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("time", data.shape[0])
+        nc.createDimension("lat", ny)
+        nc.createDimension("lon", nx)
+        lat = nc.createVariable("lat", "f4", ("lat",))
+        lat[:] = np.linspace(-30, 30, ny)
+        lat.standard_name, lat.units = "latitude", "degrees_north"
+        lon = nc.createVariable("lon", "f4", ("lon",))
+        lon[:] = np.linspace(100, 160, nx)
+        lon.standard_name, lon.units = "longitude", "degrees_east"
+        t = nc.createVariable("time", "f8", ("time",))
+        t[:] = np.arange(data.shape[0])
+        t.units = "days since 2020-01-01"
+        if packed:
+            v = nc.createVariable("sst", "i2", ("time", "lat", "lon"), fill_value=np.int16(-32768), zlib=True)
+            v.scale_factor, v.add_offset = np.float32(0.01), np.float32(20.0)
+            v.valid_min, v.valid_max = np.int16(-2000), np.int16(2000)
+            v.set_auto_maskandscale(True)
+            v[:] = np.ma.masked_invalid(np.where(np.isfinite(data), data - 273.15, np.nan))
+            v.units = "degree_Celsius"
+        else:
+            v = nc.createVariable("sst", "f4", ("time", "lat", "lon"), fill_value=np.float32(np.nan))
+            if fill_and_missing:
+                v.missing_value = np.float32(-9.96921e36)  # ERSST v5 sets both, differently
+            v[:] = data - 273.15
+            v.units = "degC"
+        v.standard_name = "sea_surface_temperature"
+        nc.history = "created by a test"
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+@pytest.mark.parametrize("packed,fill_and_missing", [(True, False), (False, True)])
+@pytest.mark.parametrize("store", ["netcdf", "zarr"])
+def test_filled_real_style_files_write_back(tmp_path, packed, fill_and_missing, store):
+    truth = synthetic_sst(70, 90, nt=2, seed=1)
+    _write_raw(tmp_path / "in.nc", truth.values, packed=packed, fill_and_missing=fill_and_missing)
+    ds = xr.open_dataset(tmp_path / "in.nc", chunks={})
+    gappy = ds.inpaint.add_holes("sst", kind="squares", fraction=0.3, seed=0)
+    out = gappy.inpaint.fill("sst", model="laplace")
+    target = tmp_path / ("out.nc" if store == "netcdf" else "out.zarr")
+    if store == "netcdf":
+        out.to_netcdf(target)
+        back = xr.open_dataset(target)
+    else:
+        out.to_zarr(target)
+        back = xr.open_zarr(target)
+    assert back.sst.dtype == np.float32
+    np.testing.assert_array_equal(back.sst.values, out.sst.values)
+    assert back.sst_fill_flag.dtype == np.int8
+    assert back.sst.attrs["ancillary_variables"] == "sst_fill_flag"
+    assert back.sst_fill_flag.attrs["flag_meanings"] == "observed filled land not_filled"
+    if packed:  # valid range converted from packed integers to degrees
+        assert back.sst.attrs["valid_min"] == pytest.approx(0.0, abs=1e-4)
+        assert back.sst.attrs["valid_max"] == pytest.approx(40.0, abs=1e-4)
+    # the observed values survived the trip bit for bit
+    obs = gappy.sst.notnull().values
+    np.testing.assert_array_equal(back.sst.values[obs], gappy.sst.values[obs])
+
+
+def test_attributes_and_history(sst_image):
+    sst_image = sst_image.copy()
+    sst_image.attrs["history"] = "older line"
+    sst_image.attrs["comment"] = "original comment"
+    filled = sst_image.inpaint.fill(model="laplace")
+    hist = filled.attrs["history"].splitlines()
+    assert "sstfill" in hist[0] and "harmonic" in hist[0] and hist[1] == "older line"
+    assert filled.attrs["comment"].startswith("original comment") and "sst_fill_flag" in filled.attrs["comment"]
+    assert filled.attrs["units"] == "kelvin" and filled.attrs["standard_name"] == "sea_surface_temperature"
+    flag = filled["sst_fill_flag"]
+    assert flag.attrs["standard_name"] == "sea_surface_temperature status_flag"
+    assert list(flag.attrs["flag_values"]) == [0, 1, 2, 3]
+    assert sstfill.__version__ in filled.attrs["history"]
+
+
+def test_cf_xarray_understands_the_flag_variable(sst_image):
+    cf_xarray = pytest.importorskip("cf_xarray")  # noqa: F841
+    out = sst_image.to_dataset().inpaint.fill("sst", model="laplace")
+    assert out.sst_fill_flag.cf.is_flag_variable
+    observed = out.sst_fill_flag.cf == "observed"
+    assert bool((observed == out.sst.notnull() & sst_image.notnull()).all())

@@ -1,0 +1,141 @@
+"""The accessor's fill end to end: observed pixels, land, flags, laziness, schedulers, grids."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sstfill.cf import FILL_FLAGS
+from sstfill.testing import IndexOracle, index_field, synthetic_land, synthetic_sst
+
+from sstfill.metrics import rmse
+
+
+def _bits(a):
+    a = np.asarray(a)
+    return a.view(f"uint{a.dtype.itemsize * 8}")
+
+
+def test_fill_keeps_observed_bit_for_bit_and_land_nan(sst_series):
+    gappy, hidden = sst_series.inpaint.add_holes("clouds", fraction=0.4, seed=0)
+    filled = gappy.inpaint.fill(model="laplace")
+    obs = gappy.notnull().values
+    assert np.array_equal(_bits(filled.values[obs]), _bits(gappy.values[obs]))
+    land = np.broadcast_to(synthetic_land(150, 170), gappy.shape)
+    assert filled.isnull().values[land].all()
+    flag = filled["sst_fill_flag"]
+    assert set(np.unique(flag.values)) <= set(FILL_FLAGS)
+    assert (flag.values[land] == 2).all() and (flag.values[obs] == 0).all()
+    assert ((flag.values == 1) == (filled.notnull().values & ~obs)).all()
+    assert (flag.values[hidden.values] != 0).all()
+    # the classical fill is a real fill: much better than the mean of the observed pixels
+    h = hidden.values
+    assert rmse(filled.values, sst_series.values, h) < 0.5 * rmse(np.nanmean(gappy.values), sst_series.values, h)
+
+
+def test_fill_is_lazy_on_dask_and_equals_numpy(sst_series, no_compute):
+    gappy, _ = sst_series.inpaint.add_holes("squares", fraction=0.3, seed=1)
+    lazy = gappy.chunk({"time": 1, "lat": 70, "lon": 90})
+    out = lazy.inpaint.fill(model="laplace")
+    assert hasattr(out.data, "dask") and hasattr(out["sst_fill_flag"].data, "dask")
+
+
+def test_dask_result_equals_numpy_result(sst_series):
+    gappy, _ = sst_series.inpaint.add_holes("squares", fraction=0.3, seed=1)
+    eager = gappy.inpaint.fill(model="laplace")
+    lazy = gappy.chunk({"time": 1, "lat": 70, "lon": 90}).inpaint.fill(model="laplace").compute()
+    xr.testing.assert_identical(lazy, eager)
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes", "distributed"])
+def test_same_result_under_every_scheduler(sst_series, scheduler):
+    gappy, _ = sst_series.isel(time=slice(0, 2)).inpaint.add_holes("squares", fraction=0.3, seed=2)
+    expected = gappy.inpaint.fill(model="laplace")
+    lazy = gappy.chunk({"time": 1, "lat": 75, "lon": 85}).inpaint.fill(model="laplace")
+    if scheduler == "distributed":
+        distributed = pytest.importorskip("distributed")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, distributed.Client(cluster):
+            got = lazy.compute()
+    else:
+        got = lazy.compute(scheduler=scheduler)
+    xr.testing.assert_identical(got, expected)
+
+
+def test_global_grid_wraps_without_seam():
+    lon = np.arange(0, 360, 2.0)
+    lat = np.arange(-60, 62, 2.0)
+    field = 300 - 0.005 * lat[:, None] ** 2 + 2 * np.cos(np.deg2rad(lon))[None, :] + np.sin(np.deg2rad(3 * lon))[None, :]
+    truth = xr.DataArray(field.astype("float32"), dims=("lat", "lon"), coords={"lat": lat, "lon": lon}, name="sst")
+    gappy = truth.copy()
+    gappy[:, -12:] = np.nan  # a cloud band across the dateline
+    gappy[:, :10] = np.nan
+    gappy[::7] = truth[::7]  # with a few clear rows
+    hidden = gappy.isnull().values
+    at_seam = gappy.inpaint.fill(model="laplace", land=None)
+    # the same clouds moved to the middle of the array, where no seam can exist
+    mid = gappy.roll(lon=90, roll_coords=False).inpaint.fill(model="laplace", land=None).roll(lon=-90, roll_coords=False)
+    assert np.isfinite(at_seam.values).all()
+    assert rmse(at_seam, truth, hidden) == pytest.approx(rmse(mid, truth, hidden), rel=0.1)
+    jump = np.abs(at_seam[:, 0] - at_seam[:, -1]).max()
+    jump_mid = np.abs(mid[:, 0] - mid[:, -1]).max()
+    assert float(jump) < 1.2 * float(jump_mid) + 0.01
+
+
+def test_global_grid_oracle_exact_across_dateline():
+    lon = np.arange(0, 360, 1.5)
+    da = xr.DataArray(index_field((70, lon.size)), dims=("lat", "lon"), coords={"lat": np.arange(70.0), "lon": lon}, name="f")
+    truth = da.copy()
+    gappy = da.where(~((da.lon > 330) | (da.lon < 20)) | (da.lat % 7 == 0))
+    filled = gappy.chunk({"lon": 80}).inpaint.fill(model=IndexOracle(period=lon.size), land=None, min_observed=0.0)
+    assert np.array_equal(filled.values, truth.values)
+
+
+def test_descending_latitude_and_0_360_longitude(sst_image):
+    gappy, hidden = sst_image.inpaint.add_holes("squares", fraction=0.3, seed=4, land=None)
+    flipped = gappy.isel(lat=slice(None, None, -1)).assign_coords(lon=gappy.lon % 360)
+    a = gappy.inpaint.fill(model="laplace", land=None)
+    b = flipped.inpaint.fill(model="laplace", land=None).isel(lat=slice(None, None, -1))
+    h = hidden.values
+    assert rmse(a, sst_image, h) == pytest.approx(rmse(b, sst_image, h), rel=0.05)
+
+
+def test_extra_dims_pass_through_in_any_order(sst_series):
+    gappy, _ = sst_series.inpaint.add_holes("squares", fraction=0.2, seed=0)
+    da = gappy.expand_dims(depth=[1.0, 5.0]).transpose("lat", "depth", "time", "lon")
+    out = da.inpaint.fill(model="laplace")
+    assert out.dims == da.dims and out["sst_fill_flag"].dims == da.dims
+    np.testing.assert_array_equal(out.isel(depth=0).values, out.isel(depth=1).values)
+
+
+def test_grid_smaller_than_a_tile_and_float64_kept():
+    da = synthetic_sst(20, 30, land=False).astype("float64")
+    da.attrs["units"] = "kelvin"
+    gappy, hidden = da.inpaint.add_holes("squares", fraction=0.25, seed=0, land=None)
+    out = gappy.inpaint.fill(model="laplace", land=None)
+    assert out.dtype == np.float64 and out.shape == (20, 30)
+    assert np.isfinite(out.values).all()
+
+
+def test_curvilinear_swath_fills_in_index_space():
+    y, x = np.mgrid[0:90, 0:110]
+    base = synthetic_sst(90, 110, land=False)
+    da = xr.DataArray(base.values, dims=("row", "col"), name="sst",
+                      coords={"lat": (("row", "col"), 40 + 0.01 * y + 0.003 * x, {"standard_name": "latitude"}),
+                              "lon": (("row", "col"), -20 + 0.01 * x - 0.004 * y, {"standard_name": "longitude"})})
+    gappy, hidden = da.inpaint.add_holes("random_field", fraction=0.3, seed=1, land=None)
+    out = gappy.inpaint.fill(model="laplace", land=None)
+    assert out.dims == ("row", "col") and "lat" in out.coords
+    h = hidden.values
+    assert rmse(out, da, h) < 0.5 * rmse(np.nanmean(gappy.values), da, h)
+
+
+def test_dataset_fill_adds_flag_variable(sst_series):
+    ds = sst_series.to_dataset()
+    ds["other"] = ds.sst.isel(time=0) * 0 + 1
+    ds = ds.inpaint.add_holes("sst", kind="squares", fraction=0.2, seed=0)
+    out = ds.inpaint.fill("sst", model="laplace")
+    assert "sst_fill_flag" in out.data_vars and "sst_fill_flag" not in out.sst.coords
+    assert out.sst.attrs["ancillary_variables"] == "sst_fill_flag"
+    assert out.sst_fill_flag.attrs["flag_meanings"] == "observed filled land not_filled"
+    xr.testing.assert_identical(out.other.variable, ds.other.variable)

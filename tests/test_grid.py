@@ -1,0 +1,75 @@
+"""Grid discovery: CF attributes, common names, orientation, periodicity, curvilinear, projected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyproj
+import pytest
+import xarray as xr
+
+from sstfill.errors import GridError
+from sstfill.grid import find_grid, lonlat_2d
+from sstfill.testing import synthetic_sst
+
+
+def test_regular_grid_by_cf_attributes_with_odd_names(sst_image):
+    da = sst_image.rename(lat="yy", lon="xx")
+    g = find_grid(da)
+    assert g.dims == ("yy", "xx") and g.kind == "regular" and not g.periodic
+
+
+def test_common_names_without_attributes():
+    da = xr.DataArray(np.zeros((3, 4), "float32"), dims=("latitude", "longitude"),
+                      coords={"latitude": [1.0, 2, 3], "longitude": [1.0, 2, 3, 4]})
+    assert find_grid(da).dims == ("latitude", "longitude")
+
+
+@pytest.mark.parametrize("lon", [np.arange(0, 360, 2.0), np.arange(-180, 180, 2.0), np.arange(0.5, 360, 1.0)])
+def test_global_longitudes_are_periodic(lon):
+    da = xr.DataArray(np.zeros((5, lon.size), "float32"), dims=("lat", "lon"), coords={"lat": np.arange(5.0), "lon": lon})
+    assert find_grid(da).periodic
+
+
+def test_regional_grid_is_not_periodic(sst_image):
+    assert not find_grid(sst_image).periodic
+
+
+def test_dims_found_whatever_the_order_and_extra_dims(sst_series):
+    da = sst_series.expand_dims(depth=[0.5]).transpose("lon", "depth", "time", "lat")
+    assert find_grid(da).dims == ("lat", "lon")
+
+
+def test_curvilinear_grid():
+    y, x = np.mgrid[0:20, 0:30]
+    lat = 40 + 0.1 * y + 0.02 * x
+    lon = -10 + 0.1 * x - 0.03 * y
+    da = xr.DataArray(np.zeros((20, 30), "float32"), dims=("row", "col"),
+                      coords={"nav_lat": (("row", "col"), lat, {"standard_name": "latitude", "units": "degrees_north"}),
+                              "nav_lon": (("row", "col"), lon, {"standard_name": "longitude", "units": "degrees_east"})})
+    g = find_grid(da)
+    assert g.kind == "curvilinear" and g.dims == ("row", "col")
+    lon2, lat2 = lonlat_2d(da, g)
+    np.testing.assert_allclose(lat2, lat)
+
+
+def test_projected_grid_with_grid_mapping():
+    crs = pyproj.CRS.from_epsg(3413)  # NSIDC polar stereographic north
+    x = np.arange(0, 50_000, 5000.0)
+    y = np.arange(-2_000_000, -1_950_000, 5000.0)
+    da = xr.DataArray(np.zeros((y.size, x.size), "float32"), dims=("y", "x"), name="sst",
+                      coords={"x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m"}),
+                              "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+                              "crs": ((), 0, crs.to_cf())},
+                      attrs={"grid_mapping": "crs"})
+    g = find_grid(da)
+    assert g.kind == "projected" and g.dims == ("y", "x")
+    lon, lat = lonlat_2d(da, g)
+    assert 60 < lat.min() < lat.max() < 90  # pyproj found the Arctic
+    back = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    np.testing.assert_allclose(back[0], np.broadcast_to(x, lon.shape), atol=1e-3)
+
+
+def test_no_grid_is_a_clear_error():
+    da = xr.DataArray(np.zeros((3, 4)), dims=("a", "b"), name="sst")
+    with pytest.raises(GridError, match=r"'sst'.*latitude/longitude.*standard_name"):
+        find_grid(da)
