@@ -22,12 +22,16 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 from . import accessor as _accessor  # noqa: E402,F401  (registers .inpaint)
+from .checkpoint import load_model  # noqa: E402
 from .classical import LaplaceFiller  # noqa: E402
+from .inpainter import Inpainter  # noqa: E402
 from .errors import GridError, InputDataError, ModelFileError, ModelMismatchError, SSTFillError  # noqa: E402
 from .tiling import TilePlan  # noqa: E402
 
 __all__ = [
     "__version__",
+    "Inpainter",
+    "load_model",
     "LaplaceFiller",
     "TilePlan",
     "SSTFillError",

@@ -1,0 +1,274 @@
+"""The networks: a U-Net-like generator and three discriminators (torch modules, no I/O).
+
+The generator follows the SST report: an encoder of 3x3 convolutions with 2x2 max-pooling,
+a decoder of transposed convolutions, and after each upsampling a concatenation with the
+encoder feature map of the same shape. Depth and widths are configurable; the report's
+20/15/10 network is the ``"report"`` preset.
+
+Inputs are per-tile normalised: ``(value - mean) / std`` over the tile's observed pixels.
+Channels are named in :attr:`ModelConfig.inputs`: ``field`` (normalised, gaps zeroed),
+``mask`` (1 observed, 0 gap) and ``first_guess`` (a harmonic fill of the normalised tile);
+with ``residual=True`` the network predicts a correction to the first guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .classical import harmonic_fill
+
+__all__ = [
+    "ModelConfig",
+    "PRESETS",
+    "KNOWN_INPUTS",
+    "Generator",
+    "PairDiscriminator",
+    "ContextDiscriminator",
+    "GlobalLocalDiscriminator",
+    "make_discriminator",
+    "normalise_tiles",
+    "build_inputs",
+]
+
+KNOWN_INPUTS = ("field", "mask", "first_guess")
+DISCRIMINATORS = ("pair", "context", "global_local")
+
+
+@dataclass
+class ModelConfig:
+    """Everything that defines a model; saved as JSON beside the weights.
+
+    Parameters
+    ----------
+    tile_size : int
+        Tile edge; must be divisible by ``2 ** len(widths)``.
+    widths : tuple of int
+        Channels at each encoder level (one 2x2 pooling per level).
+    convs_per_level : int
+        3x3 convolutions per encoder/decoder level.
+    inputs : tuple of str
+        Input channels, from :data:`KNOWN_INPUTS`.
+    residual : bool
+        Predict a correction added to the ``first_guess`` channel.
+    first_guess_iterations : int
+        SOR sweeps of the harmonic first guess.
+    std_floor : float
+        Smallest per-tile standard deviation used for normalisation (field units).
+    discriminator : {"pair", "context", "global_local"} or None
+        Adversary used in training (not needed to fill).
+    adversarial_weight : float
+        Weight of the adversarial term; the reconstruction term gets ``1 - weight``
+        (the context-encoder joint loss: 0.999 / 0.001). 0 trains a plain autoencoder.
+    hole_weight, ring_weight, observed_weight : float
+        Reconstruction weights of hidden pixels, of observed pixels within ``ring_width``
+        pixels of a hole (the report's "nearby hole" band), and of other observed pixels.
+    ring_width : int
+        Width of that band in pixels.
+    """
+
+    tile_size: int = 64
+    widths: tuple[int, ...] = (32, 64, 96)
+    convs_per_level: int = 2
+    inputs: tuple[str, ...] = ("field", "mask", "first_guess")
+    residual: bool = True
+    first_guess_iterations: int = 20
+    std_floor: float = 0.05
+    discriminator: str | None = "context"
+    adversarial_weight: float = 0.001
+    hole_weight: float = 1.0
+    ring_weight: float = 0.5
+    observed_weight: float = 0.05
+    ring_width: int = 3
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.widths = tuple(int(w) for w in self.widths)
+        self.inputs = tuple(self.inputs)
+        unknown = [c for c in self.inputs if c not in KNOWN_INPUTS]
+        if unknown:
+            from .errors import ModelMismatchError
+
+            raise ModelMismatchError(f"Unknown input channels {unknown}; sstfill knows {KNOWN_INPUTS}.")
+        if self.tile_size % (2 ** len(self.widths)):
+            raise ValueError(f"tile_size {self.tile_size} is not divisible by 2**{len(self.widths)} (one pooling per level)")
+        if self.residual and "first_guess" not in self.inputs:
+            raise ValueError("residual=True needs the 'first_guess' input channel")
+        if self.discriminator is not None and self.discriminator not in DISCRIMINATORS:
+            raise ValueError(f"discriminator must be one of {DISCRIMINATORS} or None, got {self.discriminator!r}")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["widths"] = list(self.widths)
+        d["inputs"] = list(self.inputs)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown model configuration keys {unknown}")
+        return cls(**d)
+
+
+#: Named configurations. "report" is the SST report's network (20/15/10 channels, about
+#: 15k parameters, no first guess); "fast" trades accuracy for speed; "default" is what the
+#: bundled model uses; "large" for users with a GPU.
+PRESETS: dict[str, dict] = {
+    "report": dict(widths=(20, 15, 10), convs_per_level=1, inputs=("field", "mask"), residual=False, discriminator="pair"),
+    "fast": dict(widths=(16, 32, 48), convs_per_level=1),
+    "default": dict(widths=(32, 64, 96), convs_per_level=2),
+    "large": dict(widths=(64, 128, 192, 256), convs_per_level=2),
+}
+
+
+def _conv_block(cin: int, cout: int, n: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(n):
+        layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1, padding_mode="replicate"), nn.LeakyReLU(0.1, inplace=True)]
+    return nn.Sequential(*layers)
+
+
+class Generator(nn.Module):
+    """U-Net-like autoencoder with concatenation skips (the report's generator, generalised)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        widths, n = config.widths, config.convs_per_level
+        cin = len(config.inputs)
+        self.encoders = nn.ModuleList()
+        for w in widths:
+            self.encoders.append(_conv_block(cin, w, n))
+            cin = w
+        self.bottleneck = _conv_block(widths[-1], widths[-1], n)
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        cin = widths[-1]
+        for w in reversed(widths):
+            self.ups.append(nn.ConvTranspose2d(cin, w, 2, stride=2))
+            self.decoders.append(_conv_block(2 * w, w, n))
+            cin = w
+        self.head = nn.Conv2d(widths[0], 1, 1)
+        if config.residual:  # start as the first guess exactly; learn the correction
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for enc in self.encoders:
+            x = enc(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.bottleneck(x)
+        for up, dec, skip in zip(self.ups, self.decoders, reversed(skips)):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.head(x)
+
+
+def _features(cin: int, widths: tuple[int, ...]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for w in widths:
+        layers += [nn.Conv2d(cin, w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]
+        cin = w
+    return nn.Sequential(*layers)
+
+
+class PairDiscriminator(nn.Module):
+    """The report's discriminator: two images in, a logit that the *second* is the real one."""
+
+    def __init__(self, tile: int, widths: tuple[int, ...] = (16, 32, 32, 32)) -> None:
+        super().__init__()
+        self.features = _features(2, widths)
+        flat = widths[-1] * (tile // 2 ** len(widths)) ** 2
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(flat, 64), nn.LeakyReLU(0.2), nn.Linear(64, 32), nn.LeakyReLU(0.2), nn.Linear(32, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+
+    def forward(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(torch.cat([first, second], dim=1))).squeeze(1)
+
+
+class ContextDiscriminator(nn.Module):
+    """Context-encoder adversary: one image in, a logit that it is real."""
+
+    def __init__(self, tile: int, widths: tuple[int, ...] = (32, 64, 64, 64)) -> None:
+        super().__init__()
+        self.features = _features(1, widths)
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(widths[-1] * (tile // 2 ** len(widths)) ** 2, 1))
+
+    def forward(self, image: torch.Tensor, holes: torch.Tensor | None = None) -> torch.Tensor:
+        return self.head(self.features(image)).squeeze(1)
+
+
+class GlobalLocalDiscriminator(nn.Module):
+    """Global + local adversary with shared early layers.
+
+    The shared layers see the whole tile; the global path continues on all of it, the
+    local path on the feature window centred on the filled region (half the tile wide).
+    Their features are concatenated into one logit.
+    """
+
+    def __init__(self, tile: int, shared: tuple[int, ...] = (32,), path: tuple[int, ...] = (64, 64)) -> None:
+        super().__init__()
+        self.tile = tile
+        self.shared = _features(1, shared)
+        self.global_path = _features(shared[-1], path)
+        self.local_path = _features(shared[-1], path)
+        g = tile // 2 ** (len(shared) + len(path))
+        loc = max(1, g // 2)
+        self.head = nn.Linear(path[-1] * (g * g + loc * loc), 1)
+
+    def forward(self, image: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
+        feats = self.shared(image)
+        size = feats.shape[-1]
+        half = size // 2
+        # centre of the holes, in feature pixels
+        weight = F.adaptive_avg_pool2d(holes.float(), size).squeeze(1) + 1e-6
+        grid = torch.arange(size, device=image.device, dtype=weight.dtype)
+        cy = (weight.sum(2) * grid).sum(1) / weight.sum((1, 2))
+        cx = (weight.sum(1) * grid).sum(1) / weight.sum((1, 2))
+        y0 = (cy - half / 2).round().clamp(0, size - half).long()
+        x0 = (cx - half / 2).round().clamp(0, size - half).long()
+        rows = (y0[:, None] + torch.arange(half, device=image.device)[None]).clamp(max=size - 1)
+        cols = (x0[:, None] + torch.arange(half, device=image.device)[None]).clamp(max=size - 1)
+        b = torch.arange(feats.shape[0], device=image.device)[:, None, None]
+        local = feats.permute(0, 2, 3, 1)[b, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+        g = self.global_path(feats).flatten(1)
+        loc = self.local_path(local).flatten(1)
+        return self.head(torch.cat([g, loc], dim=1)).squeeze(1)
+
+
+def make_discriminator(config: ModelConfig) -> nn.Module | None:
+    """The adversary named in ``config.discriminator`` (None for a plain autoencoder)."""
+    if config.discriminator is None or config.adversarial_weight == 0:
+        return None
+    return {"pair": PairDiscriminator, "context": ContextDiscriminator, "global_local": GlobalLocalDiscriminator}[config.discriminator](config.tile_size)
+
+
+def normalise_tiles(values: torch.Tensor, observed: torch.Tensor, std_floor: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-tile mean and std over observed pixels; returns (normalised with gaps 0, mean, std)."""
+    obs = observed.to(values.dtype)
+    count = obs.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
+    clean = torch.where(observed, values, torch.zeros((), dtype=values.dtype, device=values.device))
+    mean = clean.sum(dim=(-2, -1), keepdim=True) / count
+    var = (((clean - mean) * obs) ** 2).sum(dim=(-2, -1), keepdim=True) / count
+    std = var.sqrt().clamp_min(std_floor)
+    return (clean - mean) / std * obs, mean, std
+
+
+def build_inputs(norm: torch.Tensor, observed: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Stack the input channels (N, C, T, T) named in ``config.inputs``; also the first guess."""
+    channels, guess = [], None
+    for name in config.inputs:
+        if name == "field":
+            channels.append(norm)
+        elif name == "mask":
+            channels.append(observed.to(norm.dtype))
+        else:
+            guess = harmonic_fill(norm, observed, config.first_guess_iterations)
+            channels.append(guess)
+    return torch.stack(channels, dim=1), guess

@@ -1,0 +1,395 @@
+"""Training: tile banks cut by index, fresh holes every epoch, losses, the loop.
+
+The generator learns to reconstruct hidden pixels of real tiles. Its loss is the SST
+report's weighted reconstruction (hidden pixels, a band of observed pixels around the holes,
+the rest) joined to an adversarial term as in the context encoder:
+``L = (1 - a) * L_rec + a * L_adv`` with ``a = 0.001`` by default.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import arrays_to_optimizer, arrays_to_state, load_arrays, optimizer_to_arrays, state_to_arrays
+from .errors import InputDataError
+from .inpainter import Inpainter, resolve_device
+from .masks import make_holes
+from .model import ModelConfig, normalise_tiles
+
+__all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "augment", "losses", "fit", "TrainSettings"]
+
+
+def cut_tiles_by_index(images: Iterable[np.ndarray], tile: int = 64, stride: int = 32, min_valid: float = 0.8, max_tiles: int | None = None, seed: int = 0) -> np.ndarray:
+    """Cut training tiles (N, tile, tile) from 2-D images, one image in memory at a time.
+
+    Windows start every ``stride`` pixels; a window is kept when at least ``min_valid`` of
+    its pixels are observed (NaN elsewhere: land, real clouds). ``max_tiles`` keeps a
+    random subset.
+
+    Examples
+    --------
+    >>> img = np.random.default_rng(0).normal(size=(100, 130)).astype("float32")
+    >>> cut_tiles_by_index([img], tile=64, stride=32).shape
+    (4, 64, 64)
+    """
+    out = []
+    for img in images:
+        img = np.asarray(img, dtype="float32")
+        ny, nx = img.shape
+        if ny < tile or nx < tile:
+            continue
+        valid = np.isfinite(img)
+        for y in range(0, ny - tile + 1, stride):
+            for x in range(0, nx - tile + 1, stride):
+                if valid[y : y + tile, x : x + tile].mean() >= min_valid:
+                    out.append(img[y : y + tile, x : x + tile])
+    tiles = np.stack(out) if out else np.empty((0, tile, tile), "float32")
+    if max_tiles is not None and len(tiles) > max_tiles:
+        tiles = tiles[np.sort(np.random.default_rng(seed).choice(len(tiles), max_tiles, replace=False))]
+    return tiles
+
+
+def split_blocks(n: int, fractions: Sequence[float]) -> list[np.ndarray]:
+    """Split ``range(n)`` into contiguous blocks with the given fractions (each >= 1 item when n allows).
+
+    Examples
+    --------
+    >>> [b.tolist() for b in split_blocks(10, (0.65, 0.15, 0.2))]
+    [[0, 1, 2, 3, 4, 5], [6, 7], [8, 9]]
+    """
+    fr = np.asarray(fractions, dtype="float64")
+    fr = fr / fr.sum()
+    counts = np.floor(fr * n).astype(int)
+    for i in np.argsort(-(fr * n - counts))[: n - counts.sum()]:
+        counts[i] += 1
+    for i in range(len(counts)):  # every part gets something if there is enough
+        if counts[i] == 0 and n >= len(counts):
+            counts[np.argmax(counts)] -= 1
+            counts[i] = 1
+    edges = np.concatenate([[0], np.cumsum(counts)])
+    return [np.arange(edges[i], edges[i + 1]) for i in range(len(counts))]
+
+
+def draw_holes(n: int, tile: int, kinds: Sequence[str], fraction: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """``n`` hole masks (n, tile, tile): a random kind and cover fraction for each."""
+    out = np.empty((n, tile, tile), dtype=bool)
+    for i in range(n):
+        kind = kinds[rng.integers(len(kinds))]
+        out[i] = make_holes(kind, (tile, tile), rng, fraction=float(rng.uniform(*fraction)), tile=tile)
+    return out
+
+
+def augment(tiles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random flips and 90-degree rotations per tile (a new array)."""
+    out = tiles.copy()
+    k = rng.integers(4, size=len(tiles))
+    flip = rng.random(len(tiles)) < 0.5
+    for i in range(len(tiles)):
+        t = np.rot90(out[i], k[i])
+        out[i] = t[:, ::-1] if flip[i] else t
+    return out
+
+
+def _ring(holes: torch.Tensor, width: int) -> torch.Tensor:
+    if width <= 0:
+        return torch.zeros_like(holes)
+    grown = F.max_pool2d(holes.float().unsqueeze(1), 2 * width + 1, stride=1, padding=width).squeeze(1) > 0
+    return grown & ~holes
+
+
+def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Reconstruction pieces of one batch (normalised units).
+
+    ``truth`` is NaN where nothing is known; ``holes`` marks the pixels hidden from the
+    model. Returns the weighted loss ``rec``, the hidden-pixel MSE ``mse_hidden``, and the
+    tensors the adversary needs.
+    """
+    cfg = model.config
+    valid = torch.isfinite(truth)
+    observed = valid & ~holes
+    hidden = valid & holes
+    inputs = torch.where(observed, truth, torch.full_like(truth, float("nan")))
+    pred, mean, std = model.forward_tiles(inputs, observed)
+    target = torch.where(valid, (truth - mean) / std, torch.zeros_like(truth))
+    ring = _ring(holes, cfg.ring_width) & observed
+    weight = cfg.hole_weight * hidden + cfg.ring_weight * ring + cfg.observed_weight * (observed & ~ring)
+    sq = (pred - target) ** 2
+    rec = (weight * sq).sum() / weight.sum().clamp_min(1e-6)
+    mse_hidden = (sq * hidden).sum() / hidden.sum().clamp_min(1)
+    fake = torch.where(observed, target, pred) * valid  # composite: only the holes are generated
+    real = target * valid
+    return {"rec": rec, "mse_hidden": mse_hidden, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
+
+
+def _adversarial(disc, kind: str, real: torch.Tensor, fake: torch.Tensor, holes: torch.Tensor, for_generator: bool, rng: torch.Generator | None = None) -> torch.Tensor:
+    """Binary cross-entropy of the discriminator (or of the generator fooling it)."""
+    bce = F.binary_cross_entropy_with_logits
+    if kind == "pair":
+        # which of the two is real? label 1 when the second image is the real one
+        order = torch.rand(real.shape[0], device=real.device, generator=rng) < 0.5
+        o = order[:, None, None, None]
+        first, second = torch.where(o, fake, real), torch.where(o, real, fake)
+        logits = disc(first, second)
+        target = order.float()
+        return bce(logits, 1 - target) if for_generator else bce(logits, target)
+    logit_fake = disc(fake, holes)
+    if for_generator:
+        return bce(logit_fake, torch.ones_like(logit_fake))
+    logit_real = disc(real, holes)
+    return 0.5 * (bce(logit_real, torch.ones_like(logit_real)) + bce(logit_fake, torch.zeros_like(logit_fake)))
+
+
+@dataclass
+class TrainSettings:
+    """Settings of :func:`fit` (see ``DatasetInpaint.train`` for their meaning)."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    patience: int = 5
+    lr: float = 1e-3
+    lr_discriminator: float = 2e-4
+    holes: tuple[str, ...] = ("clouds", "squares", "squares6", "square10", "random_field")
+    hole_fraction: tuple[float, float] = (0.1, 0.7)
+    augment: bool = True
+    seed: int = 0
+    steps_per_epoch: int | None = None
+    average_last: int = 1
+
+
+def _batches(n: int, batch: int, rng: np.random.Generator, steps: int | None) -> list[np.ndarray]:
+    if steps is None:
+        order = rng.permutation(n)
+        return [order[i : i + batch] for i in range(0, n, batch)]
+    return [rng.integers(0, n, size=batch) for _ in range(steps)]
+
+
+def _to_device(x: np.ndarray, device: torch.device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t
+
+
+def validation_holes(n: int, tile: int, settings: TrainSettings) -> np.ndarray:
+    """The fixed (seeded) holes used for validation, so epochs are comparable."""
+    return draw_holes(n, tile, settings.holes, settings.hole_fraction, np.random.default_rng([settings.seed, 10**6]))
+
+
+def evaluate_tiles(model: Inpainter, tiles: np.ndarray, holes: np.ndarray, batch: int = 256) -> dict[str, float]:
+    """Weighted loss and hidden-pixel RMSE (normalised units) of ``model`` on fixed holes."""
+    model.generator.eval()
+    rec, sq, count = 0.0, 0.0, 0
+    with torch.inference_mode():
+        for i in range(0, len(tiles), batch):
+            t = _to_device(tiles[i : i + batch], model.device)
+            h = _to_device(holes[i : i + batch], model.device)
+            out = losses(model, t, h)
+            n_hidden = int((torch.isfinite(t) & h).sum())
+            rec += float(out["rec"]) * len(t)
+            sq += float(out["mse_hidden"]) * n_hidden
+            count += n_hidden
+    return {"loss": rec / max(len(tiles), 1), "rmse_hidden": math.sqrt(sq / max(count, 1))}
+
+
+def fit(
+    model: Inpainter,
+    train_tiles: np.ndarray,
+    val_tiles: np.ndarray,
+    settings: TrainSettings | None = None,
+    *,
+    test_tiles: np.ndarray | None = None,
+    device: str | None = "auto",
+    checkpoint: str | Path | None = None,
+    resume: str | Path | None = None,
+    progress: bool = True,
+) -> Inpainter:
+    """Train ``model`` on tile banks; early stopping on validation; returns the best model.
+
+    Parameters
+    ----------
+    model : Inpainter
+        Fresh (or pre-trained) model; trained in place and returned.
+    train_tiles, val_tiles : float32 arrays (N, T, T)
+        Truth tiles, NaN where unknown. Holes are drawn afresh every epoch for training and
+        fixed (seeded) for validation.
+    settings : TrainSettings
+    test_tiles : array, optional
+        Scored once at the end (``history["test_rmse_hidden"]``).
+    device : "auto", "cpu" or "cuda"
+    checkpoint : path, optional
+        Written after every epoch (weights, discriminator, optimisers, history).
+    resume : path, optional
+        A checkpoint to continue from.
+    progress : bool
+        Show a progress bar with the losses.
+    """
+    settings = settings or TrainSettings()
+    cfg: ModelConfig = model.config
+    if len(train_tiles) == 0 or len(val_tiles) == 0:
+        raise InputDataError(f"Training needs tiles in both training ({len(train_tiles)}) and validation ({len(val_tiles)}) sets: use more data, a smaller min_valid, or other split fractions.")
+    tile = cfg.tile_size
+    if train_tiles.shape[-1] != tile:
+        raise InputDataError(f"Tiles are {train_tiles.shape[-1]} px but the model's tile_size is {tile}.")
+    torch.manual_seed(settings.seed)
+    model.to(device)
+    dev = model.device
+    disc = model.discriminator
+    opt_g = torch.optim.Adam(model.generator.parameters(), lr=settings.lr)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=settings.lr_discriminator, betas=(0.5, 0.999)) if disc is not None else None
+    history: dict[str, list] = {k: [] for k in ("epoch", "train_loss", "train_rec", "adv_g", "adv_d", "val_loss", "val_rmse_hidden", "seconds", "tiles_per_second")}
+    best, best_state, bad, start = math.inf, None, 0, 0
+    if resume is not None:
+        arrays, meta = load_arrays(resume)
+        model.generator.load_state_dict(arrays_to_state("generator", arrays))
+        arrays_to_optimizer("optimizer_g", arrays, meta["optimizer_g"], opt_g)
+        if disc is not None and "optimizer_d" in meta:
+            disc.load_state_dict(arrays_to_state("discriminator", arrays))
+            arrays_to_optimizer("optimizer_d", arrays, meta["optimizer_d"], opt_d)
+        history = meta["history"]
+        best, bad, start = meta["best"], meta["bad_epochs"], history["epoch"][-1] + 1
+        best_state = arrays_to_state("best", arrays) or None
+        model.to(dev)
+    val_holes = validation_holes(len(val_tiles), tile, settings)
+    recent: list[dict[str, torch.Tensor]] = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=settings.epochs, initial=start, desc="training", unit="epoch")
+    a = cfg.adversarial_weight if disc is not None else 0.0
+    for epoch in range(start, settings.epochs):
+        rng = np.random.default_rng([settings.seed, epoch])
+        gen = torch.Generator(device=dev).manual_seed(settings.seed * 100_003 + epoch) if disc is not None else None
+        torch.manual_seed(settings.seed * 100_003 + epoch)
+        model.generator.train()
+        sums = {"loss": 0.0, "rec": 0.0, "adv_g": 0.0, "adv_d": 0.0}
+        batches = _batches(len(train_tiles), settings.batch_size, rng, settings.steps_per_epoch)
+        t0 = time.perf_counter()
+        seen = 0
+        for idx in batches:
+            truth = train_tiles[idx]
+            if settings.augment:
+                truth = augment(truth, rng)
+            holes = draw_holes(len(idx), tile, settings.holes, settings.hole_fraction, rng)
+            t, h = _to_device(truth, dev), _to_device(holes, dev)
+            out = losses(model, t, h)
+            if disc is not None:
+                disc.train()
+                d_loss = _adversarial(disc, cfg.discriminator, out["real"], out["fake"].detach(), out["holes"], False, gen)
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                g_adv = _adversarial(disc, cfg.discriminator, out["real"], out["fake"], out["holes"], True, gen)
+                sums["adv_d"] += d_loss.item() * len(idx)
+                sums["adv_g"] += g_adv.item() * len(idx)
+                loss = (1 - a) * out["rec"] + a * g_adv
+            else:
+                loss = out["rec"]
+            opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_g.step()
+            sums["loss"] += loss.item() * len(idx)
+            sums["rec"] += out["rec"].item() * len(idx)
+            seen += len(idx)
+        seconds = time.perf_counter() - t0
+        if settings.average_last > 1:
+            recent = (recent + [{k: v.detach().clone() for k, v in model.generator.state_dict().items()}])[-settings.average_last :]
+        val = evaluate_tiles(model, val_tiles, val_holes)
+        for key, value in (
+            ("epoch", epoch),
+            ("train_loss", sums["loss"] / seen),
+            ("train_rec", sums["rec"] / seen),
+            ("adv_g", sums["adv_g"] / seen),
+            ("adv_d", sums["adv_d"] / seen),
+            ("val_loss", val["loss"]),
+            ("val_rmse_hidden", val["rmse_hidden"]),
+            ("seconds", seconds),
+            ("tiles_per_second", seen / seconds),
+        ):
+            history[key].append(value)
+        if val["loss"] < best - 1e-7:
+            best, bad = val["loss"], 0
+            best_state = {k: v.detach().cpu().clone() for k, v in model.generator.state_dict().items()}
+        else:
+            bad += 1
+        if bar is not None:
+            bar.set_postfix(train=f"{sums['loss'] / seen:.4f}", val=f"{val['loss']:.4f}", rmse=f"{val['rmse_hidden']:.3f}")
+            bar.update(1)
+        if checkpoint is not None:
+            arrays = state_to_arrays("best", best_state) if best_state is not None else {}
+            meta: dict[str, Any] = {"history": history, "best": best, "bad_epochs": bad}
+            opt_arrays, meta["optimizer_g"] = optimizer_to_arrays("optimizer_g", opt_g)
+            arrays.update(opt_arrays)
+            if disc is not None:
+                arrays.update(state_to_arrays("discriminator", disc.state_dict()))
+                d_arrays, meta["optimizer_d"] = optimizer_to_arrays("optimizer_d", opt_d)
+                arrays.update(d_arrays)
+            model.history = history
+            model.save(checkpoint, extra_arrays=arrays, extra_config=meta)
+        if bad >= settings.patience:
+            break
+    if bar is not None:
+        bar.close()
+    if settings.average_last > 1 and len(recent) > 1:
+        averaged = {k: torch.stack([s[k].float() for s in recent]).mean(0).to(recent[0][k].dtype) for k in recent[0]}
+        model.generator.load_state_dict(averaged)
+        avg_val = evaluate_tiles(model, val_tiles, val_holes)
+        history["averaged_val_loss"] = [avg_val["loss"]]
+        if avg_val["loss"] < best:
+            best_state = None  # the average is better: keep it
+    if best_state is not None:
+        model.generator.load_state_dict(best_state)
+    model.history = history
+    if test_tiles is not None and len(test_tiles):
+        test = evaluate_tiles(model, test_tiles, validation_holes(len(test_tiles), tile, TrainSettings(seed=settings.seed + 1, holes=settings.holes, hole_fraction=settings.hole_fraction)))
+        history["test_loss"] = [test["loss"]]
+        history["test_rmse_hidden"] = [test["rmse_hidden"]]
+    model.generator.eval()
+    return model
+
+
+def _images(da, spatial: tuple[str, str]):
+    """Yield the 2-D images of ``da`` (any leading dims), one at a time (dask-friendly)."""
+    other = [d for d in da.dims if d not in spatial]
+    work = da.transpose(*other, *spatial)
+    for index in np.ndindex(*[work.sizes[d] for d in other]):
+        yield np.asarray(work[index].values, dtype="float32")
+
+
+def tiles_from_dataarray(
+    da,
+    spatial: tuple[str, str],
+    *,
+    split: Sequence[float] = (0.65, 0.15, 0.2),
+    tile: int = 64,
+    stride: int = 32,
+    min_valid: float = 0.8,
+    max_tiles: int | None = None,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Train/validation/test tiles of a field, split so that no tile leaks between sets.
+
+    With a time axis (the first non-spatial dimension, 3 or more steps) the split is by
+    contiguous blocks of time; otherwise by bands of rows of the image(s), each band cut
+    separately. Returns the three tile banks and a description of the split.
+    """
+    other = [d for d in da.dims if d not in spatial]
+    if other and da.sizes[other[0]] >= 3:
+        dim = other[0]
+        blocks = split_blocks(da.sizes[dim], split)
+        banks = [cut_tiles_by_index(_images(da.isel({dim: b}), spatial), tile, stride, min_valid, max_tiles, seed) for b in blocks]
+        how = f"by {dim}: " + ", ".join(f"{len(b)} steps" for b in blocks)
+    else:
+        ny = da.sizes[spatial[0]]
+        blocks = split_blocks(ny, split)
+        banks = [cut_tiles_by_index(_images(da.isel({spatial[0]: b}), spatial), tile, stride, min_valid, max_tiles, seed) for b in blocks]
+        how = f"by bands of {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
+    return banks[0], banks[1], banks[2], how
