@@ -7,6 +7,7 @@ No maths lives here: grids come from :mod:`sstfill.grid`, masks and holes from
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 import numpy as np
@@ -165,7 +166,8 @@ class DataArrayInpaint(_Base):
         tile: int | None = None,
         overlap: int = 16,
         batch_size: int = 512,
-        min_observed: float = 0.05,
+        min_observed: float = 0.0,
+        fallback: bool = True,
         device: str | None = None,
         _dataset: xr.Dataset | None = None,
     ) -> xr.DataArray:
@@ -186,8 +188,12 @@ class DataArrayInpaint(_Base):
         batch_size : int
             Tiles per model call.
         min_observed : float
-            Tiles with less observed data than this fraction are not used; pixels that no
-            tile can fill stay NaN and are flagged ``not_filled``.
+            Tiles with no more observed data than this fraction are not used; the others are
+            blended with weights proportional to their observed fraction.
+        fallback : bool
+            Gaps beyond the reach of any tile with data (clouds wider than a tile) get a
+            harmonic fill from the surrounding block; with ``fallback=False`` they stay NaN
+            and are flagged ``not_filled``.
         device : str, optional
             "cpu", "cuda" or "auto" for neural models.
 
@@ -225,6 +231,7 @@ class DataArrayInpaint(_Base):
             periodic_x=grid.periodic,
             batch_size=batch_size,
             min_observed=min_observed,
+            fallback=fallback,
         )
         filled = work.copy(data=filled_data)
         observed = work.notnull()
@@ -389,7 +396,8 @@ class DatasetInpaint(_Base):
             any :class:`~sstfill.model.ModelConfig` field (e.g. ``discriminator="pair"``,
             ``adversarial_weight=0``).
         model : Inpainter, optional
-            Continue training this model (fine-tuning) instead of a fresh one.
+            Start from a copy of this model (fine-tuning) instead of a fresh one; the model
+            passed in is left unchanged.
         checkpoint : path, optional
             Saved after every epoch; ``resume=`` takes it back.
         progress : bool
@@ -414,7 +422,7 @@ class DatasetInpaint(_Base):
         da = self._var(var)
         _check_field(da)
         grid = find_grid(da)
-        net = model if model is not None else Inpainter.from_preset(preset, **config)
+        net = copy.deepcopy(model) if model is not None else Inpainter.from_preset(preset, **config)
         tile = net.config.tile_size
         train, val, test, how = tiles_from_dataarray(da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed)
         settings = TrainSettings(

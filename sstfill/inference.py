@@ -35,7 +35,8 @@ def fill_block(
     start: tuple[int, int] = (0, 0),
     core: tuple[slice, slice] | None = None,
     batch_size: int = 512,
-    min_observed: float = 0.05,
+    min_observed: float = 0.0,
+    fallback: bool = True,
 ) -> np.ndarray:
     """Fill the gaps of one block (..., ny, nx) with ``model``, tile by tile.
 
@@ -57,8 +58,11 @@ def fill_block(
     batch_size : int
         Tiles per model call.
     min_observed : float
-        Tiles with a smaller observed fraction are not used (their pixels may end up
-        not filled, NaN).
+        Tiles whose observed fraction is not above this are not used. Each tile's blending
+        weight is its window times its observed fraction, so tiles with more data dominate.
+    fallback : bool
+        Gaps that no tile could fill (no observation within a tile's reach) get a harmonic
+        fill of the whole block; without it they stay NaN (flagged ``not_filled``).
 
     Returns
     -------
@@ -95,19 +99,46 @@ def fill_block(
     frac = flat_m.mean(axis=(1, 2))
     # only tiles with enough data, and with some gap to fill, go to the model
     flat_g = cut_tiles(gaps, oy, ox, tile, fill_value=False).reshape(-1, tile, tile)
-    use = (frac >= min_observed) & flat_g.any(axis=(1, 2))
+    use = (frac > min_observed) & flat_g.any(axis=(1, 2))
     pred = np.full(flat_v.shape, np.nan, dtype="float32")
     idx = np.flatnonzero(use)
     for b in range(0, idx.size, batch_size):
         sel = idx[b : b + batch_size]
         pred[sel] = model.predict_tiles(np.ascontiguousarray(flat_v[sel]), np.ascontiguousarray(flat_m[sel]))
-    weights = plan.window()[None] * use[:, None, None]
+    weights = plan.window()[None] * (use * frac)[:, None, None]
     weights = np.where(np.isfinite(pred), weights, 0.0).astype("float32")
     blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx))
     out = np.where(observed, block, blended.astype(block.dtype))
-    if land is not None:
-        out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
+    land_b = None if land is None else np.broadcast_to(land, block.shape)
+    if fallback:
+        todo = np.isnan(out) if land_b is None else np.isnan(out) & ~land_b
+        if todo[..., cy0:cy1, cx0:cx1].any():
+            out = _harmonic_fallback(out, todo)
+    if land_b is not None:
+        out[land_b & ~observed] = np.nan
     return out
+
+
+def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """Fill what the tiles could not reach with a harmonic fill of the whole block."""
+    import torch
+
+    from .classical import harmonic_fill
+
+    lead = out.shape[:-2]
+    flat = out.reshape((-1,) + out.shape[-2:])
+    known = np.isfinite(flat)
+    rows = np.flatnonzero(todo.reshape(flat.shape).any(axis=(1, 2)) & known.any(axis=(1, 2)))
+    if rows.size == 0:
+        return out
+    v = torch.from_numpy(flat[rows].astype("float32"))
+    m = torch.from_numpy(known[rows])
+    centre = torch.from_numpy(np.nanmean(flat[rows], axis=(1, 2)).astype("float32"))[:, None, None]
+    with torch.inference_mode():  # each image centred on its own mean: independent of the chunking
+        filled = (harmonic_fill(v - centre, m, iterations=16) + centre).numpy()
+    result = flat.copy()
+    result[rows] = np.where(todo.reshape(flat.shape)[rows], filled.astype(out.dtype), flat[rows])
+    return result.reshape(lead + out.shape[-2:])
 
 
 def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
@@ -152,7 +183,8 @@ def fill_array(
     plan: TilePlan,
     periodic_x: bool = False,
     batch_size: int = 512,
-    min_observed: float = 0.05,
+    min_observed: float = 0.0,
+    fallback: bool = True,
 ) -> Any:
     """Fill a numpy or dask array whose last two axes are (y, x).
 
@@ -164,12 +196,12 @@ def fill_array(
     ----------
     data : numpy or dask array (..., ny, nx)
     land : bool array (ny, nx) or like ``data``, or None
-    model, plan, batch_size, min_observed
+    model, plan, batch_size, min_observed, fallback
         As in :func:`fill_block`.
     periodic_x : bool
         The x axis wraps around (global longitude).
     """
-    kwargs = dict(model=model, plan=plan, batch_size=batch_size, min_observed=min_observed)
+    kwargs = dict(model=model, plan=plan, batch_size=batch_size, min_observed=min_observed, fallback=fallback)
     if not hasattr(data, "dask"):
         if periodic_x:
             return _fill_periodic_numpy(np.asarray(data), land, **kwargs)

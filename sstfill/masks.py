@@ -2,7 +2,8 @@
 
 Land (never filled) comes from, in order: a mask the user gives; a CF land/sea mask or
 flag variable in the dataset; pixels never observed along time (or any other non-spatial
-dimension); for a single image, the ``global-land-mask`` package (1 km, optional). A cloud
+dimension) in series of at least 8 images; for single images and short series, the
+``global-land-mask`` package (1 km). A cloud
 is a missing pixel that is not land.
 
 Holes follow the SST report (one 10x10 square per 64x64 tile; many 6x6 squares; many
@@ -31,6 +32,9 @@ __all__ = [
 ]
 
 HOLE_KINDS = ("square10", "squares6", "squares", "clouds", "random_field")
+#: a pixel missing in every one of at least this many images is taken for land; shorter
+#: series are treated like single images (a cloud can easily last a few days)
+MIN_STEPS_FOR_NEVER_OBSERVED = 8
 _LAND_NAMES = ("land_binary_mask", "land_area_fraction")
 _SEA_NAMES = ("sea_binary_mask", "sea_area_fraction")
 
@@ -117,7 +121,7 @@ def find_land(
         if found is not None:
             return found.rename("land")
         other = [d for d in obj.dims if d not in grid.dims]
-        if other and int(np.prod([obj.sizes[d] for d in other])) > 1:
+        if other and int(np.prod([obj.sizes[d] for d in other])) >= MIN_STEPS_FOR_NEVER_OBSERVED:
             return obj.isnull().all(other).rename("land")
         return _land_from_package(obj, grid)
     arr = land if isinstance(land, xr.DataArray) else xr.DataArray(np.asarray(land), dims=grid.dims)
@@ -169,11 +173,17 @@ def cloud_library(which: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
 
 def _place_squares(shape: tuple[int, int], sizes: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
+    """OR squares of the given sizes at random places into ``out`` (vectorised: 2-D difference array)."""
     ny, nx = shape
     ys = rng.integers(0, np.maximum(1, ny - sizes + 1))
     xs = rng.integers(0, np.maximum(1, nx - sizes + 1))
-    for y, x, s in zip(ys, xs, sizes):
-        out[y : y + s, x : x + s] = True
+    diff = np.zeros((ny + 1, nx + 1), dtype=np.int32)
+    y1, x1 = np.minimum(ys + sizes, ny), np.minimum(xs + sizes, nx)
+    np.add.at(diff, (ys, xs), 1)
+    np.add.at(diff, (ys, x1), -1)
+    np.add.at(diff, (y1, xs), -1)
+    np.add.at(diff, (y1, x1), 1)
+    out |= diff.cumsum(0).cumsum(1)[:ny, :nx] > 0
 
 
 def _squares_to_fraction(shape, fraction, rng, size_range) -> np.ndarray:
@@ -184,7 +194,8 @@ def _squares_to_fraction(shape, fraction, rng, size_range) -> np.ndarray:
         need = fraction - out.mean()
         if need <= 0.002:
             break
-        count = max(1, int(np.ceil(need * area / mean_area)))
+        # squares at random places cover 1 - exp(-n a / A) of the area: aim for what is missing
+        count = max(1, int(np.ceil(-np.log(1 - need / (1 - out.mean())) * area / mean_area)))
         _place_squares(shape, rng.integers(size_range[0], size_range[1] + 1, size=count), rng, out)
     return out
 

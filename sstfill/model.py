@@ -56,7 +56,7 @@ class ModelConfig:
     residual : bool
         Predict a correction added to the ``first_guess`` channel.
     first_guess_iterations : int
-        SOR sweeps of the harmonic first guess.
+        SOR sweeps per pyramid level of the harmonic first guess.
     std_floor : float
         Smallest per-tile standard deviation used for normalisation (field units).
     discriminator : {"pair", "context", "global_local"} or None
@@ -76,7 +76,7 @@ class ModelConfig:
     convs_per_level: int = 2
     inputs: tuple[str, ...] = ("field", "mask", "first_guess")
     residual: bool = True
-    first_guess_iterations: int = 20
+    first_guess_iterations: int = 8
     std_floor: float = 0.05
     discriminator: str | None = "context"
     adversarial_weight: float = 0.001

@@ -24,7 +24,7 @@ from .inpainter import Inpainter, resolve_device
 from .masks import make_holes
 from .model import ModelConfig, normalise_tiles
 
-__all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "augment", "losses", "fit", "TrainSettings"]
+__all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "HoleBank", "losses", "fit", "TrainSettings"]
 
 
 def cut_tiles_by_index(images: Iterable[np.ndarray], tile: int = 64, stride: int = 32, min_valid: float = 0.8, max_tiles: int | None = None, seed: int = 0) -> np.ndarray:
@@ -84,17 +84,6 @@ def draw_holes(n: int, tile: int, kinds: Sequence[str], fraction: tuple[float, f
     for i in range(n):
         kind = kinds[rng.integers(len(kinds))]
         out[i] = make_holes(kind, (tile, tile), rng, fraction=float(rng.uniform(*fraction)), tile=tile)
-    return out
-
-
-def augment(tiles: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Random flips and 90-degree rotations per tile (a new array)."""
-    out = tiles.copy()
-    k = rng.integers(4, size=len(tiles))
-    flip = rng.random(len(tiles)) < 0.5
-    for i in range(len(tiles)):
-        t = np.rot90(out[i], k[i])
-        out[i] = t[:, ::-1] if flip[i] else t
     return out
 
 
@@ -162,6 +151,10 @@ class TrainSettings:
     seed: int = 0
     steps_per_epoch: int | None = None
     average_last: int = 1
+    max_seconds: float | None = None
+    hole_bank: int = 8192
+    refresh: float = 0.25
+    clip_grad: float = 1.0
 
 
 def _batches(n: int, batch: int, rng: np.random.Generator, steps: int | None) -> list[np.ndarray]:
@@ -169,6 +162,36 @@ def _batches(n: int, batch: int, rng: np.random.Generator, steps: int | None) ->
         order = rng.permutation(n)
         return [order[i : i + batch] for i in range(0, n, batch)]
     return [rng.integers(0, n, size=batch) for _ in range(steps)]
+
+
+def _flip_rotate(x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+    """One random rotation by k*90 degrees and an optional flip for the whole batch (N, H, W)."""
+    k, flip = torch.randint(0, 8, (1,), generator=gen).item() % 4, torch.randint(0, 2, (1,), generator=gen).item()
+    x = torch.rot90(x, k, dims=(1, 2))
+    return torch.flip(x, dims=(2,)) if flip else x
+
+
+class HoleBank:
+    """Hole masks kept on the training device; a share is redrawn every epoch.
+
+    Drawing real-cloud and square holes tile by tile in Python is slower than a GPU step,
+    so masks are drawn into a bank, sampled at random with a random rotation and flip per
+    batch, and ``refresh`` of the bank is drawn afresh at the start of every epoch.
+    """
+
+    def __init__(self, size: int, tile: int, settings: TrainSettings, device: torch.device, rng: np.random.Generator) -> None:
+        self.settings, self.tile, self.device = settings, tile, device
+        self.masks = _to_device(draw_holes(size, tile, settings.holes, settings.hole_fraction, rng), device)
+
+    def refresh(self, rng: np.random.Generator) -> None:
+        n = int(len(self.masks) * self.settings.refresh)
+        if n:
+            idx = torch.from_numpy(rng.choice(len(self.masks), n, replace=False)).to(self.device)
+            self.masks[idx] = _to_device(draw_holes(n, self.tile, self.settings.holes, self.settings.hole_fraction, rng), self.device)
+
+    def sample(self, n: int, rng: np.random.Generator) -> torch.Tensor:
+        idx = torch.from_numpy(rng.integers(0, len(self.masks), n)).to(self.device)
+        return _flip_rotate(self.masks[idx])
 
 
 def _to_device(x: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -258,6 +281,9 @@ def fit(
         best_state = arrays_to_state("best", arrays) or None
         model.to(dev)
     val_holes = validation_holes(len(val_tiles), tile, settings)
+    bank = HoleBank(min(settings.hole_bank, max(256, 2 * len(train_tiles))), tile, settings, dev, np.random.default_rng([settings.seed, 2]))
+    truth_bank = _to_device(train_tiles.astype("float32", copy=False), dev)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt_g, factor=0.5, patience=2)
     recent: list[dict[str, torch.Tensor]] = []
     bar = None
     if progress:
@@ -274,12 +300,14 @@ def fit(
         batches = _batches(len(train_tiles), settings.batch_size, rng, settings.steps_per_epoch)
         t0 = time.perf_counter()
         seen = 0
+        if epoch > start:
+            bank.refresh(rng)
+        cpu_gen = torch.Generator().manual_seed(settings.seed * 7919 + epoch)
         for idx in batches:
-            truth = train_tiles[idx]
+            t = truth_bank[torch.from_numpy(idx).to(dev)]
             if settings.augment:
-                truth = augment(truth, rng)
-            holes = draw_holes(len(idx), tile, settings.holes, settings.hole_fraction, rng)
-            t, h = _to_device(truth, dev), _to_device(holes, dev)
+                t = _flip_rotate(t, cpu_gen)
+            h = bank.sample(len(idx), rng)
             out = losses(model, t, h)
             if disc is not None:
                 disc.train()
@@ -295,6 +323,8 @@ def fit(
                 loss = out["rec"]
             opt_g.zero_grad(set_to_none=True)
             loss.backward()
+            if settings.clip_grad:
+                torch.nn.utils.clip_grad_norm_(model.generator.parameters(), settings.clip_grad)
             opt_g.step()
             sums["loss"] += loss.item() * len(idx)
             sums["rec"] += out["rec"].item() * len(idx)
@@ -303,6 +333,7 @@ def fit(
         if settings.average_last > 1:
             recent = (recent + [{k: v.detach().clone() for k, v in model.generator.state_dict().items()}])[-settings.average_last :]
         val = evaluate_tiles(model, val_tiles, val_holes)
+        scheduler.step(val["loss"])
         for key, value in (
             ("epoch", epoch),
             ("train_loss", sums["loss"] / seen),
@@ -335,6 +366,8 @@ def fit(
             model.history = history
             model.save(checkpoint, extra_arrays=arrays, extra_config=meta)
         if bad >= settings.patience:
+            break
+        if settings.max_seconds is not None and sum(history["seconds"]) > settings.max_seconds:
             break
     if bar is not None:
         bar.close()

@@ -24,8 +24,8 @@ def no_compute():
 
 @pytest.fixture(scope="session")
 def sst_series() -> xr.DataArray:
-    """Realistic synthetic SST, 4 days, 150 x 170 (not multiples of 64), with land."""
-    return synthetic_sst(150, 170, nt=4, seed=3)
+    """Realistic synthetic SST, 8 days, 150 x 170 (not multiples of 64), with land."""
+    return synthetic_sst(150, 170, nt=8, seed=3)
 
 
 @pytest.fixture(scope="session")

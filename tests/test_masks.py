@@ -55,6 +55,13 @@ def test_single_image_land_from_global_land_mask():
     assert m[np.argmin(abs(lat - 36.0)), np.argmin(abs(lon + 6.5))] == 1  # Gulf of Cadiz is sea
 
 
+def test_short_series_do_not_take_long_clouds_for_land(sst_series):
+    short = sst_series.isel(time=slice(0, 3)).copy()
+    short[:, 5:15, 5:15] = np.nan  # a cloud that lasts three days is still a cloud
+    m = short.inpaint.mask()
+    assert (m.values[:, 5:15, 5:15] == 1).all()
+
+
 def test_land_none_means_every_gap_is_cloud(sst_series):
     m = sst_series.inpaint.mask(land=None)
     assert not (m == 2).any()

@@ -96,9 +96,14 @@ def test_fill_block_keeps_observed_and_land():
     assert np.isfinite(out[~land]).all()
 
 
-def test_tiles_without_enough_data_leave_pixels_not_filled():
+def test_tiles_without_data_leave_pixels_not_filled_unless_fallback():
+    from sstfill.classical import LaplaceFiller
+
     field = np.full((200, 200), np.nan, "float32")
     field[:20, :20] = 1.0
-    out = fill_block(field, None, model=IndexOracle(), plan=TilePlan(), min_observed=0.05)
+    out = fill_block(field, None, model=LaplaceFiller(), plan=TilePlan(), fallback=False)
     assert np.isfinite(out[:30, :30]).all()
     assert np.isnan(out[150:, 150:]).all()
+    # with the fallback, the far corner is filled from the block (harmonic: the only value is 1)
+    out = fill_block(field, None, model=LaplaceFiller(), plan=TilePlan())
+    assert np.isfinite(out).all() and np.allclose(out, 1.0)

@@ -1,0 +1,214 @@
+"""The ``sstfill`` command, run as a user would (``python -m sstfill.cli ...`` in a subprocess)."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dask.array as dsa
+import numpy as np
+import pytest
+import xarray as xr
+
+import sstfill
+from sstfill import io as sio
+from sstfill.checkpoint import DEFAULT_MODEL
+from sstfill.testing import synthetic_sst
+
+ROW = re.compile(r"^\s{2}(?P<name>\S.*?)\s+(?P<rmse>-?\d+\.\d+|nan)\s+(?P<mae>-?\d+\.\d+|nan)\s+(?P<bias>[+-]\d+\.\d+|nan)\s+(?P<ratio>\d+\.\d+|nan)$")
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", "sstfill.cli", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def gappy_file(tmp_path_factory) -> Path:
+    """Synthetic SST with square gaps, 2 days, in a netCDF file."""
+    path = tmp_path_factory.mktemp("inputs") / "gappy.nc"
+    sst = synthetic_sst(96, 128, nt=2, seed=4)
+    gappy, hidden = sst.inpaint.add_holes("squares", fraction=0.3, seed=2)
+    assert int(hidden.sum()) > 0
+    gappy.to_dataset().to_netcdf(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fast_model(tmp_path_factory) -> Path:
+    """An untrained small neural model (exercises the neural path; its quality is irrelevant)."""
+    return sstfill.Inpainter.from_preset("fast").save(tmp_path_factory.mktemp("models") / "fast.npz")
+
+
+def _open(path: Path) -> xr.Dataset:
+    return xr.open_zarr(path) if path.suffix == ".zarr" else xr.open_dataset(path)
+
+
+def test_demo(tmp_path):
+    out = tmp_path / "demo"
+    res = run_cli("demo", "--out", out, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    nc, png = out / "demo_filled.nc", out / "demo.png"
+    assert nc.is_file() and png.is_file()
+    assert png.stat().st_size > 20_000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with xr.open_dataset(nc) as ds:
+        assert "analysed_sst" in ds and "analysed_sst_fill_flag" in ds
+        flag = ds["analysed_sst_fill_flag"].values
+        assert set(np.unique(flag)) <= {0, 1, 2, 3} and (flag == 1).any() and (flag == 2).any()
+        # land stays NaN, every gap over the ocean is filled
+        assert np.isnan(ds["analysed_sst"].values[flag == 2]).all()
+        assert np.isfinite(ds["analysed_sst"].values[flag == 1]).all()
+    rows = [m.groupdict() for m in map(ROW.match, res.stdout.splitlines()) if m]
+    assert len(rows) >= 2, res.stdout
+    for row in rows:
+        assert all(math.isfinite(float(row[k])) for k in ("rmse", "mae", "bias", "ratio")), row
+        assert 0 < float(row["rmse"]) < 2.0  # degC on a smooth L4 field
+    assert float(rows[0]["ratio"]) == 1.0
+    names = " ".join(r["name"] for r in rows)
+    assert ("laplace" in names) and ("default" in names or "fallback" in names)
+    assert [f for f in os.listdir(out) if f.startswith(".")] == []  # no temporaries left
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_fill_keeps_observed_and_adds_flag(tmp_path, gappy_file, fast_model, suffix):
+    target = tmp_path / f"filled{suffix}"
+    model = "laplace" if suffix == ".nc" else fast_model
+    res = run_cli("fill", gappy_file, target, "--model", model, "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "wrote" in res.stdout
+    with xr.open_dataset(gappy_file) as src, _open(target) as out:
+        assert "sst_fill_flag" in out
+        before, after = src["sst"].values, out["sst"].values
+        flag = out["sst_fill_flag"].values
+        observed = np.isfinite(before)
+        assert np.array_equal(after[observed], before[observed])  # bit for bit
+        assert (flag[observed] == 0).all()
+        assert np.isfinite(after[flag == 1]).all() and (flag == 1).sum() > 0
+    assert [f for f in os.listdir(tmp_path) if f.startswith(".")] == []
+
+
+def test_fill_glob_of_daily_files(tmp_path, gappy_file):
+    with xr.open_dataset(gappy_file) as ds:
+        for i in range(ds.sizes["time"]):
+            ds.isel(time=[i]).to_netcdf(tmp_path / f"day{i}.nc")
+    res = run_cli("fill", "day*.nc", "out.nc", "--model", "laplace", "--chunks", "time=1,lat=64,lon=64", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    with xr.open_dataset(tmp_path / "out.nc") as out:
+        assert out.sizes["time"] == 2 and "sst_fill_flag" in out
+
+
+def test_fill_refuses_to_overwrite(tmp_path, gappy_file):
+    target = tmp_path / "exists.nc"
+    target.write_bytes(b"precious")
+    res = run_cli("fill", gappy_file, target, "--model", "laplace", cwd=tmp_path)
+    assert res.returncode == 2
+    assert "--overwrite" in res.stderr and "Traceback" not in res.stderr
+    assert target.read_bytes() == b"precious"
+    res = run_cli("fill", gappy_file, target, "--model", "laplace", "--overwrite", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    with xr.open_dataset(target) as out:
+        assert "sst_fill_flag" in out
+
+
+@pytest.mark.parametrize(
+    "case, expect",
+    [
+        ("missing", "does not exist"),
+        ("glob", "matches no file"),
+        ("var", "'nope'"),
+        ("model", "corrupt"),
+    ],
+)
+def test_fill_errors_write_nothing(tmp_path, gappy_file, case, expect):
+    inputs, extra = [str(gappy_file)], ["--model", "laplace"]
+    if case == "missing":
+        inputs = [str(tmp_path / "no_such_file.nc")]
+    elif case == "glob":
+        inputs = [str(tmp_path / "sst_2099-*.nc")]
+    elif case == "var":
+        extra += ["--var", "nope"]
+    elif case == "model":
+        bad = tmp_path / "broken.npz"
+        bad.write_bytes(np.random.default_rng(0).bytes(2000))
+        extra = ["--model", str(bad)]
+    target = tmp_path / "out" / "filled.nc"
+    res = run_cli("fill", *inputs, target, *extra, cwd=tmp_path)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert res.stderr.startswith("sstfill: error:") and expect in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not target.exists() and not (tmp_path / "out").exists()
+
+
+def _boom(block):
+    raise RuntimeError("simulated failure while computing")
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_write_atomic_leaves_nothing_on_failure(tmp_path, suffix):
+    ok = dsa.ones((4, 32, 32), chunks=(1, 32, 32), dtype="float32")
+    bad = ok.map_blocks(_boom, dtype="float32")
+    ds = xr.Dataset({"a": (("time", "lat", "lon"), ok), "b": (("time", "lat", "lon"), bad)})
+    target = tmp_path / f"out{suffix}"
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        sio.write_atomic(ds, target)
+    assert os.listdir(tmp_path) == []  # neither the target nor a temporary
+    # an existing target survives a failed overwrite untouched
+    sio.write_atomic(ds[["a"]], target)
+    with pytest.raises(RuntimeError):
+        sio.write_atomic(ds, target, overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == [target.name]
+    with _open(target) as back:
+        assert list(back.data_vars) == ["a"] and float(back["a"].sum()) == 4 * 32 * 32
+
+
+def test_write_atomic_refuses_existing_and_unknown_format(tmp_path):
+    ds = synthetic_sst(16, 16).to_dataset()
+    target = sio.write_atomic(ds, tmp_path / "a.nc")
+    with pytest.raises(sstfill.SSTFillError, match="--overwrite"):
+        sio.write_atomic(ds, target)
+    with pytest.raises(sstfill.SSTFillError, match=r"\.nc .*\.zarr"):
+        sio.write_atomic(ds, tmp_path / "a.txt")
+    assert sorted(os.listdir(tmp_path)) == ["a.nc"]
+
+
+def test_open_inputs_errors(tmp_path):
+    with pytest.raises(sstfill.InputDataError, match="does not exist"):
+        sio.open_inputs([str(tmp_path / "x.nc")])
+    with pytest.raises(sstfill.InputDataError, match="matches no file"):
+        sio.open_inputs([str(tmp_path / "*.nc")])
+    (tmp_path / "junk.nc").write_bytes(b"not a netCDF file at all")
+    with pytest.raises(sstfill.InputDataError, match="junk.nc"):
+        sio.open_inputs([str(tmp_path / "junk.nc")])
+
+
+def test_open_inputs_is_lazy_and_combines_zarr(tmp_path):
+    sst = synthetic_sst(32, 48, nt=3).to_dataset()
+    sst.to_zarr(tmp_path / "s.zarr")
+    ds = sio.open_inputs([str(tmp_path / "s.zarr")])
+    assert hasattr(ds["sst"].data, "dask")
+    xr.testing.assert_identical(ds["sst"].compute().drop_encoding(), sst["sst"].drop_encoding())
+
+
+@pytest.mark.slow
+def test_train_then_info(tmp_path):
+    data = tmp_path / "train.nc"
+    synthetic_sst(128, 128, nt=6).to_dataset().to_netcdf(data)
+    model = tmp_path / "tiny.npz"
+    res = run_cli("train", data, "--out", model, "--epochs", "1", "--preset", "fast", "--steps-per-epoch", "2", "--batch-size", "8", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert model.is_file()
+    assert re.search(r"validation: best loss \d", res.stdout) and re.search(r"test: loss \d", res.stdout)
+    res = run_cli("info", model, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    for text in ("preset", "fast", "tile size", "64 x 64", "parameters", "saved with sstfill", "sstfill train", "--epochs 1", "best loss"):
+        assert text in res.stdout, (text, res.stdout)
+    res = run_cli("info", "default", cwd=tmp_path)
+    bundled = Path(sstfill.__file__).parent / "data" / DEFAULT_MODEL
+    if bundled.is_file():
+        assert res.returncode == 0 and "parameters" in res.stdout
+    else:
+        assert res.returncode == 2 and "missing" in res.stderr

@@ -1,0 +1,221 @@
+"""Quick-look figures (matplotlib, Agg backend): panels, units, land, N-D input, training curves."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+import sstfill  # noqa: E402,F401
+import sstfill.plot as splot  # noqa: E402
+from sstfill.testing import synthetic_sst  # noqa: E402
+
+
+def panels(fig: Figure) -> list:
+    """Axes of a figure that are not colourbars."""
+    return [a for a in fig.axes if a.get_label() != "<colorbar>"]
+
+
+def colourbar_labels(fig: Figure) -> list[str]:
+    return [a.get_ylabel() for a in fig.axes if a.get_label() == "<colorbar>"]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def case():
+    sst = synthetic_sst(64, 96, seed=2)
+    land = sst.isnull()  # a single synthetic image: tell sstfill where its land is
+    gappy, hidden = sst.inpaint.add_holes("clouds", fraction=0.3, seed=0, land=land)
+    filled = gappy.inpaint.fill(model="laplace", land=land)
+    return sst, gappy, hidden, filled
+
+
+def test_quicklook_without_truth(case):
+    sst, gappy, _, filled = case
+    fig = splot.quicklook(gappy, filled)
+    assert isinstance(fig, Figure)
+    assert len(panels(fig)) == 3
+    assert [a.get_xlabel() for a in panels(fig)] == ["longitude (°E)"] * 3
+    assert panels(fig)[0].get_ylabel() == "latitude (°N)"
+    assert panels(fig)[2].get_legend() is not None
+
+
+def test_quicklook_with_truth(case):
+    sst, gappy, hidden, filled = case
+    fig = splot.quicklook(gappy, filled, truth=sst, title="case")
+    axes = panels(fig)
+    assert len(axes) == 6
+    assert "RMSE" in axes[5].get_title() and "bias" in axes[5].get_title()
+    assert f"({int(hidden.sum()):,} pixels" in axes[5].get_title()
+    # the error map is centred on 0 with symmetric limits
+    err = axes[4].images[-2] if len(axes[4].images) > 2 else axes[4].images[-1]
+    lo, hi = err.get_clim()
+    assert lo == pytest.approx(-hi) and hi > 0
+    assert fig._suptitle.get_text() == "case"
+
+
+def test_kelvin_is_shown_in_celsius(case):
+    sst, gappy, _, filled = case
+    fig = splot.quicklook(gappy, filled, truth=sst)
+    shown = np.asarray(panels(fig)[3].images[0].get_array(), dtype=float)
+    assert np.nanmax(shown) < 40 and np.nanmin(shown) > -5  # ~290 K -> ~17 degC
+    assert np.nanmean(shown) == pytest.approx(float(sst.mean()) - 273.15, abs=1e-3)
+    assert any("°C" in label for label in colourbar_labels(fig))
+    lo, hi = panels(fig)[0].images[0].get_clim()
+    assert 0 < lo < hi < 40
+
+
+def test_other_units_are_not_converted(case):
+    sst, gappy, _, filled = case
+    chl = [x.assign_attrs(units="mg m-3", standard_name="mass_concentration_of_chlorophyll") for x in (gappy, filled)]
+    fig = splot.quicklook(*chl)
+    shown = np.asarray(panels(fig)[1].images[0].get_array(), dtype=float)
+    assert np.nanmean(shown) == pytest.approx(float(filled.mean()), abs=1e-3)
+    assert any("mg m-3" in label for label in colourbar_labels(fig))
+
+
+def test_shared_colour_limits(case):
+    sst, gappy, _, filled = case
+    fig = splot.quicklook(gappy, filled, truth=sst)
+    axes = panels(fig)
+    limits = {axes[i].images[0].get_clim() for i in (0, 1, 3)}
+    assert len(limits) == 1
+    values = np.concatenate([sst.values[np.isfinite(sst.values)], filled.values[np.isfinite(filled.values)]]) - 273.15
+    assert limits.pop() == pytest.approx(tuple(np.percentile(values, [2, 98])))
+
+
+def test_land_is_grey(case):
+    sst, gappy, _, filled = case
+    fig = splot.quicklook(gappy, filled)
+    land_layer = panels(fig)[1].images[-1]
+    land = ~np.ma.getmaskarray(land_layer.get_array())
+    assert land.sum() == int(sst.isnull().sum()) > 0  # the synthetic coastline and island
+    assert land_layer.get_cmap().colors == [splot.LAND_COLOUR]
+
+
+def test_flag_computed_without_flag_coordinate(case):
+    sst, gappy, hidden, filled = case
+    bare = filled.drop_vars("sst_fill_flag")
+    fig = splot.quicklook(gappy, bare, land=sst.isnull())
+    legend = [t.get_text() for t in panels(fig)[2].get_legend().get_texts()]
+    assert [t.split(" (")[0] for t in legend] == ["observed", "filled", "land", "not filled"]
+    share = int(hidden.sum()) / sst.size
+    assert legend[1] == f"filled ({share:.1%})"
+
+
+def test_time_series_shows_first_step_and_says_so():
+    sst = synthetic_sst(64, 80, nt=3, seed=1)
+    gappy, _ = sst.inpaint.add_holes("squares", fraction=0.2, seed=0)
+    filled = gappy.inpaint.fill(model="laplace", land=sst.isnull().all("time"))
+    fig = splot.quicklook(gappy, filled, truth=sst)
+    assert "time = 2021-01-01 (first of 3)" in fig._suptitle.get_text()
+    shown = np.asarray(panels(fig)[3].images[0].get_array(), dtype=float)
+    assert np.nanmean(shown) == pytest.approx(float(sst.isel(time=0).mean()) - 273.15, abs=1e-3)
+
+
+def test_descending_latitude_is_drawn_north_up():
+    lat = np.linspace(50, 45, 40)
+    da = xr.DataArray(
+        np.repeat(lat[:, None], 50, axis=1).astype("float32"),
+        dims=("lat", "lon"),
+        coords={"lat": lat, "lon": np.linspace(-5, 0, 50)},
+        name="sst",
+        attrs={"units": "degC"},
+    )
+    gappy = da.where(da.lon < -1)
+    fig = splot.quicklook(gappy, da, truth=da)
+    image = panels(fig)[3].images[0]
+    arr = np.asarray(image.get_array())
+    assert image.origin == "lower" and arr[0, 0] == pytest.approx(45) and arr[-1, 0] == pytest.approx(50)
+    assert image.get_extent()[2] < image.get_extent()[3]
+
+
+def test_index_axes_without_coordinates(case):
+    sst, gappy, _, filled = case
+    bare = [x.drop_vars(list(x.coords)) for x in (gappy, filled)]
+    fig = splot.quicklook(*bare)
+    assert panels(fig)[0].get_xlabel() == "lon (index)"
+    assert panels(fig)[0].get_ylabel() == "lat (index)"
+
+
+def test_no_missing_truth_pixels(case):
+    sst, gappy, _, filled = case
+    fig = splot.quicklook(sst, sst.fillna(0), truth=sst, land=sst.isnull())
+    assert "no missing pixel" in panels(fig)[5].get_title()
+
+
+def test_user_axes_and_errors(case):
+    sst, gappy, _, filled = case
+    fig, axes = plt.subplots(1, 3)
+    assert splot.quicklook(gappy, filled, ax=axes) is fig
+    with pytest.raises(ValueError, match="6 Axes"):
+        splot.quicklook(gappy, filled, truth=sst, ax=axes)
+    with pytest.raises(TypeError, match="DataArray"):
+        splot.quicklook(gappy.to_dataset(), filled)
+
+
+def test_flag_map(case):
+    _, gappy, _, filled = case
+    fig = splot.flag_map(filled["sst_fill_flag"])
+    assert isinstance(fig, Figure) and len(panels(fig)) == 1
+    texts = [t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()]
+    assert texts == ["observed", "filled", "land", "not filled"]
+    mask_fig = splot.flag_map(gappy.inpaint.mask())
+    assert [t.get_text().split(" (")[0] for t in mask_fig.axes[0].get_legend().get_texts()] == ["observed", "cloud", "land"]
+    _, ax = plt.subplots()
+    assert splot.flag_map(filled["sst_fill_flag"], ax=ax) is ax.figure
+    with pytest.raises(ValueError, match="flag_meanings"):
+        splot.flag_map(filled)
+
+
+HISTORY = {
+    "epoch": [0, 1, 2, 3],
+    "train_loss": [0.9, 0.5, 0.4, 0.35],
+    "val_loss": [0.8, 0.5, 0.45, 0.6],
+    "val_rmse_hidden": [0.7, 0.5, 0.48, 0.55],
+    "adv_g": [0.0] * 4,
+    "adv_d": [0.0] * 4,
+}
+
+
+def test_training_curves():
+    fig = splot.training_curves(HISTORY)
+    axes = panels(fig)
+    assert len(axes) == 2
+    assert axes[0].get_yscale() == "log"
+    assert any("best epoch (3)" == t.get_text() for t in axes[0].get_legend().get_texts())
+    adversarial = {**HISTORY, "adv_g": [0.7, 0.69, 0.71, 0.7], "adv_d": [0.69, 0.68, 0.66, 0.65], "test_rmse_hidden": [0.47]}
+    axes = panels(splot.training_curves(adversarial))
+    assert len(axes) == 3
+    assert any("test" in t.get_text() for t in axes[1].get_legend().get_texts())
+    with pytest.raises(ValueError, match="history"):
+        splot.training_curves({})
+
+
+def test_training_curves_from_a_trained_model():
+    class Model:
+        history = HISTORY
+
+    assert len(panels(splot.training_curves(Model()))) == 2
+
+
+def test_dask_backed_series():
+    sst = synthetic_sst(80, 96, nt=2, seed=4).chunk({"time": 1, "lat": 40})
+    land = sst.isnull().all("time").compute()
+    gappy, _ = sst.inpaint.add_holes("squares", fraction=0.2, seed=0, land=land)
+    filled = gappy.inpaint.fill(model="laplace", land=land)
+    assert hasattr(filled.data, "dask")
+    fig = splot.quicklook(gappy, filled, truth=sst)
+    assert len(panels(fig)) == 6 and "first of 2" in fig._suptitle.get_text()
+    assert "RMSE" in panels(fig)[5].get_title()
