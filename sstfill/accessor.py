@@ -422,6 +422,9 @@ class DatasetInpaint(_Base):
         da = self._var(var)
         _check_field(da)
         grid = find_grid(da)
+        import torch
+
+        torch.manual_seed(seed)  # the initial weights are part of a reproducible run
         net = copy.deepcopy(model) if model is not None else Inpainter.from_preset(preset, **config)
         tile = net.config.tile_size
         train, val, test, how = tiles_from_dataarray(da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed)

@@ -121,10 +121,18 @@ class Inpainter:
         m = torch.from_numpy(np.ascontiguousarray(observed, dtype=bool))
         if cuda:
             v, m = v.pin_memory().to(self.device, non_blocking=True), m.pin_memory().to(self.device, non_blocking=True)
+        outs = []
         with torch.inference_mode():
-            out, mean, std = self.forward_tiles(v, m)
-            out = out * std + mean
-        return out.cpu().numpy().astype("float32", copy=False)
+            for i in range(0, len(v), self._max_batch()):
+                out, mean, std = self.forward_tiles(v[i : i + self._max_batch()], m[i : i + self._max_batch()])
+                outs.append((out * std + mean).cpu())
+        return torch.cat(outs).numpy().astype("float32", copy=False)
+
+    def _max_batch(self) -> int:
+        """Tiles per forward pass so no activation exceeds torch's 32-bit indexing (2**31 elements)."""
+        c = self.config
+        largest = max(2 * w * (c.tile_size >> i) ** 2 for i, w in enumerate(c.widths))
+        return max(1, 2**30 // largest)
 
     # -- device, persistence ------------------------------------------------------------
     def to(self, device: str | torch.device | None) -> Inpainter:

@@ -183,7 +183,9 @@ class HoleBank:
         self.settings, self.tile, self.device = settings, tile, device
         self.masks = _to_device(draw_holes(size, tile, settings.holes, settings.hole_fraction, rng), device)
 
-    def refresh(self, rng: np.random.Generator) -> None:
+    def refresh(self, epoch: int) -> None:
+        """Redraw a share of the bank for ``epoch`` (a function of the seed and epoch only)."""
+        rng = np.random.default_rng([self.settings.seed, epoch, 7])
         n = int(len(self.masks) * self.settings.refresh)
         if n:
             idx = torch.from_numpy(rng.choice(len(self.masks), n, replace=False)).to(self.device)
@@ -284,6 +286,10 @@ def fit(
     bank = HoleBank(min(settings.hole_bank, max(256, 2 * len(train_tiles))), tile, settings, dev, np.random.default_rng([settings.seed, 2]))
     truth_bank = _to_device(train_tiles.astype("float32", copy=False), dev)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt_g, factor=0.5, patience=2)
+    if resume is not None:
+        scheduler.load_state_dict(meta["scheduler"])
+        for past in range(1, start):  # the bank as it was at the end of the checkpointed epoch
+            bank.refresh(past)
     recent: list[dict[str, torch.Tensor]] = []
     bar = None
     if progress:
@@ -300,8 +306,8 @@ def fit(
         batches = _batches(len(train_tiles), settings.batch_size, rng, settings.steps_per_epoch)
         t0 = time.perf_counter()
         seen = 0
-        if epoch > start:
-            bank.refresh(rng)
+        if epoch > 0:
+            bank.refresh(epoch)
         cpu_gen = torch.Generator().manual_seed(settings.seed * 7919 + epoch)
         for idx in batches:
             t = truth_bank[torch.from_numpy(idx).to(dev)]
@@ -356,7 +362,7 @@ def fit(
             bar.update(1)
         if checkpoint is not None:
             arrays = state_to_arrays("best", best_state) if best_state is not None else {}
-            meta: dict[str, Any] = {"history": history, "best": best, "bad_epochs": bad}
+            meta: dict[str, Any] = {"history": history, "best": best, "bad_epochs": bad, "scheduler": scheduler.state_dict()}
             opt_arrays, meta["optimizer_g"] = optimizer_to_arrays("optimizer_g", opt_g)
             arrays.update(opt_arrays)
             if disc is not None:
@@ -423,6 +429,12 @@ def tiles_from_dataarray(
     else:
         ny = da.sizes[spatial[0]]
         blocks = split_blocks(ny, split)
+        if min(len(b) for b in blocks) < tile:
+            raise InputDataError(
+                f"Variable {da.name!r} has one image of {ny} rows: too few to split by bands of rows into "
+                f"{len(blocks)} sets of at least {tile} rows each. Train on several time steps, or a larger region, "
+                "or pass split fractions that give every set enough rows."
+            )
         banks = [cut_tiles_by_index(_images(da.isel({spatial[0]: b}), spatial), tile, stride, min_valid, max_tiles, seed) for b in blocks]
         how = f"by bands of {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
     return banks[0], banks[1], banks[2], how

@@ -1,0 +1,213 @@
+"""Networks, training, save/load: learning happens, is reproducible, files are safe."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import sstfill
+from sstfill.errors import ModelFileError, ModelMismatchError
+from sstfill.model import PRESETS, ModelConfig
+from sstfill.testing import synthetic_sst
+from sstfill.training import TrainSettings, cut_tiles_by_index, evaluate_tiles, fit, split_blocks, validation_holes
+
+
+@pytest.fixture(scope="module")
+def banks():
+    da = synthetic_sst(192, 256, nt=6, seed=11, land=False)
+    tiles = cut_tiles_by_index(da.values, 64, 32, 0.9)
+    return tiles[:60], tiles[60:90]
+
+
+def test_report_preset_is_the_report_network():
+    model = sstfill.Inpainter.from_preset("report")
+    n = sum(p.numel() for p in model.generator.parameters())
+    assert model.config.widths == (20, 15, 10) and model.config.discriminator == "pair"
+    assert 10_000 < n < 30_000  # the report: 14,910 generator parameters (Keras, no bias layout details)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_give_the_tile_shape(preset):
+    model = sstfill.Inpainter.from_preset(preset)
+    x = torch.zeros(2, len(model.config.inputs), 64, 64)
+    assert model.generator(x).shape == (2, 1, 64, 64)
+
+
+def test_residual_model_starts_as_its_first_guess():
+    model = sstfill.Inpainter.from_preset("fast")
+    tiles = synthetic_sst(64, 64, land=False).values[None]
+    obs = np.ones(tiles.shape, bool)
+    obs[:, 20:40, 20:40] = False
+    pred = model.predict_tiles(np.where(obs, tiles, np.nan), obs)
+    lap = sstfill.LaplaceFiller(iterations=model.config.first_guess_iterations).predict_tiles(np.where(obs, tiles, np.nan), obs)
+    np.testing.assert_allclose(pred[~obs], lap[~obs], atol=2e-3)
+
+
+@pytest.mark.slow
+def test_training_lowers_validation_loss_and_is_reproducible(banks):
+    train, val = banks
+    settings = TrainSettings(epochs=2, batch_size=16, seed=3, steps_per_epoch=12, lr=2e-3)
+
+    def run():
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        model = sstfill.Inpainter.from_preset("fast")
+        before = evaluate_tiles(model, val, validation_holes(len(val), 64, settings))["loss"]
+        model = fit(model, train, val, settings, device="cpu", progress=False)
+        return model, before
+
+    a, before = run()
+    b, _ = run()
+    assert min(a.history["val_loss"]) < before
+    assert a.history["val_loss"] == b.history["val_loss"]
+    for pa, pb in zip(a.generator.parameters(), b.generator.parameters()):
+        assert torch.equal(pa, pb)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("discriminator", ["pair", "context", "global_local", None])
+def test_every_discriminator_trains_a_step(banks, discriminator):
+    train, val = banks
+    overrides = {"discriminator": discriminator} if discriminator else {"adversarial_weight": 0.0}
+    model = sstfill.Inpainter.from_preset("fast", **overrides)
+    before = {k: v.clone() for k, v in model.generator.state_dict().items()}
+    d_before = None if model.discriminator is None else [p.clone() for p in model.discriminator.parameters()]
+    model = fit(model, train[:16], val[:8], TrainSettings(epochs=1, batch_size=8, steps_per_epoch=1, average_last=1), device="cpu", progress=False)
+    assert any(not torch.equal(before[k], v) for k, v in model.generator.state_dict().items())
+    if d_before is not None:
+        assert any(not torch.equal(p0, p1) for p0, p1 in zip(d_before, model.discriminator.parameters()))
+        assert model.history["adv_d"][0] > 0
+
+
+@pytest.mark.slow
+def test_checkpoint_and_resume_continue_the_same_run(banks, tmp_path):
+    train, val = banks
+    s = TrainSettings(epochs=2, batch_size=8, steps_per_epoch=3, seed=1)
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    full = fit(sstfill.Inpainter.from_preset("fast"), train, val, s, device="cpu", progress=False)
+    ck = tmp_path / "ck.npz"
+    torch.manual_seed(0)
+    fit(sstfill.Inpainter.from_preset("fast"), train, val, TrainSettings(**{**s.__dict__, "epochs": 1}), device="cpu", checkpoint=ck, progress=False)
+    resumed = fit(sstfill.Inpainter.from_preset("fast"), train, val, s, device="cpu", resume=ck, progress=False)
+    assert resumed.history["epoch"] == [0, 1]
+    np.testing.assert_allclose(resumed.history["val_loss"], full.history["val_loss"], rtol=1e-5)
+
+
+def test_save_load_round_trip_gives_identical_fills(tmp_path, sst_image):
+    model = sstfill.Inpainter.from_preset("fast")
+    with torch.no_grad():  # not a fresh model: perturb the head so the network matters
+        model.generator.head.weight.normal_(0, 0.1)
+    model.history = {"val_loss": [0.5, 0.4]}
+    path = model.save(tmp_path / "m.npz")
+    again = sstfill.load_model(path)
+    gappy, _ = sst_image.inpaint.add_holes("clouds", fraction=0.4, seed=0)
+    a = gappy.inpaint.fill(model)
+    b = gappy.inpaint.fill(again)
+    np.testing.assert_array_equal(a.values, b.values)
+    assert again.history == model.history and again.config == model.config
+
+
+def test_model_files_are_not_pickles(tmp_path):
+    path = sstfill.Inpainter.from_preset("report").save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as npz:  # loads without pickle, every entry a plain array
+        assert all(npz[k].dtype != object for k in npz.files)
+
+
+def test_corrupt_truncated_and_foreign_files_fail_clearly(tmp_path):
+    path = sstfill.Inpainter.from_preset("fast").save(tmp_path / "m.npz")
+    data = path.read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "junk.npz").write_bytes(b"not a model at all" * 100)
+    np.savez(tmp_path / "foreign.npz", x=np.zeros(3))
+    for name, pattern in [("trunc.npz", "corrupt or truncated"), ("junk.npz", "corrupt or truncated"), ("foreign.npz", "not an sstfill model"), ("missing.npz", "does not exist")]:
+        with pytest.raises(ModelFileError, match=pattern):
+            sstfill.load_model(tmp_path / name)
+
+
+def test_incompatible_weights_fail_clearly(tmp_path):
+    import json
+
+    path = sstfill.Inpainter.from_preset("fast").save(tmp_path / "m.npz")
+    with np.load(path) as npz:
+        arrays = dict(npz)
+    config = json.loads(arrays["__config__"].tobytes())
+    config["model"]["widths"] = [8, 8, 8]  # weights no longer fit the architecture
+    arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError, match="does not match"):
+        sstfill.load_model(tmp_path / "bad.npz")
+    config["format"] = "sstfill-model/99"
+    arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
+    np.savez(tmp_path / "future.npz", **arrays)
+    with pytest.raises(ModelFileError, match="format"):
+        sstfill.load_model(tmp_path / "future.npz")
+
+
+def test_unknown_input_channel_and_tile_mismatch():
+    with pytest.raises(ModelMismatchError, match="Unknown input channels"):
+        ModelConfig(inputs=("field", "mask", "chlorophyll"))
+    model = sstfill.Inpainter.from_preset("fast", tile_size=32)
+    with pytest.raises(ModelMismatchError, match="32x32"):
+        model.predict_tiles(np.zeros((1, 64, 64), "float32"), np.ones((1, 64, 64), bool))
+
+
+def test_model_pickles_small_for_dask(tmp_path):
+    import pickle
+
+    model = sstfill.Inpainter.from_preset("default")
+    loaded = sstfill.load_model(model.save(tmp_path / "m.npz"))
+    assert len(pickle.dumps(loaded)) < 1000  # a path, loaded once per worker, not the weights
+    clone = pickle.loads(pickle.dumps(model))  # unsaved: plain numpy arrays travel
+    x = np.random.default_rng(0).normal(290, 1, (2, 64, 64)).astype("float32")
+    np.testing.assert_array_equal(clone.predict_tiles(x, np.ones(x.shape, bool)), model.predict_tiles(x, np.ones(x.shape, bool)))
+
+
+def test_split_blocks_never_overlap():
+    parts = split_blocks(17, (0.65, 0.15, 0.2))
+    joined = np.concatenate(parts)
+    assert np.array_equal(joined, np.arange(17)) and all(len(p) for p in parts)
+
+
+@pytest.mark.slow
+def test_accessor_train_splits_by_time_and_fills(sst_series):
+    ds = sst_series.to_dataset()
+    model = ds.inpaint.train("sst", epochs=1, preset="fast", batch_size=8, steps_per_epoch=2, progress=False, seed=0)
+    assert model.history["split"].startswith("by time")
+    assert all(n > 0 for n in model.history["tiles"])
+    filled = sst_series.isel(time=0).inpaint.fill(model)
+    assert filled.notnull().sum() >= sst_series.isel(time=0).notnull().sum()
+
+
+def test_accessor_train_single_image_splits_by_region():
+    ds = synthetic_sst(500, 200, land=False).to_dataset()
+    from sstfill.training import tiles_from_dataarray
+
+    train, val, test, how = tiles_from_dataarray(ds.sst, ("lat", "lon"), stride=32)
+    assert how.startswith("by bands of lat") and len(train) and len(val) and len(test)
+
+
+def test_evaluate_gives_the_report_table(sst_image):
+    table = sst_image.inpaint.evaluate("laplace")
+    assert list(table.index) == ["square10", "squares6", "squares"]
+    assert (table["rmse_hidden"] > 0).all() and (table["ssim"] <= 1).all()
+    assert table.loc["square10", "report_rmse_hidden"] == 0.0376
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fill_matches_cpu(sst_image):
+    model = sstfill.load_model(sstfill.Inpainter.from_preset("fast").save("/tmp/_sstfill_gpu_test.npz"))
+    gappy, _ = sst_image.inpaint.add_holes("clouds", fraction=0.4, seed=0)
+    cpu = gappy.inpaint.fill(model, device="cpu")
+    gpu = gappy.inpaint.fill(model, device="cuda")
+    np.testing.assert_allclose(gpu.values, cpu.values, atol=0.05, equal_nan=True)
+
+
+def test_cuda_request_without_cuda_falls_back_with_a_warning():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    with pytest.warns(RuntimeWarning, match="CUDA was requested"):
+        model = sstfill.Inpainter.from_preset("fast").to("cuda")
+    assert model.device.type == "cpu"
