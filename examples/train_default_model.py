@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         steps_per_epoch=args.steps_per_epoch,
         average_last=args.average_last,
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+        refresh=0.25,  # a quarter of the hole bank redrawn per epoch keeps the GPU busy
     )
     model = fit(model, train, val, settings, device=args.device, checkpoint=args.checkpoint, progress=not args.no_progress)
     h = model.history

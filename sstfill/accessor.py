@@ -287,6 +287,17 @@ class DataArrayInpaint(_Base):
             raise InputDataError(f"Variable {da.name!r} has no {tile}x{tile} tile that is {min_valid:.0%} observed; lower min_valid.")
         return evaluate_tiles_table(model, tiles, holes, fraction, seed)
 
+    def plot(self, filled: xr.DataArray, truth: xr.DataArray | None = None, **kwargs: Any):
+        """Quick-look figure of this field (with gaps) and its fill; see :func:`sstfill.plot.quicklook`.
+
+        Examples
+        --------
+        >>> fig = gappy.inpaint.plot(gappy.inpaint.fill(), truth=sst)  # doctest: +SKIP
+        """
+        from .plot import quicklook
+
+        return quicklook(self._obj, filled, truth, **kwargs)
+
     def train(self, **kwargs: Any):
         """Train a model on this field; see :meth:`DatasetInpaint.train`."""
         da = self._obj

@@ -152,6 +152,34 @@ def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...
     return tuple(merged)
 
 
+_TORCH_THREADS_SET = False
+
+
+def _limit_torch_threads() -> None:
+    """Share the cores between dask's threads and torch's (once per process).
+
+    Under ``dask.distributed`` a worker with ``nthreads`` threads gives each of them
+    ``cores // nthreads`` torch threads; under the threaded scheduler, which already runs
+    one task per core, torch gets one thread per task.
+    """
+    global _TORCH_THREADS_SET
+    if _TORCH_THREADS_SET:
+        return
+    import os
+
+    import torch
+
+    cores = os.cpu_count() or 1
+    try:
+        from distributed import get_worker
+
+        threads = get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        threads = cores
+    torch.set_num_threads(max(1, cores // max(1, threads)))
+    _TORCH_THREADS_SET = True
+
+
 def _fill_dask_block(
     block: np.ndarray,
     land: np.ndarray,
@@ -163,6 +191,7 @@ def _fill_dask_block(
     **kwargs: Any,
 ) -> np.ndarray:
     """map_overlap kernel: locate the block in the full array, then :func:`fill_block`."""
+    _limit_torch_threads()
     iy, ix = block_info[0]["chunk-location"][-2:]
     starts, cores = [], []
     for axis, (index, chunks, depth) in enumerate(zip((iy, ix), chunks_yx, depth_yx)):

@@ -153,7 +153,7 @@ class TrainSettings:
     average_last: int = 1
     max_seconds: float | None = None
     hole_bank: int = 8192
-    refresh: float = 0.25
+    refresh: float = 1.0
     clip_grad: float = 1.0
 
 
@@ -288,7 +288,8 @@ def fit(
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt_g, factor=0.5, patience=2)
     if resume is not None:
         scheduler.load_state_dict(meta["scheduler"])
-        for past in range(1, start):  # the bank as it was at the end of the checkpointed epoch
+        replay = range(max(1, start - 1), start) if settings.refresh >= 1 else range(1, start)
+        for past in replay:  # the bank as it was at the end of the checkpointed epoch
             bank.refresh(past)
     recent: list[dict[str, torch.Tensor]] = []
     bar = None
