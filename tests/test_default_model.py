@@ -59,3 +59,13 @@ def test_a_broken_model_would_fail_the_bound():
     with torch.no_grad():
         broken.generator.head.weight.mul_(-3.0)  # a sign/scale error in the learned correction
     assert rmse(gappy.inpaint.fill(broken, land=land), da, hidden.values) > 0.165
+
+
+def test_units_do_not_matter_kelvin_or_celsius():
+    da = _sample("sample_mur_socal.nc").isel(time=0)
+    land = da.isnull()
+    gappy, hidden = da.inpaint.add_holes("clouds", fraction=0.4, seed=1, land=land)
+    kelvin = gappy.inpaint.fill(land=land)
+    celsius = (gappy - 273.15).assign_attrs(units="degC").inpaint.fill(land=land)
+    h = hidden.values
+    np.testing.assert_allclose(celsius.values[h] + 273.15, kelvin.values[h], atol=2e-3)

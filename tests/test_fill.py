@@ -139,3 +139,24 @@ def test_dataset_fill_adds_flag_variable(sst_series):
     assert out.sst.attrs["ancillary_variables"] == "sst_fill_flag"
     assert out.sst_fill_flag.attrs["flag_meanings"] == "observed filled land not_filled"
     xr.testing.assert_identical(out.other.variable, ds.other.variable)
+
+
+def test_projected_grid_fills_and_finds_land_through_pyproj():
+    import pyproj
+
+    crs = pyproj.CRS.from_epsg(32630)  # UTM 30N: the Strait of Gibraltar
+    x = 250_000 + 2000.0 * np.arange(90)
+    y = 3_950_000 + 2000.0 * np.arange(70)
+    base = synthetic_sst(70, 90, land=False)
+    da = xr.DataArray(base.values, dims=("y", "x"), name="sst",
+                      coords={"x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m"}),
+                              "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+                              "crs": ((), 0, crs.to_cf())},
+                      attrs={"grid_mapping": "crs", "units": "kelvin"})
+    land = da.inpaint.mask().values == 2
+    assert not land.any()  # every pixel is observed: nothing to call land yet
+    gappy = da.where(xr.DataArray(np.random.default_rng(0).random(da.shape) > 0.3, dims=da.dims))
+    flags = gappy.inpaint.mask().values
+    assert (flags == 2).mean() > 0.05 and (flags == 1).mean() > 0.1  # Spain/Morocco vs sea, via pyproj
+    out = gappy.inpaint.fill(model="laplace")
+    assert np.isnan(out.values[flags == 2]).all() and np.isfinite(out.values[flags == 1]).all()
