@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     # read the flag back from the file, as a user of the output would
     with xr.open_dataset(nc_path) as result:
         shares = flag_shares(result[flag_name])
-        print(f"pixels per {flag_name} value (the {var!r} attribute ancillary_variables names it):")
+        print(f"pixels per value of {flag_name}:")
         for meaning, share in shares.items():
             print(f"  {meaning:<11} {share:7.1%}")
         fig = sstfill.plot.quicklook(gappy, result[var].load(), flag=result[flag_name].load())

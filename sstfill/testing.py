@@ -47,7 +47,10 @@ def synthetic_sst(
     land : bool
         Add a coastline and an island as NaN.
     lat0, lon0, step : float
-        South-west corner and grid spacing in degrees.
+        South-west corner and grid spacing in degrees. The default corner is off
+        California: grids wider than about 100 columns reach the real coast, which matters
+        when land is taken from the 1 km land mask (single images and short series); move
+        the corner to open ocean (e.g. ``lat0=20, lon0=-50``) for large grids.
 
     Examples
     --------

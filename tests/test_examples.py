@@ -1,0 +1,92 @@
+"""The example scripts in examples/ run as users run them, with their smallest settings."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+NUMBER = r"[-+]?\d[\d,]*\.?\d*(?:e[-+]?\d+)?"
+
+
+def run_example(name: str, tmp_path: Path, *args: str) -> str:
+    """Run examples/<name> with --out tmp_path (from tmp_path); return its stdout."""
+    cmd = [sys.executable, str(EXAMPLES / name), "--out", str(tmp_path), *args]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{name} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc.stdout
+
+
+def numbers(line: str) -> list[float]:
+    return [float(x.replace(",", "")) for x in re.findall(NUMBER, line)]
+
+
+def row(stdout: str, label: str) -> list[float]:
+    """The numbers of the first printed line that is ``label`` followed by numbers."""
+    match = re.search(rf"^\s*{re.escape(label)}\s+(?={NUMBER})(.*)$", stdout, re.MULTILINE)
+    assert match, f"no line '{label} <numbers>' in:\n{stdout}"
+    return numbers(match.group(1))
+
+
+def test_examples_have_docstrings_and_readme():
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    for name in ("fill_l3_file.py", "train_own_region.py", "evaluate_report_holes.py", "fill_archive_distributed.py"):
+        text = (EXAMPLES / name).read_text(encoding="utf-8")
+        assert text.startswith('#!/usr/bin/env python\n"""'), name
+        assert "own" in text.split('"""')[1], f"{name}: the docstring says how to use your own files"
+        assert f"python examples/{name}" in readme, name
+
+
+def test_fill_l3_file(tmp_path):
+    out = run_example("fill_l3_file.py", tmp_path)
+    assert (tmp_path / "sample_slstr_ne_atl_south_filled.nc").is_file()
+    assert (tmp_path / "sample_slstr_ne_atl_south_quicklook.png").stat().st_size > 10_000
+    shares = {meaning: row(out, meaning)[0] for meaning in ("observed", "filled", "land", "not_filled")}
+    assert all(math.isfinite(v) and 0 <= v <= 100 for v in shares.values())
+    assert sum(shares.values()) == pytest.approx(100, abs=0.3)
+    assert shares["filled"] > 50  # real clouds hide most of this scene
+
+
+def test_train_own_region(tmp_path):
+    out = run_example("train_own_region.py", tmp_path, "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--max-tiles", "8")
+    assert (tmp_path / "my_region_model.npz").is_file()
+    assert (tmp_path / "training_curves.png").stat().st_size > 10_000
+    for holes in ("square10", "squares6", "squares"):
+        own, default, laplace = row(out, holes)
+        assert all(math.isfinite(v) and 0 < v < 5 for v in (own, default, laplace))
+
+
+def test_evaluate_report_holes(tmp_path):
+    out = run_example("evaluate_report_holes.py", tmp_path)
+    assert (tmp_path / "report_holes.png").stat().st_size > 10_000
+    report = {"one 10x10": 0.0376, "many 6x6": 0.1223, "many 1-10": 0.1417}
+    for holes, expected in report.items():
+        values = row(out, holes)
+        assert len(values) == 5 and all(math.isfinite(v) and v >= 0 for v in values)
+        assert values[-1] == pytest.approx(expected)  # report_rmse_hidden, printed beside ours
+    table = pd.read_csv(tmp_path / "report_holes.csv", index_col="holes")
+    assert list(table.index) == list(report)
+    assert table.notna().all().all()
+    assert table["report_rmse_hidden"].tolist() == pytest.approx(list(report.values()))
+
+
+def test_fill_archive_distributed(tmp_path):
+    import xarray as xr
+
+    out = run_example("fill_archive_distributed.py", tmp_path, "--days", "2")
+    store = tmp_path / "archive_filled.zarr"
+    assert store.is_dir()
+    (seconds,) = numbers(re.search(r"wrote .*archive_filled\.zarr in (.*) s", out).group(1))
+    assert math.isfinite(seconds) and seconds > 0
+    counts = {meaning: row(out, meaning)[0] for meaning in ("observed", "filled", "land", "not_filled")}
+    assert sum(counts.values()) == 2 * 256 * 320
+    assert counts["filled"] > 0 and counts["land"] > 0 and counts["not_filled"] == 0
+    with xr.open_zarr(store) as ds:
+        assert ds["sst"].sizes == {"time": 2, "lat": 256, "lon": 320}
+        assert int(ds["sst"].isnull().sum()) == counts["land"]  # everything but land is filled
