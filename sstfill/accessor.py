@@ -165,7 +165,7 @@ class DataArrayInpaint(_Base):
         land: Any = "auto",
         tile: int | None = None,
         overlap: int = 16,
-        batch_size: int = 512,
+        batch_size: int = 256,
         min_observed: float = 0.0,
         fallback: bool = True,
         device: str | None = None,

@@ -34,7 +34,7 @@ def fill_block(
     plan: TilePlan,
     start: tuple[int, int] = (0, 0),
     core: tuple[slice, slice] | None = None,
-    batch_size: int = 512,
+    batch_size: int = 256,
     min_observed: float = 0.0,
     fallback: bool = True,
 ) -> np.ndarray:
@@ -211,7 +211,7 @@ def fill_array(
     model: TileModel,
     plan: TilePlan,
     periodic_x: bool = False,
-    batch_size: int = 512,
+    batch_size: int = 256,
     min_observed: float = 0.0,
     fallback: bool = True,
 ) -> Any:
