@@ -285,7 +285,6 @@ def cloudy_stack(shape: tuple[int, int, int], seed: int = 0):
 
 def write_input_zarr(path: Path, shape: tuple[int, ...], chunk: int, seed: int = 0) -> None:
     """A zarr store with ``sst`` (time?, lat, lon) under clouds and a CF ``land`` mask."""
-    import xarray as xr
 
     if len(shape) == 3:
         gappy, land = cloudy_stack(shape, seed)

@@ -18,7 +18,6 @@ import time
 import numpy as np
 import torch
 
-import sstfill
 from sstfill.inference import resolve_model
 from sstfill.masks import make_holes
 from sstfill.testing import synthetic_sst

@@ -27,7 +27,6 @@ def evaluate_tiles_table(model, tiles: np.ndarray, holes: Sequence[str] = ("squa
     rows = []
     tile = tiles.shape[-1]
     valid = np.isfinite(tiles)
-    mean = np.nanmean(tiles, axis=(1, 2), keepdims=True)
     std = np.maximum(np.nanstd(tiles, axis=(1, 2), keepdims=True), 1e-6)
     for k, kind in enumerate(holes):
         rng = np.random.default_rng([seed, k])

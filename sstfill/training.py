@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 from .checkpoint import arrays_to_optimizer, arrays_to_state, load_arrays, optimizer_to_arrays, state_to_arrays
 from .errors import InputDataError
-from .inpainter import Inpainter, resolve_device
+from .inpainter import Inpainter
 from .masks import make_holes
-from .model import ModelConfig, normalise_tiles
+from .model import ModelConfig
 
 __all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "HoleBank", "losses", "fit", "TrainSettings"]
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dask
-import numpy as np
 import pytest
 import xarray as xr
 

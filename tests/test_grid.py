@@ -9,7 +9,6 @@ import xarray as xr
 
 from sstfill.errors import GridError
 from sstfill.grid import find_grid, lonlat_2d
-from sstfill.testing import synthetic_sst
 
 
 def test_regular_grid_by_cf_attributes_with_odd_names(sst_image):

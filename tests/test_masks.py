@@ -9,7 +9,7 @@ import xarray as xr
 from sstfill.cf import MASK_FLAGS
 from sstfill.errors import InputDataError
 from sstfill.masks import HOLE_KINDS, cloud_library, make_holes
-from sstfill.testing import synthetic_land, synthetic_sst
+from sstfill.testing import synthetic_land
 
 
 def test_mask_flags_on_a_time_series(sst_series):
