@@ -80,8 +80,8 @@ class DataArrayInpaint(_Base):
         """The spatial grid sstfill found (dims, kind, periodicity)."""
         return find_grid(self._obj)
 
-    def _land(self, land: Any, dataset: xr.Dataset | None = None) -> xr.DataArray | None:
-        return find_land(self._obj, self.grid, land, dataset)
+    def _land(self, land: Any, dataset: xr.Dataset | None = None, grid: SpatialGrid | None = None) -> xr.DataArray | None:
+        return find_land(self._obj, grid or self.grid, land, dataset)
 
     def mask(self, land: Any = "auto", *, _dataset: xr.Dataset | None = None) -> xr.DataArray:
         """Flags per pixel: 0 observed, 1 cloud (missing, not land), 2 land.
@@ -138,7 +138,7 @@ class DataArrayInpaint(_Base):
         da = self._obj
         _check_field(da)
         grid = self.grid
-        land_da = self._land(land)
+        land_da = self._land(land, grid=grid)
         other = [d for d in da.dims if d not in grid.dims]
         work = da.transpose(*other, *grid.dims)
         full_yx = (work.sizes[grid.y_dim], work.sizes[grid.x_dim])
@@ -215,14 +215,15 @@ class DataArrayInpaint(_Base):
                 f"tiles. Drop the tile argument or pass tile={model_tile}."
             )
         plan = TilePlan(tile or model_tile or 64, overlap)
-        land_da = self._land(land, _dataset)
+        land_da = self._land(land, _dataset, grid)
         other = [d for d in da.dims if d not in grid.dims]
         work = da.transpose(*other, *grid.dims)
         land_data = None
         if land_da is not None:
-            land_data = land_da.transpose(*[d for d in work.dims if d in land_da.dims]).data
-            if land_da.ndim < work.ndim and land_da.dims != work.dims[-land_da.ndim :]:
-                land_data = xr.broadcast(land_da, work)[0].transpose(*work.dims).data
+            land_da = land_da.transpose(*[d for d in work.dims if d in land_da.dims])
+            # trailing dims broadcast as they are; anything else is broadcast explicitly
+            aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
+            land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
         filled_data = fill_array(
             work.data,
             land_data,
