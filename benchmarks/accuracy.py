@@ -87,6 +87,9 @@ class ModelSpec:
 def parse_model_spec(text: str) -> tuple[str, str]:
     """``"label=path"``, ``"default"``, ``"laplace"`` or ``"path"`` -> ``(label, spec)``.
 
+    A model spec may end in ``@float32`` or ``@bfloat16`` (the compute precision; the
+    default is "auto"), e.g. ``default_fp32=default@float32``.
+
     A label that is also a peer name gets the prefix ``sstfill-`` (``--model laplace``
     is sstfill's tile filler, labelled ``sstfill-laplace``, beside the peer ``laplace``).
     """
@@ -101,6 +104,14 @@ def parse_model_spec(text: str) -> tuple[str, str]:
     if label in PEER_NAMES:
         label = f"sstfill-{label}"
     return label, spec
+
+
+def _bundled_model_path() -> str:
+    from importlib import resources
+
+    from sstfill.checkpoint import DEFAULT_MODEL
+
+    return str(resources.files("sstfill") / "data" / DEFAULT_MODEL)
 
 
 def _bundled_model_exists() -> bool:
@@ -123,6 +134,11 @@ def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[d
         if label in seen:
             raise ValueError(f"model label {label!r} given twice")
         seen.add(label)
+        spec, _, precision = spec.partition("@")  # "default@float32": a compute precision
+        if precision:
+            obj = sstfill.load_model(_bundled_model_path() if spec.lower() == "default" else spec, precision=precision)
+            models.append(ModelSpec(label, f"{spec}@{precision}", obj, f"{obj.description}, {precision}"))
+            continue
         if spec.lower() == "default":
             if not _bundled_model_exists():
                 msg = f"model {label!r}: the bundled default model (sstfill/data/default_model.npz) does not exist; skipped"

@@ -168,7 +168,8 @@ class DataArrayInpaint(_Base):
         batch_size: int = 256,
         min_observed: float = 0.0,
         fallback: bool = True,
-        device: str | None = None,
+        device: str | None = "auto",
+        precision: str | None = None,
         _dataset: xr.Dataset | None = None,
     ) -> xr.DataArray:
         """Fill cloud gaps; observed pixels are returned bit for bit and land stays NaN.
@@ -194,8 +195,13 @@ class DataArrayInpaint(_Base):
             Gaps beyond the reach of any tile with data (clouds wider than a tile) get a
             harmonic fill from the surrounding block; with ``fallback=False`` they stay NaN
             and are flagged ``not_filled``.
-        device : str, optional
-            "cpu", "cuda" or "auto" for neural models.
+        device : {"auto", "cpu", "cuda"}, optional
+            Where a neural model runs: "auto" (the default) is the GPU when CUDA is
+            available, else the CPU; None leaves a model object where it is.
+        precision : {"auto", "float32", "bfloat16"}, optional
+            What a neural model computes in. "auto" (the default) is bfloat16 on GPUs and on
+            CPUs with native bfloat16 (AVX512-BF16/AMX), 2-3x faster than float32 there and
+            within about 0.01 K of it; "float32" for results that do not depend on the CPU.
 
         Returns
         -------
@@ -207,7 +213,7 @@ class DataArrayInpaint(_Base):
         name = da.name if da.name is not None else "field"
         _check_field(da)
         grid = self.grid
-        model = resolve_model(model, device)
+        model = resolve_model(model, device, precision)
         model_tile = getattr(model, "tile_size", None)
         if tile is not None and model_tile is not None and tile != model_tile:
             raise ModelMismatchError(

@@ -102,8 +102,10 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
     return arrays, config
 
 
-def load_model(path: str | os.PathLike, device: str | None = None):
+def load_model(path: str | os.PathLike, device: str | None = None, precision: str = "auto"):
     """Load a model saved with :meth:`Inpainter.save` (weights only; never unpickles).
+
+    ``device`` and ``precision`` are as in :meth:`Inpainter.to`.
 
     Examples
     --------
@@ -115,19 +117,25 @@ def load_model(path: str | os.PathLike, device: str | None = None):
     """
     from .inpainter import Inpainter
 
-    return Inpainter.load(path, device=device)
+    return Inpainter.load(path, device=device, precision=precision)
 
 
 _DEFAULT_CACHE: dict[str, Any] = {}
 
 
-def load_default_model(device: str | None = None):
-    """The model shipped inside the package (trained on real MUR and SLSTR SST)."""
+def load_default_model(device: str | None = None, precision: str | None = None):
+    """The model shipped inside the package (trained on real MUR and SLSTR SST).
+
+    Loaded once per process and per ``(device, precision)`` (see :meth:`Inpainter.to`), so
+    asking for another precision never changes the model other callers hold.
+    """
+    from .inpainter import resolve_device
+
     ref = resources.files("sstfill") / "data" / DEFAULT_MODEL
     if not ref.is_file():
         raise ModelFileError("The bundled default model is missing from this installation of sstfill. Reinstall sstfill, or pass model='laplace' or a model path.")
-    if "model" not in _DEFAULT_CACHE:
+    key = (str(resolve_device(device or "cpu")), precision or "auto")
+    if key not in _DEFAULT_CACHE:
         with resources.as_file(ref) as file:
-            _DEFAULT_CACHE["model"] = load_model(file)
-    model = _DEFAULT_CACHE["model"]
-    return model.to(device) if device is not None else model
+            _DEFAULT_CACHE[key] = load_model(file, device=key[0], precision=key[1])
+    return _DEFAULT_CACHE[key]

@@ -22,12 +22,16 @@ def _relax(field: torch.Tensor, gap: torch.Tensor, sweeps: int, omega: float) ->
         return field
     height, width = field.shape[-2:]
     parity = (torch.arange(height, device=field.device)[:, None] + torch.arange(width, device=field.device)[None, :]) % 2
-    colours = [gap & (parity == c) for c in (0, 1)]
+    steps = [(gap & (parity == c)).to(field.dtype) * omega for c in (0, 1)]  # omega on one colour's gaps
+    field = field.clone()
     for _ in range(sweeps):
-        for colour in colours:
+        for step in steps:
             padded = F.pad(field, (1, 1, 1, 1), mode="replicate")
-            mean4 = 0.25 * (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2] + padded[..., 1:-1, 2:])
-            field = torch.where(colour, field + omega * (mean4 - field), field)
+            change = padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1]
+            change += padded[..., 1:-1, :-2]
+            change += padded[..., 1:-1, 2:]
+            change.mul_(0.25).sub_(field)  # mean of the 4 neighbours minus the pixel
+            field.addcmul_(step, change)
     return field
 
 

@@ -90,12 +90,12 @@ def _in_celsius(values, units: str | None):
     return values, u in ("c", "celsius", "degc", "deg_c", "degree_c", "degrees_c", "degree_celsius", "degrees_celsius")
 
 
-def _resolve_cli_model(model: str | None, device: str | None = None):
+def _resolve_cli_model(model: str | None, device: str | None = None, precision: str | None = None):
     """The model once, up front (so a bad path fails before anything is written)."""
     from .inference import resolve_model
 
     try:
-        return resolve_model(model, device)
+        return resolve_model(model, device, precision)
     except ModelFileError as err:
         if model is None:
             raise CLIError(
@@ -411,7 +411,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     for p in inputs:
         if Path(p).expanduser().resolve() == target.resolve() and target.suffix.lower() == ".zarr":
             raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
-    model = _resolve_cli_model(args.model, args.device)
+    model = _resolve_cli_model(args.model, args.device, args.precision)
     client = None
     if args.scheduler:
         try:
@@ -425,7 +425,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     try:
         t0 = time.perf_counter()
         before = set(ds.data_vars)
-        out = ds.inpaint.fill(args.var, model=model, device=args.device)
+        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision)
         flag_name = next(v for v in out.data_vars if v not in before and str(v).endswith("_fill_flag"))
         var = str(flag_name)[: -len("_fill_flag")]
         field = ds[var]
@@ -621,6 +621,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="model file (.npz) or 'laplace' (default: the bundled model)")
     p.add_argument("--chunks", default=None, help="dask chunks, e.g. time=1,lat=512,lon=512 (default: automatic, one time step per chunk)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where a neural model runs (default: %(default)s)")
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
+                   help="what a neural model computes in; auto: bfloat16 on GPUs and CPUs with native bfloat16, else float32 (default: %(default)s)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask.distributed scheduler to run on, e.g. tcp://10.0.0.5:8786 (workers must see the inputs and the output directory)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

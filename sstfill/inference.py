@@ -119,26 +119,51 @@ def fill_block(
     return out
 
 
+#: Known pixels kept around each region of the fallback fill (its boundary values and context).
+FALLBACK_MARGIN = 16
+#: More separate regions than this in one image are filled in one pass over the whole image.
+FALLBACK_MAX_REGIONS = 16
+
+
 def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
-    """Fill what the tiles could not reach with a harmonic fill of the whole block."""
+    """Fill what the tiles could not reach with a harmonic fill from the surrounding pixels.
+
+    Each connected region of ``todo`` is solved on its bounding box plus
+    :data:`FALLBACK_MARGIN` pixels (the harmonic solution depends only on the pixels around
+    the region), so the cost follows the area to fill, not the block's.
+    """
+    from scipy import ndimage
+
+    lead = out.shape[:-2]
+    flat = out.reshape((-1,) + out.shape[-2:])
+    todo_flat = todo.reshape(flat.shape)
+    known = np.isfinite(flat)
+    result = flat.copy()
+    ny, nx = flat.shape[-2:]
+    for r in np.flatnonzero(todo_flat.any(axis=(1, 2)) & known.any(axis=(1, 2))):
+        labels, n = ndimage.label(todo_flat[r])
+        boxes = ndimage.find_objects(labels) if n <= FALLBACK_MAX_REGIONS else [(slice(0, ny), slice(0, nx))]
+        for k, box in enumerate(boxes, start=1):
+            y0, y1 = max(box[0].start - FALLBACK_MARGIN, 0), min(box[0].stop + FALLBACK_MARGIN, ny)
+            x0, x1 = max(box[1].start - FALLBACK_MARGIN, 0), min(box[1].stop + FALLBACK_MARGIN, nx)
+            if not known[r, y0:y1, x0:x1].any():
+                y0, y1, x0, x1 = 0, ny, 0, nx
+            region = (labels[y0:y1, x0:x1] == k) if len(boxes) > 1 else todo_flat[r, y0:y1, x0:x1]
+            filled = _harmonic_image(flat[r, y0:y1, x0:x1], known[r, y0:y1, x0:x1])
+            result[r, y0:y1, x0:x1] = np.where(region, filled.astype(out.dtype), result[r, y0:y1, x0:x1])
+    return result.reshape(lead + out.shape[-2:])
+
+
+def _harmonic_image(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Harmonic fill of one image, centred on its own mean (so float32 keeps its precision)."""
     import torch
 
     from .classical import harmonic_fill
 
-    lead = out.shape[:-2]
-    flat = out.reshape((-1,) + out.shape[-2:])
-    known = np.isfinite(flat)
-    rows = np.flatnonzero(todo.reshape(flat.shape).any(axis=(1, 2)) & known.any(axis=(1, 2)))
-    if rows.size == 0:
-        return out
-    v = torch.from_numpy(flat[rows].astype("float32"))
-    m = torch.from_numpy(known[rows])
-    centre = torch.from_numpy(np.nanmean(flat[rows], axis=(1, 2)).astype("float32"))[:, None, None]
-    with torch.inference_mode():  # each image centred on its own mean: independent of the chunking
-        filled = (harmonic_fill(v - centre, m, iterations=16) + centre).numpy()
-    result = flat.copy()
-    result[rows] = np.where(todo.reshape(flat.shape)[rows], filled.astype(out.dtype), flat[rows])
-    return result.reshape(lead + out.shape[-2:])
+    centre = np.float32(values[known].mean())
+    with torch.inference_mode():
+        v = torch.from_numpy(np.where(known, values - centre, 0).astype("float32"))[None]
+        return (harmonic_fill(v, torch.from_numpy(known)[None], iterations=16)[0] + centre).numpy()
 
 
 def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
@@ -289,20 +314,21 @@ def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarr
     return out[..., halo : halo + data.shape[-1]]
 
 
-def resolve_model(model: Any = None, device: str | None = None) -> TileModel:
+def resolve_model(model: Any = None, device: str | None = None, precision: str | None = None) -> TileModel:
     """Turn what a user passes as ``model=`` into a :class:`TileModel`.
 
     ``None`` is the bundled default model; ``"laplace"`` the classical
     :class:`~sstfill.classical.LaplaceFiller`; a path loads a saved model
     (:func:`sstfill.load_model`); an object with ``predict_tiles`` is used as it is.
-    ``device`` ("cpu", "cuda", "auto") moves a neural model.
+    ``device`` ("cpu", "cuda", "auto") moves a neural model and ``precision`` ("auto",
+    "float32", "bfloat16") sets what it computes in; None leaves either as it is.
     """
     from .errors import ModelMismatchError
 
     if model is None:
         from .checkpoint import load_default_model
 
-        model = load_default_model()
+        return load_default_model(device, precision)
     elif isinstance(model, str) and model.lower() in ("laplace", "harmonic"):
         from .classical import LaplaceFiller
 
@@ -316,6 +342,7 @@ def resolve_model(model: Any = None, device: str | None = None) -> TileModel:
             f"model={model!r} cannot fill tiles: pass None (the bundled model), 'laplace', a path "
             "saved with model.save(path), or an object with a predict_tiles(values, observed) method."
         )
-    if device is not None and hasattr(model, "to"):
-        model = model.to(device)
+    if (device is not None or precision is not None) and hasattr(model, "to"):
+        target = device if device is not None else getattr(model, "device", None)
+        model = model.to(target, precision=precision) if precision is not None else model.to(target)
     return model

@@ -18,7 +18,13 @@ from .checkpoint import arrays_to_state, load_arrays, save_arrays, state_to_arra
 from .errors import ModelFileError
 from .model import Generator, ModelConfig, PRESETS, build_inputs, make_discriminator, normalise_tiles
 
-__all__ = ["Inpainter", "resolve_device"]
+__all__ = ["Inpainter", "resolve_device", "resolve_precision", "PRECISIONS"]
+
+#: What ``precision=`` accepts: "auto" is bfloat16 where the hardware computes it natively
+#: (CUDA; CPUs with AVX512-BF16 or AMX) and float32 elsewhere.
+PRECISIONS = ("auto", "float32", "bfloat16")
+#: Tiles per forward pass on a CPU: small batches keep the activations in cache.
+CPU_MICRO_BATCH = 16
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -32,21 +38,45 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return device
 
 
+def _cpu_has_native_bf16() -> bool:
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # older torch: do not guess
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype the generator computes in: ``precision`` from :data:`PRECISIONS` on ``device``.
+
+    "auto" picks bfloat16 where it is native (CUDA, or a CPU with AVX512-BF16/AMX), where it
+    is 2-3x faster than float32 and changes filled values by about 0.01 K; float32 elsewhere.
+    Inputs, the harmonic first guess and the output stay float32 either way.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "float32":
+        return torch.float32
+    if precision == "bfloat16":
+        return torch.bfloat16
+    native = device.type == "cuda" or (device.type == "cpu" and _cpu_has_native_bf16())
+    return torch.bfloat16 if native else torch.float32
+
+
 _LOADED: dict[tuple, Inpainter] = {}
 
 
-def _load_cached(path: str, mtime: float, device: str) -> Inpainter:
+def _load_cached(path: str, mtime: float, device: str, precision: str = "auto") -> Inpainter:
     """Load a model once per process (dask workers unpickle models through this)."""
-    key = (path, mtime, device)
+    key = (path, mtime, device, precision)
     if key not in _LOADED:
-        _LOADED[key] = Inpainter.load(path, device=device)
+        _LOADED[key] = Inpainter.load(path, device=device, precision=precision)
     return _LOADED[key]
 
 
-def _from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str) -> Inpainter:
+def _from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str, precision: str = "auto") -> Inpainter:
     model = Inpainter(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"))
     model.generator.load_state_dict(arrays_to_state("generator", arrays))
-    return model.to(device)
+    return model.to(device, precision=precision)
 
 
 class Inpainter:
@@ -77,6 +107,7 @@ class Inpainter:
         self.history: dict[str, list] = history or {}
         self.preset = preset
         self.device = torch.device("cpu")
+        self.precision = "auto"
         self._path: str | None = None
 
     @classmethod
@@ -98,12 +129,21 @@ class Inpainter:
         name = f"'{self.preset}' " if self.preset else ""
         return f"adversarial convolutional autoencoder, {name}preset, widths {list(c.widths)}, {adv}, {c.tile_size}x{c.tile_size} tiles"
 
-    def forward_tiles(self, values: torch.Tensor, observed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Normalised prediction (N, T, T) and the per-tile (mean, std) to undo it."""
+    def forward_tiles(
+        self, values: torch.Tensor, observed: torch.Tensor, dtype: torch.dtype = torch.float32, micro_batch: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Normalised prediction (N, T, T) and the per-tile (mean, std) to undo it.
+
+        ``dtype`` is what the generator computes in (bfloat16 through autocast); the
+        normalisation, the first guess and the output are float32. The generator runs on
+        ``micro_batch`` tiles at a time (all at once if None).
+        """
         norm, mean, std = normalise_tiles(values, observed, self.config.std_floor)
         x, guess = build_inputs(norm, observed, self.config)
-        with torch.autocast(device_type=values.device.type, dtype=torch.bfloat16, enabled=values.device.type == "cuda"):
-            out = self.generator(x).squeeze(1)
+        x = x.contiguous(memory_format=torch.channels_last)
+        step = micro_batch or max(1, len(x))
+        with torch.autocast(device_type=values.device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+            out = torch.cat([self.generator(x[i : i + step]) for i in range(0, len(x), step)]).squeeze(1)
         out = out.float()
         if self.config.residual:
             out = out + guess
@@ -117,14 +157,18 @@ class Inpainter:
             raise ModelMismatchError(f"This model fills {self.tile_size}x{self.tile_size} tiles, got {values.shape[-2:]}.")
         self.generator.eval()
         cuda = self.device.type == "cuda"
+        dtype = resolve_precision(self.precision, self.device)
         v = torch.from_numpy(np.ascontiguousarray(values, dtype="float32"))
         m = torch.from_numpy(np.ascontiguousarray(observed, dtype=bool))
         if cuda:
             v, m = v.pin_memory().to(self.device, non_blocking=True), m.pin_memory().to(self.device, non_blocking=True)
+        # a GPU wants big batches; a CPU runs the network fastest on small ones (activations
+        # stay in cache), and everything else fastest on big ones (fewer calls)
+        micro = None if cuda else CPU_MICRO_BATCH
         outs = []
         with torch.inference_mode():
             for i in range(0, len(v), self._max_batch()):
-                out, mean, std = self.forward_tiles(v[i : i + self._max_batch()], m[i : i + self._max_batch()])
+                out, mean, std = self.forward_tiles(v[i : i + self._max_batch()], m[i : i + self._max_batch()], dtype, micro)
                 outs.append((out * std + mean).cpu())
         return torch.cat(outs).numpy().astype("float32", copy=False)
 
@@ -135,10 +179,18 @@ class Inpainter:
         return max(1, 2**30 // largest)
 
     # -- device, persistence ------------------------------------------------------------
-    def to(self, device: str | torch.device | None) -> Inpainter:
-        """Move to ``device`` ("cpu", "cuda", "auto"); returns the model itself."""
+    def to(self, device: str | torch.device | None, precision: str | None = None) -> Inpainter:
+        """Move to ``device`` ("cpu", "cuda", "auto"); returns the model itself.
+
+        ``precision`` ("auto", "float32", "bfloat16"; unchanged if None) is what filling
+        computes in: see :func:`resolve_precision`.
+        """
+        if precision is not None:
+            resolve_precision(precision, torch.device("cpu"))  # validate
+            self.precision = precision
         self.device = resolve_device(device)
-        self.generator.to(self.device)
+        # channels-last is oneDNN's fast layout on CPUs and tensor cores' on GPUs
+        self.generator.to(self.device, memory_format=torch.channels_last)
         if self.discriminator is not None:
             self.discriminator.to(self.device)
         return self
@@ -153,7 +205,7 @@ class Inpainter:
         return save_arrays(path, arrays, {**self._config_json(), **(extra_config or {})})
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | None = None) -> Inpainter:
+    def load(cls, path: str | os.PathLike, device: str | None = None, precision: str = "auto") -> Inpainter:
         """Read a file written by :meth:`save`; corrupt or incompatible files raise ``ModelFileError``."""
         arrays, config = load_arrays(path)
         try:
@@ -162,15 +214,15 @@ class Inpainter:
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(f"Model file {str(path)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
         model._path = str(Path(path).resolve())
-        return model.to(device or "cpu")
+        return model.to(device or "cpu", precision=precision)
 
     def __reduce__(self):
         # dask pickles the model into its task graph: send a path (loaded once per worker)
         # or plain numpy arrays, never a pickled torch module
         if self._path is not None and Path(self._path).is_file():
-            return (_load_cached, (self._path, os.path.getmtime(self._path), str(self.device)))
-        return (_from_arrays, (self._config_json(), state_to_arrays("generator", self.generator.state_dict()), str(self.device)))
+            return (_load_cached, (self._path, os.path.getmtime(self._path), str(self.device), self.precision))
+        return (_from_arrays, (self._config_json(), state_to_arrays("generator", self.generator.state_dict()), str(self.device), self.precision))
 
     def __repr__(self) -> str:
         n = sum(p.numel() for p in self.generator.parameters())
-        return f"<Inpainter preset={self.preset!r} widths={list(self.config.widths)} params={n} device={self.device}>"
+        return f"<Inpainter preset={self.preset!r} widths={list(self.config.widths)} params={n} device={self.device} precision={self.precision!r}>"

@@ -106,7 +106,8 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor) -> dict[s
     observed = valid & ~holes
     hidden = valid & holes
     inputs = torch.where(observed, truth, torch.full_like(truth, float("nan")))
-    pred, mean, std = model.forward_tiles(inputs, observed)
+    # mixed precision on GPUs (as in filling); float32 on CPUs, where training is reproducible
+    pred, mean, std = model.forward_tiles(inputs, observed, torch.bfloat16 if truth.device.type == "cuda" else torch.float32)
     target = torch.where(valid, (truth - mean) / std, torch.zeros_like(truth))
     ring = _ring(holes, cfg.ring_width) & observed
     weight = cfg.hole_weight * hidden + cfg.ring_weight * ring + cfg.observed_weight * (observed & ~ring)

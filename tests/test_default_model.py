@@ -69,3 +69,28 @@ def test_units_do_not_matter_kelvin_or_celsius():
     celsius = (gappy - 273.15).assign_attrs(units="degC").inpaint.fill(land=land)
     h = hidden.values
     np.testing.assert_allclose(celsius.values[h] + 273.15, kelvin.values[h], atol=2e-3)
+
+
+def test_precision_options_agree_and_never_touch_observed_pixels():
+    from sstfill.inpainter import resolve_precision
+
+    import torch
+
+    assert resolve_precision("float32", torch.device("cpu")) == torch.float32
+    assert resolve_precision("bfloat16", torch.device("cpu")) == torch.bfloat16
+    assert resolve_precision("auto", torch.device("cuda")) == torch.bfloat16
+    with pytest.raises(ValueError, match="precision must be one of"):
+        resolve_precision("half", torch.device("cpu"))
+    da = _sample("sample_slstr_nw_med.nc").isel(time=0)
+    gappy, hidden = da.inpaint.add_holes("clouds", fraction=0.4, seed=0)
+    f32 = gappy.inpaint.fill(precision="float32")
+    bf16 = gappy.inpaint.fill(precision="bfloat16")
+    auto = gappy.inpaint.fill()
+    h, obs = hidden.values, gappy.notnull().values
+    # bfloat16 moves filled values by hundredths of a kelvin, not more
+    assert 0 < np.abs(bf16.values[h] - f32.values[h]).max() < 0.1
+    assert abs(rmse(bf16, da, h) - rmse(f32, da, h)) < 0.005
+    for out in (f32, bf16, auto):
+        np.testing.assert_array_equal(out.values[obs], gappy.values[obs])
+    # asking for a precision does not change the shared default model of other callers
+    assert load_default_model().precision == "auto"

@@ -107,3 +107,19 @@ def test_tiles_without_data_leave_pixels_not_filled_unless_fallback():
     # with the fallback, the far corner is filled from the block (harmonic: the only value is 1)
     out = fill_block(field, None, model=LaplaceFiller(), plan=TilePlan())
     assert np.isfinite(out).all() and np.allclose(out, 1.0)
+
+
+def test_fallback_fills_each_wide_cloud_from_its_own_surroundings():
+    from sstfill.classical import LaplaceFiller
+
+    field = np.where(np.arange(600) < 300, 1.0, 5.0).astype("float32")[None, :].repeat(400, 0)
+    truth = field.copy()
+    field[20:380, 20:280] = np.nan  # two clouds far wider than a tile's reach, one in each water mass
+    field[20:380, 320:580] = np.nan
+    no_fallback = fill_block(field, None, model=LaplaceFiller(), plan=TilePlan(), fallback=False)
+    assert np.isnan(no_fallback[200, 150]) and np.isnan(no_fallback[200, 450])
+    out = fill_block(field, None, model=LaplaceFiller(), plan=TilePlan())
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, truth, atol=1e-3)
+    gap = np.isnan(field)
+    np.testing.assert_array_equal(out[~gap], field[~gap])
