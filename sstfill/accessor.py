@@ -165,7 +165,7 @@ class DataArrayInpaint(_Base):
         land: Any = "auto",
         tile: int | None = None,
         overlap: int = 16,
-        batch_size: int = 256,
+        batch_size: int | None = None,
         min_observed: float = 0.0,
         fallback: bool = True,
         device: str | None = "auto",
@@ -186,8 +186,9 @@ class DataArrayInpaint(_Base):
             Tile size (default: the model's).
         overlap : int
             Pixels shared by neighbouring tiles, blended with a tapered window.
-        batch_size : int
-            Tiles per model call.
+        batch_size : int, optional
+            Tiles per model call; default: the model's ``preferred_batch`` (256 on a CPU,
+            8192 on a GPU, where concurrent chunks are also batched together).
         min_observed : float
             Tiles with no more observed data than this fraction are not used; the others are
             blended with weights proportional to their observed fraction.

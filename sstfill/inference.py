@@ -34,7 +34,7 @@ def fill_block(
     plan: TilePlan,
     start: tuple[int, int] = (0, 0),
     core: tuple[slice, slice] | None = None,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     min_observed: float = 0.0,
     fallback: bool = True,
 ) -> np.ndarray:
@@ -55,8 +55,8 @@ def fill_block(
     core : (slice, slice), optional
         The part of the block whose pixels are wanted (default: all of it). Only tiles
         touching it are run.
-    batch_size : int
-        Tiles per model call.
+    batch_size : int, optional
+        Tiles per model call (default: the model's ``preferred_batch``, else 256).
     min_observed : float
         Tiles whose observed fraction is not above this are not used. Each tile's blending
         weight is its window times its observed fraction, so tiles with more data dominate.
@@ -102,6 +102,7 @@ def fill_block(
     use = (frac > min_observed) & flat_g.any(axis=(1, 2))
     pred = np.full(flat_v.shape, np.nan, dtype="float32")
     idx = np.flatnonzero(use)
+    batch_size = batch_size or getattr(model, "preferred_batch", 256)
     for b in range(0, idx.size, batch_size):
         sel = idx[b : b + batch_size]
         pred[sel] = model.predict_tiles(np.ascontiguousarray(flat_v[sel]), np.ascontiguousarray(flat_m[sel]))
@@ -236,7 +237,7 @@ def fill_array(
     model: TileModel,
     plan: TilePlan,
     periodic_x: bool = False,
-    batch_size: int = 256,
+    batch_size: int | None = None,
     min_observed: float = 0.0,
     fallback: bool = True,
 ) -> Any:

@@ -7,6 +7,7 @@ writes and :func:`sstfill.load_model` reads, and what ``da.inpaint.fill(model)``
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,9 @@ __all__ = ["Inpainter", "resolve_device", "resolve_precision", "PRECISIONS"]
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: Tiles per forward pass on a CPU: small batches keep the activations in cache.
 CPU_MICRO_BATCH = 16
+#: Tiles per ``predict_tiles`` call that :func:`sstfill.inference.fill_block` aims at, and
+#: the batch a GPU's :class:`~sstfill.batching.TileBatcher` gathers across chunks.
+PREFERRED_BATCH = {"cpu": 256, "cuda": 8192}
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -63,6 +67,7 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
 
 
 _LOADED: dict[tuple, Inpainter] = {}
+_BATCHER_LOCK = threading.Lock()
 
 
 def _load_cached(path: str, mtime: float, device: str, precision: str = "auto") -> Inpainter:
@@ -108,7 +113,11 @@ class Inpainter:
         self.preset = preset
         self.device = torch.device("cpu")
         self.precision = "auto"
+        #: merge concurrent predict_tiles calls (dask tasks) into one device batch;
+        #: None: on CUDA devices only
+        self.cross_chunk_batching: bool | None = None
         self._path: str | None = None
+        self._batcher = None
 
     @classmethod
     def from_preset(cls, preset: str = "default", **overrides: Any) -> Inpainter:
@@ -149,12 +158,35 @@ class Inpainter:
             out = out + guess
         return out, mean, std
 
+    @property
+    def preferred_batch(self) -> int:
+        """Tiles per :meth:`predict_tiles` call that keep this model's device busy."""
+        return PREFERRED_BATCH.get(self.device.type, PREFERRED_BATCH["cpu"])
+
     def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """Fill a batch of tiles ``(N, T, T)`` (NaN where not observed); returns float32."""
+        """Fill a batch of tiles ``(N, T, T)`` (NaN where not observed); returns float32.
+
+        Thread-safe. On a GPU, calls that arrive together from several threads (the chunks
+        dask fills at once) run as one batch: see :mod:`sstfill.batching`.
+        """
         if values.shape[-1] != self.tile_size or values.shape[-2] != self.tile_size:
             from .errors import ModelMismatchError
 
             raise ModelMismatchError(f"This model fills {self.tile_size}x{self.tile_size} tiles, got {values.shape[-2:]}.")
+        batching = self.cross_chunk_batching if self.cross_chunk_batching is not None else self.device.type == "cuda"
+        if batching:
+            return self._tile_batcher().predict_tiles(values, observed)
+        return self._predict_now(values, observed)
+
+    def _tile_batcher(self):
+        with _BATCHER_LOCK:
+            if self._batcher is None:
+                from .batching import TileBatcher
+
+                self._batcher = TileBatcher(self._predict_now, batch_tiles=PREFERRED_BATCH["cuda"])
+            return self._batcher
+
+    def _predict_now(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
         self.generator.eval()
         cuda = self.device.type == "cuda"
         dtype = resolve_precision(self.precision, self.device)
