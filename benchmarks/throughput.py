@@ -6,6 +6,10 @@ random-but-realistic tiles, the CPU/GPU agreement of the predictions. Numbers ar
 ratios within one run; absolute times depend on the machine.
 
     python benchmarks/throughput.py --model default --model fast=runs/fast.npz --device cuda --out throughput.json
+    python benchmarks/throughput.py --model default --model default_fp32=default --precision default_fp32=float32
+
+``--precision LABEL=float32|bfloat16|auto`` sets a model's compute precision (default "auto":
+bfloat16 on GPUs and on CPUs with native bfloat16, else float32).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 import numpy as np
 import torch
 
+from sstfill.checkpoint import load_default_model, load_model
 from sstfill.inference import resolve_model
 from sstfill.masks import make_holes
 from sstfill.testing import synthetic_sst
@@ -56,25 +61,34 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--tiles", type=int, default=2048)
     p.add_argument("--batches", type=int, nargs="*", default=[256, 1024])
+    p.add_argument("--precision", action="append", default=[], metavar="LABEL=PRECISION", help="compute precision of one model (repeatable)")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
+    precisions = dict(item.split("=", 1) for item in args.precision)
     values, observed = realistic_tiles(args.tiles)
     results = {"torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "machine": platform.node(), "tiles": args.tiles, "rows": []}
     if torch.cuda.is_available():
         results["gpu"] = torch.cuda.get_device_name()
     for spec in args.model or ["default"]:
         label, _, path = spec.partition("=")
-        model = resolve_model(path or (None if label == "default" else label))
+        path = path or label
+        path = None if path == "default" else path
+        if path is None:  # the bundled model, cached per (device, precision)
+            model = load_default_model("cpu", precisions.get(label, "auto"))
+        elif path == "laplace":
+            model = resolve_model("laplace")
+        else:
+            model = load_model(path)
         cpu_pred = None
         for device in dict.fromkeys(["cpu", args.device]):
             if hasattr(model, "to"):
-                model.to(device)
+                model.to(device, precision=precisions.get(label, "auto"))
             elif device != "cpu":
                 continue
             n = min(len(values), 512) if device == "cpu" else len(values)
             for batch in args.batches:
                 rate = measure(model, values[:n], observed[:n], batch)
-                results["rows"].append({"model": label, "device": device, "batch": batch, "tiles_per_s": rate})
+                results["rows"].append({"model": label, "device": device, "precision": getattr(model, "precision", None), "batch": batch, "tiles_per_s": rate})
                 print(f"{label:12s} {device:5s} batch {batch:5d}: {rate:9.0f} tiles/s", flush=True)
             pred = model.predict_tiles(values[:256], observed[:256])
             if device == "cpu":
