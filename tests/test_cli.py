@@ -118,6 +118,7 @@ def test_fill_refuses_to_overwrite(tmp_path, gappy_file):
     "case, expect",
     [
         ("missing", "does not exist"),
+        ("unreadable", "Cannot read"),
         ("glob", "matches no file"),
         ("var", "'nope'"),
         ("model", "corrupt"),
@@ -127,6 +128,9 @@ def test_fill_errors_write_nothing(tmp_path, gappy_file, case, expect):
     inputs, extra = [str(gappy_file)], ["--model", "laplace"]
     if case == "missing":
         inputs = [str(tmp_path / "no_such_file.nc")]
+    elif case == "unreadable":
+        (tmp_path / "truncated.nc").write_bytes(gappy_file.read_bytes()[:300])
+        inputs = [str(tmp_path / "truncated.nc")]
     elif case == "glob":
         inputs = [str(tmp_path / "sst_2099-*.nc")]
     elif case == "var":
@@ -141,6 +145,19 @@ def test_fill_errors_write_nothing(tmp_path, gappy_file, case, expect):
     assert res.stderr.startswith("sstfill: error:") and expect in res.stderr
     assert "Traceback" not in res.stderr
     assert not target.exists() and not (tmp_path / "out").exists()
+
+
+def test_fill_with_a_model_for_another_tile_size(tmp_path, gappy_file):
+    # a model trained on 32x32 tiles fills with 32x32 tiles: the tile plan follows the model
+    model = sstfill.Inpainter.from_preset("fast", tile_size=32).save(tmp_path / "m32.npz")
+    target = tmp_path / "filled.nc"
+    res = run_cli("fill", gappy_file, target, "--model", model, "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    with xr.open_dataset(gappy_file) as src, xr.open_dataset(target) as out:
+        var = next(v for v in src.data_vars if src[v].dtype.kind == "f")
+        observed = src[var].notnull().values
+        np.testing.assert_array_equal(out[var].values[observed], src[var].values[observed])
+        assert int((out[f"{var}_fill_flag"] == 1).sum()) > 0 and "32x32 tiles" in out[var].attrs.get("comment", "") + str(out[var].attrs)
 
 
 def _boom(block):

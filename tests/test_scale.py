@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-MEMORY_LIMIT = 640 * 2**20  # bytes per worker (the nanny kills a worker beyond 95 % of it)
-NT, N, CHUNK = 128, 2048, 1024  # 128 x 2048 x 2048 float32: 2.1 GB decoded, 3.3x the limit
+MEMORY_LIMIT = 720 * 2**20  # bytes per worker (the nanny kills a worker beyond 95 % of it)
+NT, N, CHUNK = 144, 2048, 1024  # 144 x 2048 x 2048 float32: 2.4 GB decoded, 3.3x the limit
 
 
 def _clouds(block: np.ndarray, block_info=None) -> np.ndarray:
