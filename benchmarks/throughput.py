@@ -8,6 +8,12 @@ ratios within one run; absolute times depend on the machine.
     python benchmarks/throughput.py --model default --model fast=runs/fast.npz --device cuda --out throughput.json
     python benchmarks/throughput.py --model default --model default_fp32=default --precision default_fp32=float32
 
+``--train PRESET`` (repeatable) also measures training throughput: tiles/s of the real
+training loop (:func:`sstfill.training.fit`: holes, augmentation, generator and
+discriminator steps), batch ``--train-batch``, on the second of two short epochs.
+
+    python benchmarks/throughput.py --model default --train fast --train default
+
 ``--precision LABEL=float32|bfloat16|auto`` sets a model's compute precision (default "auto":
 bfloat16 on GPUs and on CPUs with native bfloat16, else float32).
 """
@@ -28,13 +34,19 @@ from sstfill.masks import make_holes
 from sstfill.testing import synthetic_sst
 
 
-def realistic_tiles(n: int, tile: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` SST tiles with real-shaped cloud gaps (about 40 % hidden)."""
+def truth_tiles(n: int, tile: int = 64, seed: int = 0) -> np.ndarray:
+    """``n`` complete SST tiles cut at random from a synthetic field."""
     field = synthetic_sst(tile * 8, tile * 8, seed=seed, land=False).values
     rng = np.random.default_rng(seed)
     ys = rng.integers(0, field.shape[0] - tile, n)
     xs = rng.integers(0, field.shape[1] - tile, n)
-    tiles = np.stack([field[y : y + tile, x : x + tile] for y, x in zip(ys, xs)])
+    return np.stack([field[y : y + tile, x : x + tile] for y, x in zip(ys, xs)]).astype("float32")
+
+
+def realistic_tiles(n: int, tile: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` SST tiles with real-shaped cloud gaps (about 40 % hidden)."""
+    tiles = truth_tiles(n, tile, seed)
+    rng = np.random.default_rng(seed)
     observed = ~np.stack([make_holes("clouds", (tile, tile), rng, fraction=0.4) for _ in range(n)])
     return np.where(observed, tiles, np.nan).astype("float32"), observed
 
@@ -55,6 +67,17 @@ def measure(model, values: np.ndarray, observed: np.ndarray, batch: int, repeats
     return len(values) / best
 
 
+def train_rate(preset: str, device: str, batch: int, steps: int) -> float:
+    """Tiles/s of :func:`sstfill.training.fit` on ``preset`` (second epoch of two)."""
+    from sstfill import Inpainter
+    from sstfill.training import TrainSettings, fit
+
+    tiles = truth_tiles(max(4 * batch, 256), seed=1)
+    settings = TrainSettings(epochs=2, batch_size=batch, steps_per_epoch=steps, patience=10)
+    model = fit(Inpainter.from_preset(preset), tiles, tiles[:batch], settings, device=device, progress=False)
+    return float(model.history["tiles_per_second"][-1])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", action="append", default=[], help="label=path, 'default', 'laplace' (repeatable)")
@@ -62,6 +85,9 @@ def main(argv=None) -> int:
     p.add_argument("--tiles", type=int, default=2048)
     p.add_argument("--batches", type=int, nargs="*", default=[256, 1024])
     p.add_argument("--precision", action="append", default=[], metavar="LABEL=PRECISION", help="compute precision of one model (repeatable)")
+    p.add_argument("--train", action="append", default=[], metavar="PRESET", help="also time training this preset (repeatable)")
+    p.add_argument("--train-batch", type=int, default=32)
+    p.add_argument("--train-steps", type=int, default=20, help="steps per epoch (default: %(default)s)")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     precisions = dict(item.split("=", 1) for item in args.precision)
@@ -97,6 +123,11 @@ def main(argv=None) -> int:
                 diff = float(np.nanmax(np.abs(pred - cpu_pred)))
                 results["rows"].append({"model": label, "device": device, "max_abs_diff_vs_cpu_K": diff})
                 print(f"{label:12s} {device} vs cpu: max |diff| {diff:.4f} K", flush=True)
+    for preset in args.train:
+        for device in dict.fromkeys(["cpu", args.device]):
+            rate = train_rate(preset, device, args.train_batch, args.train_steps)
+            results["rows"].append({"train": preset, "device": device, "batch": args.train_batch, "tiles_per_s": rate})
+            print(f"train {preset:8s} {device:5s} batch {args.train_batch:5d}: {rate:9.0f} tiles/s", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(results, f, indent=1)

@@ -382,6 +382,7 @@ class DatasetInpaint(_Base):
         min_valid: float = 0.8,
         max_tiles: int | None = None,
         steps_per_epoch: int | None = None,
+        max_seconds: float | None = None,
         lr: float = 1e-3,
         checkpoint: str | None = None,
         resume: str | None = None,
@@ -417,6 +418,11 @@ class DatasetInpaint(_Base):
         model : Inpainter, optional
             Start from a copy of this model (fine-tuning) instead of a fresh one; the model
             passed in is left unchanged.
+        steps_per_epoch : int, optional
+            Batches per epoch (default: one pass over the training tiles).
+        max_seconds : float, optional
+            Stop after the epoch in which the training time passes this (a time budget
+            on a laptop); the best weights so far are returned.
         checkpoint : path, optional
             Saved after every epoch; ``resume=`` takes it back.
         progress : bool
@@ -456,6 +462,7 @@ class DatasetInpaint(_Base):
             hole_fraction=tuple(hole_fraction),
             seed=seed,
             steps_per_epoch=steps_per_epoch,
+            max_seconds=max_seconds,
         )
         net = fit(net, train, val, settings, test_tiles=test, device=device, checkpoint=checkpoint, resume=resume, progress=progress)
         net.history["split"] = how

@@ -485,6 +485,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         preset=args.preset,
         max_tiles=args.max_tiles,
         steps_per_epoch=args.steps_per_epoch,
+        max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
         checkpoint=args.checkpoint,
         resume=args.resume,
         progress=not args.no_progress,
@@ -644,6 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="PATH", help="continue from a checkpoint")
     p.add_argument("--max-tiles", type=int, default=None, metavar="N", help="at most N tiles per set")
     p.add_argument("--steps-per-epoch", type=int, default=None, metavar="N", help="batches per epoch (default: one pass over the tiles)")
+    p.add_argument("--max-minutes", type=float, default=None, metavar="M", help="stop after the epoch in which training passes M minutes")
     p.add_argument("--chunks", default=None, help="dask chunks for reading, e.g. time=1")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

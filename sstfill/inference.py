@@ -7,8 +7,12 @@ The model interface is small: an object with ``tile_size`` (int, or None for any
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Any, Protocol
+import multiprocessing
+import os
+import threading
+from typing import Any, Iterator, Protocol
 
 import numpy as np
 
@@ -178,32 +182,35 @@ def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...
     return tuple(merged)
 
 
-_TORCH_THREADS_SET = False
+@contextlib.contextmanager
+def _task_torch_threads() -> Iterator[None]:
+    """Share the cores between dask's threads and torch's while one task runs.
 
-
-def _limit_torch_threads() -> None:
-    """Share the cores between dask's threads and torch's (once per process).
-
-    Under ``dask.distributed`` a worker with ``nthreads`` threads gives each of them
-    ``cores // nthreads`` torch threads; under the threaded scheduler, which already runs
-    one task per core, torch gets one thread per task.
+    A task in a ``dask.distributed`` worker with ``nthreads`` threads gets
+    ``cores // nthreads`` torch threads; one in the threaded scheduler's pool, or in a
+    process of the multiprocessing scheduler, gets one (those run one task per core).
+    A task in the main thread (the synchronous scheduler) keeps torch's setting. OpenMP
+    keeps its thread count per calling thread, so it is set, and restored, in every task.
     """
-    global _TORCH_THREADS_SET
-    if _TORCH_THREADS_SET:
-        return
-    import os
-
     import torch
 
     cores = os.cpu_count() or 1
     try:
         from distributed import get_worker
 
-        threads = get_worker().state.nthreads
+        wanted = max(1, cores // max(1, get_worker().state.nthreads))
     except (ImportError, ValueError, AttributeError):
-        threads = cores
-    torch.set_num_threads(max(1, cores // max(1, threads)))
-    _TORCH_THREADS_SET = True
+        in_main = threading.current_thread() is threading.main_thread() and multiprocessing.parent_process() is None
+        wanted = None if in_main else 1
+    previous = torch.get_num_threads()
+    if wanted is None or wanted == previous:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _fill_dask_block(
@@ -217,7 +224,6 @@ def _fill_dask_block(
     **kwargs: Any,
 ) -> np.ndarray:
     """map_overlap kernel: locate the block in the full array, then :func:`fill_block`."""
-    _limit_torch_threads()
     iy, ix = block_info[0]["chunk-location"][-2:]
     starts, cores = [], []
     for axis, (index, chunks, depth) in enumerate(zip((iy, ix), chunks_yx, depth_yx)):
@@ -227,7 +233,8 @@ def _fill_dask_block(
         starts.append(core_start - left)
         cores.append(slice(left, left + chunks[index]))
         assert block.shape[-2 + axis] >= left + chunks[index], "unexpected halo layout"
-    return fill_block(block, land, start=tuple(starts), core=tuple(cores), **kwargs)
+    with _task_torch_threads():
+        return fill_block(block, land, start=tuple(starts), core=tuple(cores), **kwargs)
 
 
 def fill_array(

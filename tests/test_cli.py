@@ -215,13 +215,14 @@ def test_train_then_info(tmp_path):
     data = tmp_path / "train.nc"
     synthetic_sst(128, 128, nt=6).to_dataset().to_netcdf(data)
     model = tmp_path / "tiny.npz"
-    res = run_cli("train", data, "--out", model, "--epochs", "1", "--preset", "fast", "--steps-per-epoch", "2", "--batch-size", "8", "--no-progress", cwd=tmp_path)
+    res = run_cli("train", data, "--out", model, "--epochs", "9", "--max-minutes", "0.00001", "--preset", "fast", "--steps-per-epoch", "2", "--batch-size", "8", "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert model.is_file()
+    assert len(sstfill.load_model(model).history["val_loss"]) == 1  # stopped by --max-minutes
     assert re.search(r"validation: best loss \d", res.stdout) and re.search(r"test: loss \d", res.stdout)
     res = run_cli("info", model, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    for text in ("preset", "fast", "tile size", "64 x 64", "parameters", "saved with sstfill", "sstfill train", "--epochs 1", "best loss"):
+    for text in ("preset", "fast", "tile size", "64 x 64", "parameters", "saved with sstfill", "sstfill train", "--max-minutes", "best loss"):
         assert text in res.stdout, (text, res.stdout)
     res = run_cli("info", "default", cwd=tmp_path)
     bundled = Path(sstfill.__file__).parent / "data" / DEFAULT_MODEL

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from sstfill.classical import LaplaceFiller
 from sstfill.cf import FILL_FLAGS
 from sstfill.testing import IndexOracle, index_field, synthetic_land, synthetic_sst
 
@@ -160,3 +161,31 @@ def test_projected_grid_fills_and_finds_land_through_pyproj():
     assert (flags == 2).mean() > 0.05 and (flags == 1).mean() > 0.1  # Spain/Morocco vs sea, via pyproj
     out = gappy.inpaint.fill(model="laplace")
     assert np.isnan(out.values[flags == 2]).all() and np.isfinite(out.values[flags == 1]).all()
+
+
+_THREADS_SEEN: list[int] = []
+
+
+class _ThreadSpy(LaplaceFiller):
+    """Records torch's thread count in every model call (module level: dask may pickle it)."""
+
+    def predict_tiles(self, values, observed):
+        import torch
+
+        _THREADS_SEEN.append(torch.get_num_threads())
+        return super().predict_tiles(values, observed)
+
+
+def test_dask_tasks_share_cores_with_torch_and_leave_the_main_thread_alone(sst_series):
+    import torch
+
+    gappy, _ = sst_series.inpaint.add_holes("clouds", fraction=0.3, seed=2)
+    lazy = gappy.chunk({"time": 1})
+    before = torch.get_num_threads()
+    _THREADS_SEEN.clear()
+    lazy.inpaint.fill(_ThreadSpy(), land=None).compute(scheduler="threads", num_workers=2)
+    assert _THREADS_SEEN and set(_THREADS_SEEN) == {1}  # one torch thread per dask thread
+    _THREADS_SEEN.clear()
+    lazy.inpaint.fill(_ThreadSpy(), land=None).compute(scheduler="sync")
+    assert set(_THREADS_SEEN) == {before}  # one task at a time in the main thread: torch's own setting
+    assert torch.get_num_threads() == before

@@ -180,6 +180,12 @@ def test_accessor_train_splits_by_time_and_fills(sst_series):
     assert filled.notnull().sum() >= sst_series.isel(time=0).notnull().sum()
 
 
+def test_accessor_train_stops_at_its_time_budget(sst_series):
+    ds = sst_series.to_dataset()
+    model = ds.inpaint.train("sst", epochs=50, patience=50, preset="fast", batch_size=8, steps_per_epoch=2, max_seconds=1e-6, progress=False)
+    assert len(model.history["val_loss"]) == 1  # the first epoch passes the budget
+
+
 def test_accessor_train_single_image_splits_by_region():
     ds = synthetic_sst(500, 200, land=False).to_dataset()
     from sstfill.training import tiles_from_dataarray
