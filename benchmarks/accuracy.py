@@ -106,20 +106,10 @@ def parse_model_spec(text: str) -> tuple[str, str]:
     return label, spec
 
 
-def _bundled_model_path() -> str:
-    from importlib import resources
-
-    from sstfill.checkpoint import DEFAULT_MODEL
-
-    return str(resources.files("sstfill") / "data" / DEFAULT_MODEL)
-
-
 def _bundled_model_exists() -> bool:
-    from importlib import resources
+    from sstfill.checkpoint import default_model_path
 
-    from sstfill.checkpoint import DEFAULT_MODEL
-
-    return (resources.files("sstfill") / "data" / DEFAULT_MODEL).is_file()
+    return default_model_path().is_file()
 
 
 def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[dict]]:
@@ -136,7 +126,12 @@ def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[d
         seen.add(label)
         spec, _, precision = spec.partition("@")  # "default@float32": a compute precision
         if precision:
-            obj = sstfill.load_model(_bundled_model_path() if spec.lower() == "default" else spec, precision=precision)
+            if spec.lower() == "default":
+                from sstfill.checkpoint import load_default_model
+
+                obj = load_default_model("cpu", precision)
+            else:
+                obj = sstfill.load_model(spec, precision=precision)
             models.append(ModelSpec(label, f"{spec}@{precision}", obj, f"{obj.description}, {precision}"))
             continue
         if spec.lower() == "default":

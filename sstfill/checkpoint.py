@@ -22,7 +22,7 @@ import torch
 
 from .errors import ModelFileError
 
-__all__ = ["FORMAT", "save_arrays", "load_arrays", "state_to_arrays", "arrays_to_state", "load_model", "load_default_model", "DEFAULT_MODEL"]
+__all__ = ["FORMAT", "save_arrays", "load_arrays", "state_to_arrays", "arrays_to_state", "load_model", "load_default_model", "default_model_path", "DEFAULT_MODEL"]
 
 FORMAT = "sstfill-model/1"
 DEFAULT_MODEL = "default_model.npz"
@@ -123,6 +123,11 @@ def load_model(path: str | os.PathLike, device: str | None = None, precision: st
 _DEFAULT_CACHE: dict[str, Any] = {}
 
 
+def default_model_path():
+    """Where the bundled model lives inside the installed package (it may be missing)."""
+    return resources.files("sstfill") / "data" / DEFAULT_MODEL
+
+
 def load_default_model(device: str | None = None, precision: str | None = None):
     """The model shipped inside the package (trained on real MUR and SLSTR SST).
 
@@ -131,7 +136,7 @@ def load_default_model(device: str | None = None, precision: str | None = None):
     """
     from .inpainter import resolve_device
 
-    ref = resources.files("sstfill") / "data" / DEFAULT_MODEL
+    ref = default_model_path()
     if not ref.is_file():
         raise ModelFileError("The bundled default model is missing from this installation of sstfill. Reinstall sstfill, or pass model='laplace' or a model path.")
     key = (str(resolve_device(device or "cpu")), precision or "auto")

@@ -139,6 +139,9 @@ def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
     """
     from scipy import ndimage
 
+    from .classical import LaplaceFiller
+
+    harmonic = LaplaceFiller(iterations=16)
     lead = out.shape[:-2]
     flat = out.reshape((-1,) + out.shape[-2:])
     todo_flat = todo.reshape(flat.shape)
@@ -154,21 +157,9 @@ def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
             if not known[r, y0:y1, x0:x1].any():
                 y0, y1, x0, x1 = 0, ny, 0, nx
             region = (labels[y0:y1, x0:x1] == k) if len(boxes) > 1 else todo_flat[r, y0:y1, x0:x1]
-            filled = _harmonic_image(flat[r, y0:y1, x0:x1], known[r, y0:y1, x0:x1])
+            filled = harmonic.predict_tiles(flat[None, r, y0:y1, x0:x1], known[None, r, y0:y1, x0:x1])[0]
             result[r, y0:y1, x0:x1] = np.where(region, filled.astype(out.dtype), result[r, y0:y1, x0:x1])
     return result.reshape(lead + out.shape[-2:])
-
-
-def _harmonic_image(values: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Harmonic fill of one image, centred on its own mean (so float32 keeps its precision)."""
-    import torch
-
-    from .classical import harmonic_fill
-
-    centre = np.float32(values[known].mean())
-    with torch.inference_mode():
-        v = torch.from_numpy(np.where(known, values - centre, 0).astype("float32"))[None]
-        return (harmonic_fill(v, torch.from_numpy(known)[None], iterations=16)[0] + centre).numpy()
 
 
 def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:

@@ -6,6 +6,7 @@ writes and :func:`sstfill.load_model` reads, and what ``da.inpaint.fill(model)``
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import warnings
@@ -42,6 +43,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return device
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_has_native_bf16() -> bool:
     try:
         return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
@@ -197,10 +199,10 @@ class Inpainter:
         # a GPU wants big batches; a CPU runs the network fastest on small ones (activations
         # stay in cache), and everything else fastest on big ones (fewer calls)
         micro = None if cuda else CPU_MICRO_BATCH
-        outs = []
+        outs, step = [], self._max_batch()
         with torch.inference_mode():
-            for i in range(0, len(v), self._max_batch()):
-                out, mean, std = self.forward_tiles(v[i : i + self._max_batch()], m[i : i + self._max_batch()], dtype, micro)
+            for i in range(0, len(v), step):
+                out, mean, std = self.forward_tiles(v[i : i + step], m[i : i + step], dtype, micro)
                 outs.append((out * std + mean).cpu())
         return torch.cat(outs).numpy().astype("float32", copy=False)
 
@@ -217,10 +219,10 @@ class Inpainter:
         ``precision`` ("auto", "float32", "bfloat16"; unchanged if None) is what filling
         computes in: see :func:`resolve_precision`.
         """
-        if precision is not None:
-            resolve_precision(precision, torch.device("cpu"))  # validate
-            self.precision = precision
         self.device = resolve_device(device)
+        if precision is not None:
+            resolve_precision(precision, self.device)  # raises on an unknown name
+            self.precision = precision
         # channels-last is oneDNN's fast layout on CPUs and tensor cores' on GPUs
         self.generator.to(self.device, memory_format=torch.channels_last)
         if self.discriminator is not None:
