@@ -6,6 +6,7 @@ writes and :func:`sstfill.load_model` reads, and what ``da.inpaint.fill(model)``
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import threading
@@ -120,6 +121,7 @@ class Inpainter:
         self.cross_chunk_batching: bool | None = None
         self._path: str | None = None
         self._batcher = None
+        self._cast_generator: tuple[tuple, torch.nn.Module] | None = None
 
     @classmethod
     def from_preset(cls, preset: str = "default", **overrides: Any) -> Inpainter:
@@ -141,24 +143,52 @@ class Inpainter:
         return f"adversarial convolutional autoencoder, {name}preset, widths {list(c.widths)}, {adv}, {c.tile_size}x{c.tile_size} tiles"
 
     def forward_tiles(
-        self, values: torch.Tensor, observed: torch.Tensor, dtype: torch.dtype = torch.float32, micro_batch: int | None = None
+        self,
+        values: torch.Tensor,
+        observed: torch.Tensor,
+        dtype: torch.dtype = torch.float32,
+        micro_batch: int | None = None,
+        generator: torch.nn.Module | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Normalised prediction (N, T, T) and the per-tile (mean, std) to undo it.
 
         ``dtype`` is what the generator computes in (bfloat16 through autocast); the
         normalisation, the first guess and the output are float32. The generator runs on
-        ``micro_batch`` tiles at a time (all at once if None).
+        ``micro_batch`` tiles at a time (all at once if None). ``generator`` replaces
+        ``self.generator``: filling passes a copy whose weights are already ``dtype``.
         """
         norm, mean, std = normalise_tiles(values, observed, self.config.std_floor)
         x, guess = build_inputs(norm, observed, self.config)
         x = x.contiguous(memory_format=torch.channels_last)
         step = micro_batch or max(1, len(x))
-        with torch.autocast(device_type=values.device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
-            out = torch.cat([self.generator(x[i : i + step]) for i in range(0, len(x), step)]).squeeze(1)
+        net = generator if generator is not None else self.generator
+        weights = next(net.parameters()).dtype
+        if weights != torch.float32:
+            x = x.to(weights)
+        with torch.autocast(device_type=values.device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16 and weights == torch.float32):
+            out = torch.cat([net(x[i : i + step]) for i in range(0, len(x), step)]).squeeze(1)
         out = out.float()
         if self.config.residual:
             out = out + guess
         return out, mean, std
+
+    def _generator_in(self, dtype: torch.dtype) -> torch.nn.Module:
+        """The generator with its weights in ``dtype``, for filling.
+
+        A bfloat16 copy computes the same values as autocast (which casts the weights in
+        every call) about 1.35x faster on a CPU. The copy is made again whenever the
+        weights change (training, ``load_state_dict``, ``to``): in-place updates bump
+        each parameter's version counter.
+        """
+        if dtype == torch.float32:
+            return self.generator
+        params = list(self.generator.parameters())
+        stamp = (dtype, self.device, tuple((p.data_ptr(), p._version) for p in params))
+        cached = self._cast_generator
+        if cached is None or cached[0] != stamp:
+            net = copy.deepcopy(self.generator).to(dtype=dtype).eval().requires_grad_(False)
+            self._cast_generator = cached = (stamp, net)
+        return cached[1]
 
     @property
     def preferred_batch(self) -> int:
@@ -200,9 +230,10 @@ class Inpainter:
         # stay in cache), and everything else fastest on big ones (fewer calls)
         micro = None if cuda else CPU_MICRO_BATCH
         outs, step = [], self._max_batch()
+        net = self._generator_in(dtype)
         with torch.inference_mode():
             for i in range(0, len(v), step):
-                out, mean, std = self.forward_tiles(v[i : i + step], m[i : i + step], dtype, micro)
+                out, mean, std = self.forward_tiles(v[i : i + step], m[i : i + step], dtype, micro, generator=net)
                 outs.append((out * std + mean).cpu())
         return torch.cat(outs).numpy().astype("float32", copy=False)
 

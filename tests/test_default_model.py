@@ -94,3 +94,27 @@ def test_precision_options_agree_and_never_touch_observed_pixels():
         np.testing.assert_array_equal(out.values[obs], gappy.values[obs])
     # asking for a precision does not change the shared default model of other callers
     assert load_default_model().precision == "auto"
+
+
+def test_bfloat16_copy_matches_autocast_and_follows_weight_changes():
+    import torch
+
+    model = sstfill.Inpainter.load(resources.files("sstfill") / "data" / "default_model.npz", precision="bfloat16")
+    da = _sample("sample_slstr_nw_med.nc").isel(time=0)
+    gappy, _ = da.inpaint.add_holes("clouds", fraction=0.4, seed=0)
+    tiles = np.stack([gappy.values[y : y + 64, x : x + 64] for y in (0, 40) for x in (0, 48)]).astype("float32")
+    observed = np.isfinite(tiles)
+    v, m = torch.from_numpy(tiles), torch.from_numpy(observed)
+    with torch.inference_mode():
+        autocast = model.forward_tiles(v, m, torch.bfloat16)[0]
+        cast = model.forward_tiles(v, m, torch.bfloat16, generator=model._generator_in(torch.bfloat16))[0]
+    # the same arithmetic as autocast, without casting the weights in every call
+    assert torch.equal(autocast, cast)
+    assert next(model._generator_in(torch.bfloat16).parameters()).dtype == torch.bfloat16
+    assert model._generator_in(torch.float32) is model.generator
+    before = model.predict_tiles(tiles, observed)
+    # new weights (as training or load_state_dict give) reach the next fill
+    with torch.no_grad():
+        model.generator.head.bias.add_(10.0)  # +10 standard deviations of each tile
+    after = model.predict_tiles(tiles, observed)
+    assert np.abs(after - before).min() > 0.4
