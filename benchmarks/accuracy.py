@@ -44,6 +44,7 @@ if str(REPO) not in sys.path:  # run as a script: make `benchmarks` and `sstfill
 
 from benchmarks.cases import FRACTION_BINS, load_heldout_cases, load_heldout_stacks  # noqa: E402
 from benchmarks.peers import dineof, fill_biharmonic, fill_laplace, fill_telea  # noqa: E402
+from sstfill.checkpoint import BUNDLED_MODELS  # noqa: E402
 
 __all__ = [
     "PEER_NAMES",
@@ -106,10 +107,10 @@ def parse_model_spec(text: str) -> tuple[str, str]:
     return label, spec
 
 
-def _bundled_model_exists() -> bool:
-    from sstfill.checkpoint import default_model_path
+def _bundled_model_exists(name: str = "default") -> bool:
+    from sstfill.checkpoint import bundled_model_path
 
-    return default_model_path().is_file()
+    return bundled_model_path(name).is_file()
 
 
 def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[dict]]:
@@ -125,23 +126,24 @@ def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[d
             raise ValueError(f"model label {label!r} given twice")
         seen.add(label)
         spec, _, precision = spec.partition("@")  # "default@float32": a compute precision
+        bundled = spec.lower() if spec.lower() in BUNDLED_MODELS else None
         if precision:
-            if spec.lower() == "default":
-                from sstfill.checkpoint import load_default_model
+            if bundled:
+                from sstfill.checkpoint import load_bundled_model
 
-                obj = load_default_model("cpu", precision)
+                obj = load_bundled_model(bundled, "cpu", precision)
             else:
                 obj = sstfill.load_model(spec, precision=precision)
             models.append(ModelSpec(label, f"{spec}@{precision}", obj, f"{obj.description}, {precision}"))
             continue
-        if spec.lower() == "default":
-            if not _bundled_model_exists():
-                msg = f"model {label!r}: the bundled default model (sstfill/data/default_model.npz) does not exist; skipped"
+        if bundled:
+            if not _bundled_model_exists(bundled):
+                msg = f"model {label!r}: the bundled {bundled} model (sstfill/data/{BUNDLED_MODELS[bundled]}) does not exist; skipped"
                 log(msg)
                 skipped.append({"label": label, "spec": spec, "reason": msg})
                 continue
-            obj = None
-            desc = resolve_model(None).description
+            obj = None if bundled == "default" else bundled
+            desc = resolve_model(obj).description
         elif spec.lower() == "laplace":
             obj = "laplace"
             desc = resolve_model("laplace").description

@@ -5,7 +5,7 @@ Three measurements, all on the same machine in the same run, so that their ratio
 something even where the absolute times do not (a shared 2-core machine is noisy):
 
 1. **Fill throughput** on one realistic field with ~40 % real-shaped gaps: sstfill's
-   default model, the ``fast`` preset (``--fast PATH``), sstfill's Laplace tile filler, and
+   default model, the bundled ``fast`` model (``--fast``), sstfill's Laplace tile filler, and
    the classical peers of ``benchmarks/peers.py`` (scikit-image biharmonic, an exact sparse
    Laplace solve, OpenCV Telea, and DINEOF on a (time, y, x) stack). sstfill methods run
    through ``da.inpaint.fill`` on numpy input and on dask input (512 x 512 chunks, threaded
@@ -31,7 +31,7 @@ minute; its numbers mean little) and writes to a temporary folder unless ``--out
 The full run takes about 4 minutes on 2 quiet cores (8 on a busy machine);
 ``--from-json docs/benchmarks/speed.json`` re-renders the page without measuring.
 
-    python benchmarks/speed.py --shared ../shared/data --fast runs/fast.npz --out docs/benchmarks
+    python benchmarks/speed.py --shared ../shared/data --out docs/benchmarks
     python benchmarks/speed.py --quick
 """
 
@@ -1029,7 +1029,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run (about a minute)")
     p.add_argument("--out", default=None, help="folder for speed.json, speed.md, speed_scaling.png (default docs/benchmarks; a temporary folder with --quick)")
     p.add_argument("--shared", default=None, help="shared data folder: section 1 uses a real SLSTR crop (real clouds)")
-    p.add_argument("--fast", default=None, metavar="PATH", help="a saved model of the 'fast' preset (e.g. runs/fast.npz)")
+    p.add_argument("--fast", default="fast", metavar="PATH", help="the 'fast' preset model: 'fast' (the bundled one, default), a saved model file, or 'none' to skip it")
     p.add_argument("--repeats", type=int, default=None, help="round-robin repeats in section 1 (default 2; 1 with --quick)")
     p.add_argument("--sections", default="1,1b,2,3", help="which sections to run, e.g. '1,3' (1b: fill under CPU contention)")
     p.add_argument("--no-allocator-check", action="store_true", help="section 3: skip the default-model rows rerun with MALLOC_MMAP_THRESHOLD_=65536")
@@ -1077,10 +1077,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"{mode} run, {os.cpu_count()} cores, torch threads {_torch_threads()}, load {_load()}")
 
     models: dict[str, Any] = {"default": resolve_model(None)}
-    if args.fast:
+    if args.fast and args.fast.lower() != "none":
         models["fast"] = resolve_model(args.fast)
     else:
-        res["fast_skipped"] = "no --fast PATH given"
+        res["fast_skipped"] = "--fast none was given"
     models["laplace"] = resolve_model("laplace")
     res["models"] = {k: m.description for k, m in models.items()}
 

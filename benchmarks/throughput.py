@@ -5,7 +5,7 @@ Reports model tiles/s for ``predict_tiles`` at several batch sizes, and, on the 
 random-but-realistic tiles, the CPU/GPU agreement of the predictions. Numbers are
 ratios within one run; absolute times depend on the machine.
 
-    python benchmarks/throughput.py --model default --model fast=runs/fast.npz --device cuda --out throughput.json
+    python benchmarks/throughput.py --model default --model fast --device cuda --out throughput.json
     python benchmarks/throughput.py --model default --model default_fp32=default --precision default_fp32=float32
 
 ``--train PRESET`` (repeatable) also measures training throughput: tiles/s of the real
@@ -28,7 +28,7 @@ import time
 import numpy as np
 import torch
 
-from sstfill.checkpoint import load_default_model, load_model
+from sstfill.checkpoint import BUNDLED_MODELS, load_bundled_model, load_model
 from sstfill.inference import resolve_model
 from sstfill.masks import make_holes
 from sstfill.testing import synthetic_sst
@@ -80,7 +80,7 @@ def train_rate(preset: str, device: str, batch: int, steps: int) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", action="append", default=[], help="label=path, 'default', 'laplace' (repeatable)")
+    p.add_argument("--model", action="append", default=[], help="label=path, 'default', 'fast', 'laplace' (repeatable)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--tiles", type=int, default=2048)
     p.add_argument("--batches", type=int, nargs="*", default=[256, 1024])
@@ -98,9 +98,8 @@ def main(argv=None) -> int:
     for spec in args.model or ["default"]:
         label, _, path = spec.partition("=")
         path = path or label
-        path = None if path == "default" else path
-        if path is None:  # the bundled model, cached per (device, precision)
-            model = load_default_model("cpu", precisions.get(label, "auto"))
+        if path in BUNDLED_MODELS:  # a bundled model, cached per (device, precision)
+            model = load_bundled_model(path, "cpu", precisions.get(label, "auto"))
         elif path == "laplace":
             model = resolve_model("laplace")
         else:

@@ -178,8 +178,10 @@ class DataArrayInpaint(_Base):
 
         Parameters
         ----------
-        model : None, "laplace", path or model object
-            None uses the bundled default model.
+        model : None, "fast", "laplace", path or model object
+            None uses the bundled default model; "fast" the bundled model of the ``fast``
+            preset (about 1.7x as fast on a CPU, slightly less accurate); "laplace" the
+            classical harmonic fill.
         land : "auto", None, str or DataArray
             Where land comes from; see :func:`sstfill.masks.find_land`.
         tile : int, optional
@@ -273,7 +275,7 @@ class DataArrayInpaint(_Base):
 
         Parameters
         ----------
-        model : None, "laplace", path or model
+        model : None, "fast", "laplace", path or model
         holes : kinds of :func:`sstfill.masks.make_holes`
         fraction : float
             Cover of the many-holes sets.

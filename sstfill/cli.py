@@ -534,13 +534,13 @@ def _history_lines(h: dict) -> list[str]:
 
 # -- info ---------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
-    from .checkpoint import DEFAULT_MODEL, load_arrays
+    from .checkpoint import BUNDLED_MODELS, load_arrays
     from .inpainter import Inpainter
 
-    if args.model == "default":
-        path = _bundled(DEFAULT_MODEL)
+    if args.model in BUNDLED_MODELS:
+        path = _bundled(BUNDLED_MODELS[args.model])
         if not path.is_file():
-            raise CLIError("The bundled default model is missing from this installation of sstfill: reinstall sstfill.")
+            raise CLIError(f"The bundled {args.model!r} model is missing from this installation of sstfill: reinstall sstfill.")
     else:
         path = Path(args.model).expanduser()
     arrays, config = load_arrays(path)
@@ -610,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="sstfill-demo", help="directory for demo_filled.nc and demo.png (default: %(default)s)")
     p.add_argument("--sample", choices=sorted(DEMO_SAMPLES), default="mur", help="bundled sample: MUR L4 (Southern California) or SLSTR L2 (NW Mediterranean)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic clouds (default: %(default)s)")
-    p.add_argument("--model", default=None, help="model file (.npz) or 'laplace' instead of the bundled default model")
+    p.add_argument("--model", default=None, help="model file (.npz), 'fast' (the bundled fast model) or 'laplace' instead of the bundled default model")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("fill", help="fill the gaps of netCDF/zarr inputs into a new netCDF or zarr output", formatter_class=_Formatter,
@@ -619,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "nothing appears under OUTPUT unless the whole run succeeds.")
     p.add_argument("paths", nargs="+", metavar="INPUT... OUTPUT", help="netCDF files, quoted glob patterns ('data/*.nc') or zarr stores, then the output (.nc or .zarr)")
     p.add_argument("--var", default=None, help="variable to fill (default: the only floating-point field)")
-    p.add_argument("--model", default=None, help="model file (.npz) or 'laplace' (default: the bundled model)")
+    p.add_argument("--model", default=None, help="model file (.npz), 'fast' (the bundled fast model) or 'laplace' (default: the bundled default model)")
     p.add_argument("--chunks", default=None, help="dask chunks, e.g. time=1,lat=512,lon=512 (default: automatic, one time step per chunk)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where a neural model runs (default: %(default)s)")
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
@@ -651,9 +651,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("info", help="describe a model file ('default' for the bundled model)", formatter_class=_Formatter,
+    p = sub.add_parser("info", help="describe a model file ('default' or 'fast' for a bundled model)", formatter_class=_Formatter,
                        description="Print a model's architecture, the sstfill version that saved it, its training history and command.")
-    p.add_argument("model", metavar="MODEL", help="a model file (.npz) or 'default'")
+    p.add_argument("model", metavar="MODEL", help="a model file (.npz), or 'default' or 'fast' (the bundled models)")
     p.set_defaults(func=cmd_info)
     return parser
 

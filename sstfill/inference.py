@@ -316,7 +316,8 @@ def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarr
 def resolve_model(model: Any = None, device: str | None = None, precision: str | None = None) -> TileModel:
     """Turn what a user passes as ``model=`` into a :class:`TileModel`.
 
-    ``None`` is the bundled default model; ``"laplace"`` the classical
+    ``None`` (or ``"default"``) is the bundled default model; ``"fast"`` the bundled model
+    of the ``fast`` preset; ``"laplace"`` the classical
     :class:`~sstfill.classical.LaplaceFiller`; a path loads a saved model
     (:func:`sstfill.load_model`); an object with ``predict_tiles`` is used as it is.
     ``device`` ("cpu", "cuda", "auto") moves a neural model and ``precision`` ("auto",
@@ -324,10 +325,12 @@ def resolve_model(model: Any = None, device: str | None = None, precision: str |
     """
     from .errors import ModelMismatchError
 
-    if model is None:
-        from .checkpoint import load_default_model
+    from .checkpoint import BUNDLED_MODELS
 
-        return load_default_model(device, precision)
+    if model is None or (isinstance(model, str) and model.lower() in BUNDLED_MODELS):
+        from .checkpoint import load_bundled_model
+
+        return load_bundled_model("default" if model is None else model.lower(), device, precision)
     elif isinstance(model, str) and model.lower() in ("laplace", "harmonic"):
         from .classical import LaplaceFiller
 
@@ -338,7 +341,7 @@ def resolve_model(model: Any = None, device: str | None = None, precision: str |
         model = load_model(model)
     if not callable(getattr(model, "predict_tiles", None)):
         raise ModelMismatchError(
-            f"model={model!r} cannot fill tiles: pass None (the bundled model), 'laplace', a path "
+            f"model={model!r} cannot fill tiles: pass None (the bundled model), 'fast', 'laplace', a path "
             "saved with model.save(path), or an object with a predict_tiles(values, observed) method."
         )
     if (device is not None or precision is not None) and hasattr(model, "to"):

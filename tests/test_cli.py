@@ -73,10 +73,10 @@ def test_demo(tmp_path):
     assert [f for f in os.listdir(out) if f.startswith(".")] == []  # no temporaries left
 
 
-@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
-def test_fill_keeps_observed_and_adds_flag(tmp_path, gappy_file, fast_model, suffix):
+@pytest.mark.parametrize("suffix,which", [(".nc", "laplace"), (".zarr", "trained file"), (".nc", "fast")])
+def test_fill_keeps_observed_and_adds_flag(tmp_path, gappy_file, fast_model, suffix, which):
     target = tmp_path / f"filled{suffix}"
-    model = "laplace" if suffix == ".nc" else fast_model
+    model = fast_model if which == "trained file" else which  # "fast": the bundled fast model
     res = run_cli("fill", gappy_file, target, "--model", model, "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "wrote" in res.stdout
@@ -230,3 +230,6 @@ def test_train_then_info(tmp_path):
         assert res.returncode == 0 and "parameters" in res.stdout
     else:
         assert res.returncode == 2 and "missing" in res.stderr
+    res = run_cli("info", "fast", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "[16, 32, 48]" in res.stdout and "121,873" in res.stdout and "--preset fast" in res.stdout
