@@ -1,7 +1,7 @@
 """Regression benchmark of ``predict_tiles`` (pytest-benchmark); not part of ``tests/``.
 
 Times one call of ``model.predict_tiles`` on 256 realistic 64 x 64 tiles (synthetic SST,
-real-shaped cloud gaps over about 40 %) for the bundled default model and the classical
+real-shaped cloud gaps over about 40 %) for the two bundled models and the classical
 Laplace filler. Run and compare with::
 
     python -m pytest benchmarks/test_bench_tiles.py --benchmark-only
@@ -32,9 +32,9 @@ def tiles() -> tuple[np.ndarray, np.ndarray]:
     return realistic_tiles(N_TILES, seed=0)
 
 
-@pytest.fixture(scope="module", params=["default", "laplace"])
+@pytest.fixture(scope="module", params=["default", "fast", "laplace"])
 def model(request):
-    return resolve_model(None) if request.param == "default" else LaplaceFiller()
+    return LaplaceFiller() if request.param == "laplace" else resolve_model(request.param)
 
 
 def test_predict_tiles_256(benchmark, model, tiles):
