@@ -196,8 +196,8 @@ class DataArrayInpaint(_Base):
             blended with weights proportional to their observed fraction.
         fallback : bool
             Gaps beyond the reach of any tile with data (clouds wider than a tile) get a
-            harmonic fill from the surrounding block; with ``fallback=False`` they stay NaN
-            and are flagged ``not_filled``.
+            harmonic fill from their surroundings, on the whole image (so chunking does not
+            change it); with ``fallback=False`` they stay NaN and are flagged ``not_filled``.
         device : {"auto", "cpu", "cuda"}, optional
             Where a neural model runs: "auto" (the default) is the GPU when CUDA is
             available, else the CPU; None leaves a model object where it is.

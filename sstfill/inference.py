@@ -18,7 +18,7 @@ import numpy as np
 
 from .tiling import TilePlan, blend_tiles, cut_tiles
 
-__all__ = ["TileModel", "fill_block", "fill_array"]
+__all__ = ["TileModel", "fill_block", "fill_array", "fill_beyond_tiles"]
 
 
 class TileModel(Protocol):
@@ -66,7 +66,8 @@ def fill_block(
         weight is its window times its observed fraction, so tiles with more data dominate.
     fallback : bool
         Gaps that no tile could fill (no observation within a tile's reach) get a harmonic
-        fill of the whole block; without it they stay NaN (flagged ``not_filled``).
+        fill from the block (:func:`fill_beyond_tiles`); without it they stay NaN (flagged
+        ``not_filled``).
 
     Returns
     -------
@@ -114,14 +115,51 @@ def fill_block(
     weights = np.where(np.isfinite(pred), weights, 0.0).astype("float32")
     blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx))
     out = np.where(observed, block, blended.astype(block.dtype))
-    land_b = None if land is None else np.broadcast_to(land, block.shape)
+    if land is not None:
+        out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
     if fallback:
-        todo = np.isnan(out) if land_b is None else np.isnan(out) & ~land_b
-        if todo[..., cy0:cy1, cx0:cx1].any():
-            out = _harmonic_fallback(out, todo)
-    if land_b is not None:
-        out[land_b & ~observed] = np.nan
+        core_todo = np.isnan(out[..., cy0:cy1, cx0:cx1])
+        if land is not None:
+            core_todo &= ~np.broadcast_to(land, block.shape)[..., cy0:cy1, cx0:cx1]
+        if core_todo.any():
+            out = fill_beyond_tiles(out, land)
     return out
+
+
+def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, periodic_x: bool = False) -> np.ndarray:
+    """Harmonic fill of the gaps (NaN, not land) that no tile could reach, image by image.
+
+    The second step of a fill, after the tiles: each connected gap is solved from the pixels
+    around it (see :func:`_harmonic_fallback`). Run on whole images, its result does not
+    depend on how the field was chunked. With ``periodic_x`` each image is rolled so that
+    its x seam falls where gaps are fewest (none, unless a cloud goes all the way round),
+    solved, and rolled back, so gaps at or across the seam are solved as one.
+
+    Examples
+    --------
+    >>> x = np.ones((200, 200), "float32"); x[50:150, 60:160] = np.nan
+    >>> float(fill_beyond_tiles(x, None)[100, 100])
+    1.0
+    """
+    land_b = None if land is None else np.broadcast_to(np.asarray(land, dtype=bool), filled.shape)
+    todo = np.isnan(filled) if land_b is None else np.isnan(filled) & ~land_b
+    if not todo.any():
+        return filled
+    if not periodic_x:
+        return _harmonic_fallback(filled, todo)
+    images = filled.reshape((-1,) + filled.shape[-2:])
+    todo_images = todo.reshape(images.shape)
+    out = images.copy()
+    for i, (image, gaps) in enumerate(zip(images, todo_images)):
+        if not gaps.any():
+            continue
+        # put the seam where gaps are fewest within a region's margin on either side
+        per_column = gaps.sum(axis=0)
+        nearby = sum(np.roll(per_column, k) for k in range(-FALLBACK_MARGIN, FALLBACK_MARGIN + 1))
+        shift = int(np.argmin(nearby))
+        rolled = _harmonic_fallback(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1))
+        out[i] = np.roll(rolled, shift, axis=-1)
+    return out.reshape(filled.shape)
 
 
 #: Known pixels kept around each region of the fallback fill (its boundary values and context).
@@ -228,6 +266,12 @@ def _fill_dask_block(
         return fill_block(block, land, start=tuple(starts), core=tuple(cores), **kwargs)
 
 
+#: Images up to this many pixels get the fallback on the whole image, also when chunked in
+#: space, so a chunked fill equals an unchunked one bit for bit. Larger images (a global
+#: 0.01-degree grid) get it block by block, each block seeing a halo of ``tile - 1`` pixels.
+WHOLE_IMAGE_FALLBACK_PIXELS = 2**25
+
+
 def fill_array(
     data: Any,
     land: Any = None,
@@ -241,9 +285,11 @@ def fill_array(
 ) -> Any:
     """Fill a numpy or dask array whose last two axes are (y, x).
 
-    With dask nothing is computed here: each block is filled with a halo of ``plan.halo``
-    pixels taken from its neighbours (wrapped around in x when ``periodic_x``), so the
-    result does not depend on the chunking.
+    Two steps: the tiles (:func:`fill_block`), then the harmonic fallback of gaps that no
+    tile could reach (:func:`fill_beyond_tiles`). With dask nothing is computed here: each
+    block is tiled with a halo of ``plan.halo`` pixels taken from its neighbours (wrapped
+    around in x when ``periodic_x``), and the fallback runs on whole images (up to
+    :data:`WHOLE_IMAGE_FALLBACK_PIXELS`), so the result does not depend on the chunking.
 
     Parameters
     ----------
@@ -254,11 +300,14 @@ def fill_array(
     periodic_x : bool
         The x axis wraps around (global longitude).
     """
-    kwargs = dict(model=model, plan=plan, batch_size=batch_size, min_observed=min_observed, fallback=fallback)
+    kwargs = dict(model=model, plan=plan, batch_size=batch_size, min_observed=min_observed)
     if not hasattr(data, "dask"):
-        if periodic_x:
-            return _fill_periodic_numpy(np.asarray(data), land, **kwargs)
-        return fill_block(np.asarray(data), None if land is None else np.asarray(land), **kwargs)
+        data = np.asarray(data)
+        land_np = None if land is None else np.asarray(land, dtype=bool)
+        if not periodic_x:
+            return fill_block(data, land_np, fallback=fallback, **kwargs)
+        tiled = _fill_periodic_numpy(data, land_np, fallback=False, **kwargs)
+        return fill_beyond_tiles(tiled, land_np, periodic_x=True) if fallback else tiled
     import dask.array as da
 
     ny, nx = data.shape[-2:]
@@ -280,14 +329,16 @@ def fill_array(
     boundary = {axis: "none" for axis in range(data.ndim)}
     if periodic_x:
         boundary[data.ndim - 1] = "periodic"
+    whole_images = ny * nx <= WHOLE_IMAGE_FALLBACK_PIXELS
     kernel = functools.partial(
         _fill_dask_block,
         chunks_yx=(tuple(chunks[-2]), tuple(chunks[-1])),
         depth_yx=(depth_y, depth_x),
         periodic_x=periodic_x,
+        fallback=fallback and not whole_images,
         **kwargs,
     )
-    return da.map_overlap(
+    tiled = da.map_overlap(
         kernel,
         data,
         land_full,
@@ -298,6 +349,18 @@ def fill_array(
         dtype=data.dtype,
         meta=np.array((), dtype=data.dtype),
     )
+    if not (fallback and whole_images):
+        return tiled
+    # the fallback on whole images: gather each image's blocks, fill, split again
+    image_chunks = tuple(data.chunks[:-2]) + ((ny,), (nx,))
+    step = functools.partial(_fill_beyond_tiles_task, periodic_x=periodic_x)
+    filled = da.map_blocks(step, tiled.rechunk(image_chunks), land_full.rechunk(image_chunks), dtype=data.dtype, meta=np.array((), dtype=data.dtype))
+    return filled.rechunk(data.chunks)
+
+
+def _fill_beyond_tiles_task(filled: np.ndarray, land: np.ndarray, **kwargs: Any) -> np.ndarray:
+    with _task_torch_threads():
+        return fill_beyond_tiles(filled, land, **kwargs)
 
 
 def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarray:
