@@ -351,10 +351,14 @@ def fill_array(
     )
     if not (fallback and whole_images):
         return tiled
-    # the fallback on whole images: gather each image's blocks, fill, split again
-    image_chunks = tuple(data.chunks[:-2]) + ((ny,), (nx,))
+    # the fallback on whole images: blocks that hold whole images as they are; otherwise
+    # gather each image's blocks into one task (one image per task), fill, split again
     step = functools.partial(_fill_beyond_tiles_task, periodic_x=periodic_x)
-    filled = da.map_blocks(step, tiled.rechunk(image_chunks), land_full.rechunk(image_chunks), dtype=data.dtype, meta=np.array((), dtype=data.dtype))
+    meta = np.array((), dtype=data.dtype)
+    if len(data.chunks[-2]) == 1 and len(data.chunks[-1]) == 1:
+        return da.map_blocks(step, tiled, land_full, dtype=data.dtype, meta=meta)
+    one_image = (1,) * (data.ndim - 2) + (ny, nx)
+    filled = da.map_blocks(step, tiled.rechunk(one_image), land_full.rechunk(one_image), dtype=data.dtype, meta=meta)
     return filled.rechunk(data.chunks)
 
 

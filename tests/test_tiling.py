@@ -144,7 +144,7 @@ def _wide_clouds(periodic: bool = False):
     return field, land
 
 
-@pytest.mark.parametrize("chunks", [(1, 150, 180), (2, 100, 120), (1, 300, 90)])
+@pytest.mark.parametrize("chunks", [(1, 150, 180), (2, 100, 120), (1, 300, 90), (2, 300, 360)])
 def test_chunked_fill_equals_unchunked_bit_for_bit_with_wide_clouds(chunks):
     from sstfill.classical import LaplaceFiller
 
