@@ -16,7 +16,9 @@ something even where the absolute times do not (a shared 2-core machine is noisy
    while one busy process per core competes for the CPU (a shared machine).
 2. **Whole file, fill vs I/O**: a chunked zarr store (4, 1024, 1024) with clouds;
    (a) ``xr.open_zarr(src).to_zarr(dst)`` against (b) ``xr.open_zarr(src)`` ->
-   ``ds.inpaint.fill(var="sst")`` -> ``sstfill.io.write_atomic(out, "x.zarr")``: ratio b/a.
+   ``ds.inpaint.fill(var="sst")`` -> ``sstfill.io.write_atomic(out, "x.zarr")``: ratio b/a,
+   for the default and fast models, the Laplace filler, and a tile model that costs nothing
+   (sstfill's own cost around the model: the floor for any model on this machine).
 3. **Scaling**: fields of 1x, 4x and 16x the area (512^2, 1024^2, 2048^2) stored as zarr
    with 512 x 512 chunks, each filled (dask, threaded scheduler) and written to zarr in a
    fresh subprocess; time per megapixel and peak resident memory (``ru_maxrss`` of the
@@ -103,6 +105,23 @@ class CountingModel:
             rec["tiles"] += len(values)
             rec["threads"][threading.get_ident()] = torch.get_num_threads()
         return self.model.predict_tiles(values, observed)
+
+
+class TileMeanModel:
+    """A tile model that costs (almost) nothing: each gap gets its tile's observed mean.
+
+    Run through the whole-file pipeline it measures sstfill's own cost (cutting, blending,
+    fallback, flags, dask, writing) without a network: the floor that a faster network or a
+    GPU cannot go below on this machine.
+    """
+
+    tile_size = 64
+    description = "zero-cost tile model (each tile's observed mean)"
+
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        count = np.maximum(observed.sum(axis=(1, 2), keepdims=True), 1)
+        mean = np.where(observed, values, 0).sum(axis=(1, 2), keepdims=True) / count
+        return np.where(observed, values, mean).astype("float32")
 
 
 def reset_count(key: str) -> None:
@@ -526,7 +545,9 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
     steps = [
         ("read only: xr.open_zarr(src).load()", read_only, 3),
         ("(a) read + write a copy: xr.open_zarr(src).to_zarr(dst)", copy, 3),
+        ("(b) open_zarr -> inpaint.fill(var='sst', model=<zero-cost tile model>) -> write_atomic(.zarr)", fill(TileMeanModel(), "zero-cost"), 3),
         ("(b) open_zarr -> inpaint.fill(var='sst', model='laplace') -> write_atomic(.zarr)", fill("laplace", "laplace"), 2),
+        ("(b) open_zarr -> inpaint.fill(var='sst', model='fast') -> write_atomic(.zarr)", fill(args.fast if args.fast and args.fast.lower() != "none" else "fast", "fast"), 1),
         ("(b) open_zarr -> inpaint.fill(var='sst') [default model] -> write_atomic(.zarr)", fill(None, "default"), 1),
     ]
     if args.quick:
@@ -540,7 +561,7 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
             log(f"  {label[:70]:70s} run {r + 1}/{reps}: {t['wall_s']:7.2f} s")
         best = min(ts, key=lambda t: t["wall_s"])
         row = {"step": label, "runs": ts, "best_wall_s": best["wall_s"], "cpu_over_wall": best["cpu_s"] / best["wall_s"], "megapixels_per_s": area / 1e6 / best["wall_s"]}
-        name = "default" if "default" in label else "laplace" if "laplace" in label else None
+        name = next((n for n in ("default", "laplace", "fast", "zero-cost") if n in label), None)
         if name:
             tiles = get_count(f"file:{name}")[0]
             row.update(model_tiles=tiles, model_tiles_per_output_tile=tiles / (area / TILE_AREA), model_tiles_per_s=tiles / best["wall_s"])
@@ -559,10 +580,12 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
         "load_avg_before": load_before,
         "load_avg_after": _load(),
         "rows": rows,
-        "ratio_fill_default_vs_copy": rows[3]["best_wall_s"] / copy_s,
-        "ratio_fill_laplace_vs_copy": rows[2]["best_wall_s"] / copy_s,
+        "ratio_fill_default_vs_copy": rows[5]["best_wall_s"] / copy_s,
+        "ratio_fill_fast_vs_copy": rows[4]["best_wall_s"] / copy_s,
+        "ratio_fill_laplace_vs_copy": rows[3]["best_wall_s"] / copy_s,
+        "ratio_fill_zero_cost_vs_copy": rows[2]["best_wall_s"] / copy_s,
     }
-    for p in ("file_copy.zarr", "file_laplace.zarr", "file_default.zarr", "file_in.zarr"):
+    for p in ("file_copy.zarr", "file_zero-cost.zarr", "file_laplace.zarr", "file_fast.zarr", "file_default.zarr", "file_in.zarr"):
         shutil.rmtree(workdir / p, ignore_errors=True)
     return out
 
@@ -820,12 +843,12 @@ def to_markdown(res: dict[str, Any]) -> str:
         c = fil["flag_counts_default"]
         out += [
             "",
-            f"**(b)/(a) = {fil['ratio_fill_default_vs_copy']:.0f}** with the default model and "
-            f"{fil['ratio_fill_laplace_vs_copy']:.1f} with the Laplace filler: filling, not I/O, is "
-            "the cost of a whole-file run."
-            if fil["ratio_fill_default_vs_copy"] > 3
-            else f"**(b)/(a) = {fil['ratio_fill_default_vs_copy']:.1f}** with the default model, "
-            f"{fil['ratio_fill_laplace_vs_copy']:.1f} with the Laplace filler.",
+            f"**(b)/(a) = {fil['ratio_fill_default_vs_copy']:.1f}** with the default model, "
+            f"{_f(fil.get('ratio_fill_fast_vs_copy'), '{:.1f}')} with the fast model, "
+            f"{fil['ratio_fill_laplace_vs_copy']:.1f} with the Laplace filler and "
+            f"{_f(fil.get('ratio_fill_zero_cost_vs_copy'), '{:.1f}')} with a tile model that costs nothing "
+            "(each gap gets its tile's observed mean): the last is sstfill's own cost around the model "
+            "(cutting and blending tiles, fallback, flags, dask, writing two variables), the floor for any model on this machine.",
             f"The default model's output has {c['filled']:,} filled, {c['observed']:,} observed, "
             f"{c['land']:,} land and {c['not_filled']:,} not-filled pixels.",
             "",
@@ -959,10 +982,17 @@ def findings(res: dict[str, Any]) -> list[str]:
                 )
             )
     if fil:
+        zero = fil.get("ratio_fill_zero_cost_vs_copy")
         notes.append(
             f"Whole file: open -> fill -> write takes {fil['ratio_fill_default_vs_copy']:.0f}x the time of "
-            f"reading and writing the same store with the default model ({fil['ratio_fill_laplace_vs_copy']:.1f}x with the Laplace filler): "
-            "I/O is not the bottleneck, the model is."
+            f"reading and writing the same store with the default model ({_f(fil.get('ratio_fill_fast_vs_copy'), '{:.1f}')}x with the fast model, "
+            f"{fil['ratio_fill_laplace_vs_copy']:.1f}x with the Laplace filler): I/O is not the bottleneck, the model is"
+            + (
+                f"; with a model that costs nothing it is {zero:.1f}x, so on this machine the 3x target is "
+                + ("out of reach for any model: sstfill's own work around the model already takes that." if zero >= 3 else "reachable only with a much faster model (a GPU).")
+                if zero is not None
+                else "."
+            )
         )
     if sca:
         for label in dict.fromkeys(r["model"] for r in sca["rows"]):

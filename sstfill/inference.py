@@ -101,7 +101,7 @@ def fill_block(
     lead = values.shape[:-2]
     flat_v = values.reshape(-1, tile, tile)
     flat_m = obs_tiles.reshape(-1, tile, tile)
-    frac = flat_m.mean(axis=(1, 2))
+    frac = np.count_nonzero(flat_m, axis=(1, 2)) / (tile * tile)
     # only tiles with enough data, and with some gap to fill, go to the model
     flat_g = cut_tiles(gaps, oy, ox, tile, fill_value=False).reshape(-1, tile, tile)
     use = (frac > min_observed) & flat_g.any(axis=(1, 2))
@@ -111,9 +111,14 @@ def fill_block(
     for b in range(0, idx.size, batch_size):
         sel = idx[b : b + batch_size]
         pred[sel] = model.predict_tiles(np.ascontiguousarray(flat_v[sel]), np.ascontiguousarray(flat_m[sel]))
-    weights = plan.window()[None] * (use * frac)[:, None, None]
-    weights = np.where(np.isfinite(pred), weights, 0.0).astype("float32")
-    blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx))
+    # blending weight: the window times the tile's observed fraction; 0 for unused tiles
+    # and wherever a model returned no value
+    weights = np.zeros(flat_v.shape, dtype="float32")
+    used_weights = (plan.window()[None] * frac[idx, None, None]).astype("float32")
+    used_weights[~np.isfinite(pred[idx])] = 0.0
+    weights[idx] = used_weights
+    active = use.reshape(lead).any(axis=tuple(range(len(lead) - 2)))  # per lattice position
+    blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
     out = np.where(observed, block, blended.astype(block.dtype))
     if land is not None:
         out[np.broadcast_to(land, block.shape) & ~observed] = np.nan

@@ -97,7 +97,9 @@ def cut_tiles(block: np.ndarray, oy: np.ndarray, ox: np.ndarray, tile: int, fill
     return views[..., (oy + pb_y)[:, None], (ox + pb_x)[None, :], :, :]
 
 
-def blend_tiles(tiles: np.ndarray, weights: np.ndarray, oy: np.ndarray, ox: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def blend_tiles(
+    tiles: np.ndarray, weights: np.ndarray, oy: np.ndarray, ox: np.ndarray, shape: tuple[int, int], active: np.ndarray | None = None
+) -> np.ndarray:
     """Weighted average of overlapping tiles, back on a block of spatial ``shape``.
 
     Parameters
@@ -111,6 +113,9 @@ def blend_tiles(tiles: np.ndarray, weights: np.ndarray, oy: np.ndarray, ox: np.n
         Block-relative tile origins.
     shape : (ny, nx)
         Spatial shape of the block.
+    active : bool array (ny_tiles, nx_tiles), optional
+        Tiles to blend; the others must have weight 0 everywhere and are skipped (default:
+        all).
 
     Returns
     -------
@@ -123,11 +128,16 @@ def blend_tiles(tiles: np.ndarray, weights: np.ndarray, oy: np.ndarray, ox: np.n
     acc = np.zeros(lead + (shape[0] + pb_y + pa_y, shape[1] + pb_x + pa_x), dtype="float64")
     wsum = np.zeros_like(acc)
     weights = np.broadcast_to(weights, tiles.shape)
-    values = np.where(weights > 0, tiles, 0.0)
+    w = np.empty(lead + (tile, tile), dtype="float64")  # one tile's weights and products, reused
+    wv = np.empty_like(w)
     for i, y0 in enumerate(oy + pb_y):
         for j, x0 in enumerate(ox + pb_x):
-            w = weights[..., i, j, :, :].astype("float64")
-            acc[..., y0 : y0 + tile, x0 : x0 + tile] += w * values[..., i, j, :, :]
+            if active is not None and not active[i, j]:
+                continue
+            w[...] = weights[..., i, j, :, :]
+            np.multiply(w, tiles[..., i, j, :, :], out=wv)
+            np.nan_to_num(wv, copy=False, nan=0.0)  # NaN values carry weight 0
+            acc[..., y0 : y0 + tile, x0 : x0 + tile] += wv
             wsum[..., y0 : y0 + tile, x0 : x0 + tile] += w
     crop = (Ellipsis, slice(pb_y, pb_y + shape[0]), slice(pb_x, pb_x + shape[1]))
     with np.errstate(invalid="ignore", divide="ignore"):
