@@ -128,6 +128,7 @@ def blend_tiles(
     acc = np.zeros(lead + (shape[0] + pb_y + pa_y, shape[1] + pb_x + pa_x), dtype="float64")
     wsum = np.zeros_like(acc)
     weights = np.broadcast_to(weights, tiles.shape)
+    finite = np.isfinite(tiles).all(axis=(-2, -1))  # per tile (and leading index)
     w = np.empty(lead + (tile, tile), dtype="float64")  # one tile's weights and products, reused
     wv = np.empty_like(w)
     for i, y0 in enumerate(oy + pb_y):
@@ -136,7 +137,8 @@ def blend_tiles(
                 continue
             w[...] = weights[..., i, j, :, :]
             np.multiply(w, tiles[..., i, j, :, :], out=wv)
-            np.nan_to_num(wv, copy=False, nan=0.0)  # NaN values carry weight 0
+            if not finite[..., i, j].all():
+                np.copyto(wv, 0.0, where=w == 0)  # non-finite values carry weight 0
             acc[..., y0 : y0 + tile, x0 : x0 + tile] += wv
             wsum[..., y0 : y0 + tile, x0 : x0 + tile] += w
     crop = (Ellipsis, slice(pb_y, pb_y + shape[0]), slice(pb_x, pb_x + shape[1]))
