@@ -46,11 +46,12 @@ def _relax(field: torch.Tensor, gap: torch.Tensor, sweeps: int, omega: float) ->
     return field
 
 
-def _cascade(values: torch.Tensor, weight: torch.Tensor, sweeps: int, omega: float) -> torch.Tensor:
+def _cascade(values: torch.Tensor, weight: torch.Tensor, sweeps: int, omega: float, finest_sweeps: int | None = None) -> torch.Tensor:
     """Coarse-to-fine harmonic fill. ``values`` are weight-multiplied sums, ``weight`` counts.
 
     Each level is filled from the level below (push-pull) and then relaxed with ``sweeps``
-    SOR sweeps on its empty cells, so the fine level starts close to the harmonic solution.
+    SOR sweeps on its empty cells (``finest_sweeps`` on this, the finest, level if given), so
+    the fine level starts close to the harmonic solution.
     """
     height, width = values.shape[-2:]
     dense = values / weight.clamp_min(1e-12)
@@ -62,10 +63,12 @@ def _cascade(values: torch.Tensor, weight: torch.Tensor, sweeps: int, omega: flo
     coarse = _cascade(coarse_v, coarse_w, sweeps, omega)
     up = F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width]
     alpha = weight.clamp(0, 1)
-    return _relax(alpha * dense + (1 - alpha) * up, weight == 0, sweeps, omega)
+    return _relax(alpha * dense + (1 - alpha) * up, weight == 0, sweeps if finest_sweeps is None else finest_sweeps, omega)
 
 
-def harmonic_fill(values: torch.Tensor, observed: torch.Tensor, iterations: int = 8, omega: float = 1.85) -> torch.Tensor:
+def harmonic_fill(
+    values: torch.Tensor, observed: torch.Tensor, iterations: int = 8, omega: float = 1.85, finest_iterations: int | None = None
+) -> torch.Tensor:
     """Fill the unobserved pixels of a batch of images by harmonic interpolation.
 
     A coarse-to-fine cascade: each pyramid level is started from the level below and
@@ -84,6 +87,12 @@ def harmonic_fill(values: torch.Tensor, observed: torch.Tensor, iterations: int 
         SOR sweeps per pyramid level (0: push-pull only).
     omega : float
         Over-relaxation factor.
+    finest_iterations : int, optional
+        Sweeps on the finest level only (default: ``iterations``). The finest level costs
+        three quarters of the work; once the coarser levels are converged, fewer sweeps
+        there change little (on a 640 x 784 fallback region of a real SLSTR scene, 8
+        instead of 16 moved the fill by 0.0005 K RMS, at most 0.008 K, while both stay
+        0.0045 K RMS from a 600-sweep solution).
 
     Returns
     -------
@@ -100,7 +109,7 @@ def harmonic_fill(values: torch.Tensor, observed: torch.Tensor, iterations: int 
     """
     weight = observed.to(values.dtype).unsqueeze(1)
     data = torch.where(observed, values, torch.zeros((), dtype=values.dtype, device=values.device)).unsqueeze(1)
-    field = _cascade(data * weight, weight, iterations, omega)
+    field = _cascade(data * weight, weight, iterations, omega, finest_iterations)
     return torch.where(observed, values, field.squeeze(1))
 
 
@@ -121,9 +130,10 @@ class LaplaceFiller:
 
     tile_size: int | None = None
 
-    def __init__(self, iterations: int = 16, omega: float = 1.85) -> None:
+    def __init__(self, iterations: int = 16, omega: float = 1.85, finest_iterations: int | None = None) -> None:
         self.iterations = iterations
         self.omega = omega
+        self.finest_iterations = finest_iterations
 
     @property
     def description(self) -> str:
@@ -137,8 +147,9 @@ class LaplaceFiller:
             # centre each tile on its mean so the float32 relaxation works on small numbers
             count = m.sum(dim=(1, 2), keepdim=True).clamp_min(1)
             centre = torch.where(m, v, 0.0).sum(dim=(1, 2), keepdim=True) / count
-            out = harmonic_fill(v - centre, m, self.iterations, self.omega) + centre
+            out = harmonic_fill(v - centre, m, self.iterations, self.omega, self.finest_iterations) + centre
         return torch.where(m, v, out).numpy()
 
     def __repr__(self) -> str:
-        return f"LaplaceFiller(iterations={self.iterations}, omega={self.omega})"
+        finest = "" if self.finest_iterations is None else f", finest_iterations={self.finest_iterations}"
+        return f"LaplaceFiller(iterations={self.iterations}, omega={self.omega}{finest})"

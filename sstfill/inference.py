@@ -184,7 +184,7 @@ def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
 
     from .classical import LaplaceFiller
 
-    harmonic = LaplaceFiller(iterations=16)
+    harmonic = LaplaceFiller(iterations=16, finest_iterations=8)
     lead = out.shape[:-2]
     flat = out.reshape((-1,) + out.shape[-2:])
     todo_flat = todo.reshape(flat.shape)
