@@ -252,7 +252,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import sstfill  # noqa: F401  (registers .inpaint)
 
     from . import __version__
-    from .checkpoint import DEFAULT_MODEL
+    from .checkpoint import BUNDLED_MODELS, DEFAULT_MODEL
     from .io import write_atomic
     from .metrics import scores
 
@@ -268,7 +268,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # the model first: a bad --model fails before any work
     if args.model is not None:
         model = _resolve_cli_model(args.model)
-        model_label = "sstfill laplace" if str(args.model).lower() in ("laplace", "harmonic") else f"sstfill model {Path(args.model).name}"
+        name = str(args.model).lower()
+        if name in ("laplace", "harmonic"):
+            model_label = "sstfill laplace"
+        elif name in BUNDLED_MODELS:
+            model_label = f"sstfill {name} model"
+        else:
+            model_label = f"sstfill model {Path(args.model).name}"
     elif _bundled(DEFAULT_MODEL).is_file():
         model = _resolve_cli_model(None)
         model_label = "sstfill default model"
