@@ -22,7 +22,7 @@ CPU_RELAX_PIXELS = 2**18
 
 
 def _relax(field: torch.Tensor, gap: torch.Tensor, sweeps: int, omega: float) -> torch.Tensor:
-    """Red-black SOR sweeps of Laplace's equation on the ``gap`` pixels (Neumann edges).
+    """Red-black SOR sweeps of Laplace's equation on the ``gap`` pixels (Neumann edges), in place.
 
     Images are independent: on a CPU a big batch is relaxed a few images at a time.
     """
@@ -31,10 +31,12 @@ def _relax(field: torch.Tensor, gap: torch.Tensor, sweeps: int, omega: float) ->
     height, width = field.shape[-2:]
     piece = max(1, CPU_RELAX_PIXELS // (height * width))
     if field.device.type == "cpu" and len(field) > piece:
-        return torch.cat([_relax(field[i : i + piece], gap[i : i + piece], sweeps, omega) for i in range(0, len(field), piece)])
-    parity = (torch.arange(height, device=field.device)[:, None] + torch.arange(width, device=field.device)[None, :]) % 2
-    steps = [(gap & (parity == c)).to(field.dtype) * omega for c in (0, 1)]  # omega on one colour's gaps
-    field = field.clone()
+        for i in range(0, len(field), piece):
+            _relax(field[i : i + piece], gap[i : i + piece], sweeps, omega)
+        return field
+    odd_y = torch.arange(height, device=field.device) % 2 == 1
+    odd = odd_y[:, None] ^ (torch.arange(width, device=field.device) % 2 == 1)[None, :]  # the checkerboard
+    steps = [(gap & colour).to(field.dtype).mul_(omega) for colour in (~odd, odd)]  # omega on one colour's gaps
     for _ in range(sweeps):
         for step in steps:
             padded = F.pad(field, (1, 1, 1, 1), mode="replicate")
@@ -63,7 +65,11 @@ def _cascade(values: torch.Tensor, weight: torch.Tensor, sweeps: int, omega: flo
     coarse = _cascade(coarse_v, coarse_w, sweeps, omega)
     up = F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width]
     alpha = weight.clamp(0, 1)
-    return _relax(alpha * dense + (1 - alpha) * up, weight == 0, sweeps if finest_sweeps is None else finest_sweeps, omega)
+    start = alpha * dense
+    del dense
+    start += (1 - alpha).mul_(up)  # observed cells from the data, empty ones from the level below
+    del up, alpha
+    return _relax(start, weight == 0, sweeps if finest_sweeps is None else finest_sweeps, omega)
 
 
 def harmonic_fill(
@@ -109,7 +115,7 @@ def harmonic_fill(
     """
     weight = observed.to(values.dtype).unsqueeze(1)
     data = torch.where(observed, values, torch.zeros((), dtype=values.dtype, device=values.device)).unsqueeze(1)
-    field = _cascade(data * weight, weight, iterations, omega, finest_iterations)
+    field = _cascade(data, weight, iterations, omega, finest_iterations)  # data is its own weighted sum: weights are 0 or 1
     return torch.where(observed, values, field.squeeze(1))
 
 
@@ -147,7 +153,8 @@ class LaplaceFiller:
             # centre each tile on its mean so the float32 relaxation works on small numbers
             count = m.sum(dim=(1, 2), keepdim=True).clamp_min(1)
             centre = torch.where(m, v, 0.0).sum(dim=(1, 2), keepdim=True) / count
-            out = harmonic_fill(v - centre, m, self.iterations, self.omega, self.finest_iterations) + centre
+            out = harmonic_fill(v - centre, m, self.iterations, self.omega, self.finest_iterations)
+            out += centre
         return torch.where(m, v, out).numpy()
 
     def __repr__(self) -> str:

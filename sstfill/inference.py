@@ -274,8 +274,8 @@ def _fill_dask_block(
 #: Images up to this many pixels (4096 x 4096) get the fallback on the whole image, also
 #: when chunked in space, so a chunked fill equals an unchunked one bit for bit. Larger
 #: images (a global 0.01-degree grid) get it block by block, each block seeing a halo of
-#: ``tile - 1`` pixels. The fallback of one image can need about 13 times its float32 size
-#: when one cloud covers most of it (measured: +311 MB for 2048 x 2048, +868 MB for 4096 x 4096).
+#: ``tile - 1`` pixels. The fallback of one image can need about 10-12 times its float32
+#: size when one cloud covers most of it (measured: +207 MB for 2048 x 2048, +663 MB for 4096 x 4096).
 WHOLE_IMAGE_FALLBACK_PIXELS = 2**24
 
 
