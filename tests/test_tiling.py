@@ -189,3 +189,25 @@ def test_images_too_big_for_one_task_get_the_fallback_block_by_block(monkeypatch
     np.testing.assert_array_equal(lazy[tiles_only], whole[tiles_only])  # tiles: still bit for bit
     differs = lazy != whole
     assert differs.any() and not differs[tiles_only].any()  # only fallback pixels may differ
+
+
+def test_fallback_tasks_hold_one_image_when_images_are_chunked(monkeypatch):
+    import sstfill.inference as inference
+    from sstfill.classical import LaplaceFiller
+
+    field, land = _wide_clouds()
+    field = np.concatenate([field, field])  # 4 images
+    seen = []
+    real = inference.fill_beyond_tiles
+
+    def recording(filled, land, **kwargs):
+        seen.append(filled.shape)
+        return real(filled, land, **kwargs)
+
+    monkeypatch.setattr(inference, "fill_beyond_tiles", recording)
+    kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16))
+    fill_array(da.from_array(field, chunks=(4, 150, 180)), land, **kw).compute(scheduler="sync")
+    assert sorted(seen) == [(1, 300, 360)] * 4  # a time chunk of 4 images is not gathered into one task
+    seen.clear()
+    fill_array(da.from_array(field, chunks=(2, 300, 360)), land, **kw).compute(scheduler="sync")
+    assert sorted(seen) == [(2, 300, 360)] * 2  # blocks of whole images are used as they are
