@@ -180,7 +180,7 @@ class DataArrayInpaint(_Base):
         ----------
         model : None, "fast", "laplace", path or model object
             None uses the bundled default model; "fast" the bundled model of the ``fast``
-            preset (about 1.7x as fast on a CPU, slightly less accurate); "laplace" the
+            preset (1.7-1.9x as fast on a CPU, slightly less accurate); "laplace" the
             classical harmonic fill.
         land : "auto", None, str or DataArray
             Where land comes from; see :func:`sstfill.masks.find_land`.

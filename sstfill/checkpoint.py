@@ -153,7 +153,7 @@ def default_model_path():
 def load_bundled_model(name: str = "default", device: str | None = None, precision: str | None = None):
     """A model shipped inside the package, trained on real MUR and SLSTR SST.
 
-    ``"default"`` is the most accurate; ``"fast"`` (the ``fast`` preset) fills about 1.7x as
+    ``"default"`` is the most accurate; ``"fast"`` (the ``fast`` preset) fills 1.7-1.9x as
     fast on a CPU for a slightly higher error (see the benchmarks page). Loaded once per
     process and per ``(device, precision)`` (see :meth:`Inpainter.to`), so asking for
     another precision never changes the model other callers hold.
