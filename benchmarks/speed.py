@@ -320,6 +320,22 @@ def write_input_zarr(path: Path, shape: tuple[int, ...], chunk: int, seed: int =
 
 
 # ----------------------------------------------------------------------------- section 1
+def _rate_row(method: str, kind: str, field: str, area: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A result row from timed runs of one method: the best run's rates over ``area`` pixels."""
+    best = min(runs, key=lambda t: t["wall_s"])
+    return {
+        "method": method,
+        "input": kind,
+        "field": field,
+        "area_px": area,
+        "runs": runs,
+        "best_wall_s": best["wall_s"],
+        "cpu_over_wall": best["cpu_s"] / best["wall_s"],
+        "output_tiles_per_s": area / TILE_AREA / best["wall_s"],
+        "megapixels_per_s": area / 1e6 / best["wall_s"],
+    }
+
+
 def section_throughput(cfg: dict, args, models: dict[str, Any], log) -> dict[str, Any]:
     """Fill throughput of sstfill models (numpy and dask input) and the peers, on one field."""
     from benchmarks.peers import dineof, fill_biharmonic, fill_laplace, fill_telea
@@ -393,19 +409,9 @@ def section_throughput(cfg: dict, args, models: dict[str, Any], log) -> dict[str
 
         torch.set_num_threads(threads0)
         for name, ts in times.items():
+            row = _rate_row(name, kind, f"{n} x {n}", area, ts)
             best = min(ts, key=lambda t: t["wall_s"])
-            row = {
-                "method": name,
-                "input": kind,
-                "field": f"{n} x {n}",
-                "area_px": area,
-                "runs": ts,
-                "best_wall_s": best["wall_s"],
-                "cpu_over_wall": best["cpu_s"] / best["wall_s"],
-                "output_tiles_per_s": area / TILE_AREA / best["wall_s"],
-                "megapixels_per_s": area / 1e6 / best["wall_s"],
-                "torch_threads": sorted(set(best.get("torch_threads_in_calls", []))),
-            }
+            row["torch_threads"] = sorted(set(best.get("torch_threads_in_calls", [])))
             if best.get("model_tiles"):
                 row["model_tiles"] = best["model_tiles"]
                 row["model_tiles_per_output_tile"] = best["model_tiles"] / (area / TILE_AREA)
@@ -423,22 +429,10 @@ def section_throughput(cfg: dict, args, models: dict[str, Any], log) -> dict[str
         result["r"] = dineof(values, land=stack_land)
 
     t = _timed(run_dineof)
-    stack_area = int(np.prod(cfg["dineof"]))
-    rows.append(
-        {
-            "method": "DINEOF (benchmarks/peers.py)",
-            "input": "stack",
-            "field": " x ".join(map(str, cfg["dineof"])),
-            "area_px": stack_area,
-            "runs": [t],
-            "best_wall_s": t["wall_s"],
-            "cpu_over_wall": t["cpu_s"] / t["wall_s"],
-            "output_tiles_per_s": stack_area / TILE_AREA / t["wall_s"],
-            "megapixels_per_s": stack_area / 1e6 / t["wall_s"],
-            "dineof_modes": result["r"].n_modes,
-            "dineof_iterations": sum(result["r"].n_iter) + result["r"].final_iter,
-        }
-    )
+    stack_area, stack_shape = int(np.prod(cfg["dineof"])), " x ".join(map(str, cfg["dineof"]))
+    row = _rate_row("DINEOF (benchmarks/peers.py)", "stack", stack_shape, stack_area, [t])
+    row.update(dineof_modes=result["r"].n_modes, dineof_iterations=sum(result["r"].n_iter) + result["r"].final_iter)
+    rows.append(row)
     log(f"  [stack] DINEOF {cfg['dineof']}: {t['wall_s']:7.2f} s wall ({result['r'].n_modes} modes)")
     # the default model and biharmonic on DINEOF's own stack, so that all three compare on one field
     import xarray as xr
@@ -448,22 +442,8 @@ def section_throughput(cfg: dict, args, models: dict[str, Any], log) -> dict[str
     if "default" in models:
         same_field["sstfill default"] = lambda: stack.inpaint.fill(model=models["default"], land=stack_land_da)
     for name, fn in same_field.items():
-        ts = [_timed(fn) for _ in range(repeats)]
-        best = min(ts, key=lambda t: t["wall_s"])
-        rows.append(
-            {
-                "method": name,
-                "input": "stack",
-                "field": " x ".join(map(str, cfg["dineof"])),
-                "area_px": stack_area,
-                "runs": ts,
-                "best_wall_s": best["wall_s"],
-                "cpu_over_wall": best["cpu_s"] / best["wall_s"],
-                "output_tiles_per_s": stack_area / TILE_AREA / best["wall_s"],
-                "megapixels_per_s": stack_area / 1e6 / best["wall_s"],
-            }
-        )
-        log(f"  [stack] {name}: {best['wall_s']:7.2f} s wall")
+        rows.append(_rate_row(name, "stack", stack_shape, stack_area, [_timed(fn) for _ in range(repeats)]))
+        log(f"  [stack] {name}: {rows[-1]['best_wall_s']:7.2f} s wall")
 
     # ratios: time per pixel relative to the default model on the same input (numpy field,
     # dask field, or DINEOF's stack)

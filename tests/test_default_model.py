@@ -26,49 +26,34 @@ def test_default_model_loads_without_network_and_is_documented():
 
 
 @pytest.mark.parametrize(
-    "name,bound",
+    "model,name,bound",
     [
         # RMSE (K) on real pixels hidden under real cloud shapes (fraction 0.4, seed 0). Measured:
-        # default model 0.147 / 0.130 / 0.177; the classical Laplace tile fill 0.192 / 0.133 / 0.194;
-        # a model that outputs its first guess only lands near Laplace, an untrained or broken one far above.
-        ("sample_mur_socal.nc", 0.165),
-        ("sample_slstr_ne_atl_south.nc", 0.145),
-        ("sample_slstr_nw_med.nc", 0.19),
+        # default model 0.147 / 0.130 / 0.177; fast model 0.184 / 0.138 / 0.184; the classical
+        # Laplace tile fill 0.192 / 0.133 / 0.194; a model that outputs its first guess only lands
+        # near Laplace, an untrained or broken one far above.
+        (None, "sample_mur_socal.nc", 0.165),
+        (None, "sample_slstr_ne_atl_south.nc", 0.145),
+        (None, "sample_slstr_nw_med.nc", 0.19),
+        ("fast", "sample_mur_socal.nc", 0.20),
+        ("fast", "sample_slstr_ne_atl_south.nc", 0.15),
+        ("fast", "sample_slstr_nw_med.nc", 0.195),
     ],
 )
-def test_default_model_fills_real_samples_accurately(name, bound):
+def test_bundled_models_fill_real_samples_accurately(model, name, bound):
     series = _sample(name)
     da = series.isel(time=0)
     land = xr.DataArray(series.isnull().all("time").values, dims=da.dims) if "mur" in name else "auto"
     gappy, hidden = da.inpaint.add_holes("clouds", fraction=0.4, seed=0, land=land)
-    filled = gappy.inpaint.fill(land=land)  # model=None: the bundled model
+    filled = gappy.inpaint.fill(model, land=land)  # None: the bundled default model
     h = hidden.values
     assert h.sum() > 5000
     assert rmse(filled, da, h) < bound
     obs = gappy.notnull().values
     np.testing.assert_array_equal(filled.values[obs], gappy.values[obs])
-
-
-@pytest.mark.parametrize(
-    "name,bound",
-    [
-        # measured: fast model 0.184 / 0.138 / 0.184 (default model 0.148 / 0.130 / 0.177)
-        ("sample_mur_socal.nc", 0.20),
-        ("sample_slstr_ne_atl_south.nc", 0.15),
-        ("sample_slstr_nw_med.nc", 0.195),
-    ],
-)
-def test_bundled_fast_model_fills_real_samples(name, bound):
-    series = _sample(name)
-    da = series.isel(time=0)
-    land = xr.DataArray(series.isnull().all("time").values, dims=da.dims) if "mur" in name else "auto"
-    gappy, hidden = da.inpaint.add_holes("clouds", fraction=0.4, seed=0, land=land)
-    filled = gappy.inpaint.fill("fast", land=land)
-    assert sstfill.inference.resolve_model("FAST").config.widths == (16, 32, 48)
-    assert rmse(filled, da, hidden.values) < bound
-    obs = gappy.notnull().values
-    np.testing.assert_array_equal(filled.values[obs], gappy.values[obs])
-    assert "'fast' preset" in filled.attrs["comment"]  # the provenance names the model
+    preset = model or "default"
+    assert f"'{preset}' preset" in filled.attrs["comment"]  # the provenance names the model
+    assert sstfill.inference.resolve_model(preset.upper()).config.widths == sstfill.model.PRESETS[preset]["widths"]
 
 
 def test_a_broken_model_would_fail_the_bound():
