@@ -185,6 +185,7 @@ def environment() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "torch_threads_at_start": _torch_threads(),
+        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         "torch_interop_threads": torch.get_num_interop_threads(),
         "dask_scheduler": "threads (dask.config scheduler='threads'; pool of cpu_count workers)",
         "dask_num_workers": dask.config.get("num_workers", None) or os.cpu_count(),
@@ -536,7 +537,7 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
     from sstfill.inference import resolve_model
 
     def fill(model: Any, name: str) -> Callable[[], None]:
-        counter = CountingModel(resolve_model(model), f"file:{name}")
+        counter = CountingModel(resolve_model(model, device=args.device), f"file:{name}")
 
         def run() -> None:
             reset_count(f"file:{name}")
@@ -595,7 +596,7 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- section 3
-def child_scaling(src: str, dst: str, model: str, fast: str | None) -> None:
+def child_scaling(src: str, dst: str, model: str, fast: str | None, device: str = "cpu") -> None:
     """In a fresh process: load the model, then open -> fill (dask, threads) -> write; print JSON."""
     import dask
     import xarray as xr
@@ -605,7 +606,7 @@ def child_scaling(src: str, dst: str, model: str, fast: str | None) -> None:
     from sstfill.io import write_atomic
 
     dask.config.set(scheduler="threads")
-    m = CountingModel(resolve_model(None if model == "default" else (fast if model == "fast" else model)), "child")
+    m = CountingModel(resolve_model(None if model == "default" else (fast if model == "fast" else model), device=device), "child")
     peak = {"rss": 0}
     stop = threading.Event()
     try:
@@ -668,7 +669,7 @@ def section_scaling(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
     for label, model, env in runs:
         for n in sizes:
             dst = workdir / f"scale_{n}_out.zarr"
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--child-scaling", str(inputs[n]), str(dst), model]
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--child-scaling", str(inputs[n]), str(dst), model, "--device", args.device]
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=REPO, env={**os.environ, **env})
             if proc.returncode != 0:
                 raise RuntimeError(f"scaling child failed for {label} {n}:\n{proc.stderr[-3000:]}")
@@ -760,8 +761,9 @@ def to_markdown(res: dict[str, Any]) -> str:
     if res["quick"]:
         out += ["**Quick smoke run (`--quick`): small sizes, the numbers mean little.**", ""]
     out += [
-        f"Measured in one run of `benchmarks/speed.py` on {env['cpu_count']} CPU cores "
-        f"(torch {env['versions']['torch']}, {env['torch_threads_at_start']} torch threads at start; dask "
+        f"Measured in one run of `benchmarks/speed.py` on {env['cpu_count']} CPU cores"
+        + (f", neural models on {res.get('device')} ({env.get('gpu')}) " if res.get("device", "cpu") != "cpu" else " ")
+        + f"(torch {env['versions']['torch']}, {env['torch_threads_at_start']} torch threads at start; dask "
         f"{env['versions']['dask']}, threaded scheduler with {env['dask_num_workers']} workers), "
         f"in {res['runtime_s'] / 60:.1f} minutes:",
         "",
@@ -1077,6 +1079,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-allocator-check", action="store_true", help="section 3: skip the default-model rows rerun with MALLOC_MMAP_THRESHOLD_=65536")
     p.add_argument("--workdir", default=None, help="scratch folder for the zarr stores (default: a temporary folder)")
     p.add_argument("--from-json", default=None, metavar="PATH", help="only re-render speed.md and speed_scaling.png from an existing speed.json (into its folder, or --out)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"], help="where the neural models run (default: %(default)s; the peers always run on the CPU)")
     p.add_argument("--child-scaling", nargs=3, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -1084,6 +1087,7 @@ def main(argv: list[str] | None = None) -> int:
         src = Path(args.from_json)
         res = json.loads(src.read_text(encoding="utf-8"))
         out_dir = Path(args.out) if args.out else src.parent
+        out_dir.mkdir(parents=True, exist_ok=True)
         res["notes"] = findings(res)
         if "scaling" in res:
             plot_scaling(res["scaling"], out_dir / "speed_scaling.png")
@@ -1094,7 +1098,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.child_scaling:
-        child_scaling(*args.child_scaling, args.fast)
+        child_scaling(*args.child_scaling, args.fast, args.device)
         return 0
 
     import dask
@@ -1114,13 +1118,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - t_start:6.1f} s] {msg}", flush=True)
 
     command = "python benchmarks/speed.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    res: dict[str, Any] = {"command": command.strip(), "quick": args.quick, "mode": mode, "sizes": cfg, "date": _dt.datetime.now().isoformat(timespec="seconds")}
+    res: dict[str, Any] = {"command": command.strip(), "quick": args.quick, "mode": mode, "sizes": cfg, "date": _dt.datetime.now().isoformat(timespec="seconds"), "device": args.device}
     res["environment"] = environment()
     log(f"{mode} run, {os.cpu_count()} cores, torch threads {_torch_threads()}, load {_load()}")
 
-    models: dict[str, Any] = {"default": resolve_model(None)}
+    models: dict[str, Any] = {"default": resolve_model(None, device=args.device)}
+    res["device"] = str(getattr(models["default"], "device", "cpu"))  # "auto" resolved
     if args.fast and args.fast.lower() != "none":
-        models["fast"] = resolve_model(args.fast)
+        models["fast"] = resolve_model(args.fast, device=args.device)
     else:
         res["fast_skipped"] = "--fast none was given"
     models["laplace"] = resolve_model("laplace")
