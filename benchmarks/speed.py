@@ -94,6 +94,7 @@ class CountingModel:
         self.model = model
         self.key = key
         self.tile_size = getattr(model, "tile_size", None)
+        self.preferred_batch = getattr(model, "preferred_batch", 256)  # 8192 for a model on a GPU
         self.description = model.description
         reset_count(key)
 
