@@ -309,12 +309,7 @@ def fill_array(
     """
     kwargs = dict(model=model, plan=plan, batch_size=batch_size, min_observed=min_observed)
     if not hasattr(data, "dask"):
-        data = np.asarray(data)
-        land_np = None if land is None else np.asarray(land, dtype=bool)
-        if not periodic_x:
-            return fill_block(data, land_np, fallback=fallback, **kwargs)
-        tiled = _fill_periodic_numpy(data, land_np, fallback=False, **kwargs)
-        return fill_beyond_tiles(tiled, land_np, periodic_x=True) if fallback else tiled
+        return _fill_numpy(np.asarray(data), land, periodic_x=periodic_x, fallback=fallback, **kwargs)
     import dask.array as da
 
     ny, nx = data.shape[-2:]
@@ -372,6 +367,38 @@ def fill_array(
 def _fill_beyond_tiles_task(filled: np.ndarray, land: np.ndarray, **kwargs: Any) -> np.ndarray:
     with _task_torch_threads():
         return fill_beyond_tiles(filled, land, **kwargs)
+
+
+#: Tiles per group when a numpy array of many images is filled (at least the model's batch):
+#: images go through in groups, so the fill's working memory (about 20 times the data it
+#: holds at once) follows the group, not the whole array.
+NUMPY_GROUP_TILES = 2048
+
+
+def _fill_numpy(data: np.ndarray, land: Any, *, periodic_x: bool, fallback: bool, **kwargs: Any) -> np.ndarray:
+    """Numpy path of :func:`fill_array`: the images of ``data`` (..., ny, nx) in groups."""
+    ny, nx = data.shape[-2:]
+    land_np = None if land is None else np.asarray(land, dtype=bool)
+    plan = kwargs["plan"]
+    per_image = len(plan.origins(0, ny)) * len(plan.origins(0, nx))
+    batch = kwargs.get("batch_size") or getattr(kwargs["model"], "preferred_batch", 256)
+    group = max(1, max(NUMPY_GROUP_TILES, batch) // per_image)
+    images = data.reshape((-1, ny, nx))
+    if len(images) <= group:
+        return _fill_numpy_group(data, land_np, periodic_x=periodic_x, fallback=fallback, **kwargs)
+    land_images = None if land_np is None or land_np.ndim < data.ndim else np.broadcast_to(land_np, data.shape).reshape(images.shape)
+    out = np.empty_like(images)
+    for g in range(0, len(images), group):
+        land_g = land_np if land_images is None else land_images[g : g + group]
+        out[g : g + group] = _fill_numpy_group(images[g : g + group], land_g, periodic_x=periodic_x, fallback=fallback, **kwargs)
+    return out.reshape(data.shape)
+
+
+def _fill_numpy_group(data: np.ndarray, land: np.ndarray | None, *, periodic_x: bool, fallback: bool, **kwargs: Any) -> np.ndarray:
+    if not periodic_x:
+        return fill_block(data, land, fallback=fallback, **kwargs)
+    tiled = _fill_periodic_numpy(data, land, fallback=False, **kwargs)
+    return fill_beyond_tiles(tiled, land, periodic_x=True) if fallback else tiled
 
 
 def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarray:

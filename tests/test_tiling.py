@@ -211,3 +211,28 @@ def test_fallback_tasks_hold_one_image_when_images_are_chunked(monkeypatch):
     seen.clear()
     fill_array(da.from_array(field, chunks=(2, 300, 360)), land, **kw).compute(scheduler="sync")
     assert sorted(seen) == [(2, 300, 360)] * 2  # blocks of whole images are used as they are
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+def test_numpy_stacks_are_filled_in_groups_of_images_with_the_same_result(monkeypatch, periodic):
+    import sstfill.inference as inference
+    from sstfill.classical import LaplaceFiller
+
+    field, land = _wide_clouds(periodic)
+    stack = np.concatenate([field, field[::-1], field])  # 6 images
+    land_3d = np.broadcast_to(land, stack.shape).copy()
+    kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16), periodic_x=periodic)
+    whole = fill_array(stack, land_3d, **kw)  # 6 images of 72 tiles: one group
+    calls = []
+    real = inference._fill_numpy_group
+
+    def recording(data, land, **kwargs):
+        calls.append(data.shape)
+        return real(data, land, **kwargs)
+
+    monkeypatch.setattr(inference, "_fill_numpy_group", recording)
+    monkeypatch.setattr(inference, "NUMPY_GROUP_TILES", 150)  # 2 images per group
+    for land_arg in (land_3d, land):
+        calls.clear()
+        np.testing.assert_array_equal(fill_array(stack, land_arg, batch_size=16, **kw), whole)
+        assert calls == [(2,) + stack.shape[1:]] * 3
