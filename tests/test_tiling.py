@@ -191,20 +191,27 @@ def test_images_too_big_for_one_task_get_the_fallback_block_by_block(monkeypatch
     assert differs.any() and not differs[tiles_only].any()  # only fallback pixels may differ
 
 
-def test_fallback_tasks_hold_one_image_when_images_are_chunked(monkeypatch):
+def _record_shapes(monkeypatch, name: str) -> list:
+    """Wrap ``sstfill.inference.<name>`` so that the shape of its first argument is recorded in each call."""
     import sstfill.inference as inference
+
+    shapes = []
+    real = getattr(inference, name)
+
+    def recording(array, *args, **kwargs):
+        shapes.append(array.shape)
+        return real(array, *args, **kwargs)
+
+    monkeypatch.setattr(inference, name, recording)
+    return shapes
+
+
+def test_fallback_tasks_hold_one_image_when_images_are_chunked(monkeypatch):
     from sstfill.classical import LaplaceFiller
 
     field, land = _wide_clouds()
     field = np.concatenate([field, field])  # 4 images
-    seen = []
-    real = inference.fill_beyond_tiles
-
-    def recording(filled, land, **kwargs):
-        seen.append(filled.shape)
-        return real(filled, land, **kwargs)
-
-    monkeypatch.setattr(inference, "fill_beyond_tiles", recording)
+    seen = _record_shapes(monkeypatch, "fill_beyond_tiles")
     kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16))
     fill_array(da.from_array(field, chunks=(4, 150, 180)), land, **kw).compute(scheduler="sync")
     assert sorted(seen) == [(1, 300, 360)] * 4  # a time chunk of 4 images is not gathered into one task
@@ -223,14 +230,7 @@ def test_numpy_stacks_are_filled_in_groups_of_images_with_the_same_result(monkey
     land_3d = np.broadcast_to(land, stack.shape).copy()
     kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16), periodic_x=periodic)
     whole = fill_array(stack, land_3d, **kw)  # 6 images of 72 tiles: one group
-    calls = []
-    real = inference._fill_numpy_group
-
-    def recording(data, land, **kwargs):
-        calls.append(data.shape)
-        return real(data, land, **kwargs)
-
-    monkeypatch.setattr(inference, "_fill_numpy_group", recording)
+    calls = _record_shapes(monkeypatch, "_fill_numpy_group")
     monkeypatch.setattr(inference, "NUMPY_GROUP_TILES", 150)  # 2 images per group
     for land_arg in (land_3d, land):
         calls.clear()
