@@ -4,7 +4,13 @@ A model file is a numpy ``.npz`` archive read with ``allow_pickle=False``: one a
 tensor of the generator's ``state_dict`` (``generator/<name>``), optionally the
 discriminator and optimiser state (``discriminator/...``, ``optimizer_g/...``) for resuming,
 and ``__config__``: UTF-8 JSON with the architecture, tile size, normalisation, training
-history and the sstfill version. Loading never executes code from the file.
+history and the sstfill version. Loading never executes code from the file: an archive
+that holds a pickled object is refused without unpickling it.
+
+A model file is written to exactly the path given, whatever its name (``m.npz``,
+``m.sstfill``, ``m``): its content is an ``.npz`` archive either way. sstfill 0.1.0 and
+earlier added ``.npz`` to a name without that suffix; :func:`resolve_model_file` still
+finds such a file (with a warning) when it is asked for the name without ``.npz``.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 import zipfile
 from importlib import resources
 from pathlib import Path
@@ -26,6 +33,7 @@ __all__ = [
     "FORMAT",
     "save_arrays",
     "load_arrays",
+    "resolve_model_file",
     "state_to_arrays",
     "arrays_to_state",
     "load_model",
@@ -35,12 +43,22 @@ __all__ = [
     "bundled_model_path",
     "DEFAULT_MODEL",
     "BUNDLED_MODELS",
+    "BUNDLED_MODEL_USES",
+    "UNKNOWN_VERSION",
 ]
 
 FORMAT = "sstfill-model/1"
 DEFAULT_MODEL = "default_model.npz"
 #: Trained models shipped in ``sstfill/data``, by the name ``model=`` accepts.
 BUNDLED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast_model.npz"}
+#: What each bundled model is for, one line each (``sstfill info`` lists them).
+BUNDLED_MODEL_USES = {
+    "default": "the most accurate; what fill() uses when no model is given",
+    "fast": "fills 1.7-1.9x as fast on a CPU for a slightly higher error",
+}
+#: The version a model file records when it was saved from a source checkout whose version
+#: sstfill could not tell (the bundled models were saved so).
+UNKNOWN_VERSION = "0.0.0+unknown"
 
 
 def state_to_arrays(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
@@ -75,19 +93,29 @@ def arrays_to_optimizer(prefix: str, arrays: dict[str, np.ndarray], meta: dict, 
 
 
 def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> Path:
-    """Write ``arrays`` and ``config`` atomically (temporary file, then rename)."""
+    """Write ``arrays`` and ``config`` to exactly ``path``, atomically.
+
+    The file is an ``.npz`` archive whatever its name: no suffix is added. It is written to
+    a temporary file in the same directory and renamed over ``path``, so a reader never
+    sees half a file and an interrupted save leaves the old file (if any) as it was.
+
+    Raises
+    ------
+    ModelFileError
+        If ``path`` is an existing directory.
+    """
     from . import __version__
 
     path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+    if path.is_dir():
+        raise ModelFileError(f"Cannot save a model to {str(path)!r}: it is a directory. Give a file name, e.g. {str(path / 'model.npz')!r}.")
     meta = dict(config, format=FORMAT, sstfill_version=__version__)
     payload = dict(arrays)
     payload["__config__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as f:  # to a file object: numpy adds no suffix
             np.savez(f, **payload)
         os.replace(tmp, path)
     except BaseException:
@@ -96,17 +124,103 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: 
     return path
 
 
+def resolve_model_file(path: str | os.PathLike) -> Path:
+    """The model file to read for ``path``; a clear :class:`ModelFileError` when there is none.
+
+    ``path`` itself when it is a file. When it does not exist but ``path + ".npz"`` does
+    (sstfill 0.1.0 and earlier added ``.npz`` to names without it, so ``model.save("m")``
+    wrote ``m.npz``), that file, with a :class:`UserWarning` naming it. A directory is
+    refused with a message that lists the model files inside it.
+    """
+    path = Path(path).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix == ".npz")
+        hint = f" It holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''}; pass one of those." if inside else " Pass the model file inside it (a file written by model.save(path))."
+        raise ModelFileError(f"Model path {str(path)!r} is a directory, not a model file.{hint}")
+    legacy = path.with_name(path.name + ".npz")
+    if path.name and legacy.is_file():
+        warnings.warn(
+            f"Model file {str(path)!r} does not exist; reading {str(legacy)!r} instead (sstfill 0.1.0 and earlier "
+            f"added '.npz' to the name given to save). Rename it to {path.name!r} or pass {legacy.name!r} to silence this warning.",
+            UserWarning,
+            stacklevel=_caller_outside_sstfill(),
+        )
+        return legacy
+    raise ModelFileError(f"Model file {str(path)!r} does not exist. Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.")
+
+
+def _caller_outside_sstfill() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside the sstfill package."""
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _pickle_content(path: Path) -> str | None:
+    """What in ``path`` is pickled, read from headers only (nothing is unpickled); None if nothing.
+
+    Finds ``.npz`` entries whose arrays hold Python objects, PyTorch files (a zip archive
+    with a ``data.pkl``) and plain pickle files.
+    """
+    with open(path, "rb") as f:
+        start = f.read(2)
+    if not zipfile.is_zipfile(path):
+        return "it is a pickle file" if start[:1] == b"\x80" else None
+    names = []
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if member.endswith(".pkl"):
+                return f"it is a PyTorch or other pickle archive ({member})"
+            if not member.endswith(".npy"):
+                continue
+            with archive.open(member) as f:
+                major, _ = np.lib.format.read_magic(f)
+                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                _, _, dtype = read_header(f)
+            if dtype.hasobject:
+                names.append(member[: -len(".npy")])
+    return f"its entries {names} hold pickled Python objects" if names else None
+
+
 def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a model file: (arrays, config). Raises :class:`ModelFileError` on any problem."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"Model file {str(path)!r} does not exist. Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.")
+    """Read a model file: (arrays, config). Raises :class:`ModelFileError` on any problem.
+
+    ``path`` is found as :func:`resolve_model_file` says. Entries holding pickled Python
+    objects are refused, never unpickled.
+    """
+    path = resolve_model_file(path)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
+        loaded = np.load(path, allow_pickle=False)
+        single_array = not isinstance(loaded, np.lib.npyio.NpzFile)
+        if not single_array:
+            with loaded as npz:
+                arrays = {k: npz[k] for k in npz.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        pickled = None
+        if isinstance(err, ValueError):  # numpy's answer to pickled content when allow_pickle=False
+            try:
+                pickled = _pickle_content(path)
+            except Exception:  # unreadable headers: report the original problem
+                pickled = None
+        if pickled:
+            raise ModelFileError(
+                f"Refused to load {str(path)!r}: {pickled}, which could run code when read, so sstfill "
+                "never unpickles it. sstfill model files hold plain arrays only: use a file written by "
+                "model.save(path), or re-save the model with sstfill from code you trust."
+            ) from err
         raise ModelFileError(f"Model file {str(path)!r} is corrupt or truncated ({type(err).__name__}: {err}). Re-save or re-download it.") from err
+    if single_array:
+        raise ModelFileError(f"{str(path)!r} holds a single numpy array (.npy), not an sstfill model. Pass a file written by model.save(path).")
     if "__config__" not in arrays:
+        pickled = _pickle_content(path)
+        if pickled:
+            raise ModelFileError(f"{str(path)!r} is not an sstfill model: {pickled} (nothing was unpickled). sstfill reads only files written by model.save(path).")
         raise ModelFileError(f"{str(path)!r} is an .npz file but not an sstfill model (no __config__ entry).")
     try:
         config = json.loads(arrays.pop("__config__").tobytes().decode("utf-8"))
@@ -120,7 +234,15 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
 def load_model(path: str | os.PathLike, device: str | None = None, precision: str = "auto"):
     """Load a model saved with :meth:`Inpainter.save` (weights only; never unpickles).
 
-    ``device`` and ``precision`` are as in :meth:`Inpainter.to`.
+    ``path`` may have any name (the file is an ``.npz`` archive whatever it is called); see
+    :func:`resolve_model_file` for directories and files that older sstfill versions saved
+    as ``path + ".npz"``. ``device`` and ``precision`` are as in :meth:`Inpainter.to`.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, a directory, corrupt, holds pickled objects (refused, never
+        unpickled), or does not fit this version's networks.
 
     Examples
     --------

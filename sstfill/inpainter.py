@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint import arrays_to_state, load_arrays, save_arrays, state_to_arrays
+from .checkpoint import arrays_to_state, load_arrays, resolve_model_file, save_arrays, state_to_arrays
 from .errors import ModelFileError
 from .model import Generator, ModelConfig, PRESETS, build_inputs, make_discriminator, normalise_tiles
 
@@ -264,14 +264,27 @@ class Inpainter:
         return {"model": self.config.to_dict(), "preset": self.preset, "history": self.history}
 
     def save(self, path: str | os.PathLike, *, extra_arrays: dict[str, np.ndarray] | None = None, extra_config: dict | None = None) -> Path:
-        """Write weights (no pickle) and a JSON config to ``path`` (``.npz``); returns the path."""
+        """Write the weights (no pickle) and a JSON config to exactly ``path``; returns it.
+
+        The file is an ``.npz`` archive whatever its name (``model.npz`` is customary, but
+        ``model.sstfill`` is written as given, with no suffix added). The write is atomic:
+        a temporary file in the same directory, renamed over ``path`` when complete.
+        :func:`sstfill.load_model` reads it back from the same path.
+        """
         arrays = state_to_arrays("generator", self.generator.state_dict())
         arrays.update(extra_arrays or {})
         return save_arrays(path, arrays, {**self._config_json(), **(extra_config or {})})
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | None = None, precision: str = "auto") -> Inpainter:
-        """Read a file written by :meth:`save`; corrupt or incompatible files raise ``ModelFileError``."""
+        """Read a file written by :meth:`save`, under any name.
+
+        Missing files, directories, corrupt or incompatible files and files holding pickled
+        objects (refused, never unpickled) raise ``ModelFileError``; see
+        :func:`sstfill.checkpoint.resolve_model_file` for files older sstfill versions saved
+        as ``path + ".npz"``.
+        """
+        path = resolve_model_file(path)
         arrays, config = load_arrays(path)
         try:
             model = cls(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"))
