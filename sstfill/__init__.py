@@ -14,12 +14,7 @@ True
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("sstfill")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from ._version import __version__  # the source's own version, installed or not
 
 from . import accessor as _accessor  # noqa: E402,F401  (registers .inpaint)
 from .checkpoint import load_model  # noqa: E402
