@@ -463,11 +463,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .masks import HOLE_KINDS
     from .model import PRESETS
 
-    out = Path(args.out).expanduser()
-    if out.suffix != ".npz":
-        out = out.with_name(out.name + ".npz")
+    from .checkpoint import resolve_model_file
+
+    out = Path(args.out).expanduser()  # written as given: an .npz archive whatever its name
+    if out.is_dir():
+        raise CLIError(f"--out {str(out)!r} is a directory; give the model file's name, e.g. --out {str(out / 'model.npz')!r}.")
     if out.exists() and not args.overwrite:
         raise CLIError(f"Model file {str(out)!r} exists already. Pass --overwrite to replace it, or choose another name.")
+    if args.checkpoint is not None and Path(args.checkpoint).expanduser().is_dir():
+        raise CLIError(f"--checkpoint {args.checkpoint!r} is a directory; give a file name, e.g. --checkpoint {str(Path(args.checkpoint) / 'run.npz')!r}.")
     if args.preset not in PRESETS:
         raise CLIError(f"Unknown --preset {args.preset!r}; choose one of {sorted(PRESETS)}.")
     holes = [h.strip() for h in args.holes.split(",") if h.strip()] if args.holes else None
@@ -475,8 +479,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         unknown = [h for h in holes if h not in HOLE_KINDS]
         if unknown or not holes:
             raise CLIError(f"--holes {args.holes!r}: unknown kind(s) {unknown}; choose from {', '.join(HOLE_KINDS)} (comma-separated).")
-    if args.resume is not None and not Path(args.resume).is_file():
-        raise CLIError(f"--resume {args.resume!r}: no such checkpoint file.")
+    resume = None
+    if args.resume is not None:
+        try:
+            resume = resolve_model_file(args.resume)
+        except ModelFileError as err:
+            raise CLIError(f"--resume {args.resume!r}: {err}") from err
     for name in ("epochs", "batch_size", "patience"):
         if getattr(args, name) < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be at least 1.")
@@ -493,7 +501,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         steps_per_epoch=args.steps_per_epoch,
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
         checkpoint=args.checkpoint,
-        resume=args.resume,
+        resume=resume,
         progress=not args.no_progress,
     )
     if holes is not None:
@@ -521,7 +529,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How scores in a training history are labelled: each tile is standardised by its observed pixels.
+NORMALISED_UNITS = "(normalised units: 1 = the tile's standard deviation)"
+
+
 def _history_lines(h: dict) -> list[str]:
+    """The validation and test scores of a training history, one line each, for people."""
     import numpy as np
 
     lines = []
@@ -530,25 +543,60 @@ def _history_lines(h: dict) -> list[str]:
         best = int(np.nanargmin(val))
         epochs = h.get("epoch") or list(range(len(val)))
         rm = h.get("val_rmse_hidden") or []
-        rm_text = f", hidden-pixel RMSE {rm[best]:.4f} (normalised units)" if len(rm) > best else ""
+        rm_text = f", hidden-pixel RMSE {rm[best]:.4f} {NORMALISED_UNITS}" if len(rm) > best else ""
         lines.append(f"validation: best loss {val[best]:.4f} at epoch {int(epochs[best]) + 1} of {len(val)}{rm_text}")
     if h.get("test_loss"):
         rm = h.get("test_rmse_hidden") or [float("nan")]
-        lines.append(f"test: loss {h['test_loss'][-1]:.4f}, hidden-pixel RMSE {rm[-1]:.4f} (normalised units)")
+        lines.append(f"test: loss {h['test_loss'][-1]:.4f}, hidden-pixel RMSE {rm[-1]:.4f} {NORMALISED_UNITS}")
     return lines
 
 
 # -- info ---------------------------------------------------------------------------------
+def _saved_with(config: dict) -> str:
+    """Which sstfill saved a model file, honestly: files saved from a source checkout may not know."""
+    from .checkpoint import UNKNOWN_VERSION
+
+    version = config.get("sstfill_version")
+    if not version:
+        return "saved by an sstfill that did not record its version"
+    if version == UNKNOWN_VERSION:
+        return "saved with an sstfill source checkout of unknown version"
+    return f"saved with sstfill {version}"
+
+
+def _list_bundled_models() -> int:
+    """``sstfill info`` without a model: the bundled models, what each is for, and how to see more."""
+    from .checkpoint import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
+
+    _say("Bundled models (use one with --model NAME, or model=\"NAME\" in Python):")
+    for name, file_name in BUNDLED_MODELS.items():
+        path = _bundled(file_name)
+        use = BUNDLED_MODEL_USES.get(name, "")
+        if not path.is_file():
+            _say(f"  {name:<9}{file_name}: missing from this installation of sstfill (reinstall sstfill)")
+            continue
+        _, config = load_arrays(path)
+        _say(f"  {name:<9}{file_name}, {path.stat().st_size / 2**20:.2f} MiB, preset {config.get('preset')!r}")
+        if use:
+            _say(f"  {'':<9}{use}")
+        for line in _history_lines(config.get("history") or {}):
+            _say(f"  {'':<9}{line}")
+    _say("Details of one (architecture, training history, the command that trained it): sstfill info NAME, or sstfill info PATH for a model file.")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
-    from .checkpoint import BUNDLED_MODELS, load_arrays
+    from .checkpoint import BUNDLED_MODELS, load_arrays, resolve_model_file
     from .inpainter import Inpainter
 
+    if args.model is None:
+        return _list_bundled_models()
     if args.model in BUNDLED_MODELS:
         path = _bundled(BUNDLED_MODELS[args.model])
         if not path.is_file():
             raise CLIError(f"The bundled {args.model!r} model is missing from this installation of sstfill: reinstall sstfill.")
     else:
-        path = Path(args.model).expanduser()
+        path = resolve_model_file(args.model)
     arrays, config = load_arrays(path)
     model = Inpainter.load(path)
     c = model.config
@@ -556,7 +604,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     size = path.stat().st_size
     rows = [
         ("model file", f"{path} ({size / 2**20:.2f} MiB)"),
-        ("format", f"{config.get('format')}, saved with sstfill {config.get('sstfill_version', '?')}"),
+        ("format", f"{config.get('format')}, {_saved_with(config)}"),
         ("preset", str(config.get("preset"))),
         ("tile size", f"{c.tile_size} x {c.tile_size} pixels"),
         ("widths", f"{list(c.widths)} ({len(c.widths)} levels, {c.convs_per_level} convolution(s) per level)"),
@@ -636,9 +684,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fill)
 
     p = sub.add_parser("train", help="train a model on your own data", formatter_class=_Formatter,
-                       description="Train an adversarial convolutional autoencoder on tiles of INPUT and save it to --out (.npz).")
+                       description="Train an adversarial convolutional autoencoder on tiles of INPUT and save it to --out, exactly as named (an .npz archive).")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="netCDF files, quoted glob patterns or zarr stores")
-    p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the trained model")
+    p.add_argument("--out", required=True, metavar="MODEL.npz", help="the model file to write, exactly as named (an .npz archive whatever the name)")
     p.add_argument("--var", default=None, help="variable to train on (default: the only floating-point field)")
     p.add_argument("--epochs", type=int, default=30, help="at most this many epochs (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=32, help="tiles per training step (default: %(default)s)")
@@ -657,9 +705,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("info", help="describe a model file ('default' or 'fast' for a bundled model)", formatter_class=_Formatter,
-                       description="Print a model's architecture, the sstfill version that saved it, its training history and command.")
-    p.add_argument("model", metavar="MODEL", help="a model file (.npz), or 'default' or 'fast' (the bundled models)")
+    p = sub.add_parser("info", help="list the bundled models, or describe one or a model file", formatter_class=_Formatter,
+                       description="Without MODEL: list the bundled models (file, size, preset, what each is for, validation score). "
+                       "With MODEL: print its architecture, the sstfill version that saved it, its training history and command.")
+    p.add_argument("model", metavar="MODEL", nargs="?", default=None, help="a model file, or 'default' or 'fast' (the bundled models); omit it to list the bundled models")
     p.set_defaults(func=cmd_info)
     return parser
 
