@@ -98,8 +98,10 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor) -> dict[s
     """Reconstruction pieces of one batch (normalised units).
 
     ``truth`` is NaN where nothing is known; ``holes`` marks the pixels hidden from the
-    model. Returns the weighted loss ``rec``, the hidden-pixel MSE ``mse_hidden``, and the
-    tensors the adversary needs.
+    model. Returns the weighted loss ``rec``, the hidden-pixel MSE ``mse_hidden``, the sum
+    of the hidden pixels' squared errors in the field's units ``se_hidden_field`` (each
+    tile's normalised errors times its standard deviation, as filling undoes the
+    normalisation), and the tensors the adversary needs.
     """
     cfg = model.config
     valid = torch.isfinite(truth)
@@ -114,9 +116,11 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor) -> dict[s
     sq = (pred - target) ** 2
     rec = (weight * sq).sum() / weight.sum().clamp_min(1e-6)
     mse_hidden = (sq * hidden).sum() / hidden.sum().clamp_min(1)
+    # the same errors in the field's units: filling returns pred * std + mean
+    se_hidden_field = (sq.detach() * std.detach().float() ** 2 * hidden).sum()
     fake = torch.where(observed, target, pred) * valid  # composite: only the holes are generated
     real = target * valid
-    return {"rec": rec, "mse_hidden": mse_hidden, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
+    return {"rec": rec, "mse_hidden": mse_hidden, "se_hidden_field": se_hidden_field, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
 
 
 def _adversarial(disc, kind: str, real: torch.Tensor, fake: torch.Tensor, holes: torch.Tensor, for_generator: bool, rng: torch.Generator | None = None) -> torch.Tensor:
@@ -210,9 +214,13 @@ def validation_holes(n: int, tile: int, settings: TrainSettings) -> np.ndarray:
 
 
 def evaluate_tiles(model: Inpainter, tiles: np.ndarray, holes: np.ndarray, batch: int = 256) -> dict[str, float]:
-    """Weighted loss and hidden-pixel RMSE (normalised units) of ``model`` on fixed holes."""
+    """Weighted loss and hidden-pixel RMSE of ``model`` on fixed holes.
+
+    ``rmse_hidden`` is in normalised units (1 = a tile's standard deviation), as recorded in
+    the training history; ``rmse_hidden_field`` is the same RMSE in the field's units.
+    """
     model.generator.eval()
-    rec, sq, count = 0.0, 0.0, 0
+    rec, sq, sq_field, count = 0.0, 0.0, 0.0, 0
     with torch.inference_mode():
         for i in range(0, len(tiles), batch):
             t = _to_device(tiles[i : i + batch], model.device)
@@ -221,8 +229,9 @@ def evaluate_tiles(model: Inpainter, tiles: np.ndarray, holes: np.ndarray, batch
             n_hidden = int((torch.isfinite(t) & h).sum())
             rec += float(out["rec"]) * len(t)
             sq += float(out["mse_hidden"]) * n_hidden
+            sq_field += float(out["se_hidden_field"])
             count += n_hidden
-    return {"loss": rec / max(len(tiles), 1), "rmse_hidden": math.sqrt(sq / max(count, 1))}
+    return {"loss": rec / max(len(tiles), 1), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1))}
 
 
 def fit(
@@ -255,7 +264,10 @@ def fit(
     resume : path, optional
         A checkpoint to continue from.
     progress : bool
-        Show a progress bar with the losses.
+        Show a progress bar with, after each epoch, the training and validation losses and
+        the validation RMSE on hidden pixels, both in the field's units
+        (``val_rmse_field_units``) and in normalised units (``val_rmse_norm``, 1 = a tile's
+        standard deviation, as ``history["val_rmse_hidden"]`` records it).
     """
     settings = settings or TrainSettings()
     cfg: ModelConfig = model.config
@@ -360,7 +372,14 @@ def fit(
         else:
             bad += 1
         if bar is not None:
-            bar.set_postfix(train=f"{sums['loss'] / seen:.4f}", val=f"{val['loss']:.4f}", rmse=f"{val['rmse_hidden']:.3f}")
+            # the validation RMSE on hidden pixels in the field's units (K for SST in kelvin) and,
+            # as the history records it, in normalised units (1 = a tile's standard deviation)
+            bar.set_postfix(
+                train_loss=f"{sums['loss'] / seen:.4f}",
+                val_loss=f"{val['loss']:.4f}",
+                val_rmse_field_units=f"{val['rmse_hidden_field']:.3f}",
+                val_rmse_norm=f"{val['rmse_hidden']:.3f}",
+            )
             bar.update(1)
         if checkpoint is not None:
             arrays = state_to_arrays("best", best_state) if best_state is not None else {}

@@ -1,0 +1,194 @@
+"""Model files: written where asked, read under any name, pickles refused, ``sstfill info`` honest."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import sstfill
+from sstfill.checkpoint import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
+from sstfill.cli import main
+from sstfill.errors import ModelFileError
+from sstfill.testing import synthetic_sst
+from sstfill.training import TrainSettings, cut_tiles_by_index, fit, validation_holes
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    tomllib = None
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(sstfill.__file__).parent / "data"
+
+
+def _pyproject_version() -> str:
+    text = (REPO / "pyproject.toml").read_text()
+    if tomllib is not None:
+        return tomllib.loads(text)["project"]["version"]
+    return re.search(r'^version\s*=\s*"([^"]+)"', text, re.M).group(1)
+
+
+def _weights(model: sstfill.Inpainter) -> dict[str, np.ndarray]:
+    return {k: v.numpy() for k, v in model.generator.state_dict().items()}
+
+
+@pytest.fixture(scope="module")
+def small_model() -> sstfill.Inpainter:
+    model = sstfill.Inpainter.from_preset("fast")
+    with torch.no_grad():  # not the initial weights: the round trip must carry these
+        model.generator.head.weight.normal_(0, 0.1, generator=torch.Generator().manual_seed(1))
+    return model
+
+
+@pytest.mark.parametrize("name", ["m.sstfill", "model", "m.npz", "run.ckpt.npz"])
+def test_save_writes_exactly_the_path_given_and_load_reads_it(tmp_path, small_model, name):
+    path = tmp_path / name
+    assert small_model.save(path) == path
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no suffix added, no temporary left
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the file asked for is read, with no fallback warning
+        again = sstfill.load_model(path)
+    for key, value in _weights(small_model).items():
+        np.testing.assert_array_equal(_weights(again)[key], value)
+    assert again._path == str(path.resolve())
+
+
+def test_a_file_saved_by_old_sstfill_with_npz_added_is_read_with_a_warning(tmp_path, small_model):
+    small_model.save(tmp_path / "run.npz")  # what sstfill 0.1.0 wrote for model.save("run")
+    with pytest.warns(UserWarning, match=r"'.*run' does not exist; reading '.*run\.npz' instead") as record:
+        again = sstfill.load_model(tmp_path / "run")
+    assert record[0].filename == __file__  # the warning points at the caller, not at sstfill
+    assert again._path == str((tmp_path / "run.npz").resolve())
+    np.testing.assert_array_equal(_weights(again)["head.weight"], _weights(small_model)["head.weight"])
+
+
+def test_cli_train_writes_out_and_checkpoint_exactly_as_named(tmp_path, capsys):
+    data = tmp_path / "train.nc"
+    synthetic_sst(128, 128, nt=4, seed=2).to_dataset().to_netcdf(data)
+    out, checkpoint = tmp_path / "mine.sstfill", tmp_path / "run.ckpt"
+    argv = ["train", str(data), "--out", str(out), "--checkpoint", str(checkpoint), "--epochs", "1", "--preset", "fast",
+            "--steps-per-epoch", "1", "--batch-size", "4", "--max-tiles", "4", "--holes", "squares", "--no-progress"]
+    assert main(argv) == 0, capsys.readouterr()
+    assert f"wrote {out}\n" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.sstfill", "run.ckpt", "train.nc"]
+    assert sstfill.load_model(out).preset == "fast" and len(sstfill.load_model(checkpoint).history["val_loss"]) == 1
+
+
+def test_a_directory_as_model_path_is_called_a_directory(tmp_path, small_model, capsys):
+    with pytest.raises(ModelFileError, match="is a directory, not a model file") as err:
+        sstfill.load_model(tmp_path)
+    assert "does not exist" not in str(err.value)
+    small_model.save(tmp_path / "mine.npz")
+    with pytest.raises(ModelFileError, match=r"is a directory.*It holds mine\.npz; pass one of those"):
+        sstfill.load_model(tmp_path)
+    assert main(["info", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    with pytest.raises(ModelFileError, match="is a directory"):
+        small_model.save(tmp_path)
+
+
+class _CreatesAFileWhenUnpickled:
+    """A pickle payload: unpickling it calls ``open(path, "w")``, which creates ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_pickled_npz_is_refused_for_safety_and_never_unpickled(tmp_path):
+    marker = tmp_path / "created_by_the_pickle"
+    config = json.dumps({"format": "sstfill-model/1", "model": {}}).encode()
+    path = tmp_path / "evil.npz"
+    np.savez(path, payload=np.array([_CreatesAFileWhenUnpickled(marker)], dtype=object), __config__=np.frombuffer(config, np.uint8))
+    with pytest.raises(ModelFileError, match=r"Refused to load .*'payload'.*pickled Python objects.*never unpickles") as err:
+        sstfill.load_model(path)
+    assert "corrupt" not in str(err.value)
+    assert not marker.exists()
+    with np.load(path, allow_pickle=True) as npz:  # the payload is live: unpickling does run it
+        npz["payload"]
+    assert marker.exists()
+
+
+def test_pytorch_and_pickle_files_are_refused_unread(tmp_path):
+    import pickle
+
+    marker = tmp_path / "created_by_the_pickle"
+    torch.save({"weights": torch.zeros(2), "payload": _CreatesAFileWhenUnpickled(marker)}, tmp_path / "model.pt")
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(_CreatesAFileWhenUnpickled(marker)))
+    with pytest.raises(ModelFileError, match=r"not an sstfill model: it is a PyTorch or other pickle archive .*nothing was unpickled"):
+        sstfill.load_model(tmp_path / "model.pt")
+    with pytest.raises(ModelFileError, match=r"Refused to load .*it is a pickle file.*never unpickles"):
+        sstfill.load_model(tmp_path / "model.pkl")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(ModelFileError, match=r"single numpy array \(\.npy\), not an sstfill model"):
+        sstfill.load_model(tmp_path / "one.npy")
+    assert not marker.exists()
+
+
+def test_info_without_a_model_lists_the_bundled_models(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    for name, file_name in BUNDLED_MODELS.items():
+        _, config = load_arrays(DATA / file_name)
+        history = config["history"]
+        best = int(np.nanargmin(history["val_loss"]))
+        size = f"{(DATA / file_name).stat().st_size / 2**20:.2f} MiB"
+        block = re.search(rf"^  {name} +{re.escape(file_name)}, {size}, preset '{config['preset']}'\n((?: {{11}}.*\n)+)", out, re.M)
+        assert block, (name, out)
+        assert BUNDLED_MODEL_USES[name] in block.group(1)
+        assert f"hidden-pixel RMSE {history['val_rmse_hidden'][best]:.4f} (normalised units" in block.group(1)
+    assert "sstfill info NAME" in out
+
+
+def test_info_says_which_sstfill_saved_a_file_honestly(tmp_path, small_model, capsys):
+    assert main(["info", "default"]) == 0
+    out = capsys.readouterr().out
+    assert "saved with an sstfill source checkout of unknown version" in out and "0.0.0+unknown" not in out
+    small_model.save(tmp_path / "m.npz")
+    assert main(["info", str(tmp_path / "m.npz")]) == 0
+    assert f"saved with sstfill {_pyproject_version()}\n" in capsys.readouterr().out
+
+
+def test_an_uninstalled_source_checkout_knows_its_version(monkeypatch):
+    import importlib
+    import importlib.metadata
+
+    def no_metadata(name: str) -> str:  # as in a source checkout that is not installed
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", no_metadata)
+    try:
+        assert importlib.reload(sstfill).__version__ == _pyproject_version()
+    finally:
+        monkeypatch.undo()
+        importlib.reload(sstfill)
+    assert sstfill.__version__ == _pyproject_version()
+
+
+def test_progress_bar_shows_the_validation_rmse_in_field_units_and_labels_the_normalised_one(capsys):
+    images = synthetic_sst(128, 160, nt=2, seed=7, land=False).values
+    tiles = cut_tiles_by_index(images, 64, 32, 0.9)
+    train, val = tiles[:6], tiles[6:12]
+    settings = TrainSettings(epochs=1, batch_size=4, steps_per_epoch=1, seed=0)
+    model = fit(sstfill.Inpainter.from_preset("fast"), train, val, settings, device="cpu", progress=True)
+    bar = capsys.readouterr().err
+    assert not re.search(r"[ ,]rmse=", bar), bar
+    field = float(re.findall(r"val_rmse_field_units=([0-9.]+)", bar)[-1])
+    norm = float(re.findall(r"val_rmse_norm=([0-9.]+)", bar)[-1])
+    assert norm == pytest.approx(model.history["val_rmse_hidden"][-1], abs=6e-4)
+    # the field-units number is what filling those validation holes gives, in the field's units
+    holes = validation_holes(len(val), 64, settings)
+    observed = np.isfinite(val) & ~holes
+    filled = model.to("cpu", precision="float32").predict_tiles(np.where(observed, val, np.nan), observed)
+    scored = np.isfinite(val) & holes
+    rmse_field = float(np.sqrt(np.mean((filled[scored] - val[scored]) ** 2)))
+    assert field == pytest.approx(rmse_field, rel=2e-3, abs=6e-4)
+    assert abs(field - norm) > 0.01  # they are different numbers: the label matters
