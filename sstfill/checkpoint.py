@@ -171,7 +171,7 @@ def _pickle_content(path: Path) -> str | None:
     with open(path, "rb") as f:
         start = f.read(2)
     if not zipfile.is_zipfile(path):
-        return "it is a pickle file" if start[:1] == b"\x80" else None
+        return "it is a pickle file" if len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5 else None  # PROTO opcode
     names = []
     with zipfile.ZipFile(path) as archive:
         for member in archive.namelist():
