@@ -136,7 +136,7 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
     if path.is_file():
         return path
     if path.is_dir():
-        inside = sorted(p.name for p in path.iterdir() if p.is_file() and p.suffix == ".npz")
+        inside = _archives_in(path)
         hint = f" It holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''}; pass one of those." if inside else " Pass the model file inside it (a file written by model.save(path))."
         raise ModelFileError(f"Model path {str(path)!r} is a directory, not a model file.{hint}")
     legacy = path.with_name(path.name + ".npz")
@@ -149,6 +149,21 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
         )
         return legacy
     raise ModelFileError(f"Model file {str(path)!r} does not exist. Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.")
+
+
+def _archives_in(folder: Path, limit: int = 200) -> list[str]:
+    """Names of the files in ``folder`` that could be model files (zip archives: ``.npz`` or any name)."""
+    names = []
+    for entry in sorted(folder.iterdir())[:limit]:
+        try:
+            if not entry.is_file():
+                continue
+            with entry.open("rb") as f:
+                if entry.suffix == ".npz" or f.read(4) == b"PK\x03\x04":
+                    names.append(entry.name)
+        except OSError:
+            continue
+    return names
 
 
 def _caller_outside_sstfill() -> int:

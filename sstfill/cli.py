@@ -582,6 +582,7 @@ def _list_bundled_models() -> int:
         for line in _history_lines(config.get("history") or {}):
             _say(f"  {'':<9}{line}")
     _say("Details of one (architecture, training history, the command that trained it): sstfill info NAME, or sstfill info PATH for a model file.")
+    _say("Scores in the field's units on held-out MUR and SLSTR data: the benchmarks page of the documentation (docs/benchmarks.md).")
     return 0
 
 
@@ -596,7 +597,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise CLIError(f"The bundled {args.model!r} model is missing from this installation of sstfill: reinstall sstfill.")
     else:
-        path = resolve_model_file(args.model)
+        try:
+            path = resolve_model_file(args.model)
+        except ModelFileError as err:
+            raise CLIError(f"{err} Run 'sstfill info' with no MODEL to list the bundled models ({', '.join(BUNDLED_MODELS)}).") from err
     arrays, config = load_arrays(path)
     model = Inpainter.load(path)
     c = model.config

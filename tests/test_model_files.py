@@ -85,7 +85,9 @@ def test_a_directory_as_model_path_is_called_a_directory(tmp_path, small_model, 
         sstfill.load_model(tmp_path)
     assert "does not exist" not in str(err.value)
     small_model.save(tmp_path / "mine.npz")
-    with pytest.raises(ModelFileError, match=r"is a directory.*It holds mine\.npz; pass one of those"):
+    small_model.save(tmp_path / "other.sstfill")
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(ModelFileError, match=r"is a directory.*It holds mine\.npz, other\.sstfill; pass one of those"):
         sstfill.load_model(tmp_path)
     assert main(["info", str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
@@ -146,6 +148,8 @@ def test_info_without_a_model_lists_the_bundled_models(capsys):
         assert BUNDLED_MODEL_USES[name] in block.group(1)
         assert f"hidden-pixel RMSE {history['val_rmse_hidden'][best]:.4f} (normalised units" in block.group(1)
     assert "sstfill info NAME" in out
+    assert main(["info", "no_such_model.npz"]) == 2
+    assert "Run 'sstfill info' with no MODEL to list the bundled models" in capsys.readouterr().err
 
 
 def test_info_says_which_sstfill_saved_a_file_honestly(tmp_path, small_model, capsys):
