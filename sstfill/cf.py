@@ -11,6 +11,8 @@ import xarray as xr
 __all__ = [
     "FILL_FLAGS",
     "MASK_FLAGS",
+    "FILL_FLAG_COMMENT",
+    "MASK_FLAG_COMMENT",
     "flag_variable",
     "add_history",
     "filled_attrs",
@@ -18,21 +20,32 @@ __all__ = [
 ]
 
 #: flag value -> meaning of the companion ``<var>_fill_flag`` variable
-FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled"}
+FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled", 4: "filled_never_observed"}
+#: what each flag of :data:`FILL_FLAGS` means, written as the flag variable's ``comment``
+FILL_FLAG_COMMENT = (
+    "observed: input value returned bit for bit; filled: missing in the input (NaN, or +-inf, "
+    "which is treated as missing) and filled; land: never filled, NaN; not_filled: missing and "
+    "left NaN (no data within reach); filled_never_observed: filled, and missing at every step "
+    "of the series (a persistent cloud: the fill rests on neighbouring pixels only)"
+)
 #: flag value -> meaning of :meth:`DataArray.inpaint.mask`
 MASK_FLAGS = {0: "observed", 1: "cloud", 2: "land"}
+#: what each flag of :data:`MASK_FLAGS` means, written as the mask variable's ``comment``
+MASK_FLAG_COMMENT = "observed: finite input value; cloud: missing (NaN, or +-inf, which is treated as missing) and not land; land: missing and land"
 
 _PACKING_KEYS = ("scale_factor", "add_offset", "_FillValue", "missing_value", "dtype", "_Unsigned")
 _STORAGE_KEYS = ("chunks", "preferred_chunks", "chunksizes", "contiguous", "source", "original_shape")
 
 
-def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, parent: xr.DataArray) -> xr.DataArray:
-    """Wrap int8 codes as a CF flag variable describing ``parent``."""
+def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, parent: xr.DataArray, comment: str | None = None) -> xr.DataArray:
+    """Wrap int8 codes as a CF flag variable describing ``parent`` (``comment``: what the flags mean)."""
     attrs = {
         "long_name": long_name,
         "flag_values": np.array(list(flags), dtype="int8"),
         "flag_meanings": " ".join(flags.values()),
     }
+    if comment:
+        attrs["comment"] = comment
     std = parent.attrs.get("standard_name")
     if std:
         attrs["standard_name"] = f"{std} status_flag"

@@ -117,11 +117,23 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: 
     try:
         with os.fdopen(fd, "wb") as f:  # to a file object: numpy adds no suffix
             np.savez(f, **payload)
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; a saved model is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _new_file_mode() -> int:
+    """The permissions ``open(path, "w")`` would give a new file: 0o666 less the umask."""
+    try:
+        with open("/proc/self/status") as status:  # Linux: read the umask without changing it
+            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
 
 
 def resolve_model_file(path: str | os.PathLike) -> Path:

@@ -59,6 +59,15 @@ def test_save_writes_exactly_the_path_given_and_load_reads_it(tmp_path, small_mo
     assert again._path == str(path.resolve())
 
 
+def test_a_saved_model_gets_the_permissions_of_any_new_file(tmp_path, small_model):
+    import os
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    path = small_model.save(tmp_path / "m.npz")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
+
+
 def test_a_file_saved_by_old_sstfill_with_npz_added_is_read_with_a_warning(tmp_path, small_model):
     small_model.save(tmp_path / "run.npz")  # what sstfill 0.1.0 wrote for model.save("run")
     with pytest.warns(UserWarning, match=r"'.*run' does not exist; reading '.*run\.npz' instead") as record:
