@@ -84,7 +84,7 @@ class DataArrayInpaint(_Base):
         return find_land(self._obj, grid or self.grid, land, dataset)
 
     def mask(self, land: Any = "auto", *, _dataset: xr.Dataset | None = None) -> xr.DataArray:
-        """Flags per pixel: 0 observed, 1 cloud (missing, not land), 2 land.
+        """Flags per pixel: 0 observed, 1 cloud (missing or non-finite, not land), 2 land.
 
         Parameters
         ----------
@@ -97,12 +97,12 @@ class DataArrayInpaint(_Base):
         """
         da = self._obj
         land_da = self._land(land, _dataset)
-        missing = da.isnull()
+        missing = ~np.isfinite(da)  # +-inf is missing data too
         codes = xr.where(missing, 1, 0)
         if land_da is not None:
             codes = xr.where(missing & land_da, 2, codes)
         codes = codes.transpose(*da.dims)
-        out = cf.flag_variable(codes, cf.MASK_FLAGS, f"observation mask of {da.name or 'field'}", da)
+        out = cf.flag_variable(codes, cf.MASK_FLAGS, f"observation mask of {da.name or 'field'}", da, cf.MASK_FLAG_COMMENT)
         return out.rename(f"{da.name or 'field'}_mask")
 
     def add_holes(
@@ -148,7 +148,7 @@ class DataArrayInpaint(_Base):
         else:
             holes = _holes_for_block(np.empty(work.shape, dtype=bool), **kwargs)
         holes_da = work.copy(data=holes)
-        hidden = holes_da & work.notnull()
+        hidden = holes_da & np.isfinite(work)
         if land_da is not None:
             hidden = hidden & ~land_da
         hidden = hidden.transpose(*da.dims).rename("hidden")
@@ -210,7 +210,9 @@ class DataArrayInpaint(_Base):
         -------
         DataArray
             The filled field with CF attributes and a ``<name>_fill_flag`` coordinate
-            (0 observed, 1 filled, 2 land, 3 not filled).
+            (0 observed, 1 filled, 2 land, 3 not filled, 4 filled but never observed at
+            any step of the series). Non-finite input values (+-inf) are treated as missing:
+            they are filled and flagged 1 (or 4), never returned as observed.
         """
         da = self._obj
         name = da.name if da.name is not None else "field"
@@ -244,12 +246,15 @@ class DataArrayInpaint(_Base):
             fallback=fallback,
         )
         filled = work.copy(data=filled_data)
-        observed = work.notnull()
+        # +-inf is not data: such pixels are filled like NaN gaps (and flagged so)
+        observed = np.isfinite(work)
         codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
+        if int(np.prod([work.sizes[d] for d in other])) >= 2:  # a series: which filled pixels are never observed
+            codes = xr.where((codes == 1) & ~observed.any(other), 4, codes)
         if land_da is not None:
             codes = xr.where(~observed & land_da, 2, codes)
         flag_name = f"{name}_fill_flag"
-        flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da)
+        flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da, cf.FILL_FLAG_COMMENT)
         filled = filled.transpose(*da.dims)
         filled.attrs = cf.filled_attrs(da, model.description, flag_name)
         filled.encoding = cf.clean_encoding(da.encoding, da.dtype)

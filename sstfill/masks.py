@@ -1,10 +1,14 @@
 """Land and cloud masks, and synthetic holes for training and evaluation.
 
 Land (never filled) comes from, in order: a mask the user gives; a CF land/sea mask or
-flag variable in the dataset; pixels never observed along time (or any other non-spatial
-dimension) in series of at least 8 images; for single images and short series, the
-``global-land-mask`` package (1 km). A cloud
-is a missing pixel that is not land.
+flag variable in the dataset; the 1 km land mask of the ``global-land-mask`` package. In a
+series (two or more images), a pixel is land where it is never observed *and* the 1 km mask
+puts land within one grid cell of it (the product's own coastline, which is coarser than
+1 km), or where it belongs to a never-observed region south of 60S that touches that
+coastline (Antarctic ice shelves, which the 1 km mask counts as sea). A never-observed pixel
+in open sea is a persistent cloud, not land. Grids without geolocation, for which no land
+information exists, take never-observed pixels of a series for land. A cloud is a missing
+pixel that is not land.
 
 Holes follow the SST report (one 10x10 square per 64x64 tile; many 6x6 squares; many
 squares of side 1-10) or look like real clouds: shapes cut from real Sentinel-3 SLSTR
@@ -29,12 +33,24 @@ __all__ = [
     "make_holes",
     "cloud_library",
     "land_from_flags",
+    "land_in_cells",
+    "never_observed",
 ]
 
 HOLE_KINDS = ("square10", "squares6", "squares", "clouds", "random_field")
-#: a pixel missing in every one of at least this many images is taken for land; shorter
-#: series are treated like single images (a cloud can easily last a few days)
-MIN_STEPS_FOR_NEVER_OBSERVED = 8
+#: In a series, a never-observed pixel is land when the 1 km land mask has land within this
+#: many grid cells of its own cell. Measured on the real products in ``shared/data``: every
+#: pixel that MUR L4 (0.01 and 0.1 deg) and ERSST v5 (2 deg, outside Antarctica) mask as land
+#: and whose cell holds no land on the 1 km mask lies within one cell of a cell that does.
+COASTAL_BAND_CELLS = 1
+#: South of this latitude, never-observed regions touching the coastal band are land too:
+#: the 1 km mask counts the Antarctic ice shelves as sea (ERSST masks 67 such 2-deg cells,
+#: up to 3 cells from the mask's coast).
+ICE_SHELF_LATITUDE = -60.0
+#: At most this many sample points per cell side when the 1 km mask is read over a cell
+#: (2, 4 and 8 all find the product land above; 4 keeps a margin for small islands at a
+#: quarter of the cost of 8).
+MAX_SAMPLES_PER_CELL_SIDE = 4
 _LAND_NAMES = ("land_binary_mask", "land_area_fraction")
 _SEA_NAMES = ("sea_binary_mask", "sea_area_fraction")
 
@@ -121,9 +137,13 @@ def find_land(
         if found is not None:
             return found.rename("land")
         other = [d for d in obj.dims if d not in grid.dims]
-        if other and int(np.prod([obj.sizes[d] for d in other])) >= MIN_STEPS_FOR_NEVER_OBSERVED:
-            return obj.isnull().all(other).rename("land")
-        return _land_from_package(obj, grid)
+        series = bool(other) and int(np.prod([obj.sizes[d] for d in other])) >= 2
+        lonlat = _geolocation(obj, grid)
+        if lonlat is None:  # no land information at all: what a series never shows is land
+            return never_observed(obj, grid).rename("land") if series else None
+        if not series:
+            return _land_from_package(obj, grid, lonlat)
+        return _coastal_never_observed(obj, grid, lonlat)
     arr = land if isinstance(land, xr.DataArray) else xr.DataArray(np.asarray(land), dims=grid.dims)
     if arr.dtype.kind not in "biuf":
         raise InputDataError(f"Land mask for variable {name!r} must be boolean (True = land), got dtype {arr.dtype}.")
@@ -136,18 +156,121 @@ def find_land(
     return arr.astype(bool).rename("land")
 
 
-def _land_from_package(obj: xr.DataArray, grid: SpatialGrid) -> xr.DataArray | None:
-    """Single image: land from the optional ``global-land-mask`` package (pixel centres)."""
-    try:
-        from global_land_mask import globe
-    except ImportError:
-        return None
+def never_observed(obj: xr.DataArray, grid: SpatialGrid) -> xr.DataArray:
+    """True where ``obj`` has no finite value along all its non-spatial dims (lazy on dask)."""
+    other = [d for d in obj.dims if d not in grid.dims]
+    missing = ~np.isfinite(obj)
+    return missing.all(other) if other else missing
+
+
+def _geolocation(obj: xr.DataArray, grid: SpatialGrid) -> tuple[np.ndarray, np.ndarray] | None:
+    """(lon, lat) of every pixel, or None for grids without geolocation."""
     if grid.lat is None and grid.crs_wkt is None:
         return None
-    lon, lat = lonlat_2d(obj, grid)
+    return lonlat_2d(obj, grid)
+
+
+def _spatial_coords(obj: xr.DataArray, grid: SpatialGrid) -> dict[str, Any]:
+    return {c: obj.coords[c] for c in (grid.y_dim, grid.x_dim) if c in obj.coords}
+
+
+def _land_from_package(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[np.ndarray, np.ndarray]) -> xr.DataArray:
+    """Single image: land where the ``global-land-mask`` package (1 km) has land at the pixel centre."""
+    from global_land_mask import globe
+
+    lon, lat = lonlat
     flags = globe.is_land(np.clip(lat, -90, 90), lon)
-    coords = {c: obj.coords[c] for c in (grid.y_dim, grid.x_dim) if c in obj.coords}
-    return xr.DataArray(flags, dims=grid.dims, coords=coords, name="land")
+    return xr.DataArray(flags, dims=grid.dims, coords=_spatial_coords(obj, grid), name="land")
+
+
+def land_in_cells(lon: np.ndarray, lat: np.ndarray, max_samples: int = MAX_SAMPLES_PER_CELL_SIDE) -> np.ndarray:
+    """True where any part of a pixel's cell is land on the 1 km ``global-land-mask``.
+
+    Each cell (half the distance to the neighbouring pixel centres on every side) is read
+    at up to ``max_samples`` x ``max_samples`` points (one per kilometre for cells below 4 km).
+
+    Examples
+    --------
+    >>> lon, lat = np.meshgrid([-5.6, -5.0], [35.8])  # Strait of Gibraltar; open Alboran Sea
+    >>> land_in_cells(lon, lat).tolist()
+    [[True, False]]
+    """
+    from global_land_mask import globe
+
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+
+    def half_steps(values: np.ndarray, axis: int, wrap: bool) -> np.ndarray:
+        """Half the (centred) distance to the neighbouring pixel centres along ``axis``."""
+        if values.shape[axis] < 2:
+            return np.zeros_like(values)
+        diff = np.diff(values, axis=axis)
+        if wrap:  # across the dateline
+            diff = (diff + 180.0) % 360.0 - 180.0
+        first = np.take(diff, [0], axis=axis)
+        last = np.take(diff, [-1], axis=axis)
+        padded = np.concatenate([first, diff, last], axis=axis)
+        n = padded.shape[axis]
+        centred = (np.take(padded, range(0, n - 1), axis=axis) + np.take(padded, range(1, n), axis=axis)) / 2.0
+        return centred / 2.0
+
+    lon_y, lon_x = half_steps(lon, 0, True), half_steps(lon, 1, True)
+    lat_y, lat_x = half_steps(lat, 0, False), half_steps(lat, 1, False)
+    cell_km = 111.2 * float(np.nanmax(np.hypot(np.hypot(lat_y, lat_x), np.hypot(lon_y, lon_x) * np.cos(np.radians(lat))) * 2, initial=0.0))
+    n = int(min(max_samples, max(1, np.ceil(cell_km))))
+    offsets = (np.arange(n) + 0.5) / n * 2.0 - 1.0  # -1..1 across the cell
+    out = np.zeros(lon.shape, dtype=bool)
+    for a in offsets:
+        for b in offsets:
+            la = np.clip(lat + a * lat_y + b * lat_x, -90.0, 90.0)
+            lo = (lon + a * lon_y + b * lon_x + 180.0) % 360.0 - 180.0
+            out |= globe.is_land(la, lo)
+    return out
+
+
+def _grow(mask: np.ndarray, cells: int, periodic_x: bool) -> np.ndarray:
+    """``mask`` grown by ``cells`` in every direction (8 neighbours), wrapping x if periodic."""
+    from scipy import ndimage
+
+    if cells <= 0:
+        return mask
+    pad = ((0, 0), (cells, cells)) if periodic_x else ((0, 0), (0, 0))
+    grown = ndimage.binary_dilation(np.pad(mask, pad, mode="wrap"), structure=np.ones((3, 3), bool), iterations=cells)
+    return grown[:, cells:-cells] if periodic_x else grown
+
+
+def _ice_shelves(never: np.ndarray, coast: np.ndarray, south: np.ndarray) -> np.ndarray:
+    """Never-observed regions south of :data:`ICE_SHELF_LATITUDE` that touch ``coast``."""
+    from scipy import ndimage
+
+    candidates = never & south
+    if not candidates.any():
+        return candidates
+    labels, _ = ndimage.label(candidates, structure=np.ones((3, 3), bool))
+    touching = np.unique(labels[candidates & coast])
+    return np.isin(labels, touching[touching > 0])
+
+
+def _coastal_never_observed(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[np.ndarray, np.ndarray]) -> xr.DataArray:
+    """Series: never observed and next to the 1 km mask's land (or an Antarctic ice shelf); lazy."""
+    lon, lat = lonlat
+    coast = _grow(land_in_cells(lon, lat), COASTAL_BAND_CELLS, grid.periodic)
+    coast_da = xr.DataArray(coast, dims=grid.dims, coords=_spatial_coords(obj, grid))
+    never = never_observed(obj, grid).transpose(*grid.dims)
+    land = never & coast_da
+    south = lat < ICE_SHELF_LATITUDE
+    if south.any():
+        if hasattr(never.data, "dask"):
+            never = never.chunk({d: -1 for d in grid.dims})
+        shelves = xr.apply_ufunc(
+            _ice_shelves,
+            never,
+            kwargs={"coast": coast, "south": south},
+            dask="parallelized",
+            output_dtypes=[bool],
+        )
+        land = land | shelves
+    return land.rename("land")
 
 
 # ----------------------------------------------------------------------------- holes

@@ -45,7 +45,9 @@ def synthetic_sst(
     seed : int
         Random seed.
     land : bool
-        Add a coastline and an island as NaN.
+        Add a coastline and an island as NaN, and describe them like a real product does:
+        a ``land_mask`` coordinate with ``standard_name`` ``land_binary_mask`` (the
+        synthetic coast is not where the 1 km land mask has land, so sstfill needs it).
     lat0, lon0, step : float
         South-west corner and grid spacing in degrees. The default corner is off
         California: grids wider than about 100 columns reach the real coast, which matters
@@ -84,6 +86,12 @@ def synthetic_sst(
         "lon": ("lon", (lon0 + step * np.arange(nx)).astype("float32"), {"standard_name": "longitude", "units": "degrees_east"}),
     }
     dims = ("lat", "lon")
+    if land:
+        coords["land_mask"] = (
+            ("lat", "lon"),
+            synthetic_land(ny, nx).astype("int8"),
+            {"standard_name": "land_binary_mask", "long_name": "land mask of the synthetic field (1 = land)"},
+        )
     if nt is None:
         data = data[0]
     else:

@@ -1,0 +1,135 @@
+"""Land versus persistent cloud: land comes from land information, not from "never observed"."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from sstfill.cf import FILL_FLAGS
+from sstfill.masks import land_in_cells
+
+
+@pytest.fixture(scope="module")
+def mur() -> xr.DataArray:
+    """The bundled real MUR L4 sample (2 days, Southern California): land is NaN on both."""
+    path = resources.files("sstfill") / "data" / "sample_mur_socal.nc"
+    with resources.as_file(path) as file, xr.open_dataset(file) as ds:
+        return ds["analysed_sst"].load()
+
+
+def _series(da: xr.DataArray, steps: int) -> xr.DataArray:
+    """``steps`` daily images made from the real days (repeated, slightly perturbed)."""
+    days = [da.isel(time=k % da.sizes["time"]) + 0.01 * k for k in range(steps)]
+    out = xr.concat(days, dim="time").assign_coords(time=pd.date_range("2021-01-01", periods=steps, freq="D"))
+    out.attrs = da.attrs
+    return out.rename(da.name)
+
+
+def _persistent_clouds(da: xr.DataArray) -> tuple[xr.DataArray, np.ndarray, np.ndarray]:
+    """Hide an open-sea disc and a 12-pixel coastal fog band on every day."""
+    product_land = da.isnull().all("time").values
+    ny, nx = product_land.shape
+    y, x = np.mgrid[0:ny, 0:nx]
+    disc = (y - 60) ** 2 + (x - 60) ** 2 < 30**2  # open sea, 50-100 km from the coast
+    from scipy import ndimage
+
+    fog = ndimage.binary_dilation(product_land, iterations=12) & ~product_land
+    cloud = (disc | fog) & ~product_land
+    assert not (disc & product_land).any() and fog.sum() > 500
+    return da.where(~cloud), cloud, product_land
+
+
+@pytest.mark.parametrize("steps", [2, 4, 16])
+def test_persistent_cloud_is_cloud_whatever_the_series_length(mur, steps):
+    gappy, cloud, product_land = _persistent_clouds(_series(mur, steps))
+    mask = gappy.inpaint.mask().values
+    assert (mask[:, product_land] == 2).all()  # the product's land, recognised at every length
+    # the persistent clouds are cloud, but for the pixels right next to a coast (the
+    # product's, or a small island that MUR fills over but the 1 km mask has)
+    from scipy import ndimage
+
+    lon, lat = np.meshgrid(gappy.lon.values, gappy.lat.values)
+    coast = ndimage.binary_dilation(product_land | land_in_cells(lon, lat), iterations=2)
+    assert (mask[:, cloud & ~coast] == 1).all()
+    assert (mask[0][cloud] == 1).mean() > 0.85
+
+
+def test_persistent_cloud_is_filled_and_flagged_never_observed(mur):
+    gappy, cloud, product_land = _persistent_clouds(_series(mur, 4))
+    filled = gappy.inpaint.fill(model="laplace")
+    flag = filled["analysed_sst_fill_flag"].values
+    assert filled.analysed_sst_fill_flag.attrs["flag_meanings"].split() == list(FILL_FLAGS.values())
+    filled_cloud = cloud & (flag[0] != 2)
+    assert (flag[:, filled_cloud] == 4).all()
+    assert np.isfinite(filled.values[:, filled_cloud]).all()
+    assert np.isnan(filled.values[:, product_land]).all() and (flag[:, product_land] == 2).all()
+    # the fill of the persistent open-sea cloud is close to the hidden truth (a smooth L4 field)
+    truth = _series(mur, 4).values
+    err = filled.values[:, filled_cloud] - truth[:, filled_cloud]
+    assert np.sqrt(np.mean(err**2)) < 0.5 * np.nanstd(truth[:, filled_cloud])
+
+
+def test_single_images_keep_the_pixel_centre_land_mask(mur):
+    one = mur.isel(time=0)
+    mask = one.inpaint.mask().values
+    # the 1 km mask at pixel centres: a few coastal pixels that MUR masks are cloud here
+    product_land = mur.isnull().all("time").values
+    assert (mask[product_land] == 2).mean() > 0.99
+
+
+def test_antarctic_ice_shelves_are_land_and_southern_ocean_clouds_are_not():
+    # an ERSST-like 2 degree global grid with the Ross Ice Shelf (which the 1 km mask counts
+    # as sea) and a persistent cloud in the open Southern Ocean, both never observed
+    lat = np.arange(-88.0, 89.0, 2.0)
+    lon = np.arange(0.0, 360.0, 2.0)
+    lon2, lat2 = np.meshgrid(np.where(lon > 180, lon - 360, lon), lat)
+    land = land_in_cells(lon2, lat2)
+    shelf = (lat2 >= -84) & (lat2 <= -78) & (lon2 >= 164) | (lat2 >= -84) & (lat2 <= -78) & (lon2 <= -156)
+    shelf &= ~land
+    cloud = (lat2 >= -56) & (lat2 <= -50) & (lon2 >= -140) & (lon2 <= -120)
+    values = np.where(land | shelf | cloud, np.nan, 10.0 + 0.1 * lat2).astype("float32")
+    da = xr.DataArray(
+        np.stack([values, values + 0.5, values - 0.5]),
+        dims=("time", "lat", "lon"),
+        coords={"time": pd.date_range("2020-01-01", periods=3, freq="MS"), "lat": lat, "lon": lon},
+        name="sst",
+        attrs={"units": "degC", "standard_name": "sea_surface_temperature"},
+    )
+    mask = da.inpaint.mask().values[0]
+    assert shelf.sum() > 10 and (mask[shelf] == 2).all()
+    assert (mask[cloud] == 1).all()
+    assert (mask[land & np.isnan(values)] == 2).all()
+
+
+def test_land_in_cells_sees_land_inside_coarse_cells():
+    # 2 degree cells whose centres are at sea but which hold a coast or an island
+    lon, lat = np.meshgrid([-5.0, 145.0], [36.5, -5.0])
+    centre_only = land_in_cells(lon, lat, max_samples=1)
+    whole_cell = land_in_cells(lon, lat)
+    assert (whole_cell >= centre_only).all() and whole_cell.sum() > centre_only.sum()
+
+
+def test_nonfinite_input_is_treated_as_missing(mur):
+    da = mur.isel(time=0).copy()
+    values = da.values
+    ocean = np.argwhere(np.isfinite(values))
+    pos, neg = ocean[::997][:20], ocean[500::991][:20]
+    values[tuple(pos.T)] = np.inf
+    values[tuple(neg.T)] = -np.inf
+    da.values = values
+    assert (da.inpaint.mask(land=None).values[tuple(pos.T)] == 1).all()
+    for model in ("laplace", None):
+        for field in (da, da.chunk({"lat": 96, "lon": 128})):
+            filled = field.inpaint.fill(model=model)
+            out, flag = filled.values, filled["analysed_sst_fill_flag"].values
+            bad = ~np.isfinite(values) & ~np.isnan(values)
+            assert np.isfinite(out[bad]).all() and (flag[bad] == 1).all()
+            truth = mur.isel(time=0).values
+            assert np.abs(out[bad] - truth[bad]).max() < 1.0  # filled from the neighbours
+            obs = np.isfinite(values)
+            assert (flag[obs] == 0).all()
+            assert np.array_equal(out[obs].view("uint32"), values[obs].view("uint32"))
