@@ -62,14 +62,23 @@ def test_demo(tmp_path):
         # land stays NaN, every gap over the ocean is filled
         assert np.isnan(ds["analysed_sst"].values[flag == 2]).all()
         assert np.isfinite(ds["analysed_sst"].values[flag == 1]).all()
-    rows = [m.groupdict() for m in map(ROW.match, res.stdout.splitlines()) if m]
-    assert len(rows) >= 2, res.stdout
-    for row in rows:
-        assert all(math.isfinite(float(row[k])) for k in ("rmse", "mae", "bias", "ratio")), row
-        assert 0 < float(row["rmse"]) < 2.0  # degC on a smooth L4 field
-    assert float(rows[0]["ratio"]) == 1.0
-    names = " ".join(r["name"] for r in rows)
-    assert ("laplace" in names) and ("default" in names or "fallback" in names)
+    rows = {m["name"].strip(): {k: float(v) for k, v in m.groupdict().items() if k != "name"} for m in map(ROW.match, res.stdout.splitlines()) if m}
+    assert len(rows) >= 2 and all(math.isfinite(v) for r in rows.values() for v in r.values()), res.stdout
+    assert (Path(sstfill.__file__).parent / "data" / DEFAULT_MODEL).is_file()  # so the demo uses it
+    ours, laplace = rows["sstfill default model"], rows["sstfill laplace"]
+    for row in rows.values():  # ratio = RMSE / RMSE of the first row (printed to 2 and 3 decimals)
+        assert row["ratio"] == pytest.approx(row["rmse"] / ours["rmse"], abs=0.01)
+    # the printed RMSE is that of the written fill against the bundled truth (MUR, first day)
+    truth_file = Path(sstfill.__file__).parent / "data" / "sample_mur_socal.nc"
+    with xr.open_dataset(nc) as ds, xr.open_dataset(truth_file) as truth_ds:
+        hidden = ds["analysed_sst_hidden"].values == 1
+        truth = truth_ds["analysed_sst"].isel(time=0).values
+        err = (ds["analysed_sst"].values - truth)[hidden].astype("float64")
+    assert hidden.sum() > 10_000 and np.isfinite(err).all()
+    assert float(np.sqrt(np.mean(err**2))) == pytest.approx(ours["rmse"], abs=6e-4)
+    # the bundled model fills this held-out day well and beats the Laplace fill it starts from
+    # (measured: 0.147 vs 0.190 degC; the accuracy tests in test_default_model.py say more)
+    assert ours["rmse"] < 0.165 and ours["rmse"] < 0.85 * laplace["rmse"]
     assert [f for f in os.listdir(out) if f.startswith(".")] == []  # no temporaries left
 
 
@@ -97,8 +106,15 @@ def test_fill_glob_of_daily_files(tmp_path, gappy_file):
             ds.isel(time=[i]).to_netcdf(tmp_path / f"day{i}.nc")
     res = run_cli("fill", "day*.nc", "out.nc", "--model", "laplace", "--chunks", "time=1,lat=64,lon=64", "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    with xr.open_dataset(tmp_path / "out.nc") as out:
-        assert out.sizes["time"] == 2 and "sst_fill_flag" in out
+    with xr.open_dataset(gappy_file) as src, xr.open_dataset(tmp_path / "out.nc") as out:
+        # the days in order, each filled as the whole series is filled in one piece
+        np.testing.assert_array_equal(out["time"].values, src["time"].values)
+        before, after, flag = src["sst"].values, out["sst"].values, out["sst_fill_flag"].values
+        observed = np.isfinite(before)
+        np.testing.assert_array_equal(after[observed], before[observed])
+        assert (flag[observed] == 0).all() and (flag == 1).sum() > 0 and np.isfinite(after[flag == 1]).all()
+        whole = src["sst"].inpaint.fill("laplace")
+        np.testing.assert_allclose(after, whole.values, rtol=0, atol=1e-4, equal_nan=True)
 
 
 def test_fill_refuses_to_overwrite(tmp_path, gappy_file):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 
 import sstfill
 from sstfill.errors import ModelFileError, ModelMismatchError
+from sstfill.metrics import rmse
 from sstfill.model import PRESETS, ModelConfig
 from sstfill.testing import synthetic_sst
 from sstfill.training import TrainSettings, cut_tiles_by_index, evaluate_tiles, fit, split_blocks, validation_holes
@@ -174,10 +177,23 @@ def test_split_blocks_never_overlap():
 def test_accessor_train_splits_by_time_and_fills(sst_series):
     ds = sst_series.to_dataset()
     model = ds.inpaint.train("sst", epochs=1, preset="fast", batch_size=8, steps_per_epoch=2, progress=False, seed=0)
-    assert model.history["split"].startswith("by time")
+    steps = [int(n) for n in re.findall(r"(\d+) steps", model.history["split"])]
+    assert model.history["split"].startswith("by time") and len(steps) == 3 and sum(steps) == sst_series.sizes["time"]
     assert all(n > 0 for n in model.history["tiles"])
-    filled = sst_series.isel(time=0).inpaint.fill(model)
-    assert filled.notnull().sum() >= sst_series.isel(time=0).notnull().sum()
+    # the trained model fills real cloud shapes on a day: every hole, nothing else, and well
+    day = sst_series.isel(time=0)
+    gappy, hidden = day.inpaint.add_holes("clouds", fraction=0.4, seed=1)
+    h = hidden.values
+    assert h.sum() > 2000
+    filled = gappy.inpaint.fill(model)
+    observed = gappy.notnull().values
+    np.testing.assert_array_equal(filled.values[observed], gappy.values[observed])
+    assert np.isfinite(filled.values[h]).all()
+    assert np.isnan(filled.values[day.isnull().values]).all()  # land stays land
+    # two training steps from a residual start leave it close to its first guess: no worse
+    # than 10 % above the Laplace fill (an untrained-and-broken network is far above)
+    laplace = gappy.inpaint.fill("laplace")
+    assert rmse(filled, day, h) < 1.1 * rmse(laplace, day, h)
 
 
 def test_accessor_train_stops_at_its_time_budget(sst_series):
@@ -194,11 +210,37 @@ def test_accessor_train_single_image_splits_by_region():
     assert how.startswith("by bands of lat") and len(train) and len(val) and len(test)
 
 
+class _TileMean:
+    """A poor tile model: every pixel of a tile gets the mean of its observed pixels."""
+
+    tile_size = 64
+    description = "tile mean (test stub)"
+
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
+        mean = np.nanmean(np.where(observed, values, np.nan), axis=(1, 2), keepdims=True)
+        return np.where(observed, values, mean).astype("float32")
+
+
 def test_evaluate_gives_the_report_table(sst_image):
     table = sst_image.inpaint.evaluate("laplace")
+    poor = sst_image.inpaint.evaluate(_TileMean())
     assert list(table.index) == ["square10", "squares6", "squares"]
-    assert (table["rmse_hidden"] > 0).all() and (table["ssim"] <= 1).all()
-    assert table.loc["square10", "report_rmse_hidden"] == 0.0376
+    tiles = int(table["tiles"].iloc[0])
+    assert tiles > 0 and (poor["tiles"] == tiles).all()
+    # the holes are those of the report: one 10x10 square per tile, or 25 % of each tile
+    assert table.loc["square10", "hidden_pixels"] == 100 * tiles
+    for kind in ("squares6", "squares"):
+        assert 0.2 < table.loc[kind, "hidden_pixels"] / (tiles * 64 * 64) < 0.3
+    # both fillers keep observed pixels, so the whole-tile error is the hole error diluted over
+    # the tiles' valid pixels (at least min_valid = 95 % of them), the same tiles for both
+    valid = [t["hidden_pixels"] * (t["rmse_hidden"] / t["rmse_tile"]) ** 2 for t in (table, poor)]
+    np.testing.assert_allclose(valid[0], valid[1], rtol=1e-3)
+    assert ((valid[0] >= 0.95 * tiles * 64 * 64) & (valid[0] <= tiles * 64 * 64 * 1.0001)).all()
+    # the scores tell a good fill from a poor one, in every column
+    assert (table["rmse_hidden"] < 0.5 * poor["rmse_hidden"]).all()
+    assert (table["rmse_hidden_units"] < 0.5 * poor["rmse_hidden_units"]).all()
+    assert (table["mae_units"] < poor["mae_units"]).all()
+    assert (table["ssim"] > poor["ssim"]).all() and (table["ssim"] <= 1).all()
 
 
 @pytest.mark.gpu
