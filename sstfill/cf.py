@@ -17,6 +17,7 @@ __all__ = [
     "add_history",
     "filled_attrs",
     "clean_encoding",
+    "keeps_packing",
 ]
 
 #: flag value -> meaning of the companion ``<var>_fill_flag`` variable
@@ -69,10 +70,11 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict
     from . import __version__
 
     attrs = dict(source.attrs)
-    # valid_* of packed data are in packed units: convert them to the unpacked float output
+    # valid_* of packed data are in packed units: they stay so while the output keeps the
+    # packing (see clean_encoding), and are converted when it is written unpacked
     scale = source.encoding.get("scale_factor")
     offset = source.encoding.get("add_offset")
-    if scale is not None or offset is not None:
+    if (scale is not None or offset is not None) and not keeps_packing(source.encoding):
         for key in ("valid_min", "valid_max", "valid_range"):
             if key in attrs:
                 attrs[key] = np.asarray(attrs[key], "float64") * (scale if scale is not None else 1.0) + (offset or 0.0)
@@ -87,14 +89,45 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict
     return attrs
 
 
-def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
-    """Encoding for a float output written from a source ``encoding``.
+def keeps_packing(encoding: dict[str, Any]) -> bool:
+    """Whether a field read with ``encoding`` is written back packed (its on-disk dtype is an integer)."""
+    dtype = encoding.get("dtype")
+    return dtype is not None and np.dtype(dtype).kind in "iu"
 
-    Drops packing (``scale_factor``/``add_offset``/int dtypes), conflicting ``_FillValue`` and
-    ``missing_value`` and stale storage chunking, so ``to_netcdf`` and ``to_zarr`` both work.
+
+def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
+    """Encoding for a filled output written from a source ``encoding``.
+
+    The input's on-disk encoding is kept: an integer dtype with its packing
+    (``scale_factor``, ``add_offset``, ``_FillValue``, ``_Unsigned``), so an int16-packed
+    input gives an int16-packed output whose observed pixels re-encode to the same
+    integers; a float dtype (float32 on disk, float64 in memory: float32) with its
+    ``_FillValue``. Packing without a fill value gets one (the dtype's most negative, or for
+    unsigned the largest, value) so land and unfilled gaps can be stored.
+    :func:`sstfill.io.write_atomic` checks that the filled values fit the packing and
+    writes the field unpacked, saying so in its ``history``, when they do not. Without
+    an on-disk dtype the output is ``dtype`` with NaN as fill value. A conflicting
+    ``missing_value`` and stale storage chunking are dropped, so ``to_netcdf`` and
+    ``to_zarr`` both work.
     """
-    out = {k: v for k, v in encoding.items() if k not in _PACKING_KEYS + _STORAGE_KEYS}
-    out = {k: v for k, v in out.items() if k in ("zlib", "complevel", "shuffle", "compression")}
+    out = {k: v for k, v in encoding.items() if k in ("zlib", "complevel", "shuffle", "compression")}
+    disk = encoding.get("dtype")
+    if keeps_packing(encoding):
+        disk = np.dtype(disk)
+        out["dtype"] = disk
+        for key in ("scale_factor", "add_offset", "_Unsigned"):
+            if encoding.get(key) is not None:
+                out[key] = encoding[key]
+        fill = encoding.get("_FillValue")
+        if fill is None:
+            fill = encoding.get("missing_value")
+        if fill is None:
+            fill = np.iinfo(disk).min if disk.kind == "i" else np.iinfo(disk).max
+        out["_FillValue"] = np.asarray(fill).astype(disk)[()] if np.ndim(fill) == 0 else np.asarray(fill).astype(disk)[0]
+        return out
+    if disk is not None and np.dtype(disk).kind == "f":
+        dtype = np.dtype(disk)
     out["dtype"] = np.dtype(dtype)
-    out["_FillValue"] = np.array(np.nan, dtype=dtype)[()]
+    fill = encoding.get("_FillValue")
+    out["_FillValue"] = np.array(np.nan if fill is None else fill, dtype=out["dtype"])[()]
     return out

@@ -253,13 +253,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from . import __version__
     from .checkpoint import BUNDLED_MODELS, DEFAULT_MODEL
-    from .io import write_atomic
+    from .io import check_output, write_atomic
     from .metrics import scores
 
     t_start = time.perf_counter()
     out_dir = Path(args.out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f"--out {str(out_dir)!r} is a file; give a directory for the demo's outputs.")
+    check_output(out_dir / "demo_filled.nc", overwrite=True)  # an unwritable --out fails before the fill
     file_name, label = DEMO_SAMPLES[args.sample]
     sample = _bundled(file_name)
     if not sample.is_file():
@@ -401,7 +402,7 @@ def _flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
 def cmd_fill(args: argparse.Namespace) -> int:
     import sstfill  # noqa: F401
 
-    from .io import open_inputs, output_format, write_atomic
+    from .io import check_output, open_inputs, output_format, write_atomic
 
     if len(args.paths) < 2:
         raise CLIError("fill needs at least one INPUT and an OUTPUT: sstfill fill INPUT... OUTPUT.nc|OUTPUT.zarr")
@@ -410,6 +411,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     target = Path(output).expanduser()
     if (target.exists() or target.is_symlink()) and not args.overwrite:
         raise CLIError(f"Output {output!r} exists already. Pass --overwrite to replace it, or choose another name.")
+    check_output(target, overwrite=args.overwrite)  # a directory that takes no new file fails now, not after the fill
     chunks = _parse_chunks(args.chunks)
     ds = open_inputs(inputs, chunks=chunks)
     if args.var is not None and args.var not in ds.data_vars:
@@ -727,6 +729,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except SSTFillError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
+        return 2
+    except OSError as err:  # the file system refused something (a figure, a directory): one line, not a traceback
+        where = f" ({err.filename!r})" if getattr(err, "filename", None) else ""
+        print(f"{PROG}: error: {err.strerror or err}{where}", file=sys.stderr, flush=True)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; no output was written", file=sys.stderr, flush=True)

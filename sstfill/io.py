@@ -2,9 +2,9 @@
 
 :func:`open_inputs` takes netCDF files, glob patterns of (daily) files or zarr stores and
 returns one lazy, dask-backed Dataset. :func:`write_atomic` writes a Dataset (computing it
-while writing) to a temporary sibling of the target and renames it into place only once
-the write is complete, so a failed or interrupted run never leaves a half-written file
-under the final name.
+while writing) to a temporary sibling of the target and puts it in place only once the
+write is complete, so a failed, interrupted or concurrent run never leaves a half-written
+file under the final name, and of two runs writing one output exactly one wins.
 
 Examples
 --------
@@ -20,20 +20,38 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import glob
 import os
+import re
+import secrets
 import shutil
+import socket
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
+import numpy as np
 import xarray as xr
+from dask.diagnostics import ProgressBar
 
 from .errors import InputDataError, SSTFillError
 
-__all__ = ["OutputError", "open_inputs", "write_atomic", "output_format", "is_zarr_store", "expand_inputs"]
-
+__all__ = [
+    "OutputError",
+    "open_inputs",
+    "write_atomic",
+    "check_output",
+    "clean_stale_temporaries",
+    "FillProgressBar",
+    "output_format",
+    "is_zarr_store",
+    "expand_inputs",
+]
 _GLOB_CHARS = set("*?[")
 _NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".cdf", ".h5", ".hdf5")
 # encoding keys each backend understands (the rest, e.g. a netCDF source's chunksizes
@@ -212,13 +230,522 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
+def _as_target(target: str | os.PathLike) -> Path:
+    return Path(os.path.expanduser(os.fspath(target)).rstrip("/\\"))
+
+
+def _exists(path: Path) -> bool:
+    return path.exists() or path.is_symlink()
+
+
+# -- temporaries: .<name>.tmp-<pid>-<token>@<host> and .<name>.old-<pid>-<token>@<host> ----
+_HOST = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname() or "localhost")[:64]
+_TEMP_KINDS = ("tmp", "old")
+# "<pid>" (written by sstfill before 0.2, or by hand) or "<pid>-<token>@<host>"
+_TEMP_SUFFIX = re.compile(r"(?P<pid>\d+)(?:-(?P<token>[0-9a-f]+)@(?P<host>.+))?")
+#: A temporary without a host in its name (an older sstfill's) whose process is gone is
+#: removed only once it is this old (seconds): on a shared file system the process may be
+#: alive on another host.
+STALE_UNNAMED_HOST_S = 15 * 60
+
+
+def _temp_path(target: Path, kind: str) -> Path:
+    """A fresh sibling name of ``target`` that only this call uses (also among threads)."""
+    return target.parent / f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}@{_HOST}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (True when it cannot be told)."""
+    if pid <= 0 or os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, someone else's
+        return True
+    return True
+
+
+def clean_stale_temporaries(target: str | os.PathLike, *, min_age_s: float = STALE_UNNAMED_HOST_S) -> list[Path]:
+    """Remove temporaries of ``target`` left by killed runs; returns what was removed.
+
+    A run writes ``.<name>.tmp-<pid>-<token>@<host>`` (and, while replacing an output,
+    ``.<name>.old-<pid>-<token>@<host>``) beside ``target``; a run killed with SIGKILL or by a
+    power cut leaves it behind. Such a temporary is removed when it was made on this host
+    and process ``pid`` no longer exists. Temporaries of other hosts (a directory shared
+    over NFS) are left alone; ones without a host in their name (``.<name>.tmp-<pid>``)
+    are removed only when their process is gone on this host and they are older than
+    ``min_age_s`` seconds.
+    """
+    target = _as_target(target)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        for kind in _TEMP_KINDS:
+            prefix = f".{target.name}.{kind}-"
+            if entry.name.startswith(prefix):
+                break
+        else:
+            continue
+        match = _TEMP_SUFFIX.fullmatch(entry.name[len(prefix) :])
+        if match is None or (match["host"] is not None and match["host"] != _HOST):
+            continue
+        if _pid_alive(int(match["pid"])):
+            continue
+        if match["host"] is None:
+            try:
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+            except OSError:
+                continue
+            if age < min_age_s:
+                continue
+        path = Path(entry.path)
+        _remove(path)
+        removed.append(path)
+    return removed
+
+
+# -- publishing without replacing ---------------------------------------------------------
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, getattr(errno, "ENOTSUP", errno.EINVAL), getattr(errno, "EOPNOTSUPP", errno.EINVAL)}
+
+
+def _load_renameat2() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # glibc < 2.28, musl without it
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+#: Linux ``renameat2`` (atomic rename that refuses an existing target, or swaps two paths);
+#: None elsewhere, where hard links and ``mkdir`` claims do the same job.
+_RENAMEAT2 = _load_renameat2()
+
+
+def _renameat2(src: Path, dst: Path, flags: int) -> int:
+    """0 on success, else the errno (EEXIST, ENOENT, ... or an unsupported-flag errno)."""
+    if _RENAMEAT2 is None:
+        return errno.ENOSYS
+    rc = _RENAMEAT2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags)
+    return 0 if rc == 0 else ctypes.get_errno()
+
+
+def _rename_noreplace(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst`` atomically; FileExistsError when ``dst`` exists (never replaced)."""
+    code = _renameat2(src, dst, _RENAME_NOREPLACE)
+    if code == 0:
+        return
+    if code not in _UNSUPPORTED:
+        if code == errno.EEXIST:
+            raise FileExistsError(code, os.strerror(code), str(dst))
+        raise OSError(code, os.strerror(code), str(src), None, str(dst))
+    if os.name == "nt":  # os.rename never replaces on Windows
+        os.rename(src, dst)
+        return
+    if src.is_dir() and not src.is_symlink():
+        os.mkdir(dst)  # claims the name: FileExistsError when taken
+        try:
+            os.rename(src, dst)  # onto the empty directory just made
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                os.rmdir(dst)  # only if still the empty claim
+            if err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise FileExistsError(err.errno, "taken meanwhile", str(dst)) from err
+            raise
+        return
+    try:
+        os.link(src, dst)  # FileExistsError when taken
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links: claim the name, then replace the claim
+        fd = os.open(dst, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        os.close(fd)
+        os.replace(src, dst)
+        return
+    os.unlink(src)
+
+
+def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
+    """Put the complete ``tmp`` in place as ``target``; never a half state, never a leftover.
+
+    Without ``overwrite`` an existing ``target`` (also one another run put there while this
+    one was writing) is never replaced: :class:`OutputError`. With it the last run to
+    publish wins; an output it replaces is deleted.
+    """
+    for _ in range(50):
+        try:
+            _rename_noreplace(tmp, target)
+            return
+        except FileExistsError:
+            if not overwrite:
+                raise OutputError(
+                    f"Output {str(target)!r} was created by another run while this one was writing; it was left as it is "
+                    "and this run's result was discarded. Pass --overwrite (overwrite=True) to replace it, or choose another name."
+                ) from None
+        tmp_is_dir = tmp.is_dir() and not tmp.is_symlink()
+        if not tmp_is_dir and not (target.is_dir() and not target.is_symlink()):
+            os.replace(tmp, target)  # files: one atomic step
+            return
+        code = _renameat2(tmp, target, _RENAME_EXCHANGE)
+        if code == 0:  # swapped atomically: tmp now holds the replaced output
+            _remove(tmp)
+            return
+        if code == errno.ENOENT:  # the target went away meanwhile: publish again
+            continue
+        # no atomic swap here: set the old output aside, put the new one in, delete the old
+        old = _temp_path(target, "old")
+        try:
+            os.rename(target, old)
+        except FileNotFoundError:
+            continue
+        try:
+            _rename_noreplace(tmp, target)
+        except FileExistsError:  # another run published meanwhile; replace it next round
+            _remove(old)
+            continue
+        except BaseException:
+            try:
+                _rename_noreplace(old, target)  # the old output back in place
+            except BaseException:
+                _remove(old)  # superseded by another run's output
+            raise
+        _remove(old)
+        return
+    raise OutputError(f"Output {str(target)!r} kept being replaced by other runs; this run's result was discarded.")
+
+
+# -- checks before computing ----------------------------------------------------------------
+def _cannot_write(target: Path, where: Path, err: BaseException) -> OutputError:
+    why = _describe_write_error(err)
+    return OutputError(f"Cannot write {str(target)!r}: {why} in {str(where)!r}. Choose another output directory, or fix its permissions.")
+
+
+def _probe(tmp: Path, fmt: str, target: Path) -> None:
+    """Create and remove the temporary name: the output directory takes new entries."""
+    try:
+        if fmt == "zarr":
+            os.mkdir(tmp)
+            os.rmdir(tmp)
+        else:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            os.unlink(tmp)
+    except OSError as err:
+        raise _cannot_write(target, tmp.parent, err) from err
+
+
+def check_output(target: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Fail early, before any computing, when ``target`` cannot be written.
+
+    Checks the format from the name, that ``target`` does not exist (unless ``overwrite``),
+    and that its directory (or, when it does not exist yet, the nearest existing folder
+    above it) takes new entries, by creating and removing a temporary name there. Creates
+    nothing that stays.
+
+    Raises
+    ------
+    OutputError
+        Naming the path and the cause.
+    """
+    path = _as_target(target)
+    fmt = output_format(path)
+    if _exists(path) and not overwrite:
+        raise OutputError(f"Output {str(path)!r} exists already. Pass --overwrite (overwrite=True) to replace it, or choose another name.")
+    base = path.parent
+    while not base.exists() and base != base.parent:
+        base = base.parent
+    if not base.is_dir():
+        raise OutputError(f"Cannot write {str(path)!r}: {str(base)!r} is a file, not a directory.")
+    _probe(base / _temp_path(path, "tmp").name, fmt, path)
+    return path
+
+
+# -- write failures -----------------------------------------------------------------------
+#: errno values that only a write gives
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+#: functions whose failure is a failed write (innermost frames of the traceback)
+_WRITE_FRAMES = {"__setitem__", "load_store_chunk", "store_chunk", "prepare_variable", "set_variables", "set_variable",
+                 "_put", "set", "set_partial_values", "setitem", "close", "sync", "_close", "flush", "createVariable"}
+
+
+def _is_write_failure(err: BaseException) -> bool:
+    """Whether an error raised while writing comes from the writing (not from the computing)."""
+    if isinstance(err, OutputError) or not isinstance(err, (OSError, RuntimeError)):
+        return False
+    if isinstance(err, OSError) and err.errno in _WRITE_ERRNOS | {errno.EACCES, errno.EPERM}:
+        return True
+    names = []
+    tb = err.__traceback__
+    while tb is not None:
+        names.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    return any(name in _WRITE_FRAMES for name in names[-4:])
+
+
+def _describe_write_error(err: BaseException) -> str:
+    code = getattr(err, "errno", None)
+    text = getattr(err, "strerror", None) or str(err)
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return f"the disk is full or over quota ({text})"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"permission denied ({text})"
+    if code == errno.EROFS:
+        return f"the file system is read-only ({text})"
+    if "NetCDF: HDF error" in str(err):
+        return f"the netCDF library failed to write ({text}: usually a full disk, a quota or a lost network file system)"
+    return f"{type(err).__name__}: {text}"
+
+
+# -- packing: keep the input's integer encoding where the values fit it --------------------
+class _PackingDoesNotFit(Exception):
+    """Raised by a dask task: values of ``name`` lie outside what its packing can represent."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The integer packing of an encoding: lowest/highest storable integer, excluded values."""
+    dtype = encoding.get("dtype")
+    if dtype is None or np.dtype(dtype).kind not in "iu":
+        return None
+    disk = np.dtype(dtype)
+    unsigned = str(encoding.get("_Unsigned", "")).lower()
+    stored = disk
+    if disk.kind == "i" and unsigned == "true":
+        stored = np.dtype(f"u{disk.itemsize}")
+    elif disk.kind == "u" and unsigned == "false":
+        stored = np.dtype(f"i{disk.itemsize}")
+    info = np.iinfo(stored)
+    excluded = []
+    for key in ("_FillValue", "missing_value"):
+        value = encoding.get(key)
+        if value is not None:
+            for v in np.atleast_1d(np.asarray(value)):
+                excluded.append(int(np.asarray(v).astype(disk).view(stored)) if disk != stored else int(v))
+    scale = float(encoding.get("scale_factor", 1.0) if encoding.get("scale_factor") is not None else 1.0)
+    offset = float(encoding.get("add_offset", 0.0) if encoding.get("add_offset") is not None else 0.0)
+    return {"lo": int(info.min), "hi": int(info.max), "excluded": tuple(excluded), "scale": scale, "offset": offset, "dtype": str(disk)}
+
+
+def _fits(values: np.ndarray, lo: int, hi: int, excluded: tuple, scale: float, offset: float) -> bool:
+    values = np.asarray(values)
+    if values.dtype.kind not in "fc":
+        return True
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return True
+    packed = np.round((finite.astype("float64") - offset) / scale)
+    ok = (packed.min() >= lo) & (packed.max() <= hi)
+    return bool(ok and not any(np.any(packed == x) for x in excluded))
+
+
+def _check_block(block: np.ndarray, *, variable: str, **packing: Any) -> np.ndarray:
+    if not _fits(block, **packing):
+        raise _PackingDoesNotFit(variable)
+    return block
+
+
+def _replace(ds: xr.Dataset, name: Any, var: xr.Variable) -> xr.Dataset:
+    return ds.assign_coords({name: var}) if name in ds.coords else ds.assign({name: var})
+
+
+def _guard_packing(ds: xr.Dataset) -> xr.Dataset:
+    """Check that values written packed fit their packing: now (numpy) or while computing (dask)."""
+    for name in list(ds.variables):
+        var = ds.variables[name]
+        packing = _packing(var.encoding)
+        if packing is None or var.dtype.kind != "f" or name in ds.indexes:
+            continue
+        args = {k: packing[k] for k in ("lo", "hi", "excluded", "scale", "offset")}
+        if hasattr(var.data, "dask"):
+            checked = var.data.map_blocks(_check_block, variable=str(name), **args, dtype=var.dtype, meta=np.array((), var.dtype))
+            new = var.copy(deep=False, data=checked)
+            new.encoding = dict(var.encoding)
+            ds = _replace(ds, name, new)
+        elif not _fits(var.values, **args):
+            ds = _unpack(ds, name)
+    return ds
+
+
+def _unpack(ds: xr.Dataset, name: Any) -> xr.Dataset:
+    """Write variable ``name`` unpacked (its in-memory float dtype), and say so in its history."""
+    from .cf import add_history
+
+    var = ds.variables[name]
+    packing = _packing(var.encoding) or {}
+    new = var.copy(deep=False)
+    new.encoding = {k: v for k, v in var.encoding.items() if k not in ("scale_factor", "add_offset", "_Unsigned", "missing_value", "_FillValue", "dtype")}
+    new.encoding["dtype"] = var.dtype  # float64 decoded values stay float64: observed pixels bit for bit
+    new.encoding["_FillValue"] = np.array(np.nan, dtype=var.dtype)[()]
+    attrs = dict(var.attrs)
+    scale, offset = packing.get("scale", 1.0), packing.get("offset", 0.0)
+    for key in ("valid_min", "valid_max", "valid_range"):  # packed units -> physical units
+        if key in attrs:
+            attrs[key] = np.asarray(attrs[key], "float64") * scale + offset
+    what = f"{packing.get('dtype')}, scale_factor {scale:g}, add_offset {offset:g}"
+    new.attrs = add_history(attrs, f"{name} written unpacked as {var.dtype}: its values do not fit the packing of the input ({what})")
+    return _replace(ds, name, new)
+
+
+# -- progress -----------------------------------------------------------------------------
+#: names of the dask tasks that do the filling (see :mod:`sstfill.inference`)
+FILL_TASK_NAMES = ("_fill_dask_block", "_fill_beyond_tiles_task")
+
+
+def _key_name(key: Any) -> str:
+    return str(key[0] if isinstance(key, tuple) and key else key)
+
+
+class FillProgressBar(ProgressBar):
+    """A dask progress bar whose percentage is the share of the *fill* tasks done.
+
+    dask's own :class:`~dask.diagnostics.ProgressBar` counts all tasks; in a fill the many
+    cheap ones (reads, rechunks, halos) finish first and the expensive fill tasks last, so
+    it jumps to about 40 % and then stalls. This one counts only the fill tasks (keys named
+    after :data:`FILL_TASK_NAMES`), and all tasks in a computation without any.
+
+    Parameters
+    ----------
+    out : file, optional
+        Where the bar is drawn (default: standard error).
+    dt : float
+        Seconds between redraws.
+    """
+
+    def __init__(self, out: Any = None, dt: float = 0.5, **kwargs: Any) -> None:
+        super().__init__(out=sys.stderr if out is None else out, dt=dt, **kwargs)
+        self.fill_total = 0
+        self.fill_done = 0
+
+    @staticmethod
+    def is_fill_task(key: Any) -> bool:
+        """Whether the dask task ``key`` runs a fill kernel."""
+        name = _key_name(key)
+        return any(fill in name for fill in FILL_TASK_NAMES)
+
+    def _start_state(self, dsk: Mapping, state: Mapping) -> None:
+        self.fill_total = sum(1 for key in dsk if self.is_fill_task(key))
+        self.fill_done = 0
+
+    def _posttask(self, key: Any, result: Any, dsk: Mapping, state: Mapping, worker_id: Any) -> None:
+        if self.is_fill_task(key):
+            self.fill_done += 1
+
+    def fraction(self) -> float | None:
+        """Share of the fill tasks done, or None when this computation fills nothing."""
+        return self.fill_done / self.fill_total if self.fill_total else None
+
+    def _update_bar(self, elapsed: float) -> None:
+        frac = self.fraction()
+        if frac is None:
+            super()._update_bar(elapsed)
+        elif frac < 1:
+            self._draw_bar(frac, elapsed)
+
+
+# -- warnings -----------------------------------------------------------------------------
+_QUIET_LOCK = threading.Lock()
+_QUIET_USERS = 0
+_QUIET_FILTER = ("ignore", re.compile("Consolidated metadata is currently not part", re.I), UserWarning, None, 0)
+
+
+@contextlib.contextmanager
+def _quiet_zarr_consolidation() -> Iterator[None]:
+    """Hide zarr 3's warning that consolidated metadata (which xarray writes) is not in its spec.
+
+    The filter is process-wide while any write runs (zarr warns from its own event-loop
+    thread), and installed and removed under a lock so concurrent writes do not undo it for
+    each other as nested :func:`warnings.catch_warnings` would.
+    """
+    global _QUIET_USERS
+    with _QUIET_LOCK:
+        if _QUIET_USERS == 0:
+            warnings.filters.insert(0, _QUIET_FILTER)
+            warnings._filters_mutated()  # type: ignore[attr-defined]
+        _QUIET_USERS += 1
+    try:
+        yield
+    finally:
+        with _QUIET_LOCK:
+            _QUIET_USERS -= 1
+            if _QUIET_USERS == 0:
+                with contextlib.suppress(ValueError):
+                    warnings.filters.remove(_QUIET_FILTER)
+                warnings._filters_mutated()  # type: ignore[attr-defined]
+
+
+# -- the write ----------------------------------------------------------------------------
+def _compute(delayed: Any) -> None:
+    """Compute a delayed write; on the local threaded scheduler, in a pool that is drained after.
+
+    dask re-raises the first failing task at once while the others keep running; a store
+    task still running could then write into the temporary after it was removed. A pool
+    of this write's own is shut down (waiting for running tasks, cancelling queued ones)
+    before the temporary is cleaned up.
+    """
+    import dask
+    import dask.threaded
+    from dask.base import get_scheduler
+
+    if get_scheduler(collections=[delayed]) is not dask.threaded.get or dask.config.get("pool", None) is not None:
+        dask.compute(delayed)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dask.system import CPU_COUNT
+
+    workers = dask.config.get("num_workers", None) or CPU_COUNT
+    pool_class = getattr(dask.threaded, "ContextAwareThreadPoolExecutor", ThreadPoolExecutor)
+    pool = pool_class(workers)
+    try:
+        dask.compute(delayed, scheduler="threads", pool=pool, num_workers=workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _write(data: xr.Dataset, tmp: Path, fmt: str, target: Path, progress: bool) -> None:
+    bar = FillProgressBar() if progress else contextlib.nullcontext()
+    with bar, _quiet_zarr_consolidation():
+        try:
+            if fmt == "netcdf":
+                _compute(data.to_netcdf(tmp, compute=False))
+            else:
+                _compute(data.to_zarr(tmp, mode="w", compute=False))
+        except (OSError, RuntimeError) as err:
+            if _is_write_failure(err):
+                raise _cannot_write(target, target.parent, err) from err
+            raise
+
+
 def write_atomic(ds: xr.Dataset, target: str | os.PathLike, overwrite: bool = False, *, progress: bool = False) -> Path:
     """Write ``ds`` to ``target`` (``.nc`` netCDF or ``.zarr`` store) atomically.
 
-    The data are written (and dask-computed) into a temporary sibling ``.<name>.tmp-<pid>``
-    in the same directory, then renamed to ``target`` once complete. On any error, or
-    Ctrl-C, the temporary is removed and nothing is left under ``target`` (an existing
-    target replaced with ``overwrite=True`` is kept until the new one is complete).
+    Before anything is computed, the output directory is checked (a temporary name is
+    created and removed there) and temporaries left there by killed runs are removed
+    (:func:`clean_stale_temporaries`). The data are then written (and dask-computed) into
+    a temporary sibling ``.<name>.tmp-<pid>-<token>@<host>`` and put in place as ``target``
+    only once complete, in one atomic step that never replaces an output another run
+    created meanwhile (unless ``overwrite``). On any error, or Ctrl-C, the temporary is
+    removed and nothing is left under ``target``; an existing target replaced with
+    ``overwrite=True`` is kept until the new one is complete, and then deleted.
+
+    Variables stored packed (an integer dtype with ``scale_factor``/``add_offset``, as the
+    filled field of a packed input) stay packed when their values fit the packing; when
+    they do not, the variable is written unpacked (its float dtype) and its ``history``
+    says so.
 
     Parameters
     ----------
@@ -227,61 +754,52 @@ def write_atomic(ds: xr.Dataset, target: str | os.PathLike, overwrite: bool = Fa
     target : path
         Output path; its suffix picks the format.
     overwrite : bool
-        Replace an existing target. Without it an existing target raises :class:`OutputError`.
+        Replace an existing target. Without it an existing target raises :class:`OutputError`,
+        also when another run creates it while this one is writing (exactly one run wins).
     progress : bool
-        Show a dask progress bar while computing (local schedulers).
+        Show a progress bar of the fill tasks while computing (local schedulers).
 
     Returns
     -------
     pathlib.Path of the written target.
+
+    Raises
+    ------
+    OutputError
+        The target exists (or appeared meanwhile), its format is unknown, its directory
+        cannot be written, or the write failed (full disk, permissions): naming the path
+        and the cause.
     """
-    target = Path(os.path.expanduser(os.fspath(target)).rstrip("/\\"))
+    target = _as_target(target)
     fmt = output_format(target)
-    if (target.exists() or target.is_symlink()) and not overwrite:
+    if _exists(target) and not overwrite:
         raise OutputError(f"Output {str(target)!r} exists already. Pass --overwrite (overwrite=True) to replace it, or choose another name.")
     parent = target.parent
     created: list[Path] = []
     probe = parent
-    while not probe.exists():
+    while not probe.exists() and probe != probe.parent:
         created.append(probe)
         probe = probe.parent
-    tmp = parent / f".{target.name}.tmp-{os.getpid()}"
-    old = parent / f".{target.name}.old-{os.getpid()}"
+    tmp = _temp_path(target, "tmp")
     try:
         try:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise OutputError(f"Cannot create the output directory {str(parent)!r} ({err}).") from err
-        _remove(tmp)
-        data = _clean_encodings(ds, fmt)
-        bar = contextlib.nullcontext()
-        if progress:
-            from dask.diagnostics import ProgressBar
-
-            bar = ProgressBar(dt=0.5, out=sys.stderr)
-        with bar, warnings.catch_warnings():
-            # zarr 3 warns that consolidated metadata is not in its spec; xarray writes it for speed
-            warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part", category=UserWarning)
+        clean_stale_temporaries(target)
+        _probe(tmp, fmt, target)
+        plain = _clean_encodings(ds, fmt)
+        for _ in range(len(plain.variables) + 1):
             try:
-                if fmt == "netcdf":
-                    data.to_netcdf(tmp)
-                else:
-                    data.to_zarr(tmp, mode="w")
-            except PermissionError as err:
-                raise OutputError(f"Cannot write {str(target)!r}: permission denied in {str(parent)!r} ({err}).") from err
-        # rename into place; an existing target is moved aside first (a zarr store is a
-        # directory, which os.replace cannot replace) and deleted only once the new one is in
-        if target.exists() or target.is_symlink():
-            _remove(old)
-            os.replace(target, old)
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                os.replace(old, target)
-                raise
-            _remove(old)
-        else:
-            os.replace(tmp, target)
+                _write(_guard_packing(plain), tmp, fmt, target, progress)
+                break
+            except _PackingDoesNotFit as err:
+                _remove(tmp)
+                tmp = _temp_path(target, "tmp")  # a fresh name: the library may still hold the old file open
+                plain = _unpack(plain, err.name)
+        else:  # pragma: no cover  (each round unpacks one more variable)
+            raise OutputError(f"Cannot write {str(target)!r}: its packed variables do not fit their packing.")
+        _publish(tmp, target, overwrite)
     except BaseException:
         _remove(tmp)
         for d in created:  # directories made for this output, now empty

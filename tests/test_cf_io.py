@@ -60,17 +60,27 @@ def test_filled_real_style_files_write_back(tmp_path, packed, fill_and_missing, 
     else:
         out.to_zarr(target)
         back = xr.open_zarr(target)
-    assert back.sst.dtype == np.float32
-    np.testing.assert_array_equal(back.sst.values, out.sst.values)
+    # zarr keeps scale_factor as a JSON number, which xarray decodes to float64
+    assert back.sst.dtype == (np.float64 if packed and store == "zarr" else np.float32)
+    if packed:  # the packing is kept: int16 on disk, filled values rounded to its 0.01 step
+        assert back.sst.encoding["dtype"] == np.int16 and float(back.sst.encoding["scale_factor"]) == pytest.approx(0.01)
+        np.testing.assert_allclose(back.sst.values, out.sst.values, atol=0.0051, rtol=0)
+        # valid range stays in packed integers, as CF wants for packed data
+        assert back.sst.attrs["valid_min"] == -2000 and back.sst.attrs["valid_max"] == 2000
+    else:
+        np.testing.assert_array_equal(back.sst.values, out.sst.values)
     assert back.sst_fill_flag.dtype == np.int8
     assert back.sst.attrs["ancillary_variables"] == "sst_fill_flag"
-    assert back.sst_fill_flag.attrs["flag_meanings"] == "observed filled land not_filled"
-    if packed:  # valid range converted from packed integers to degrees
-        assert back.sst.attrs["valid_min"] == pytest.approx(0.0, abs=1e-4)
-        assert back.sst.attrs["valid_max"] == pytest.approx(40.0, abs=1e-4)
-    # the observed values survived the trip bit for bit
+    assert back.sst_fill_flag.attrs["flag_meanings"].startswith("observed filled land not_filled")
+    # the observed values survived the trip bit for bit (packed: the same stored integers)
     obs = gappy.sst.notnull().values
-    np.testing.assert_array_equal(back.sst.values[obs], gappy.sst.values[obs])
+    if packed:
+        raw_back = (xr.open_dataset(target, mask_and_scale=False) if store == "netcdf" else xr.open_zarr(target, mask_and_scale=False)).sst.values
+        raw_in = xr.open_dataset(tmp_path / "in.nc", mask_and_scale=False).sst.values
+        assert raw_back.dtype == np.int16
+        np.testing.assert_array_equal(raw_back[obs], raw_in[obs])
+    else:
+        np.testing.assert_array_equal(back.sst.values[obs], gappy.sst.values[obs])
 
 
 def test_attributes_and_history(sst_image):
