@@ -18,7 +18,7 @@ import numpy as np
 
 from .tiling import TilePlan, blend_tiles, cut_tiles
 
-__all__ = ["TileModel", "fill_block", "fill_array", "fill_beyond_tiles"]
+__all__ = ["TileModel", "fill_block", "fill_array", "fill_beyond_tiles", "model_workers"]
 
 
 class TileModel(Protocol):
@@ -107,10 +107,7 @@ def fill_block(
     use = (frac > min_observed) & flat_g.any(axis=(1, 2))
     pred = np.full(flat_v.shape, np.nan, dtype="float32")
     idx = np.flatnonzero(use)
-    batch_size = batch_size or getattr(model, "preferred_batch", 256)
-    for b in range(0, idx.size, batch_size):
-        sel = idx[b : b + batch_size]
-        pred[sel] = model.predict_tiles(np.ascontiguousarray(flat_v[sel]), np.ascontiguousarray(flat_m[sel]))
+    _predict_tiles(model, flat_v, flat_m, idx, batch_size or getattr(model, "preferred_batch", 256), pred)
     # blending weight: the window times the tile's observed fraction; 0 for unused tiles
     # and wherever a model returned no value
     weights = np.zeros(flat_v.shape, dtype="float32")
@@ -129,6 +126,78 @@ def fill_block(
         if core_todo.any():
             out = fill_beyond_tiles(out, land)
     return out
+
+
+def model_workers(model: TileModel) -> int:
+    """Threads that run a model's batches here: torch's thread count in this thread, 1 on a GPU.
+
+    Every CPU model call runs with one torch thread, whatever the path: a dask task of the
+    threaded scheduler (which sets one torch thread per task) calls the model in its own
+    thread; the main thread (numpy input, the synchronous scheduler) or a
+    ``dask.distributed`` task with several cores runs that many worker threads, each with one
+    torch thread. Results then do not depend on the scheduler or the chunks (the reduction
+    order of a convolution depends on torch's thread count), and no OpenMP thread waits
+    for a core that another program holds.
+    """
+    device = getattr(model, "device", None)
+    if getattr(device, "type", device) == "cuda":
+        return 1
+    import torch
+
+    return max(1, torch.get_num_threads())
+
+
+def _one_torch_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _predict_tiles(model: TileModel, values: np.ndarray, observed: np.ndarray, idx: np.ndarray, batch_size: int, out: np.ndarray) -> None:
+    """``out[idx] = model.predict_tiles(values[idx], observed[idx])``, in batches, on :func:`model_workers` threads."""
+    from .inpainter import CPU_MICRO_BATCH
+
+    workers = model_workers(model)
+    device = getattr(model, "device", None)
+    multiple = CPU_MICRO_BATCH if getattr(device, "type", device) != "cuda" else 1
+    if workers > 1:  # at least one batch per worker, in whole micro-batches
+        batch_size = min(batch_size, max(multiple, -(-idx.size // (workers * multiple)) * multiple))
+    batches = [idx[b : b + batch_size] for b in range(0, idx.size, batch_size)]
+
+    def run(sel: np.ndarray) -> None:
+        # on a CPU every call gets a whole number of micro-batches (the last tile repeated):
+        # oneDNN picks its convolution kernels by batch size, so a tile's values would
+        # otherwise depend on how many tiles share its call, that is on the chunks
+        rows = np.concatenate([sel, np.repeat(sel[-1:], -sel.size % multiple)])
+        out[sel] = model.predict_tiles(np.ascontiguousarray(values[rows]), np.ascontiguousarray(observed[rows]))[: sel.size]
+
+    workers = min(workers, len(batches))
+    if workers <= 1:
+        with _torch_threads(1 if model_workers(model) > 1 else None):
+            for sel in batches:
+                run(sel)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="sstfill-tiles", initializer=_one_torch_thread) as pool:
+        for done in [pool.submit(run, sel) for sel in batches]:
+            done.result()
+
+
+@contextlib.contextmanager
+def _torch_threads(wanted: int | None) -> Iterator[None]:
+    """Torch's thread count in this thread set to ``wanted`` (None: as it is) while the block runs."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if wanted is None or wanted == previous:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, periodic_x: bool = False) -> np.ndarray:
@@ -171,6 +240,9 @@ def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, periodic_x
 FALLBACK_MARGIN = 16
 #: More separate regions than this in one image are filled in one pass over the whole image.
 FALLBACK_MAX_REGIONS = 16
+#: The fallback's harmonic fill iterates until no pixel moves by more than this times the
+#: range of the region's known values (:class:`~sstfill.classical.LaplaceFiller`).
+FALLBACK_TOLERANCE = 1e-4
 
 
 def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
@@ -178,13 +250,15 @@ def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
 
     Each connected region of ``todo`` is solved on its bounding box plus
     :data:`FALLBACK_MARGIN` pixels (the harmonic solution depends only on the pixels around
-    the region), so the cost follows the area to fill, not the block's.
+    the region), so the cost follows the area to fill, not the block's. The solve is
+    converged to :data:`FALLBACK_TOLERANCE` (multigrid), so it does not depend on the
+    order of the sweeps, hence not on the orientation of the image.
     """
     from scipy import ndimage
 
     from .classical import LaplaceFiller
 
-    harmonic = LaplaceFiller(iterations=16, finest_iterations=8)
+    harmonic = LaplaceFiller(tolerance=FALLBACK_TOLERANCE)
     lead = out.shape[:-2]
     flat = out.reshape((-1,) + out.shape[-2:])
     todo_flat = todo.reshape(flat.shape)
@@ -225,9 +299,9 @@ def _task_torch_threads() -> Iterator[None]:
     process of the multiprocessing scheduler, gets one (those run one task per core).
     A task in the main thread (the synchronous scheduler) keeps torch's setting. OpenMP
     keeps its thread count per calling thread, so it is set, and restored, in every task.
+    The model itself always runs with one torch thread per calling thread (see
+    :func:`model_workers`): this count is how many such threads a task may use.
     """
-    import torch
-
     cores = os.cpu_count() or 1
     try:
         from distributed import get_worker
@@ -236,15 +310,8 @@ def _task_torch_threads() -> Iterator[None]:
     except (ImportError, ValueError, AttributeError):
         in_main = threading.current_thread() is threading.main_thread() and multiprocessing.parent_process() is None
         wanted = None if in_main else 1
-    previous = torch.get_num_threads()
-    if wanted is None or wanted == previous:
+    with _torch_threads(wanted):
         yield
-        return
-    torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _fill_dask_block(

@@ -177,16 +177,43 @@ def test_projected_grid_fills_and_finds_land_through_pyproj():
 
 
 _THREADS_SEEN: list[int] = []
+_CALLING_THREADS: list[str] = []
 
 
 class _ThreadSpy(LaplaceFiller):
     """Records torch's thread count in every model call (module level: dask may pickle it)."""
 
     def predict_tiles(self, values, observed):
+        import threading
+
         import torch
 
         _THREADS_SEEN.append(torch.get_num_threads())
+        _CALLING_THREADS.append(threading.current_thread().name)
         return super().predict_tiles(values, observed)
+
+
+def test_numpy_fills_call_the_model_with_one_torch_thread_on_every_core(sst_series):
+    """Plain numpy input: one worker thread per torch thread, each with one torch thread (no OpenMP
+    threads spinning for a core that another program holds), and the same values as dask."""
+    import dask
+    import torch
+
+    gappy, _ = sst_series.isel(time=slice(0, 4)).inpaint.add_holes("clouds", fraction=0.3, seed=2)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        _THREADS_SEEN.clear()
+        _CALLING_THREADS.clear()
+        eager = gappy.inpaint.fill(_ThreadSpy(), land=None)
+        assert _THREADS_SEEN and set(_THREADS_SEEN) == {1}
+        assert len(set(_CALLING_THREADS)) == 2  # both cores busy
+        assert torch.get_num_threads() == 2  # the caller's setting is left as it was
+    finally:
+        torch.set_num_threads(before)
+    with dask.config.set(scheduler="threads"):
+        lazy = gappy.chunk({"time": 1, "lat": 80, "lon": 90}).inpaint.fill(_ThreadSpy(), land=None).values
+    np.testing.assert_array_equal(eager.values, lazy)
 
 
 def test_dask_tasks_share_cores_with_torch_and_leave_the_main_thread_alone(sst_series):
@@ -200,5 +227,7 @@ def test_dask_tasks_share_cores_with_torch_and_leave_the_main_thread_alone(sst_s
     assert _THREADS_SEEN and set(_THREADS_SEEN) == {1}  # one torch thread per dask thread
     _THREADS_SEEN.clear()
     lazy.inpaint.fill(_ThreadSpy(), land=None).compute(scheduler="sync")
-    assert set(_THREADS_SEEN) == {before}  # one task at a time in the main thread: torch's own setting
+    # one task at a time in the main thread: torch's thread count becomes that many worker
+    # threads, each calling the model with one torch thread (so results match the threaded scheduler)
+    assert _THREADS_SEEN and set(_THREADS_SEEN) == {1}
     assert torch.get_num_threads() == before
