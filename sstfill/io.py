@@ -716,9 +716,17 @@ def _compute(delayed: Any) -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+#: netCDF writes of one process, one at a time: the netCDF-C and HDF5 libraries are not
+#: thread-safe, and two threads writing netCDF files at once can crash the process (xarray
+#: locks the data writes, not the file's creation and closing). Separate processes are not
+#: affected; zarr writes run concurrently.
+_NETCDF_WRITE_LOCK = threading.Lock()
+
+
 def _write(data: xr.Dataset, tmp: Path, fmt: str, target: Path, progress: bool) -> None:
     bar = FillProgressBar() if progress else contextlib.nullcontext()
-    with bar, _quiet_zarr_consolidation():
+    serial = _NETCDF_WRITE_LOCK if fmt == "netcdf" else contextlib.nullcontext()
+    with serial, bar, _quiet_zarr_consolidation():
         try:
             if fmt == "netcdf":
                 _compute(data.to_netcdf(tmp, compute=False))

@@ -39,6 +39,10 @@ def packed_file(tmp_path_factory) -> Path:
     with xr.open_dataset(Path(sstfill.__file__).parent / "data" / "sample_mur_socal.nc") as src:
         ds = src.load()
     sst = ds["analysed_sst"].values.copy()
+    # MUR L4 is complete over the ocean: land is what is missing on every day (stored as a
+    # CF mask, so the fill takes it from the file)
+    land = np.isnan(sst).all(axis=0)
+    ds["mask"] = (("lat", "lon"), land.astype("int8"), {"standard_name": "land_binary_mask", "flag_values": np.array([0, 1], "int8"), "flag_meanings": "sea land"})
     sst[0, 60:90, 100:140] = np.nan  # a cloud on day 1, observed on day 2
     ds["analysed_sst"].values[:] = sst
     ds["analysed_sst"].encoding = dict(MUR_PACKING, zlib=True)
@@ -161,26 +165,75 @@ def test_an_output_created_while_writing_is_not_replaced(tmp_path, suffix, publi
         assert float(back["a"].min()) == float(back["a"].max()) == 2.0
 
 
+def _write_when_both_run(target: str, value: float, overwrite: bool, portable: bool, gate_dir: str) -> int:
+    """One run of the concurrent-write test, in a forked process: 0 written, 2 refused."""
+    if portable:
+        sio._RENAMEAT2 = None
+
+    def meet():  # wait until the other run is computing too
+        Path(gate_dir, str(value)).touch()
+        deadline = time.monotonic() + 30
+        while len(os.listdir(gate_dir)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    try:
+        sio.write_atomic(_marked(value, gate=meet), target, overwrite=overwrite)
+    except sio.OutputError:
+        return 2
+    return 0
+
+
+def _child(*args) -> None:
+    os._exit(_write_when_both_run(*args))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks two writers")
 @pytest.mark.parametrize("overwrite", [False, True])
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
-def test_two_concurrent_writes_to_one_output(tmp_path, suffix, overwrite, publish_mode):
-    target = tmp_path / f"out{suffix}"
+def test_two_concurrent_runs_write_one_output(tmp_path, suffix, overwrite, publish_mode):
+    """Two processes (like two `sstfill fill` runs) compute at once and publish one output."""
+    import multiprocessing
+
+    target = tmp_path / "out" / f"filled{suffix}"
+    target.parent.mkdir()
     if overwrite:
         sio.write_atomic(_marked(0.0, n=1), target)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    ctx = multiprocessing.get_context("fork")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the children only write
+        procs = {v: ctx.Process(target=_child, args=(str(target), v, overwrite, publish_mode == "portable", str(gate))) for v in (1.0, 2.0)}
+        for p in procs.values():
+            p.start()
+    for p in procs.values():
+        p.join(60)
+    codes = {v: p.exitcode for v, p in procs.items()}
+    assert sorted(codes.values()) == ([0, 0] if overwrite else [0, 2]), codes
+    assert os.listdir(target.parent) == [target.name]  # nothing half-written, no temporary left
+    with _open(target) as back:
+        values = back["a"].values
+        assert values.shape == (4, 16, 16) and values.min() == values.max() and values.min() in (1.0, 2.0)
+        if not overwrite:  # the winner is the run that reported success
+            assert codes[float(values.min())] == 0
+
+
+def test_two_threads_write_one_zarr_output(tmp_path, publish_mode):
+    """In one process too (zarr; netCDF writes of one process are serialised)."""
+    target = tmp_path / "out.zarr"
     barrier = threading.Barrier(2, timeout=30)
     passed: set[int] = set()
 
-    def meet():  # both runs are computing at the same time before either publishes
-        ident = threading.get_ident()
-        if ident not in passed:
-            passed.add(ident)
+    def meet():
+        if threading.get_ident() not in passed:
+            passed.add(threading.get_ident())
             barrier.wait()
 
     results: dict[float, object] = {}
 
     def run(value: float):
         try:
-            results[value] = sio.write_atomic(_marked(value, gate=meet), target, overwrite=overwrite)
+            results[value] = sio.write_atomic(_marked(value, gate=meet), target)
         except BaseException as err:  # noqa: BLE001
             results[value] = err
 
@@ -190,16 +243,28 @@ def test_two_concurrent_writes_to_one_output(tmp_path, suffix, overwrite, publis
     for t in threads:
         t.join(60)
     errors = [r for r in results.values() if isinstance(r, BaseException)]
-    if overwrite:
-        assert errors == []
-    else:
-        assert len(errors) == 1 and isinstance(errors[0], sio.OutputError), results
-    assert sorted(os.listdir(tmp_path)) == [target.name]  # nothing half-written, no temporary left
+    assert len(errors) == 1 and isinstance(errors[0], sio.OutputError), results
+    assert os.listdir(tmp_path) == [target.name]
     with _open(target) as back:
-        values = back["a"].values
-        assert values.shape == (4, 16, 16) and values.min() == values.max() and values.min() in (1.0, 2.0)
-        if not overwrite:  # the winner is the run that reported success
-            assert isinstance(results[float(values.min())], Path)
+        assert isinstance(results[float(back["a"].min())], Path)
+
+
+def test_threads_writing_netcdf_do_not_crash(tmp_path):
+    """netCDF-C/HDF5 are not thread-safe: concurrent netCDF writes in one process take turns."""
+    results = []
+    start = threading.Barrier(6, timeout=30)
+
+    def run(i):
+        start.wait()  # all at once
+        for round_ in range(3):
+            results.append(sio.write_atomic(_marked(float(i), n=8), tmp_path / f"out{i}-{round_}.nc"))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 18 and len(os.listdir(tmp_path)) == 18
 
 
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
