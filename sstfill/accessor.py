@@ -16,7 +16,7 @@ import xarray as xr
 
 from . import cf
 from .errors import InputDataError, ModelMismatchError
-from .grid import SpatialGrid, find_grid
+from .grid import SpatialGrid, canonical_flips, find_grid, flip_yx
 from .inference import fill_array, resolve_model
 from .masks import find_land, make_holes
 from .tiling import TilePlan
@@ -235,9 +235,10 @@ class DataArrayInpaint(_Base):
             # trailing dims broadcast as they are; anything else is broadcast explicitly
             aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
             land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
+        flips = canonical_flips(work, grid)  # one orientation: a mirrored field is filled the same, bit for bit
         filled_data = fill_array(
-            work.data,
-            land_data,
+            flip_yx(work.data, flips),
+            flip_yx(land_data, flips),
             model=model,
             plan=plan,
             periodic_x=grid.periodic,
@@ -245,6 +246,7 @@ class DataArrayInpaint(_Base):
             min_observed=min_observed,
             fallback=fallback,
         )
+        filled_data = flip_yx(filled_data, flips)
         filled = work.copy(data=filled_data)
         # +-inf is not data: such pixels are filled like NaN gaps (and flagged so)
         observed = np.isfinite(work)

@@ -125,15 +125,25 @@ def _vcycle(rhs: torch.Tensor, gap: torch.Tensor) -> torch.Tensor:
 
 
 def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, max_cycles: int) -> torch.Tensor:
-    """V-cycles on ``field`` (N, 1, H, W) until no image's largest update exceeds its ``tolerance`` (N,)."""
+    """V-cycles on ``field`` (N, 1, H, W) until each image's estimated error is below its ``tolerance`` (N,).
+
+    Each cycle's correction ``e`` is the V-cycle's estimate of the error; it is applied as
+    ``alpha * e`` with the ``alpha`` that minimises the residual (a minimal-residual step),
+    so the residual never grows, also where the coarse grids describe a cloud badly (thin
+    gaps, odd shapes) and plain V-cycles would diverge. An image is done when no pixel of
+    ``e`` exceeds its tolerance.
+    """
     gap_f = gap.to(field.dtype)
     active = torch.ones(len(field), dtype=torch.bool, device=field.device)
     for _ in range(max_cycles):
         rows = active.nonzero().squeeze(1)
-        part, part_gap = field[rows], gap[rows]
-        residual = (_neighbour_mean(part) - part).mul_(gap_f[rows])
-        update = _vcycle(residual.neg_(), part_gap)
-        field[rows] = part + update
+        part, part_gap, part_gap_f = field[rows], gap[rows], gap_f[rows]
+        residual = (_neighbour_mean(part) - part).mul_(part_gap_f)
+        update = _vcycle(-residual, part_gap)
+        applied = (_neighbour_mean(update) - update).mul_(part_gap_f)  # A e: the residual's change per unit step
+        alpha = -(residual * applied).sum(dim=(1, 2, 3), keepdim=True, dtype=torch.float64)
+        alpha = (alpha / (applied * applied).sum(dim=(1, 2, 3), keepdim=True, dtype=torch.float64).clamp_min(1e-300)).to(field.dtype)
+        field[rows] = part.addcmul_(alpha, update)
         largest = update.abs().amax(dim=(1, 2, 3))
         active[rows] = largest > tolerance[rows]
         if not bool(active.any()):

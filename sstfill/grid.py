@@ -8,13 +8,14 @@ tile the same way. Only periodicity (a global grid wraps in longitude) changes t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from .errors import GridError
 
-__all__ = ["SpatialGrid", "find_grid", "lonlat_2d"]
+__all__ = ["SpatialGrid", "find_grid", "lonlat_2d", "canonical_flips", "flip_yx"]
 
 _LAT_NAMES = ("lat", "latitude", "nav_lat", "lat_rho", "LAT", "Latitude", "XLAT", "yc")
 _LON_NAMES = ("lon", "longitude", "nav_lon", "lon_rho", "LON", "Longitude", "XLONG", "xc")
@@ -157,3 +158,62 @@ def lonlat_2d(obj: xr.DataArray, grid: SpatialGrid) -> tuple[np.ndarray, np.ndar
             lon = lon_c.transpose(grid.y_dim, grid.x_dim).values
     lon = (np.asarray(lon, dtype="float64") + 180.0) % 360.0 - 180.0
     return lon, np.asarray(lat, dtype="float64")
+
+
+def _median_step(values: np.ndarray, axis: int, longitude: bool) -> float:
+    """Median of the finite steps of ``values`` along ``axis`` (longitudes wrapped to +-180)."""
+    step = np.diff(np.asarray(values, dtype="float64"), axis=axis)
+    if longitude:
+        step = (step + 180.0) % 360.0 - 180.0
+    step = step[np.isfinite(step)]
+    return float(np.median(step)) if step.size else 0.0
+
+
+def canonical_flips(obj: xr.DataArray, grid: SpatialGrid) -> tuple[bool, bool]:
+    """Whether to reverse the y and the x dimension of ``obj`` to fill it in canonical order.
+
+    A fill runs on the field with both spatial coordinates increasing along their
+    dimensions, so a field and its mirror image (e.g. latitude north-to-south and
+    south-to-north) are filled the same, bit for bit. Each dimension is ordered by its
+    1-D coordinate if it has one (the dimension coordinate, else latitude for y and
+    longitude for x, else another 1-D numeric coordinate on it); on curvilinear grids by
+    2-D latitude along y and 2-D longitude along x. Longitude steps are taken modulo 360
+    (a grid across the dateline is increasing). The direction is the sign of the median
+    step; a dimension with no coordinate, or a median step of 0, keeps its index order.
+
+    Examples
+    --------
+    >>> import sstfill.testing
+    >>> da = sstfill.testing.synthetic_sst(8, 10)
+    >>> canonical_flips(da, find_grid(da)), canonical_flips(da.isel(lat=slice(None, None, -1)), find_grid(da))
+    ((False, False), (True, False))
+    """
+    flips = []
+    for axis, (dim, named) in enumerate(((grid.y_dim, grid.lat), (grid.x_dim, grid.lon))):
+        longitude = axis == 1
+        step = 0.0
+        if obj.sizes.get(dim, 1) > 1:
+            candidates = [dim, named] + [str(c) for c in obj.coords]
+            one_d = [c for c in candidates if c is not None and c in obj.coords and obj.coords[c].dims == (dim,) and obj.coords[c].dtype.kind in "fiu"]
+            if one_d:
+                step = _median_step(obj.coords[one_d[0]].values, 0, longitude and one_d[0] == grid.lon)
+            elif named is not None and named in obj.coords and obj.coords[named].ndim == 2 and dim in obj.coords[named].dims:
+                coord = obj.coords[named]
+                step = _median_step(coord.values, coord.dims.index(dim), longitude)
+        flips.append(step < 0)
+    return flips[0], flips[1]
+
+
+def flip_yx(data: Any, flips: tuple[bool, bool]) -> Any:
+    """Reverse the y (second last) and x (last) axes of a numpy or dask array as ``flips`` says.
+
+    Its own inverse; None passes through. Arrays with one axis are taken as x.
+    """
+    if data is None or not any(flips):
+        return data
+    index = [slice(None)] * data.ndim
+    if flips[0] and data.ndim >= 2:
+        index[-2] = slice(None, None, -1)
+    if flips[1] and data.ndim >= 1:
+        index[-1] = slice(None, None, -1)
+    return data[tuple(index)]
