@@ -231,3 +231,20 @@ def test_dask_tasks_share_cores_with_torch_and_leave_the_main_thread_alone(sst_s
     # threads, each calling the model with one torch thread (so results match the threaded scheduler)
     assert _THREADS_SEEN and set(_THREADS_SEEN) == {1}
     assert torch.get_num_threads() == before
+
+
+def test_neural_fill_is_bit_for_bit_the_same_for_numpy_chunks_and_schedulers():
+    """The bundled fast model on the real SLSTR sample: numpy and chunked threaded dask agree bit for bit
+    (the synchronous scheduler runs the numpy path's worker threads)."""
+    import dask
+    from importlib import resources
+
+    ds = xr.open_dataset(resources.files("sstfill") / "data" / "sample_slstr_nw_med.nc")
+    field = ds["sea_surface_skin_temperature"].isel(time=0).load()
+    gappy, _ = field.inpaint.add_holes("clouds", fraction=0.4, seed=0)
+    eager = gappy.inpaint.fill("fast", device="cpu", precision="float32").values
+    # the threaded scheduler calls the model with one torch thread per task, on chunks whose
+    # tiles make batches of other sizes than the whole image's
+    with dask.config.set(scheduler="threads"):
+        lazy = gappy.chunk({"lat": 100, "lon": 90}).inpaint.fill("fast", device="cpu", precision="float32").values
+    np.testing.assert_array_equal(lazy, eager)
