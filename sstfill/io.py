@@ -541,15 +541,22 @@ def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _fits(values: np.ndarray, lo: int, hi: int, excluded: tuple, scale: float, offset: float) -> bool:
+    """Whether every non-NaN value packs to an integer in [lo, hi] that is not an excluded one."""
     values = np.asarray(values)
-    if values.dtype.kind not in "fc":
+    if values.dtype.kind not in "fc" or values.size == 0 or np.isnan(values).all():
+        return True
+    ends = (np.round((np.array([np.nanmin(values), np.nanmax(values)], "float64") - offset) / scale))
+    if not np.isfinite(ends).all():  # +-inf cannot be stored packed
+        return False
+    low, high = float(ends.min()), float(ends.max())
+    if low < lo or high > hi:
+        return False
+    inside = [x for x in excluded if low <= x <= high]
+    if not inside:  # the usual case: the fill value is at an end of the integer range
         return True
     finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return True
     packed = np.round((finite.astype("float64") - offset) / scale)
-    ok = (packed.min() >= lo) & (packed.max() <= hi)
-    return bool(ok and not any(np.any(packed == x) for x in excluded))
+    return not any(np.any(packed == x) for x in inside)
 
 
 def _check_block(block: np.ndarray, *, variable: str, **packing: Any) -> np.ndarray:
@@ -807,7 +814,12 @@ def write_atomic(ds: xr.Dataset, target: str | os.PathLike, overwrite: bool = Fa
                 plain = _unpack(plain, err.name)
         else:  # pragma: no cover  (each round unpacks one more variable)
             raise OutputError(f"Cannot write {str(target)!r}: its packed variables do not fit their packing.")
-        _publish(tmp, target, overwrite)
+        try:
+            _publish(tmp, target, overwrite)
+        except OutputError:
+            raise
+        except OSError as err:  # e.g. a directory that stopped taking new entries meanwhile
+            raise _cannot_write(target, parent, err) from err
     except BaseException:
         _remove(tmp)
         for d in created:  # directories made for this output, now empty
