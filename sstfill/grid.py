@@ -3,6 +3,8 @@
 Everything downstream works in index space on the two spatial dimensions found here, so
 descending latitude, 0..360 or -180..180 longitudes, curvilinear and projected grids all
 tile the same way. Only periodicity (a global grid wraps in longitude) changes the tiling.
+:func:`canonical_flips` and :func:`flip_yx` put a field in one orientation (coordinates
+increasing) before it is filled, so a mirrored field is filled the same, bit for bit.
 """
 
 from __future__ import annotations

@@ -60,7 +60,9 @@ def fill_block(
         The part of the block whose pixels are wanted (default: all of it). Only tiles
         touching it are run.
     batch_size : int, optional
-        Tiles per model call (default: the model's ``preferred_batch``, else 256).
+        Tiles per model call (default: the model's ``preferred_batch``, else 256). On a CPU
+        the tiles are shared among :func:`model_workers` threads (at least one call each)
+        and every call is padded to a whole number of 16-tile micro-batches.
     min_observed : float
         Tiles whose observed fraction is not above this are not used. Each tile's blending
         weight is its window times its observed fraction, so tiles with more data dominate.
