@@ -80,8 +80,8 @@ class DataArrayInpaint(_Base):
         """The spatial grid sstfill found (dims, kind, periodicity)."""
         return find_grid(self._obj)
 
-    def _land(self, land: Any, dataset: xr.Dataset | None = None, grid: SpatialGrid | None = None) -> xr.DataArray | None:
-        return find_land(self._obj, grid or self.grid, land, dataset)
+    def _land(self, land: Any, dataset: xr.Dataset | None = None, grid: SpatialGrid | None = None, never: xr.DataArray | None = None) -> xr.DataArray | None:
+        return find_land(self._obj, grid or self.grid, land, dataset, never=never)
 
     def mask(self, land: Any = "auto", *, _dataset: xr.Dataset | None = None) -> xr.DataArray:
         """Flags per pixel: 0 observed, 1 cloud (missing or non-finite, not land), 2 land.
@@ -210,9 +210,8 @@ class DataArrayInpaint(_Base):
         -------
         DataArray
             The filled field with CF attributes and a ``<name>_fill_flag`` coordinate
-            (0 observed, 1 filled, 2 land, 3 not filled, 4 filled but never observed at
-            any step of the series). Non-finite input values (+-inf) are treated as missing:
-            they are filled and flagged 1 (or 4), never returned as observed.
+            (0 observed, 1 filled, 2 land, 3 not filled). Non-finite input values (+-inf)
+            are treated as missing: they are filled and flagged 1, never returned as observed.
         """
         da = self._obj
         name = da.name if da.name is not None else "field"
@@ -226,9 +225,9 @@ class DataArrayInpaint(_Base):
                 f"tiles. Drop the tile argument or pass tile={model_tile}."
             )
         plan = TilePlan(tile or model_tile or 64, overlap)
-        land_da = self._land(land, _dataset, grid)
         other = [d for d in da.dims if d not in grid.dims]
         work = da.transpose(*other, *grid.dims)
+        land_da = self._land(land, _dataset, grid)
         land_data = None
         if land_da is not None:
             land_da = land_da.transpose(*[d for d in work.dims if d in land_da.dims])
@@ -251,8 +250,6 @@ class DataArrayInpaint(_Base):
         # +-inf is not data: such pixels are filled like NaN gaps (and flagged so)
         observed = np.isfinite(work)
         codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
-        if int(np.prod([work.sizes[d] for d in other])) >= 2:  # a series: which filled pixels are never observed
-            codes = xr.where((codes == 1) & ~observed.any(other), 4, codes)
         if land_da is not None:
             codes = xr.where(~observed & land_da, 2, codes)
         flag_name = f"{name}_fill_flag"

@@ -21,13 +21,12 @@ __all__ = [
 ]
 
 #: flag value -> meaning of the companion ``<var>_fill_flag`` variable
-FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled", 4: "filled_never_observed"}
+FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled"}
 #: what each flag of :data:`FILL_FLAGS` means, written as the flag variable's ``comment``
 FILL_FLAG_COMMENT = (
     "observed: input value returned bit for bit; filled: missing in the input (NaN, or +-inf, "
     "which is treated as missing) and filled; land: never filled, NaN; not_filled: missing and "
-    "left NaN (no data within reach); filled_never_observed: filled, and missing at every step "
-    "of the series (a persistent cloud: the fill rests on neighbouring pixels only)"
+    "left NaN (no data within reach)"
 )
 #: flag value -> meaning of :meth:`DataArray.inpaint.mask`
 MASK_FLAGS = {0: "observed", 1: "cloud", 2: "land"}

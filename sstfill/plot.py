@@ -29,7 +29,6 @@ FLAG_COLOURS = {
     "cloud": "#f16913",
     "land": LAND_COLOUR,
     "not_filled": "#67000d",
-    "filled_never_observed": "#7f2704",
 }
 _PALETTE = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 _KELVIN = {"k", "kelvin", "kelvins", "degk", "deg_k", "degree_kelvin", "degrees_kelvin"}

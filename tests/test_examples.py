@@ -94,7 +94,7 @@ def test_fill_archive_distributed(tmp_path):
     assert store.is_dir()
     (seconds,) = numbers(re.search(r"wrote .*archive_filled\.zarr in (.*) s", out).group(1))
     assert math.isfinite(seconds) and seconds > 0
-    counts = {meaning: row(out, meaning)[0] for meaning in ("observed", "filled", "land", "not_filled", "filled_never_observed")}
+    counts = {meaning: row(out, meaning)[0] for meaning in ("observed", "filled", "land", "not_filled")}
     assert sum(counts.values()) == 2 * 256 * 320
     assert counts["filled"] > 0 and counts["land"] > 0 and counts["not_filled"] == 0
     with xr.open_zarr(store) as ds:
