@@ -80,8 +80,8 @@ class DataArrayInpaint(_Base):
         """The spatial grid sstfill found (dims, kind, periodicity)."""
         return find_grid(self._obj)
 
-    def _land(self, land: Any, dataset: xr.Dataset | None = None, grid: SpatialGrid | None = None, never: xr.DataArray | None = None) -> xr.DataArray | None:
-        return find_land(self._obj, grid or self.grid, land, dataset, never=never)
+    def _land(self, land: Any, dataset: xr.Dataset | None = None, grid: SpatialGrid | None = None) -> xr.DataArray | None:
+        return find_land(self._obj, grid or self.grid, land, dataset)
 
     def mask(self, land: Any = "auto", *, _dataset: xr.Dataset | None = None) -> xr.DataArray:
         """Flags per pixel: 0 observed, 1 cloud (missing or non-finite, not land), 2 land.

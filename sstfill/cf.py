@@ -18,6 +18,7 @@ __all__ = [
     "filled_attrs",
     "clean_encoding",
     "keeps_packing",
+    "unpack_valid_range",
 ]
 
 #: flag value -> meaning of the companion ``<var>_fill_flag`` variable
@@ -74,9 +75,7 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict
     scale = source.encoding.get("scale_factor")
     offset = source.encoding.get("add_offset")
     if (scale is not None or offset is not None) and not keeps_packing(source.encoding):
-        for key in ("valid_min", "valid_max", "valid_range"):
-            if key in attrs:
-                attrs[key] = np.asarray(attrs[key], "float64") * (scale if scale is not None else 1.0) + (offset or 0.0)
+        attrs = unpack_valid_range(attrs, 1.0 if scale is None else float(scale), float(offset or 0.0))
     attrs.pop("missing_value", None)
     attrs.pop("_FillValue", None)
     method = f"sstfill {__version__}: {description}"
@@ -86,6 +85,15 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict
     ancillary = str(attrs.get("ancillary_variables", "")).split()
     attrs["ancillary_variables"] = " ".join([a for a in ancillary if a != flag_name] + [flag_name])
     return attrs
+
+
+def unpack_valid_range(attrs: dict[str, Any], scale: float, offset: float) -> dict[str, Any]:
+    """A copy of ``attrs`` with ``valid_min``/``valid_max``/``valid_range`` from packed to physical units."""
+    out = dict(attrs)
+    for key in ("valid_min", "valid_max", "valid_range"):
+        if key in out:
+            out[key] = np.asarray(out[key], "float64") * scale + offset
+    return out
 
 
 def keeps_packing(encoding: dict[str, Any]) -> bool:

@@ -518,10 +518,11 @@ class _PackingDoesNotFit(Exception):
 
 def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
     """The integer packing of an encoding: lowest/highest storable integer, excluded values."""
-    dtype = encoding.get("dtype")
-    if dtype is None or np.dtype(dtype).kind not in "iu":
+    from .cf import keeps_packing
+
+    if not keeps_packing(encoding):
         return None
-    disk = np.dtype(dtype)
+    disk = np.dtype(encoding["dtype"])
     unsigned = str(encoding.get("_Unsigned", "")).lower()
     stored = disk
     if disk.kind == "i" and unsigned == "true":
@@ -589,7 +590,7 @@ def _guard_packing(ds: xr.Dataset) -> xr.Dataset:
 
 def _unpack(ds: xr.Dataset, name: Any) -> xr.Dataset:
     """Write variable ``name`` unpacked (its in-memory float dtype), and say so in its history."""
-    from .cf import add_history
+    from .cf import add_history, unpack_valid_range
 
     var = ds.variables[name]
     packing = _packing(var.encoding) or {}
@@ -597,11 +598,8 @@ def _unpack(ds: xr.Dataset, name: Any) -> xr.Dataset:
     new.encoding = {k: v for k, v in var.encoding.items() if k not in ("scale_factor", "add_offset", "_Unsigned", "missing_value", "_FillValue", "dtype")}
     new.encoding["dtype"] = var.dtype  # float64 decoded values stay float64: observed pixels bit for bit
     new.encoding["_FillValue"] = np.array(np.nan, dtype=var.dtype)[()]
-    attrs = dict(var.attrs)
     scale, offset = packing.get("scale", 1.0), packing.get("offset", 0.0)
-    for key in ("valid_min", "valid_max", "valid_range"):  # packed units -> physical units
-        if key in attrs:
-            attrs[key] = np.asarray(attrs[key], "float64") * scale + offset
+    attrs = unpack_valid_range(var.attrs, scale, offset)
     what = f"{packing.get('dtype')}, scale_factor {scale:g}, add_offset {offset:g}"
     new.attrs = add_history(attrs, f"{name} written unpacked as {var.dtype}: its values do not fit the packing of the input ({what})")
     return _replace(ds, name, new)

@@ -104,7 +104,6 @@ def find_land(
     grid: SpatialGrid,
     land: Any = "auto",
     dataset: xr.Dataset | None = None,
-    never: xr.DataArray | None = None,
 ) -> xr.DataArray | None:
     """Land mask (True = land) over the spatial dims of ``obj``, lazily; None if no land.
 
@@ -119,9 +118,6 @@ def find_land(
         variable of ``dataset`` (or a coordinate of ``obj``); arrays are used as given.
     dataset : Dataset, optional
         Where ``obj`` came from, to look for a mask variable.
-    never : DataArray, optional
-        :func:`never_observed` of ``obj``, if the caller has it already (one reduction,
-        shared with the fill flags).
     """
     name = obj.name or "<unnamed>"
     if land is None or land is False:
@@ -144,10 +140,10 @@ def find_land(
         series = bool(other) and int(np.prod([obj.sizes[d] for d in other])) >= 2
         lonlat = _geolocation(obj, grid)
         if lonlat is None:  # no land information at all: what a series never shows is land
-            return (never if never is not None else never_observed(obj, grid)).rename("land") if series else None
+            return never_observed(obj, grid).rename("land") if series else None
         if not series:
             return _land_from_package(obj, grid, lonlat)
-        return _coastal_never_observed(obj, grid, lonlat, never)
+        return _coastal_never_observed(obj, grid, lonlat)
     arr = land if isinstance(land, xr.DataArray) else xr.DataArray(np.asarray(land), dims=grid.dims)
     if arr.dtype.kind not in "biuf":
         raise InputDataError(f"Land mask for variable {name!r} must be boolean (True = land), got dtype {arr.dtype}.")
@@ -267,12 +263,12 @@ def _ice_shelves(never: np.ndarray, coast: np.ndarray, south: np.ndarray) -> np.
     return np.isin(labels, touching[touching > 0])
 
 
-def _coastal_never_observed(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[np.ndarray, np.ndarray], never: xr.DataArray | None = None) -> xr.DataArray:
+def _coastal_never_observed(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[np.ndarray, np.ndarray]) -> xr.DataArray:
     """Series: never observed and next to the 1 km mask's land (or an Antarctic ice shelf); lazy."""
     lon, lat = lonlat
     coast = _grow(land_in_cells(lon, lat), COASTAL_BAND_CELLS, grid.periodic)
     coast_da = xr.DataArray(coast, dims=grid.dims, coords=_spatial_coords(obj, grid))
-    never = (never if never is not None else never_observed(obj, grid)).transpose(*grid.dims)
+    never = never_observed(obj, grid).transpose(*grid.dims)
     land = never & coast_da
     south = lat < ICE_SHELF_LATITUDE
     if south.any():
