@@ -44,7 +44,7 @@ if str(REPO) not in sys.path:  # run as a script: make `benchmarks` and `sstfill
 
 from benchmarks.cases import FRACTION_BINS, load_heldout_cases, load_heldout_stacks  # noqa: E402
 from benchmarks.peers import dineof, fill_biharmonic, fill_laplace, fill_telea  # noqa: E402
-from sstfill.checkpoint import BUNDLED_MODELS  # noqa: E402
+from sstfill.models.store import BUNDLED_MODELS  # noqa: E402
 
 __all__ = [
     "PEER_NAMES",
@@ -108,7 +108,7 @@ def parse_model_spec(text: str) -> tuple[str, str]:
 
 
 def _bundled_model_exists(name: str = "default") -> bool:
-    from sstfill.checkpoint import bundled_model_path
+    from sstfill.models.store import bundled_model_path
 
     return bundled_model_path(name).is_file()
 
@@ -116,7 +116,7 @@ def _bundled_model_exists(name: str = "default") -> bool:
 def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[dict]]:
     """Load the models named on the command line once; skip (with a message) missing ones."""
     import sstfill
-    from sstfill.inference import resolve_model
+    from sstfill.xr.dispatch import resolve_model
 
     models, skipped = [], []
     seen = set()
@@ -129,7 +129,7 @@ def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[d
         bundled = spec.lower() if spec.lower() in BUNDLED_MODELS else None
         if precision:
             if bundled:
-                from sstfill.checkpoint import load_bundled_model
+                from sstfill.models.store import load_bundled_model
 
                 obj = load_bundled_model(bundled, "cpu", precision)
             else:
@@ -488,7 +488,7 @@ def spectra(run: Run) -> dict:
 
 def heldout_mur_tiles(shared, tile: int = 64, window: int = 128, seed: int = 0) -> np.ndarray:
     """Non-overlapping ``tile`` x ``tile`` fully-ocean truth tiles (degC) of the held-out MUR days."""
-    from sstfill.training import cut_tiles_by_index
+    from sstfill.training.trainer import cut_tiles_by_index
 
     stacks = load_heldout_stacks(shared, window, seed)
     images = [st.truth[t] for st in stacks.values() for t in st.heldout_steps]
@@ -502,14 +502,14 @@ def report_protocol(model, shared=None, *, holes=REPORT_HOLES, fraction: float =
     ``model`` is anything ``fill(model=...)`` accepts, or a dict ``{label: model}``.
     Tiles: non-overlapping ``T`` x ``T`` tiles (``T`` = the model's tile size, else 64) cut
     from the held-out MUR days, fully ocean. Returns the table of
-    :func:`sstfill.evaluation.evaluate_tiles_table` with a leading ``model`` index level
+    :func:`sstfill.evaluation.protocols.evaluate_tiles_table` with a leading ``model`` index level
     (``rmse_hidden`` in normalised units, beside the report's ``report_rmse_hidden``).
     """
     import pandas as pd
 
     import sstfill
-    from sstfill.evaluation import evaluate_tiles_table
-    from sstfill.inference import resolve_model
+    from sstfill.evaluation.protocols import evaluate_tiles_table
+    from sstfill.xr.dispatch import resolve_model
 
     items = dict(model) if isinstance(model, dict) else {label or "model": model}
     if include_laplace:
@@ -674,7 +674,7 @@ def to_markdown(result: dict) -> str:
     if rp:
         L += ["## SST report protocol on held-out MUR tiles", ""]
         L.append(f"Non-overlapping fully-ocean tiles of the held-out MUR days; "
-                 f"`sstfill.evaluation.evaluate_tiles_table(model, tiles, holes={REPORT_HOLES}, fraction=0.25, seed=0)`. "
+                 f"`sstfill.evaluation.protocols.evaluate_tiles_table(model, tiles, holes={REPORT_HOLES}, fraction=0.25, seed=0)`. "
                  "RMSE in per-tile normalised units (error / truth tile std); the report's numbers are for its own "
                  "data and model, shown for scale only.")
         L.append("")

@@ -22,8 +22,8 @@ import xarray as xr
 from scipy import ndimage
 
 import sstfill  # noqa: F401  (registers .inpaint)
-from sstfill.grid import find_grid
-from sstfill.masks import find_land
+from sstfill.xr.grid import find_grid
+from sstfill.xr.land import find_land
 
 SERIES = [
     ("mur_l4_socal_2021-01.nc", "analysed_sst"),

@@ -19,7 +19,7 @@ import xarray as xr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.cases import load_heldout_cases  # noqa: E402
-from sstfill.checkpoint import load_default_model  # noqa: E402
+from sstfill.models.store import load_default_model  # noqa: E402
 
 
 class RotationAverage:

@@ -16,7 +16,7 @@ something even where the absolute times do not (a shared 2-core machine is noisy
    while one busy process per core competes for the CPU (a shared machine).
 2. **Whole file, fill vs I/O**: a chunked zarr store (4, 1024, 1024) with clouds;
    (a) ``xr.open_zarr(src).to_zarr(dst)`` against (b) ``xr.open_zarr(src)`` ->
-   ``ds.inpaint.fill(var="sst")`` -> ``sstfill.io.write_atomic(out, "x.zarr")``: ratio b/a,
+   ``ds.inpaint.fill(var="sst")`` -> ``sstfill.xr.io.write_atomic(out, "x.zarr")``: ratio b/a,
    for the default and fast models, the Laplace filler, and a tile model that costs nothing
    (sstfill's own cost around the model: the floor for any model on this machine).
 3. **Scaling**: fields of 1x, 4x and 16x the area (512^2, 1024^2, 2048^2) stored as zarr
@@ -251,7 +251,7 @@ def realistic_field(n: int, shared: str | None, seed: int = 0):
     """
     import xarray as xr
 
-    from sstfill.masks import make_holes
+    from sstfill.kernels.holes import make_holes
 
     path = Path(shared) / "slstr_l2_ne_atl.nc" if shared else None
     if path is not None and path.exists():
@@ -295,7 +295,7 @@ def realistic_field(n: int, shared: str | None, seed: int = 0):
 
 def cloudy_stack(shape: tuple[int, int, int], seed: int = 0):
     """(time, y, x) synthetic SST with real-shaped clouds (40 %) per step, and land (y, x)."""
-    from sstfill.masks import make_holes
+    from sstfill.kernels.holes import make_holes
 
     nt, ny, nx = shape
     sst, land = synthetic_field(ny, nx, nt=nt, seed=seed)
@@ -521,7 +521,7 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
     import xarray as xr
 
     import sstfill  # noqa: F401
-    from sstfill.io import write_atomic
+    from sstfill.xr.io import write_atomic
 
     shape, chunk = cfg["file"], cfg["chunk"]
     src = workdir / "file_in.zarr"
@@ -535,7 +535,7 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
     def copy() -> None:
         xr.open_zarr(src).to_zarr(workdir / "file_copy.zarr", mode="w")
 
-    from sstfill.inference import resolve_model
+    from sstfill.xr.dispatch import resolve_model
 
     def fill(model: Any, name: str) -> Callable[[], None]:
         counter = CountingModel(resolve_model(model, device=args.device), f"file:{name}")
@@ -603,8 +603,8 @@ def child_scaling(src: str, dst: str, model: str, fast: str | None, device: str 
     import xarray as xr
 
     import sstfill
-    from sstfill.inference import resolve_model
-    from sstfill.io import write_atomic
+    from sstfill.xr.dispatch import resolve_model
+    from sstfill.xr.io import write_atomic
 
     dask.config.set(scheduler="threads")
     m = CountingModel(resolve_model(None if model == "default" else (fast if model == "fast" else model), device=device), "child")
@@ -838,7 +838,7 @@ def to_markdown(res: dict[str, Any]) -> str:
             f"Store: {fil['store']} ({fil['input_bytes'] / 2**20:.0f} MiB on disk). Each step reads "
             "the store with `xr.open_zarr` and writes a new zarr store; (b) fills `sst` with "
             "`Dataset.inpaint.fill(var='sst')` (land from the store's CF mask variable) and writes "
-            "the result and its flag variable with `sstfill.io.write_atomic`.",
+            "the result and its flag variable with `sstfill.xr.io.write_atomic`.",
             "",
             "| step | time vs (a) | megapixels/s | model tiles per output tile | CPU use (cores) |",
             "|---|---|---|---|---|",
@@ -1105,7 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
     import dask
 
     import sstfill  # noqa: F401  (registers .inpaint)
-    from sstfill.inference import resolve_model
+    from sstfill.xr.dispatch import resolve_model
 
     dask.config.set(scheduler="threads")
     t_start = time.perf_counter()

@@ -21,8 +21,8 @@ pytest.importorskip("pytest_benchmark")
 torch = pytest.importorskip("torch")
 
 from benchmarks.throughput import realistic_tiles  # noqa: E402
-from sstfill.classical import LaplaceFiller  # noqa: E402
-from sstfill.inference import resolve_model  # noqa: E402
+from sstfill.models.harmonic import LaplaceFiller  # noqa: E402
+from sstfill.xr.dispatch import resolve_model  # noqa: E402
 
 N_TILES = 256
 

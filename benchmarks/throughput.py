@@ -9,7 +9,7 @@ ratios within one run; absolute times depend on the machine.
     python benchmarks/throughput.py --model default --model default_fp32=default --precision default_fp32=float32
 
 ``--train PRESET`` (repeatable) also measures training throughput: tiles/s of the real
-training loop (:func:`sstfill.training.fit`: holes, augmentation, generator and
+training loop (:func:`sstfill.training.trainer.fit`: holes, augmentation, generator and
 discriminator steps), batch ``--train-batch``, on the second of two short epochs.
 
     python benchmarks/throughput.py --model default --train fast --train default
@@ -28,9 +28,9 @@ import time
 import numpy as np
 import torch
 
-from sstfill.checkpoint import BUNDLED_MODELS, load_bundled_model, load_model
-from sstfill.inference import resolve_model
-from sstfill.masks import make_holes
+from sstfill.models.store import BUNDLED_MODELS, load_bundled_model, load_model
+from sstfill.xr.dispatch import resolve_model
+from sstfill.kernels.holes import make_holes
 from sstfill.testing import synthetic_sst
 
 
@@ -68,9 +68,9 @@ def measure(model, values: np.ndarray, observed: np.ndarray, batch: int, repeats
 
 
 def train_rate(preset: str, device: str, batch: int, steps: int) -> float:
-    """Tiles/s of :func:`sstfill.training.fit` on ``preset`` (second epoch of two)."""
+    """Tiles/s of :func:`sstfill.training.trainer.fit` on ``preset`` (second epoch of two)."""
     from sstfill import Inpainter
-    from sstfill.training import TrainSettings, fit
+    from sstfill.training.trainer import TrainSettings, fit
 
     tiles = truth_tiles(max(4 * batch, 256), seed=1)
     settings = TrainSettings(epochs=2, batch_size=batch, steps_per_epoch=steps, patience=10)

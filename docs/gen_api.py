@@ -110,13 +110,13 @@ def sections() -> list[Section]:
     ]
     model_items = [
         _class(sstfill.Inpainter, "sstfill.Inpainter"),
-        Item("sstfill.load_model", sstfill.load_model, "function", ("load_model", "sstfill.checkpoint.load_model")),
+        Item("sstfill.load_model", sstfill.load_model, "function", ("load_model", "sstfill.models.store.load_model")),
         _class(sstfill.LaplaceFiller, "sstfill.LaplaceFiller"),
         _class(sstfill.TilePlan, "sstfill.TilePlan"),
     ]
     mask_items = [
-        Item("sstfill.masks.make_holes", masks.make_holes, "function", ("make_holes",)),
-        Item("sstfill.masks.find_land", masks.find_land, "function", ("find_land",)),
+        Item("sstfill.kernels.holes.make_holes", masks.make_holes, "function", ("make_holes",)),
+        Item("sstfill.xr.land.find_land", masks.find_land, "function", ("find_land",)),
     ]
     error_items = [Item(f"sstfill.{n}", getattr(errors, n), "exception", (n, f"sstfill.errors.{n}")) for n in errors.__all__]
     return [
@@ -126,9 +126,9 @@ def sections() -> list[Section]:
             fill_items,
         ),
         Section("Models and tiling", "What `fill` can use as `model=`, and the tile plan it cuts the field with.", model_items),
-        Section("Masks and holes", _module_doc("sstfill.masks", 3), mask_items),
+        Section("Masks and holes", _module_doc("sstfill.xr.land", 3), mask_items),
         Section("Plots", _module_doc("sstfill.plot"), _functions("sstfill.plot")),
-        Section("Metrics", _module_doc("sstfill.metrics"), _functions("sstfill.metrics")),
+        Section("Metrics", _module_doc("sstfill.evaluation.metrics"), _functions("sstfill.evaluation.metrics")),
         Section("Errors", _module_doc("sstfill.errors", 2), error_items),
     ]
 

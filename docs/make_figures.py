@@ -30,7 +30,7 @@ import xarray as xr  # noqa: E402
 
 import sstfill  # noqa: E402
 import sstfill.plot  # noqa: E402
-from sstfill.masks import HOLE_KINDS, make_holes  # noqa: E402
+from sstfill.kernels.holes import HOLE_KINDS, make_holes  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "images"
 DATA = resources.files("sstfill") / "data"

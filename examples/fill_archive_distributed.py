@@ -4,10 +4,10 @@
 What it shows
 -------------
 How sstfill scales out: the daily files are opened lazily as one dataset with
-:func:`sstfill.io.open_inputs` (a glob pattern, combined along time, one day per dask
+:func:`sstfill.xr.io.open_inputs` (a glob pattern, combined along time, one day per dask
 chunk), ``ds.inpaint.fill(var=...)`` builds a lazy graph (each chunk is filled with a halo
 from its neighbours, so the result does not depend on the chunking), and
-:func:`sstfill.io.write_atomic` computes it on the cluster's workers while writing a zarr
+:func:`sstfill.xr.io.write_atomic` computes it on the cluster's workers while writing a zarr
 store that appears only once complete. The neural model is not shipped to the workers as
 weights: it travels as its file path and each worker loads it once. Finally the script
 prints the time taken and the pixels per fill flag.
@@ -44,7 +44,7 @@ import xarray as xr
 from dask.distributed import Client, LocalCluster
 
 import sstfill  # noqa: F401  (registers the .inpaint accessor)
-from sstfill.io import open_inputs, write_atomic
+from sstfill.xr.io import open_inputs, write_atomic
 from sstfill.testing import synthetic_sst
 
 

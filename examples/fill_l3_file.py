@@ -46,7 +46,7 @@ import xarray as xr  # noqa: E402
 
 import sstfill  # noqa: E402,F401  (registers the .inpaint accessor)
 import sstfill.plot  # noqa: E402
-from sstfill.io import write_atomic  # noqa: E402
+from sstfill.xr.io import write_atomic  # noqa: E402
 
 SAMPLE = resources.files("sstfill") / "data" / "sample_slstr_ne_atl_south.nc"
 

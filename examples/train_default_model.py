@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 import sstfill
-from sstfill.training import TrainSettings, cut_tiles_by_index, fit
+from sstfill.training.trainer import TrainSettings, cut_tiles_by_index, fit
 
 REPO = Path(__file__).resolve().parents[1]
 

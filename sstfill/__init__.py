@@ -14,14 +14,14 @@ True
 
 from __future__ import annotations
 
-from ._version import __version__  # the source's own version, installed or not
+from sstfill._version import __version__  # the source's own version, installed or not
 
-from . import accessor as _accessor  # noqa: E402,F401  (registers .inpaint)
-from .checkpoint import load_model  # noqa: E402
-from .classical import LaplaceFiller  # noqa: E402
-from .inpainter import Inpainter  # noqa: E402
-from .errors import GridError, InputDataError, ModelFileError, ModelMismatchError, SSTFillError  # noqa: E402
-from .tiling import TilePlan  # noqa: E402
+from sstfill.xr import accessor as _accessor  # noqa: E402,F401  (registers .inpaint)
+from sstfill.models.store import load_model  # noqa: E402
+from sstfill.models.harmonic import LaplaceFiller  # noqa: E402
+from sstfill.models.inpainter import Inpainter  # noqa: E402
+from sstfill.errors import GridError, InputDataError, ModelFileError, ModelMismatchError, SSTFillError  # noqa: E402
+from sstfill.kernels.tiling import TilePlan  # noqa: E402
 
 __all__ = [
     "__version__",

@@ -79,8 +79,8 @@ def _values(da: xr.DataArray, kelvin: bool) -> np.ndarray:
 
 def _spatial_dims(da: xr.DataArray) -> tuple[str, str]:
     """(y, x) dims from sstfill's grid finder, else the last two dims."""
-    from .errors import GridError
-    from .grid import find_grid
+    from sstfill.errors import GridError
+    from sstfill.xr.grid import find_grid
 
     try:
         return find_grid(da).dims
@@ -155,8 +155,8 @@ class _MapGrid:
     """How to draw a (y, x) image: coordinates, labels and aspect ratio."""
 
     def __init__(self, image: xr.DataArray, dims: tuple[str, str]) -> None:
-        from .errors import GridError
-        from .grid import find_grid
+        from sstfill.errors import GridError
+        from sstfill.xr.grid import find_grid
 
         lat = lon = None
         try:
@@ -421,7 +421,7 @@ def quicklook(
         codes = _select(flag, dims, g, "flag").astype("float64")
         flag_values, meanings = _flag_meanings(flag)
     else:
-        from .cf import FILL_FLAGS
+        from sstfill.xr.cf import FILL_FLAGS
 
         flag_values, meanings = list(FILL_FLAGS), list(FILL_FLAGS.values())
         codes = np.where(np.isfinite(g), 0, np.where(np.isfinite(f), 1, 3)).astype("float64")
@@ -482,7 +482,7 @@ def quicklook(
 
 
 def _scatter(ax, truth: np.ndarray, filled: np.ndarray, units: str) -> None:
-    from .metrics import bias, rmse
+    from sstfill.evaluation.metrics import bias, rmse
 
     u = f" {units}" if units else ""
     label = f" ({units})" if units else ""

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import sstfill
-from sstfill.batching import TileBatcher
+from sstfill.models.batching import TileBatcher
 
 
 def _tiles(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

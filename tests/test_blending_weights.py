@@ -14,8 +14,8 @@ import pytest
 import xarray as xr
 
 import sstfill  # noqa: F401  (registers .inpaint)
-from sstfill.inference import fill_block
-from sstfill.tiling import TilePlan
+from sstfill.xr.dispatch import fill_block
+from sstfill.kernels.tiling import TilePlan
 from sstfill.testing import synthetic_sst
 
 

@@ -187,11 +187,11 @@ def test_split_constants():
 
 
 def test_package_loader_reads_libraries(libs):
-    """If sstfill.masks.cloud_library exists, it must read the same masks."""
+    """If sstfill.kernels.holes.cloud_library exists, it must read the same masks."""
     try:
-        from sstfill.masks import cloud_library
+        from sstfill.kernels.holes import cloud_library
     except Exception:
-        pytest.skip("sstfill.masks.cloud_library not available")
+        pytest.skip("sstfill.kernels.holes.cloud_library not available")
     for which in ("train", "heldout"):
         masks, fractions = cloud_library(which)
         ref, d = libs[f"cloud_masks_{which}.npz"]

@@ -15,8 +15,8 @@ import pytest
 import xarray as xr
 
 import sstfill
-from sstfill import io as sio
-from sstfill.checkpoint import DEFAULT_MODEL
+from sstfill.xr import io as sio
+from sstfill.models.store import DEFAULT_MODEL
 from sstfill.testing import synthetic_sst
 
 ROW = re.compile(r"^\s{2}(?P<name>\S.*?)\s+(?P<rmse>-?\d+\.\d+|nan)\s+(?P<mae>-?\d+\.\d+|nan)\s+(?P<bias>[+-]\d+\.\d+|nan)\s+(?P<ratio>\d+\.\d+|nan)$")

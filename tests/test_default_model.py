@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 
 import sstfill
-from sstfill.checkpoint import load_default_model
-from sstfill.metrics import rmse
+from sstfill.models.store import load_default_model
+from sstfill.evaluation.metrics import rmse
 
 
 def _sample(name: str):
@@ -116,7 +116,7 @@ def test_bundled_models_fill_real_samples_accurately(model, name):
     np.testing.assert_array_equal(filled.values[obs], gappy.values[obs])
     preset = model or "default"
     assert f"'{preset}' preset" in filled.attrs["comment"]  # the provenance names the model
-    assert sstfill.inference.resolve_model(preset.upper()).config.widths == sstfill.model.PRESETS[preset]["widths"]
+    assert sstfill.xr.dispatch.resolve_model(preset.upper()).config.widths == sstfill.models.networks.PRESETS[preset]["widths"]
 
 
 @pytest.mark.parametrize("model", list(POOLED_LIMITS))
@@ -127,7 +127,7 @@ def test_bundled_models_beat_laplace_on_all_samples_together(model):
 def test_a_network_reduced_to_its_first_guess_fails_the_margins():
     # what the limits above are for: a network that adds nothing (zeroed output) fails them
     # all (both bundled models start from the same first guess, so one zeroed model stands for both)
-    configs = [sstfill.inference.resolve_model(preset).config for preset in ("default", "fast")]
+    configs = [sstfill.xr.dispatch.resolve_model(preset).config for preset in ("default", "fast")]
     assert len({(c.residual, c.first_guess_iterations, c.std_floor) for c in configs}) == 1
     zeroed = _first_guess_only("default")
     for name in SAMPLES:
@@ -165,7 +165,7 @@ def test_fill_follows_a_change_of_scale_and_offset():
 def test_normalised_tiles_have_zero_mean_and_unit_std_over_observed_pixels():
     import torch
 
-    from sstfill.model import normalise_tiles
+    from sstfill.models.networks import normalise_tiles
 
     da, gappy, hidden, _ = _holes("sample_slstr_nw_med.nc")
     tiles = np.stack([gappy.values[y : y + 64, x : x + 64] for y in (0, 40) for x in (0, 48)]).astype("float32")
@@ -192,7 +192,7 @@ def test_units_do_not_matter_kelvin_or_celsius():
 
 
 def test_precision_options_agree_and_never_touch_observed_pixels():
-    from sstfill.inpainter import resolve_precision
+    from sstfill.models.inpainter import resolve_precision
 
     import torch
 

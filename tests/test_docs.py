@@ -38,10 +38,10 @@ def test_api_page_names_what_users_call():
         "sstfill.load_model",
         "sstfill.LaplaceFiller",
         "sstfill.TilePlan",
-        "sstfill.masks.make_holes",
-        "sstfill.masks.find_land",
+        "sstfill.kernels.holes.make_holes",
+        "sstfill.xr.land.find_land",
         "sstfill.plot.quicklook",
-        "sstfill.metrics.rmse",
+        "sstfill.evaluation.metrics.rmse",
         "sstfill.ModelFileError",
     ):
         assert f"{{ #{name} }}" in text, name

@@ -63,7 +63,7 @@ def test_train_own_region(tmp_path):
 
 
 def test_evaluate_report_holes(tmp_path):
-    from sstfill.evaluation import REPORT_TABLE
+    from sstfill.evaluation.protocols import REPORT_TABLE
 
     out = run_example("evaluate_report_holes.py", tmp_path)
     assert (tmp_path / "report_holes.png").stat().st_size > 10_000

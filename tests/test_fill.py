@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sstfill.classical import LaplaceFiller
-from sstfill.cf import FILL_FLAGS
+from sstfill.models.harmonic import LaplaceFiller
+from sstfill.xr.cf import FILL_FLAGS
 from sstfill.testing import IndexOracle, index_field, synthetic_land, synthetic_sst
 
-from sstfill.metrics import rmse
+from sstfill.evaluation.metrics import rmse
 
 
 def _bits(a):

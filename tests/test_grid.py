@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from sstfill.errors import GridError
-from sstfill.grid import find_grid, lonlat_2d
+from sstfill.xr.grid import find_grid, lonlat_2d
 
 
 def test_regular_grid_by_cf_attributes_with_odd_names(sst_image):

@@ -10,8 +10,8 @@ import scipy.sparse
 import scipy.sparse.linalg
 import xarray as xr
 
-from sstfill.classical import LaplaceFiller, harmonic_fill
-from sstfill.inference import _harmonic_fallback
+from sstfill.models.harmonic import LaplaceFiller, harmonic_fill
+from sstfill.xr.dispatch import _harmonic_fallback
 
 
 def direct_harmonic(image: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -82,7 +82,7 @@ def test_fallback_is_converged_and_does_not_depend_on_orientation(slstr_with_wid
 
 
 def test_converged_tiles_match_a_direct_solve_on_real_cloud_shapes(slstr_complete):
-    from sstfill.masks import make_holes
+    from sstfill.kernels.holes import make_holes
 
     field = slstr_complete
     tiles = np.stack([field[y : y + 64, x : x + 64] for y in range(0, 256, 64) for x in range(0, 256, 64)])[::2]

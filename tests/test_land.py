@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from sstfill.masks import land_in_cells
+from sstfill.xr.land import land_in_cells
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sstfill.cf import MASK_FLAGS
+from sstfill.xr.cf import MASK_FLAGS
 from sstfill.errors import InputDataError
-from sstfill.masks import HOLE_KINDS, cloud_library, make_holes
+from sstfill.kernels.holes import HOLE_KINDS, cloud_library, make_holes
 from sstfill.testing import synthetic_land
 
 

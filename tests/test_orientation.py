@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 import sstfill  # noqa: F401  (registers .inpaint)
-from sstfill.grid import canonical_flips, find_grid
+from sstfill.xr.grid import canonical_flips, find_grid
 
 REVERSE = slice(None, None, -1)
 

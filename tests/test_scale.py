@@ -55,7 +55,7 @@ def _rss_after_imports() -> int:
     import torch  # noqa: F401
     import zarr  # noqa: F401
 
-    import sstfill.classical  # noqa: F401
+    import sstfill.models.harmonic  # noqa: F401
 
     return psutil.Process().memory_info().rss
 

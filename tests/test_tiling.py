@@ -6,9 +6,9 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from sstfill.inference import fill_array, fill_block
+from sstfill.xr.dispatch import fill_array, fill_block
 from sstfill.testing import IndexOracle, index_field
-from sstfill.tiling import TilePlan, blend_tiles, cut_tiles
+from sstfill.kernels.tiling import TilePlan, blend_tiles, cut_tiles
 
 
 @pytest.mark.parametrize("tile,overlap", [(64, 16), (64, 0), (32, 8), (16, 12)])
@@ -97,7 +97,7 @@ def test_fill_block_keeps_observed_and_land():
 
 
 def test_tiles_without_data_leave_pixels_not_filled_unless_fallback():
-    from sstfill.classical import LaplaceFiller
+    from sstfill.models.harmonic import LaplaceFiller
 
     field = np.full((200, 200), np.nan, "float32")
     field[:20, :20] = 1.0
@@ -110,7 +110,7 @@ def test_tiles_without_data_leave_pixels_not_filled_unless_fallback():
 
 
 def test_fallback_fills_each_wide_cloud_from_its_own_surroundings():
-    from sstfill.classical import LaplaceFiller
+    from sstfill.models.harmonic import LaplaceFiller
 
     field = np.where(np.arange(600) < 300, 1.0, 5.0).astype("float32")[None, :].repeat(400, 0)
     truth = field.copy()
@@ -146,7 +146,7 @@ def _wide_clouds(periodic: bool = False):
 
 @pytest.mark.parametrize("chunks", [(1, 150, 180), (2, 100, 120), (1, 300, 90), (2, 300, 360)])
 def test_chunked_fill_equals_unchunked_bit_for_bit_with_wide_clouds(chunks):
-    from sstfill.classical import LaplaceFiller
+    from sstfill.models.harmonic import LaplaceFiller
 
     field, land = _wide_clouds()
     kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16))
@@ -160,7 +160,7 @@ def test_chunked_fill_equals_unchunked_bit_for_bit_with_wide_clouds(chunks):
 
 @pytest.mark.parametrize("chunks", [(1, 300, 128), (2, 150, 96)])
 def test_periodic_chunked_fill_equals_unchunked_with_wide_clouds(chunks):
-    from sstfill.classical import LaplaceFiller
+    from sstfill.models.harmonic import LaplaceFiller
 
     field, land = _wide_clouds(periodic=True)
     kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16), periodic_x=True)
@@ -176,8 +176,8 @@ def test_periodic_chunked_fill_equals_unchunked_with_wide_clouds(chunks):
 
 
 def test_images_too_big_for_one_task_get_the_fallback_block_by_block(monkeypatch):
-    import sstfill.inference as inference
-    from sstfill.classical import LaplaceFiller
+    import sstfill.xr.dispatch as inference
+    from sstfill.models.harmonic import LaplaceFiller
 
     field, land = _wide_clouds()
     kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16))
@@ -192,8 +192,8 @@ def test_images_too_big_for_one_task_get_the_fallback_block_by_block(monkeypatch
 
 
 def _record_shapes(monkeypatch, name: str) -> list:
-    """Wrap ``sstfill.inference.<name>`` so that the shape of its first argument is recorded in each call."""
-    import sstfill.inference as inference
+    """Wrap ``sstfill.xr.dispatch.<name>`` so that the shape of its first argument is recorded in each call."""
+    import sstfill.xr.dispatch as inference
 
     shapes = []
     real = getattr(inference, name)
@@ -207,7 +207,7 @@ def _record_shapes(monkeypatch, name: str) -> list:
 
 
 def test_fallback_tasks_hold_one_image_when_images_are_chunked(monkeypatch):
-    from sstfill.classical import LaplaceFiller
+    from sstfill.models.harmonic import LaplaceFiller
 
     field, land = _wide_clouds()
     field = np.concatenate([field, field])  # 4 images
@@ -222,8 +222,8 @@ def test_fallback_tasks_hold_one_image_when_images_are_chunked(monkeypatch):
 
 @pytest.mark.parametrize("periodic", [False, True])
 def test_numpy_stacks_are_filled_in_groups_of_images_with_the_same_result(monkeypatch, periodic):
-    import sstfill.inference as inference
-    from sstfill.classical import LaplaceFiller
+    import sstfill.xr.dispatch as inference
+    from sstfill.models.harmonic import LaplaceFiller
 
     field, land = _wide_clouds(periodic)
     stack = np.concatenate([field, field[::-1], field])  # 6 images

@@ -20,9 +20,9 @@ import pytest
 import xarray as xr
 
 import sstfill
-import sstfill.inference
+import sstfill.xr.dispatch
 from sstfill import cli
-from sstfill import io as sio
+from sstfill.xr import io as sio
 from sstfill.testing import synthetic_sst
 
 MUR_PACKING = {"dtype": "int16", "scale_factor": 0.001, "add_offset": 298.15, "_FillValue": -32768}
@@ -281,13 +281,13 @@ def test_overwrite_leaves_no_set_aside_output(tmp_path, suffix, publish_mode):
 def _fill_counter(monkeypatch) -> list:
     """Count the fill kernel's calls (it must not run when the output cannot be written)."""
     calls: list = []
-    real = sstfill.inference.fill_block
+    real = sstfill.xr.dispatch.fill_block
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sstfill.inference, "fill_block", counting)
+    monkeypatch.setattr(sstfill.xr.dispatch, "fill_block", counting)
     return calls
 
 
@@ -332,7 +332,7 @@ def unwritable_dir(tmp_path, monkeypatch):
 def test_unwritable_output_directory_fails_before_any_work(unwritable_dir, packed_file, suffix, monkeypatch, capsys):
     calls = _fill_counter(monkeypatch)
     resolved: list = []
-    monkeypatch.setattr(cli, "_resolve_cli_model", lambda *a, **k: resolved.append(a) or sstfill.inference.resolve_model("laplace"))
+    monkeypatch.setattr(cli, "_resolve_cli_model", lambda *a, **k: resolved.append(a) or sstfill.xr.dispatch.resolve_model("laplace"))
     target = unwritable_dir / f"out{suffix}"
     assert cli.main(["fill", str(packed_file), str(target), "--model", "laplace", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
@@ -419,7 +419,7 @@ def test_zarr_writes_warn_nothing(tmp_path, packed_file, capsys):
 
 def test_progress_counts_the_fill_tasks(tmp_path, monkeypatch):
     """While the first fill task runs, the bar says 0 % (dask's own said ~40 %: reads were done)."""
-    real = sstfill.inference.fill_block
+    real = sstfill.xr.dispatch.fill_block
     started, finished = [], []
 
     def slow(*args, **kwargs):
@@ -430,7 +430,7 @@ def test_progress_counts_the_fill_tasks(tmp_path, monkeypatch):
         finished.append(time.monotonic())
         return out
 
-    monkeypatch.setattr(sstfill.inference, "fill_block", slow)
+    monkeypatch.setattr(sstfill.xr.dispatch, "fill_block", slow)
     drawn: list[tuple[float, int]] = []
 
     class Recorder(io.StringIO):

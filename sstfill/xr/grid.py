@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .errors import GridError
+from sstfill.errors import GridError
 
 __all__ = ["SpatialGrid", "find_grid", "lonlat_2d", "canonical_flips", "flip_yx"]
 

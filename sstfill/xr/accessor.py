@@ -1,8 +1,8 @@
 """The ``.inpaint`` accessor on DataArray and Dataset: validate, call the kernels, wrap.
 
-No maths lives here: grids come from :mod:`sstfill.grid`, masks and holes from
-:mod:`sstfill.masks`, the fill from :mod:`sstfill.inference`, metadata from
-:mod:`sstfill.cf`. The accessor keeps no state besides the wrapped object.
+No maths lives here: grids come from :mod:`sstfill.xr.grid`, masks and holes from
+:mod:`sstfill.xr.land`, the fill from :mod:`sstfill.xr.dispatch`, metadata from
+:mod:`sstfill.xr.cf`. The accessor keeps no state besides the wrapped object.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from . import cf
-from .errors import InputDataError, ModelMismatchError
-from .grid import SpatialGrid, canonical_flips, find_grid, flip_yx
-from .inference import fill_array, resolve_model
-from .masks import find_land, make_holes
-from .tiling import TilePlan
+from sstfill.xr import cf
+from sstfill.errors import InputDataError, ModelMismatchError
+from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
+from sstfill.xr.dispatch import fill_array, resolve_model
+from sstfill.xr.land import find_land
+from sstfill.kernels.holes import make_holes
+from sstfill.kernels.tiling import TilePlan
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
 
@@ -89,7 +90,7 @@ class DataArrayInpaint(_Base):
         Parameters
         ----------
         land : "auto", None, str or DataArray
-            Where land comes from; see :func:`sstfill.masks.find_land`.
+            Where land comes from; see :func:`sstfill.xr.land.find_land`.
 
         Returns
         -------
@@ -183,7 +184,7 @@ class DataArrayInpaint(_Base):
             preset (1.7-1.9x as fast on a CPU, slightly less accurate); "laplace" the
             classical harmonic fill.
         land : "auto", None, str or DataArray
-            Where land comes from; see :func:`sstfill.masks.find_land`.
+            Where land comes from; see :func:`sstfill.xr.land.find_land`.
         tile : int, optional
             Tile size (default: the model's).
         overlap : int
@@ -280,7 +281,7 @@ class DataArrayInpaint(_Base):
         Parameters
         ----------
         model : None, "fast", "laplace", path or model
-        holes : kinds of :func:`sstfill.masks.make_holes`
+        holes : kinds of :func:`sstfill.kernels.holes.make_holes`
         fraction : float
             Cover of the many-holes sets.
         seed : int
@@ -289,8 +290,8 @@ class DataArrayInpaint(_Base):
         -------
         pandas.DataFrame, one row per hole set, with the report's own RMSE beside ours.
         """
-        from .evaluation import evaluate_tiles_table
-        from .training import cut_tiles_by_index, _images
+        from sstfill.evaluation.protocols import evaluate_tiles_table
+        from sstfill.training.trainer import cut_tiles_by_index, _images
 
         da = self._obj
         _check_field(da)
@@ -308,7 +309,7 @@ class DataArrayInpaint(_Base):
         --------
         >>> fig = gappy.inpaint.plot(gappy.inpaint.fill(), truth=sst)  # doctest: +SKIP
         """
-        from .plot import quicklook
+        from sstfill.plot import quicklook
 
         return quicklook(self._obj, filled, truth, **kwargs)
 
@@ -408,7 +409,7 @@ class DatasetInpaint(_Base):
         var : str, optional
             The variable (needed when the dataset has several).
         holes : str or sequence of str
-            Kinds of synthetic holes (see :func:`sstfill.masks.make_holes`).
+            Kinds of synthetic holes (see :func:`sstfill.kernels.holes.make_holes`).
         hole_fraction : (float, float)
             Range of the fraction of each tile hidden.
         epochs, batch_size, patience : int
@@ -418,8 +419,8 @@ class DatasetInpaint(_Base):
         seed : int
             Makes CPU training reproducible.
         preset : str
-            Architecture preset of :data:`sstfill.model.PRESETS`; ``**config`` overrides
-            any :class:`~sstfill.model.ModelConfig` field (e.g. ``discriminator="pair"``,
+            Architecture preset of :data:`sstfill.models.networks.PRESETS`; ``**config`` overrides
+            any :class:`~sstfill.models.networks.ModelConfig` field (e.g. ``discriminator="pair"``,
             ``adversarial_weight=0``).
         model : Inpainter, optional
             Start from a copy of this model (fine-tuning) instead of a fresh one; the model
@@ -447,8 +448,8 @@ class DatasetInpaint(_Base):
         >>> len(model.history["val_loss"])
         1
         """
-        from .inpainter import Inpainter
-        from .training import TrainSettings, fit, tiles_from_dataarray
+        from sstfill.models.inpainter import Inpainter
+        from sstfill.training.trainer import TrainSettings, fit, tiles_from_dataarray
 
         da = self._var(var)
         _check_field(da)

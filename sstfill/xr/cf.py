@@ -67,7 +67,7 @@ def add_history(attrs: dict[str, Any], line: str) -> dict[str, Any]:
 
 def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict[str, Any]:
     """Attributes of a filled field: the source's, plus history, comment and ancillaries."""
-    from . import __version__
+    from sstfill._version import __version__
 
     attrs = dict(source.attrs)
     # valid_* of packed data are in packed units: they stay so while the output keeps the
@@ -111,7 +111,7 @@ def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
     integers; a float dtype (float32 on disk, float64 in memory: float32) with its
     ``_FillValue``. Packing without a fill value gets one (the dtype's most negative, or for
     unsigned the largest, value) so land and unfilled gaps can be stored.
-    :func:`sstfill.io.write_atomic` checks that the filled values fit the packing and
+    :func:`sstfill.xr.io.write_atomic` checks that the filled values fit the packing and
     writes the field unpacked, saying so in its ``history``, when they do not. Without
     an on-disk dtype the output is ``dtype`` with NaN as fill value. A conflicting
     ``missing_value`` and stale storage chunking are dropped, so ``to_netcdf`` and

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .errors import ModelFileError, SSTFillError
+from sstfill.errors import ModelFileError, SSTFillError
 
 __all__ = ["main", "build_parser", "CLIError"]
 
@@ -92,7 +92,7 @@ def _in_celsius(values, units: str | None):
 
 def _resolve_cli_model(model: str | None, device: str | None = None, precision: str | None = None):
     """The model once, up front (so a bad path fails before anything is written)."""
-    from .inference import resolve_model
+    from sstfill.xr.dispatch import resolve_model
 
     try:
         return resolve_model(model, device, precision)
@@ -251,10 +251,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     import sstfill  # noqa: F401  (registers .inpaint)
 
-    from . import __version__
-    from .checkpoint import BUNDLED_MODELS, DEFAULT_MODEL
-    from .io import check_output, write_atomic
-    from .metrics import scores
+    from sstfill._version import __version__
+    from sstfill.models.store import BUNDLED_MODELS, DEFAULT_MODEL
+    from sstfill.xr.io import check_output, write_atomic
+    from sstfill.evaluation.metrics import scores
 
     t_start = time.perf_counter()
     out_dir = Path(args.out).expanduser()
@@ -385,8 +385,8 @@ def _flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
     """Pixels per fill flag of a written output (streamed through dask: little memory)."""
     import dask
 
-    from .cf import FILL_FLAGS
-    from .io import _open_one
+    from sstfill.xr.cf import FILL_FLAGS
+    from sstfill.xr.io import _open_one
 
     try:
         with _open_one(str(path), {}) as ds:
@@ -402,7 +402,7 @@ def _flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
 def cmd_fill(args: argparse.Namespace) -> int:
     import sstfill  # noqa: F401
 
-    from .io import check_output, open_inputs, output_format, write_atomic
+    from sstfill.xr.io import check_output, open_inputs, output_format, write_atomic
 
     if len(args.paths) < 2:
         raise CLIError("fill needs at least one INPUT and an OUTPUT: sstfill fill INPUT... OUTPUT.nc|OUTPUT.zarr")
@@ -461,11 +461,11 @@ def cmd_fill(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     import sstfill  # noqa: F401
 
-    from .io import expand_inputs, open_inputs
-    from .masks import HOLE_KINDS
-    from .model import PRESETS
+    from sstfill.xr.io import expand_inputs, open_inputs
+    from sstfill.kernels.holes import HOLE_KINDS
+    from sstfill.models.networks import PRESETS
 
-    from .checkpoint import resolve_model_file
+    from sstfill.models.store import resolve_model_file
 
     out = Path(args.out).expanduser()  # written as given: an .npz archive whatever its name
     if out.is_dir():
@@ -556,7 +556,7 @@ def _history_lines(h: dict) -> list[str]:
 # -- info ---------------------------------------------------------------------------------
 def _saved_with(config: dict) -> str:
     """Which sstfill saved a model file, honestly: files saved from a source checkout may not know."""
-    from .checkpoint import UNKNOWN_VERSION
+    from sstfill.models.store import UNKNOWN_VERSION
 
     version = config.get("sstfill_version")
     if not version:
@@ -568,7 +568,7 @@ def _saved_with(config: dict) -> str:
 
 def _list_bundled_models() -> int:
     """``sstfill info`` without a model: the bundled models, what each is for, and how to see more."""
-    from .checkpoint import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
+    from sstfill.models.store import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
 
     _say("Bundled models (use one with --model NAME, or model=\"NAME\" in Python):")
     for name, file_name in BUNDLED_MODELS.items():
@@ -589,8 +589,8 @@ def _list_bundled_models() -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .checkpoint import BUNDLED_MODELS, load_arrays, resolve_model_file
-    from .inpainter import Inpainter
+    from sstfill.models.store import BUNDLED_MODELS, load_arrays, resolve_model_file
+    from sstfill.models.inpainter import Inpainter
 
     if args.model is None:
         return _list_bundled_models()
@@ -652,7 +652,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from sstfill._version import __version__
 
     parser = argparse.ArgumentParser(
         prog=PROG,

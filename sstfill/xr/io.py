@@ -39,7 +39,7 @@ import numpy as np
 import xarray as xr
 from dask.diagnostics import ProgressBar
 
-from .errors import InputDataError, SSTFillError
+from sstfill.errors import InputDataError, SSTFillError
 
 __all__ = [
     "OutputError",
@@ -518,7 +518,7 @@ class _PackingDoesNotFit(Exception):
 
 def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
     """The integer packing of an encoding: lowest/highest storable integer, excluded values."""
-    from .cf import keeps_packing
+    from sstfill.xr.cf import keeps_packing
 
     if not keeps_packing(encoding):
         return None
@@ -590,7 +590,7 @@ def _guard_packing(ds: xr.Dataset) -> xr.Dataset:
 
 def _unpack(ds: xr.Dataset, name: Any) -> xr.Dataset:
     """Write variable ``name`` unpacked (its in-memory float dtype), and say so in its history."""
-    from .cf import add_history, unpack_valid_range
+    from sstfill.xr.cf import add_history, unpack_valid_range
 
     var = ds.variables[name]
     packing = _packing(var.encoding) or {}
@@ -606,7 +606,7 @@ def _unpack(ds: xr.Dataset, name: Any) -> xr.Dataset:
 
 
 # -- progress -----------------------------------------------------------------------------
-#: names of the dask tasks that do the filling (see :mod:`sstfill.inference`)
+#: names of the dask tasks that do the filling (see :mod:`sstfill.xr.dispatch`)
 FILL_TASK_NAMES = ("_fill_dask_block", "_fill_beyond_tiles_task")
 
 

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import arrays_to_optimizer, arrays_to_state, load_arrays, optimizer_to_arrays, state_to_arrays
-from .errors import InputDataError
-from .inpainter import Inpainter
-from .masks import make_holes
-from .model import ModelConfig
+from sstfill.models.store import arrays_to_optimizer, arrays_to_state, load_arrays, optimizer_to_arrays, state_to_arrays
+from sstfill.errors import InputDataError
+from sstfill.models.inpainter import Inpainter
+from sstfill.kernels.holes import make_holes
+from sstfill.models.networks import ModelConfig
 
 __all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "HoleBank", "losses", "fit", "TrainSettings"]
 

@@ -7,8 +7,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .metrics import ssim
-from .training import draw_holes
+from sstfill.evaluation.metrics import ssim
+from sstfill.training.trainer import draw_holes
 
 __all__ = ["REPORT_TABLE", "evaluate_tiles_table"]
 

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .checkpoint import arrays_to_state, load_arrays, resolve_model_file, save_arrays, state_to_arrays
-from .errors import ModelFileError
-from .model import Generator, ModelConfig, PRESETS, build_inputs, make_discriminator, normalise_tiles
+from sstfill.models.store import arrays_to_state, load_arrays, resolve_model_file, save_arrays, state_to_arrays
+from sstfill.errors import ModelFileError
+from sstfill.models.networks import Generator, ModelConfig, PRESETS, build_inputs, make_discriminator, normalise_tiles
 
 __all__ = ["Inpainter", "resolve_device", "resolve_precision", "PRECISIONS"]
 
@@ -28,8 +28,8 @@ __all__ = ["Inpainter", "resolve_device", "resolve_precision", "PRECISIONS"]
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: Tiles per forward pass on a CPU: small batches keep the activations in cache.
 CPU_MICRO_BATCH = 16
-#: Tiles per ``predict_tiles`` call that :func:`sstfill.inference.fill_block` aims at, and
-#: the batch a GPU's :class:`~sstfill.batching.TileBatcher` gathers across chunks.
+#: Tiles per ``predict_tiles`` call that :func:`sstfill.xr.dispatch.fill_block` aims at, and
+#: the batch a GPU's :class:`~sstfill.models.batching.TileBatcher` gathers across chunks.
 PREFERRED_BATCH = {"cpu": 256, "cuda": 8192}
 
 
@@ -125,7 +125,7 @@ class Inpainter:
 
     @classmethod
     def from_preset(cls, preset: str = "default", **overrides: Any) -> Inpainter:
-        """A fresh (untrained) model from a named preset in :data:`sstfill.model.PRESETS`."""
+        """A fresh (untrained) model from a named preset in :data:`sstfill.models.networks.PRESETS`."""
         if preset not in PRESETS:
             raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
         return cls(ModelConfig(**{**PRESETS[preset], **overrides}), preset=preset)
@@ -199,10 +199,10 @@ class Inpainter:
         """Fill a batch of tiles ``(N, T, T)`` (NaN where not observed); returns float32.
 
         Thread-safe. On a GPU, calls that arrive together from several threads (the chunks
-        dask fills at once) run as one batch: see :mod:`sstfill.batching`.
+        dask fills at once) run as one batch: see :mod:`sstfill.models.batching`.
         """
         if values.shape[-1] != self.tile_size or values.shape[-2] != self.tile_size:
-            from .errors import ModelMismatchError
+            from sstfill.errors import ModelMismatchError
 
             raise ModelMismatchError(f"This model fills {self.tile_size}x{self.tile_size} tiles, got {values.shape[-2:]}.")
         batching = self.cross_chunk_batching if self.cross_chunk_batching is not None else self.device.type == "cuda"
@@ -213,7 +213,7 @@ class Inpainter:
     def _tile_batcher(self):
         with _BATCHER_LOCK:
             if self._batcher is None:
-                from .batching import TileBatcher
+                from sstfill.models.batching import TileBatcher
 
                 self._batcher = TileBatcher(self._predict_now, batch_tiles=PREFERRED_BATCH["cuda"])
             return self._batcher
@@ -281,7 +281,7 @@ class Inpainter:
 
         Missing files, directories, corrupt or incompatible files and files holding pickled
         objects (refused, never unpickled) raise ``ModelFileError``; see
-        :func:`sstfill.checkpoint.resolve_model_file` for files older sstfill versions saved
+        :func:`sstfill.models.store.resolve_model_file` for files older sstfill versions saved
         as ``path + ".npz"``.
         """
         path = resolve_model_file(path)

@@ -16,7 +16,7 @@ from typing import Any, Iterator, Protocol
 
 import numpy as np
 
-from .tiling import TilePlan, blend_tiles, cut_tiles
+from sstfill.kernels.tiling import TilePlan, blend_tiles, cut_tiles
 
 __all__ = ["TileModel", "fill_block", "fill_array", "fill_beyond_tiles", "model_workers"]
 
@@ -78,7 +78,7 @@ def fill_block(
 
     Examples
     --------
-    >>> from sstfill.classical import LaplaceFiller
+    >>> from sstfill.models.harmonic import LaplaceFiller
     >>> x = np.linspace(0, 1, 100 * 90, dtype="float32").reshape(100, 90); x[40:50, 30:45] = np.nan
     >>> out = fill_block(x, None, model=LaplaceFiller(), plan=TilePlan())
     >>> bool(np.isfinite(out).all())
@@ -157,7 +157,7 @@ def _one_torch_thread() -> None:
 
 def _predict_tiles(model: TileModel, values: np.ndarray, observed: np.ndarray, idx: np.ndarray, batch_size: int, out: np.ndarray) -> None:
     """``out[idx] = model.predict_tiles(values[idx], observed[idx])``, in batches, on :func:`model_workers` threads."""
-    from .inpainter import CPU_MICRO_BATCH
+    from sstfill.models.inpainter import CPU_MICRO_BATCH
 
     workers = model_workers(model)
     device = getattr(model, "device", None)
@@ -243,7 +243,7 @@ FALLBACK_MARGIN = 16
 #: More separate regions than this in one image are filled in one pass over the whole image.
 FALLBACK_MAX_REGIONS = 16
 #: The fallback's harmonic fill iterates until no pixel moves by more than this times the
-#: range of the region's known values (:class:`~sstfill.classical.LaplaceFiller`).
+#: range of the region's known values (:class:`~sstfill.models.harmonic.LaplaceFiller`).
 FALLBACK_TOLERANCE = 1e-4
 
 
@@ -258,7 +258,7 @@ def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
     its result does not depend on torch's thread count (the scheduler), and on a busy
     machine it is 10x faster than with two (0.18 s against 2.5 s for a 256 x 112 region).
     """
-    from .classical import LaplaceFiller
+    from sstfill.models.harmonic import LaplaceFiller
 
     harmonic = LaplaceFiller(tolerance=FALLBACK_TOLERANCE)
     with _torch_threads(1):  # results independent of torch's thread count, no spinning OpenMP threads on busy cores
@@ -495,25 +495,25 @@ def resolve_model(model: Any = None, device: str | None = None, precision: str |
 
     ``None`` (or ``"default"``) is the bundled default model; ``"fast"`` the bundled model
     of the ``fast`` preset; ``"laplace"`` the classical
-    :class:`~sstfill.classical.LaplaceFiller`; a path loads a saved model
+    :class:`~sstfill.models.harmonic.LaplaceFiller`; a path loads a saved model
     (:func:`sstfill.load_model`); an object with ``predict_tiles`` is used as it is.
     ``device`` ("cpu", "cuda", "auto") moves a neural model and ``precision`` ("auto",
     "float32", "bfloat16") sets what it computes in; None leaves either as it is.
     """
-    from .errors import ModelMismatchError
+    from sstfill.errors import ModelMismatchError
 
-    from .checkpoint import BUNDLED_MODELS
+    from sstfill.models.store import BUNDLED_MODELS
 
     if model is None or (isinstance(model, str) and model.lower() in BUNDLED_MODELS):
-        from .checkpoint import load_bundled_model
+        from sstfill.models.store import load_bundled_model
 
         return load_bundled_model("default" if model is None else model.lower(), device, precision)
     elif isinstance(model, str) and model.lower() in ("laplace", "harmonic"):
-        from .classical import LaplaceFiller
+        from sstfill.models.harmonic import LaplaceFiller
 
         model = LaplaceFiller()
     elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
-        from .checkpoint import load_model
+        from sstfill.models.store import load_model
 
         model = load_model(model)
     if not callable(getattr(model, "predict_tiles", None)):

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import ModelFileError
+from sstfill.errors import ModelFileError
 
 __all__ = [
     "FORMAT",
@@ -104,7 +104,7 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: 
     ModelFileError
         If ``path`` is an existing directory.
     """
-    from . import __version__
+    from sstfill._version import __version__
 
     path = Path(path)
     if path.is_dir():
@@ -182,7 +182,7 @@ def _caller_outside_sstfill() -> int:
     """The ``stacklevel`` that points a warning at the first caller outside the sstfill package."""
     import sys
 
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the sstfill package
     frame, level = sys._getframe(1), 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
         frame, level = frame.f_back, level + 1
@@ -279,7 +279,7 @@ def load_model(path: str | os.PathLike, device: str | None = None, precision: st
     >>> load_model(p).config.widths
     (16, 32, 48)
     """
-    from .inpainter import Inpainter
+    from sstfill.models.inpainter import Inpainter
 
     return Inpainter.load(path, device=device, precision=precision)
 
@@ -312,7 +312,7 @@ def load_bundled_model(name: str = "default", device: str | None = None, precisi
     >>> load_bundled_model("fast").config.widths
     (16, 32, 48)
     """
-    from .inpainter import resolve_device
+    from sstfill.models.inpainter import resolve_device
 
     ref = bundled_model_path(name)
     if not ref.is_file():

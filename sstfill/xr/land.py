@@ -9,35 +9,25 @@ coastline (Antarctic ice shelves, which the 1 km mask counts as sea). A never-ob
 in open sea is a persistent cloud, not land. Grids without geolocation, for which no land
 information exists, take never-observed pixels of a series for land. A cloud is a missing
 pixel that is not land.
-
-Holes follow the SST report (one 10x10 square per 64x64 tile; many 6x6 squares; many
-squares of side 1-10) or look like real clouds: shapes cut from real Sentinel-3 SLSTR
-scenes shipped with the package, or a thresholded Gaussian random field.
 """
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from .errors import InputDataError
-from .grid import SpatialGrid, lonlat_2d
+from sstfill.errors import InputDataError
+from sstfill.xr.grid import SpatialGrid, lonlat_2d
 
 __all__ = [
-    "HOLE_KINDS",
     "find_land",
-    "make_holes",
-    "cloud_library",
     "land_from_flags",
     "land_in_cells",
     "never_observed",
 ]
 
-HOLE_KINDS = ("square10", "squares6", "squares", "clouds", "random_field")
 #: In a series, a never-observed pixel is land when the 1 km land mask has land within this
 #: many grid cells of its own cell. Measured on the real products in ``shared/data``: every
 #: pixel that MUR L4 (0.01 and 0.1 deg) and ERSST v5 (2 deg, outside Antarctica) mask as land
@@ -112,7 +102,7 @@ def find_land(
     obj : DataArray
         The field.
     grid : SpatialGrid
-        Its grid, from :func:`sstfill.grid.find_grid`.
+        Its grid, from :func:`sstfill.xr.grid.find_grid`.
     land : "auto", None/False, str, DataArray or array
         ``"auto"`` searches as described in the module docstring; a string names a
         variable of ``dataset`` (or a coordinate of ``obj``); arrays are used as given.
@@ -283,127 +273,3 @@ def _coastal_never_observed(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[
         )
         land = land | shelves
     return land.rename("land")
-
-
-# ----------------------------------------------------------------------------- holes
-
-
-@functools.lru_cache(maxsize=4)
-def cloud_library(which: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """Real 64x64 cloud masks cut from Sentinel-3 SLSTR scenes, shipped with sstfill.
-
-    Returns
-    -------
-    masks : bool array (N, 64, 64)
-        True = cloud.
-    fractions : float array (N,)
-        Cloud fraction of each mask.
-    """
-    path = resources.files("sstfill") / "data" / f"cloud_masks_{which}.npz"
-    with resources.as_file(path) as file, np.load(file) as npz:
-        shape = tuple(int(s) for s in npz["shape"])
-        masks = np.unpackbits(npz["packed"], count=int(np.prod(shape))).reshape(shape).astype(bool)
-        fractions = np.asarray(npz["cloud_fraction"], dtype="float64")
-    return masks, fractions
-
-
-def _place_squares(shape: tuple[int, int], sizes: np.ndarray, rng: np.random.Generator, out: np.ndarray) -> None:
-    """OR squares of the given sizes at random places into ``out`` (vectorised: 2-D difference array)."""
-    ny, nx = shape
-    ys = rng.integers(0, np.maximum(1, ny - sizes + 1))
-    xs = rng.integers(0, np.maximum(1, nx - sizes + 1))
-    diff = np.zeros((ny + 1, nx + 1), dtype=np.int32)
-    y1, x1 = np.minimum(ys + sizes, ny), np.minimum(xs + sizes, nx)
-    np.add.at(diff, (ys, xs), 1)
-    np.add.at(diff, (ys, x1), -1)
-    np.add.at(diff, (y1, xs), -1)
-    np.add.at(diff, (y1, x1), 1)
-    out |= diff.cumsum(0).cumsum(1)[:ny, :nx] > 0
-
-
-def _squares_to_fraction(shape, fraction, rng, size_range) -> np.ndarray:
-    out = np.zeros(shape, dtype=bool)
-    area = shape[0] * shape[1]
-    mean_area = np.mean(np.arange(size_range[0], size_range[1] + 1) ** 2)
-    for _ in range(50):
-        need = fraction - out.mean()
-        if need <= 0.002:
-            break
-        # squares at random places cover 1 - exp(-n a / A) of the area: aim for what is missing
-        count = max(1, int(np.ceil(-np.log(1 - need / (1 - out.mean())) * area / mean_area)))
-        _place_squares(shape, rng.integers(size_range[0], size_range[1] + 1, size=count), rng, out)
-    return out
-
-
-def _random_field(shape, fraction, rng, scale: float = 12.0) -> np.ndarray:
-    """Thresholded Gaussian random field with correlation length ~``scale`` pixels."""
-    ky = np.fft.fftfreq(shape[0])[:, None]
-    kx = np.fft.fftfreq(shape[1])[None, :]
-    k2 = ky**2 + kx**2
-    spectrum = np.exp(-0.5 * k2 * (2 * np.pi * scale) ** 2) + 0.02 / (1 + k2 * (2 * np.pi * scale) ** 2 * 4)
-    noise = np.fft.fft2(rng.standard_normal(shape))
-    field = np.real(np.fft.ifft2(noise * np.sqrt(spectrum)))
-    return field > np.quantile(field, 1 - fraction)
-
-
-def _real_clouds(shape, fraction, rng, tile: int = 64) -> np.ndarray:
-    masks, fractions = cloud_library("train")
-    near = np.flatnonzero(np.abs(fractions - fraction) <= 0.1)
-    if near.size == 0:
-        near = np.argsort(np.abs(fractions - fraction))[:20]
-    ny, nx = shape
-    cells_y, cells_x = -(-ny // tile), -(-nx // tile)
-    out = np.zeros((cells_y * tile, cells_x * tile), dtype=bool)
-    for i in range(cells_y):
-        for j in range(cells_x):
-            m = masks[rng.choice(near)]
-            m = np.rot90(m, rng.integers(4))
-            if rng.random() < 0.5:
-                m = m[:, ::-1]
-            out[i * tile : (i + 1) * tile, j * tile : (j + 1) * tile] = m
-    oy, ox = rng.integers(tile), rng.integers(tile)  # random phase: lattice seams move
-    out = np.roll(out, (oy, ox), axis=(0, 1))
-    return out[:ny, :nx]
-
-
-def make_holes(kind: str, shape: tuple[int, int], rng: np.random.Generator, fraction: float = 0.3, tile: int = 64) -> np.ndarray:
-    """A boolean hole pattern (True = hidden) for one 2-D image.
-
-    Parameters
-    ----------
-    kind : {"square10", "squares6", "squares", "clouds", "random_field"}
-        ``square10``: one 10x10 square in every ``tile`` x ``tile`` cell (the report's first
-        set; ``fraction`` is ignored); ``squares6``: many 6x6 squares; ``squares``: many
-        squares of side 1-10; ``clouds``: real SLSTR cloud shapes; ``random_field``: a
-        thresholded Gaussian random field.
-    shape : (ny, nx)
-    rng : numpy Generator
-    fraction : float
-        Fraction of the image to cover (all kinds but ``square10``).
-
-    Examples
-    --------
-    >>> holes = make_holes("squares6", (64, 64), np.random.default_rng(0), fraction=0.2)
-    >>> 0.19 < holes.mean() < 0.25
-    True
-    """
-    if kind not in HOLE_KINDS:
-        raise InputDataError(f"Unknown hole kind {kind!r}; choose one of {HOLE_KINDS}.")
-    if not 0 < fraction < 1:
-        raise InputDataError(f"Hole fraction must be between 0 and 1, got {fraction}.")
-    if kind == "square10":
-        out = np.zeros(shape, dtype=bool)
-        for y0 in range(0, shape[0], tile):
-            for x0 in range(0, shape[1], tile):
-                h, w = min(tile, shape[0] - y0), min(tile, shape[1] - x0)
-                s = min(10, h, w)
-                y, x = y0 + rng.integers(0, h - s + 1), x0 + rng.integers(0, w - s + 1)
-                out[y : y + s, x : x + s] = True
-        return out
-    if kind == "squares6":
-        return _squares_to_fraction(shape, fraction, rng, (6, 6))
-    if kind == "squares":
-        return _squares_to_fraction(shape, fraction, rng, (1, 10))
-    if kind == "clouds":
-        return _real_clouds(shape, fraction, rng, tile)
-    return _random_field(shape, fraction, rng)

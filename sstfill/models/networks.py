@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .classical import harmonic_fill
+from sstfill.models.harmonic import harmonic_fill
 
 __all__ = [
     "ModelConfig",
@@ -91,7 +91,7 @@ class ModelConfig:
         self.inputs = tuple(self.inputs)
         unknown = [c for c in self.inputs if c not in KNOWN_INPUTS]
         if unknown:
-            from .errors import ModelMismatchError
+            from sstfill.errors import ModelMismatchError
 
             raise ModelMismatchError(f"Unknown input channels {unknown}; sstfill knows {KNOWN_INPUTS}.")
         if self.tile_size % (2 ** len(self.widths)):

@@ -1,0 +1,1 @@
+"""The numpy layer: numpy arrays in, numpy arrays out (no xarray, dask or torch)."""

@@ -1,0 +1,1 @@
+"""The torch layer: networks, the Inpainter, the model store and batching (no xarray or dask)."""

@@ -1,0 +1,1 @@
+"""Training: tile banks and splits, losses, and the trainer."""
