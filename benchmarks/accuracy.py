@@ -116,7 +116,7 @@ def _bundled_model_exists(name: str = "default") -> bool:
 def resolve_models(texts: list[str], log=print) -> tuple[list[ModelSpec], list[dict]]:
     """Load the models named on the command line once; skip (with a message) missing ones."""
     import sstfill
-    from sstfill.xr.dispatch import resolve_model
+    from sstfill.models.store import resolve_model
 
     models, skipped = [], []
     seen = set()
@@ -488,7 +488,7 @@ def spectra(run: Run) -> dict:
 
 def heldout_mur_tiles(shared, tile: int = 64, window: int = 128, seed: int = 0) -> np.ndarray:
     """Non-overlapping ``tile`` x ``tile`` fully-ocean truth tiles (degC) of the held-out MUR days."""
-    from sstfill.training.trainer import cut_tiles_by_index
+    from sstfill.training.tiles import cut_tiles_by_index
 
     stacks = load_heldout_stacks(shared, window, seed)
     images = [st.truth[t] for st in stacks.values() for t in st.heldout_steps]
@@ -509,7 +509,7 @@ def report_protocol(model, shared=None, *, holes=REPORT_HOLES, fraction: float =
 
     import sstfill
     from sstfill.evaluation.protocols import evaluate_tiles_table
-    from sstfill.xr.dispatch import resolve_model
+    from sstfill.models.store import resolve_model
 
     items = dict(model) if isinstance(model, dict) else {label or "model": model}
     if include_laplace:

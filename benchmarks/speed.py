@@ -535,7 +535,7 @@ def section_file(cfg: dict, args, workdir: Path, log) -> dict[str, Any]:
     def copy() -> None:
         xr.open_zarr(src).to_zarr(workdir / "file_copy.zarr", mode="w")
 
-    from sstfill.xr.dispatch import resolve_model
+    from sstfill.models.store import resolve_model
 
     def fill(model: Any, name: str) -> Callable[[], None]:
         counter = CountingModel(resolve_model(model, device=args.device), f"file:{name}")
@@ -603,7 +603,7 @@ def child_scaling(src: str, dst: str, model: str, fast: str | None, device: str 
     import xarray as xr
 
     import sstfill
-    from sstfill.xr.dispatch import resolve_model
+    from sstfill.models.store import resolve_model
     from sstfill.xr.io import write_atomic
 
     dask.config.set(scheduler="threads")
@@ -1105,7 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
     import dask
 
     import sstfill  # noqa: F401  (registers .inpaint)
-    from sstfill.xr.dispatch import resolve_model
+    from sstfill.models.store import resolve_model
 
     dask.config.set(scheduler="threads")
     t_start = time.perf_counter()

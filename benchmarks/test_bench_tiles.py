@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 
 from benchmarks.throughput import realistic_tiles  # noqa: E402
 from sstfill.models.harmonic import LaplaceFiller  # noqa: E402
-from sstfill.xr.dispatch import resolve_model  # noqa: E402
+from sstfill.models.store import resolve_model  # noqa: E402
 
 N_TILES = 256
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from sstfill.models.store import BUNDLED_MODELS, load_bundled_model, load_model
-from sstfill.xr.dispatch import resolve_model
+from sstfill.models.store import resolve_model
 from sstfill.kernels.holes import make_holes
 from sstfill.testing import synthetic_sst
 

@@ -27,7 +27,8 @@ import numpy as np
 import xarray as xr
 
 import sstfill
-from sstfill.training.trainer import TrainSettings, cut_tiles_by_index, fit
+from sstfill.training.tiles import cut_tiles_by_index
+from sstfill.training.trainer import TrainSettings, fit
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -45,7 +45,7 @@ import xarray as xr  # noqa: E402
 import sstfill  # noqa: E402,F401  (registers the .inpaint accessor)
 import sstfill.plot  # noqa: E402
 from sstfill.testing import synthetic_sst  # noqa: E402
-from sstfill.training.trainer import split_blocks  # noqa: E402
+from sstfill.training.tiles import split_blocks  # noqa: E402
 
 #: train / validation / test fractions (ds.inpaint.train's default)
 SPLIT = (0.65, 0.15, 0.2)

@@ -116,7 +116,7 @@ def test_bundled_models_fill_real_samples_accurately(model, name):
     np.testing.assert_array_equal(filled.values[obs], gappy.values[obs])
     preset = model or "default"
     assert f"'{preset}' preset" in filled.attrs["comment"]  # the provenance names the model
-    assert sstfill.xr.dispatch.resolve_model(preset.upper()).config.widths == sstfill.models.networks.PRESETS[preset]["widths"]
+    assert sstfill.models.store.resolve_model(preset.upper()).config.widths == sstfill.models.networks.PRESETS[preset]["widths"]
 
 
 @pytest.mark.parametrize("model", list(POOLED_LIMITS))
@@ -127,7 +127,7 @@ def test_bundled_models_beat_laplace_on_all_samples_together(model):
 def test_a_network_reduced_to_its_first_guess_fails_the_margins():
     # what the limits above are for: a network that adds nothing (zeroed output) fails them
     # all (both bundled models start from the same first guess, so one zeroed model stands for both)
-    configs = [sstfill.xr.dispatch.resolve_model(preset).config for preset in ("default", "fast")]
+    configs = [sstfill.models.store.resolve_model(preset).config for preset in ("default", "fast")]
     assert len({(c.residual, c.first_guess_iterations, c.std_floor) for c in configs}) == 1
     zeroed = _first_guess_only("default")
     for name in SAMPLES:

@@ -16,7 +16,8 @@ from sstfill.models.store import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
 from sstfill.cli import main
 from sstfill.errors import ModelFileError
 from sstfill.testing import synthetic_sst
-from sstfill.training.trainer import TrainSettings, cut_tiles_by_index, fit, validation_holes
+from sstfill.training.tiles import cut_tiles_by_index
+from sstfill.training.trainer import TrainSettings, fit, validation_holes
 
 try:
     import tomllib

@@ -13,7 +13,8 @@ from sstfill.errors import ModelFileError, ModelMismatchError
 from sstfill.evaluation.metrics import rmse
 from sstfill.models.networks import PRESETS, ModelConfig
 from sstfill.testing import synthetic_sst
-from sstfill.training.trainer import TrainSettings, cut_tiles_by_index, evaluate_tiles, fit, split_blocks, validation_holes
+from sstfill.training.tiles import cut_tiles_by_index, split_blocks
+from sstfill.training.trainer import TrainSettings, evaluate_tiles, fit, validation_holes
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +205,7 @@ def test_accessor_train_stops_at_its_time_budget(sst_series):
 
 def test_accessor_train_single_image_splits_by_region():
     ds = synthetic_sst(500, 200, land=False).to_dataset()
-    from sstfill.training.trainer import tiles_from_dataarray
+    from sstfill.xr.samples import tiles_from_dataarray
 
     train, val, test, how = tiles_from_dataarray(ds.sst, ("lat", "lon"), stride=32)
     assert how.startswith("by bands of lat") and len(train) and len(val) and len(test)

@@ -332,7 +332,7 @@ def unwritable_dir(tmp_path, monkeypatch):
 def test_unwritable_output_directory_fails_before_any_work(unwritable_dir, packed_file, suffix, monkeypatch, capsys):
     calls = _fill_counter(monkeypatch)
     resolved: list = []
-    monkeypatch.setattr(cli, "_resolve_cli_model", lambda *a, **k: resolved.append(a) or sstfill.xr.dispatch.resolve_model("laplace"))
+    monkeypatch.setattr(cli, "_resolve_cli_model", lambda *a, **k: resolved.append(a) or sstfill.models.store.resolve_model("laplace"))
     target = unwritable_dir / f"out{suffix}"
     assert cli.main(["fill", str(packed_file), str(target), "--model", "laplace", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()

@@ -92,7 +92,7 @@ def _in_celsius(values, units: str | None):
 
 def _resolve_cli_model(model: str | None, device: str | None = None, precision: str | None = None):
     """The model once, up front (so a bad path fails before anything is written)."""
-    from sstfill.xr.dispatch import resolve_model
+    from sstfill.models.store import resolve_model
 
     try:
         return resolve_model(model, device, precision)
@@ -386,10 +386,10 @@ def _flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
     import dask
 
     from sstfill.xr.cf import FILL_FLAGS
-    from sstfill.xr.io import _open_one
+    from sstfill.xr.io import open_input
 
     try:
-        with _open_one(str(path), {}) as ds:
+        with open_input(str(path), {}) as ds:
             if flag_name not in ds:
                 return None
             flag = ds[flag_name]
@@ -508,10 +508,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     if holes is not None:
         kwargs["holes"] = tuple(holes)
+    from sstfill.xr.fields import pick_variable
+
     t0 = time.perf_counter()
     model = ds.inpaint.train(args.var, **kwargs)
     seconds = time.perf_counter() - t0
-    var = args.var or next((v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs), None)
+    var = pick_variable(ds, args.var).name
     argv = args._argv if getattr(args, "_argv", None) is not None else sys.argv[1:]
     training = {
         "command": "sstfill " + shlex.join(argv),

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from sstfill.evaluation.metrics import ssim
-from sstfill.training.trainer import draw_holes
+from sstfill.training.tiles import draw_holes
 
 __all__ = ["REPORT_TABLE", "evaluate_tiles_table"]
 

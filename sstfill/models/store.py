@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sstfill.errors import ModelFileError
+from sstfill.errors import ModelFileError, ModelMismatchError
 
 __all__ = [
     "FORMAT",
@@ -37,6 +37,7 @@ __all__ = [
     "state_to_arrays",
     "arrays_to_state",
     "load_model",
+    "resolve_model",
     "load_default_model",
     "load_bundled_model",
     "default_model_path",
@@ -327,3 +328,32 @@ def load_bundled_model(name: str = "default", device: str | None = None, precisi
 def load_default_model(device: str | None = None, precision: str | None = None):
     """The bundled default model: :func:`load_bundled_model` ``("default", device, precision)``."""
     return load_bundled_model("default", device, precision)
+
+
+def resolve_model(model: Any = None, device: str | None = None, precision: str | None = None):
+    """Turn what a user passes as ``model=`` into a :class:`TileModel`.
+
+    ``None`` (or ``"default"``) is the bundled default model; ``"fast"`` the bundled model
+    of the ``fast`` preset; ``"laplace"`` the classical
+    :class:`~sstfill.models.harmonic.LaplaceFiller`; a path loads a saved model
+    (:func:`sstfill.load_model`); an object with ``predict_tiles`` is used as it is.
+    ``device`` ("cpu", "cuda", "auto") moves a neural model and ``precision`` ("auto",
+    "float32", "bfloat16") sets what it computes in; None leaves either as it is.
+    """
+    if model is None or (isinstance(model, str) and model.lower() in BUNDLED_MODELS):
+        return load_bundled_model("default" if model is None else model.lower(), device, precision)
+    elif isinstance(model, str) and model.lower() in ("laplace", "harmonic"):
+        from sstfill.models.harmonic import LaplaceFiller
+
+        model = LaplaceFiller()
+    elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        model = load_model(model)
+    if not callable(getattr(model, "predict_tiles", None)):
+        raise ModelMismatchError(
+            f"model={model!r} cannot fill tiles: pass None (the bundled model), 'fast', 'laplace', a path "
+            "saved with model.save(path), or an object with a predict_tiles(values, observed) method."
+        )
+    if (device is not None or precision is not None) and hasattr(model, "to"):
+        target = device if device is not None else getattr(model, "device", None)
+        model = model.to(target, precision=precision) if precision is not None else model.to(target)
+    return model

@@ -12,7 +12,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,70 +21,10 @@ import torch.nn.functional as F
 from sstfill.models.store import arrays_to_optimizer, arrays_to_state, load_arrays, optimizer_to_arrays, state_to_arrays
 from sstfill.errors import InputDataError
 from sstfill.models.inpainter import Inpainter
-from sstfill.kernels.holes import make_holes
+from sstfill.training.tiles import draw_holes
 from sstfill.models.networks import ModelConfig
 
-__all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "HoleBank", "losses", "fit", "TrainSettings"]
-
-
-def cut_tiles_by_index(images: Iterable[np.ndarray], tile: int = 64, stride: int = 32, min_valid: float = 0.8, max_tiles: int | None = None, seed: int = 0) -> np.ndarray:
-    """Cut training tiles (N, tile, tile) from 2-D images, one image in memory at a time.
-
-    Windows start every ``stride`` pixels; a window is kept when at least ``min_valid`` of
-    its pixels are observed (NaN elsewhere: land, real clouds). ``max_tiles`` keeps a
-    random subset.
-
-    Examples
-    --------
-    >>> img = np.random.default_rng(0).normal(size=(100, 130)).astype("float32")
-    >>> cut_tiles_by_index([img], tile=64, stride=32).shape
-    (4, 64, 64)
-    """
-    out = []
-    for img in images:
-        img = np.asarray(img, dtype="float32")
-        ny, nx = img.shape
-        if ny < tile or nx < tile:
-            continue
-        valid = np.isfinite(img)
-        for y in range(0, ny - tile + 1, stride):
-            for x in range(0, nx - tile + 1, stride):
-                if valid[y : y + tile, x : x + tile].mean() >= min_valid:
-                    out.append(img[y : y + tile, x : x + tile])
-    tiles = np.stack(out) if out else np.empty((0, tile, tile), "float32")
-    if max_tiles is not None and len(tiles) > max_tiles:
-        tiles = tiles[np.sort(np.random.default_rng(seed).choice(len(tiles), max_tiles, replace=False))]
-    return tiles
-
-
-def split_blocks(n: int, fractions: Sequence[float]) -> list[np.ndarray]:
-    """Split ``range(n)`` into contiguous blocks with the given fractions (each >= 1 item when n allows).
-
-    Examples
-    --------
-    >>> [b.tolist() for b in split_blocks(10, (0.65, 0.15, 0.2))]
-    [[0, 1, 2, 3, 4, 5], [6, 7], [8, 9]]
-    """
-    fr = np.asarray(fractions, dtype="float64")
-    fr = fr / fr.sum()
-    counts = np.floor(fr * n).astype(int)
-    for i in np.argsort(-(fr * n - counts))[: n - counts.sum()]:
-        counts[i] += 1
-    for i in range(len(counts)):  # every part gets something if there is enough
-        if counts[i] == 0 and n >= len(counts):
-            counts[np.argmax(counts)] -= 1
-            counts[i] = 1
-    edges = np.concatenate([[0], np.cumsum(counts)])
-    return [np.arange(edges[i], edges[i + 1]) for i in range(len(counts))]
-
-
-def draw_holes(n: int, tile: int, kinds: Sequence[str], fraction: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
-    """``n`` hole masks (n, tile, tile): a random kind and cover fraction for each."""
-    out = np.empty((n, tile, tile), dtype=bool)
-    for i in range(n):
-        kind = kinds[rng.integers(len(kinds))]
-        out[i] = make_holes(kind, (tile, tile), rng, fraction=float(rng.uniform(*fraction)), tile=tile)
-    return out
+__all__ = ["HoleBank", "losses", "fit", "TrainSettings"]
 
 
 def _ring(holes: torch.Tensor, width: int) -> torch.Tensor:
@@ -414,48 +354,3 @@ def fit(
         history["test_rmse_hidden"] = [test["rmse_hidden"]]
     model.generator.eval()
     return model
-
-
-def _images(da, spatial: tuple[str, str]):
-    """Yield the 2-D images of ``da`` (any leading dims), one at a time (dask-friendly)."""
-    other = [d for d in da.dims if d not in spatial]
-    work = da.transpose(*other, *spatial)
-    for index in np.ndindex(*[work.sizes[d] for d in other]):
-        yield np.asarray(work[index].values, dtype="float32")
-
-
-def tiles_from_dataarray(
-    da,
-    spatial: tuple[str, str],
-    *,
-    split: Sequence[float] = (0.65, 0.15, 0.2),
-    tile: int = 64,
-    stride: int = 32,
-    min_valid: float = 0.8,
-    max_tiles: int | None = None,
-    seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Train/validation/test tiles of a field, split so that no tile leaks between sets.
-
-    With a time axis (the first non-spatial dimension, 3 or more steps) the split is by
-    contiguous blocks of time; otherwise by bands of rows of the image(s), each band cut
-    separately. Returns the three tile banks and a description of the split.
-    """
-    other = [d for d in da.dims if d not in spatial]
-    if other and da.sizes[other[0]] >= 3:
-        dim = other[0]
-        blocks = split_blocks(da.sizes[dim], split)
-        banks = [cut_tiles_by_index(_images(da.isel({dim: b}), spatial), tile, stride, min_valid, max_tiles, seed) for b in blocks]
-        how = f"by {dim}: " + ", ".join(f"{len(b)} steps" for b in blocks)
-    else:
-        ny = da.sizes[spatial[0]]
-        blocks = split_blocks(ny, split)
-        if min(len(b) for b in blocks) < tile:
-            raise InputDataError(
-                f"Variable {da.name!r} has one image of {ny} rows: too few to split by bands of rows into "
-                f"{len(blocks)} sets of at least {tile} rows each. Train on several time steps, or a larger region, "
-                "or pass split fractions that give every set enough rows."
-            )
-        banks = [cut_tiles_by_index(_images(da.isel({spatial[0]: b}), spatial), tile, stride, min_valid, max_tiles, seed) for b in blocks]
-        how = f"by bands of {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
-    return banks[0], banks[1], banks[2], how

@@ -17,30 +17,14 @@ import xarray as xr
 from sstfill.xr import cf
 from sstfill.errors import InputDataError, ModelMismatchError
 from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
-from sstfill.xr.dispatch import fill_array, resolve_model
+from sstfill.models.store import resolve_model
+from sstfill.xr.dispatch import fill_array
+from sstfill.xr.fields import check_field, pick_variable
 from sstfill.xr.land import find_land
 from sstfill.kernels.holes import make_holes
 from sstfill.kernels.tiling import TilePlan
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
-
-
-def _check_field(da: xr.DataArray) -> None:
-    name = da.name or "<unnamed>"
-    kind = da.dtype.kind
-    if kind in "iu":
-        raise InputDataError(
-            f"Variable {name!r} has integer dtype {da.dtype}: it looks packed or undecoded. Open the "
-            "file with xr.open_dataset(path) (mask_and_scale=True, the default) or convert with "
-            f"da.astype('float32') after masking its fill value."
-        )
-    if kind not in "f":
-        raise InputDataError(f"Variable {name!r} has dtype {da.dtype}; sstfill fills floating-point fields only.")
-    if not hasattr(da.data, "dask") and not np.isfinite(da.values).any():
-        raise InputDataError(
-            f"Variable {name!r} is missing everywhere (all NaN): there is nothing to fill from. "
-            "Check the variable, the time step, or the file's _FillValue."
-        )
 
 
 def _holes_for_block(block: np.ndarray, *, kind: str, fraction: float, seed: int, tile: int, full_yx: tuple[int, int], block_info: dict | None = None) -> np.ndarray:
@@ -137,7 +121,7 @@ class DataArrayInpaint(_Base):
             True where an observed ocean pixel was hidden.
         """
         da = self._obj
-        _check_field(da)
+        check_field(da)
         grid = self.grid
         land_da = self._land(land, grid=grid)
         other = [d for d in da.dims if d not in grid.dims]
@@ -216,7 +200,7 @@ class DataArrayInpaint(_Base):
         """
         da = self._obj
         name = da.name if da.name is not None else "field"
-        _check_field(da)
+        check_field(da)
         grid = self.grid
         model = resolve_model(model, device, precision)
         model_tile = getattr(model, "tile_size", None)
@@ -291,13 +275,14 @@ class DataArrayInpaint(_Base):
         pandas.DataFrame, one row per hole set, with the report's own RMSE beside ours.
         """
         from sstfill.evaluation.protocols import evaluate_tiles_table
-        from sstfill.training.trainer import cut_tiles_by_index, _images
+        from sstfill.training.tiles import cut_tiles_by_index
+        from sstfill.xr.samples import images_of
 
         da = self._obj
-        _check_field(da)
+        check_field(da)
         model = resolve_model(model)
         tile = getattr(model, "tile_size", None) or 64
-        tiles = cut_tiles_by_index(_images(da, self.grid.dims), tile, tile, min_valid, max_tiles, seed)
+        tiles = cut_tiles_by_index(images_of(da, self.grid.dims), tile, tile, min_valid, max_tiles, seed)
         if len(tiles) == 0:
             raise InputDataError(f"Variable {da.name!r} has no {tile}x{tile} tile that is {min_valid:.0%} observed; lower min_valid.")
         return evaluate_tiles_table(model, tiles, holes, fraction, seed)
@@ -334,17 +319,7 @@ class DatasetInpaint(_Base):
     """
 
     def _var(self, var: str | None) -> xr.DataArray:
-        ds = self._obj
-        if var is not None:
-            if var not in ds.data_vars:
-                raise InputDataError(f"Variable {var!r} is not in the dataset; its data variables are {sorted(map(str, ds.data_vars))}.")
-            return ds[var]
-        candidates = [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs]
-        if len(candidates) != 1:
-            raise InputDataError(
-                f"Say which variable to use: ds.inpaint.fill(var=...); candidates are {sorted(map(str, candidates))}."
-            )
-        return ds[candidates[0]]
+        return pick_variable(self._obj, var)
 
     def mask(self, var: str | None = None, land: Any = "auto") -> xr.DataArray:
         """Observation mask of ``var``: see :meth:`DataArrayInpaint.mask`."""
@@ -449,10 +424,11 @@ class DatasetInpaint(_Base):
         1
         """
         from sstfill.models.inpainter import Inpainter
-        from sstfill.training.trainer import TrainSettings, fit, tiles_from_dataarray
+        from sstfill.training.trainer import TrainSettings, fit
+        from sstfill.xr.samples import tiles_from_dataarray
 
         da = self._var(var)
-        _check_field(da)
+        check_field(da)
         grid = find_grid(da)
         import torch
 

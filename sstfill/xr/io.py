@@ -121,7 +121,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike]) -> list[str]:
 _COMBINE = dict(data_vars="minimal", coords="minimal", compat="override", join="exact", combine_attrs="drop_conflicts")
 
 
-def _open_one(path: str, chunks: Any) -> xr.Dataset:
+def open_input(path: str, chunks: Any) -> xr.Dataset:
     try:
         if is_zarr_store(path):
             with warnings.catch_warnings():
@@ -178,19 +178,19 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
     files = expand_inputs(paths)
     user_chunks = dict(chunks) if chunks else None
     if len(files) == 1:
-        ds = _open_one(files[0], {} if is_zarr_store(files[0]) else "auto")
+        ds = open_input(files[0], {} if is_zarr_store(files[0]) else "auto")
     elif all(not is_zarr_store(f) for f in files):
         try:
             ds = xr.open_mfdataset(files, combine="by_coords", chunks="auto", **_COMBINE)
         except Exception as err:  # noqa: BLE001
             for f in files:  # name the unreadable file, if that is the problem
-                _open_one(f, {}).close()
+                open_input(f, {}).close()
             raise InputDataError(
                 f"Cannot combine the {len(files)} input files ({files[0]!r} ... {files[-1]!r}) by their coordinates "
                 f"({type(err).__name__}: {str(err)[:300]}). They must share a grid and differ along one dimension such as time."
             ) from err
     else:
-        parts = [_open_one(f, {}) for f in files]
+        parts = [open_input(f, {}) for f in files]
         try:
             ds = xr.combine_by_coords(parts, **_COMBINE)
         except Exception as err:  # noqa: BLE001

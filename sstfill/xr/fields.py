@@ -1,0 +1,61 @@
+"""Which variable of a dataset to fill, and whether it can be filled."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from sstfill.errors import InputDataError
+
+__all__ = ["pick_variable", "check_field", "fillable_variables"]
+
+
+def fillable_variables(ds: xr.Dataset) -> list:
+    """The data variables sstfill could fill: floating point, 2-D or more, not flag variables."""
+    return [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs]
+
+
+def pick_variable(ds: xr.Dataset, var: str | None = None) -> xr.DataArray:
+    """``ds[var]``, or the one fillable variable of ``ds`` when ``var`` is None.
+
+    Raises
+    ------
+    InputDataError
+        If ``var`` is not in ``ds``, or ``var`` is None and ``ds`` has no or several
+        fillable variables (:func:`fillable_variables`).
+
+    Examples
+    --------
+    >>> import sstfill.testing
+    >>> pick_variable(sstfill.testing.synthetic_sst(64, 64).to_dataset()).name
+    'sst'
+    """
+    if var is not None:
+        if var not in ds.data_vars:
+            raise InputDataError(f"Variable {var!r} is not in the dataset; its data variables are {sorted(map(str, ds.data_vars))}.")
+        return ds[var]
+    candidates = fillable_variables(ds)
+    if len(candidates) != 1:
+        raise InputDataError(
+            f"Say which variable to use: ds.inpaint.fill(var=...); candidates are {sorted(map(str, candidates))}."
+        )
+    return ds[candidates[0]]
+
+
+def check_field(da: xr.DataArray) -> None:
+    """Raise :class:`InputDataError` if ``da`` cannot be filled: integer (packed), not float, or all missing."""
+    name = da.name or "<unnamed>"
+    kind = da.dtype.kind
+    if kind in "iu":
+        raise InputDataError(
+            f"Variable {name!r} has integer dtype {da.dtype}: it looks packed or undecoded. Open the "
+            "file with xr.open_dataset(path) (mask_and_scale=True, the default) or convert with "
+            f"da.astype('float32') after masking its fill value."
+        )
+    if kind not in "f":
+        raise InputDataError(f"Variable {name!r} has dtype {da.dtype}; sstfill fills floating-point fields only.")
+    if not hasattr(da.data, "dask") and not np.isfinite(da.values).any():
+        raise InputDataError(
+            f"Variable {name!r} is missing everywhere (all NaN): there is nothing to fill from. "
+            "Check the variable, the time step, or the file's _FillValue."
+        )
