@@ -102,7 +102,9 @@ def _module_doc(module_name: str, paragraphs: int = 1) -> str:
 
 def sections() -> list[Section]:
     import sstfill
-    from sstfill import accessor, errors, masks
+    from sstfill import errors
+    from sstfill.kernels import holes
+    from sstfill.xr import accessor, land
 
     fill_items = [
         _accessor(accessor.DataArrayInpaint, "DataArray.inpaint"),
@@ -115,11 +117,12 @@ def sections() -> list[Section]:
         _class(sstfill.TilePlan, "sstfill.TilePlan"),
     ]
     mask_items = [
-        Item("sstfill.kernels.holes.make_holes", masks.make_holes, "function", ("make_holes",)),
-        Item("sstfill.xr.land.find_land", masks.find_land, "function", ("find_land",)),
+        Item("sstfill.kernels.holes.make_holes", holes.make_holes, "function", ("make_holes",)),
+        Item("sstfill.xr.land.find_land", land.find_land, "function", ("find_land",)),
     ]
     error_items = [Item(f"sstfill.{n}", getattr(errors, n), "exception", (n, f"sstfill.errors.{n}")) for n in errors.__all__]
     return [
+        Section("Package layout", layout(), []),
         Section(
             "The `.inpaint` accessor",
             "`import sstfill` registers `.inpaint` on every xarray DataArray and Dataset.",
@@ -131,6 +134,35 @@ def sections() -> list[Section]:
         Section("Metrics", _module_doc("sstfill.evaluation.metrics"), _functions("sstfill.evaluation.metrics")),
         Section("Errors", _module_doc("sstfill.errors", 2), error_items),
     ]
+
+
+#: The layers of the package, bottom up: each imports only from the ones above it in this list.
+LAYERS = ("sstfill.errors", "sstfill.kernels", "sstfill.models", "sstfill.training", "sstfill.evaluation", "sstfill.xr", "sstfill.plot", "sstfill.cli", "sstfill.testing")
+
+
+def _first_line(module_name: str) -> str:
+    doc = inspect.getdoc(importlib.import_module(module_name)) or ""
+    return doc.split("\n\n")[0].replace("\n", " ").strip()
+
+
+def layout() -> str:
+    """The package's layers and modules, from their docstrings (bottom layer first)."""
+    import pkgutil
+
+    lines = [
+        "Imports run one way, from the top of this list down: `kernels` (numpy) and `models` (torch) know "
+        "nothing of xarray or dask; `xr` is the only xarray/dask layer; `plot` and `cli` use the public API.",
+        "",
+        "| module | what it holds |",
+        "|---|---|",
+    ]
+    for name in LAYERS:
+        module = importlib.import_module(name)
+        lines.append(f"| **`{name}`** | **{_first_line(name)}** |")
+        for sub in sorted(m.name for m in pkgutil.iter_modules(getattr(module, "__path__", []), name + ".")):
+            if not sub.rsplit(".", 1)[1].startswith("_"):
+                lines.append(f"| `{sub}` | {_first_line(sub)} |")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- signatures
