@@ -150,15 +150,17 @@ def layout() -> str:
     import pkgutil
 
     lines = [
-        "Imports run one way, from the top of this list down: `kernels` (numpy) and `models` (torch) know "
-        "nothing of xarray or dask; `xr` is the only xarray/dask layer; `plot` and `cli` use the public API.",
+        "Layers, bottom first: a module imports only from its own layer and the layers listed before it. "
+        "`kernels` (numpy) and `models` (torch) know nothing of xarray or dask; `xr` is the only xarray/dask "
+        "layer; `plot` and `cli` use the public API.",
         "",
         "| module | what it holds |",
         "|---|---|",
     ]
     for name in LAYERS:
         module = importlib.import_module(name)
-        lines.append(f"| **`{name}`** | **{_first_line(name)}** |")
+        package = hasattr(module, "__path__")
+        lines.append(f"| `{name}{'/' if package else ''}` | {_first_line(name)} |")
         for sub in sorted(m.name for m in pkgutil.iter_modules(getattr(module, "__path__", []), name + ".")):
             if not sub.rsplit(".", 1)[1].startswith("_"):
                 lines.append(f"| `{sub}` | {_first_line(sub)} |")
