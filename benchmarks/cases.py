@@ -26,11 +26,12 @@ Arabian Sea) with transplanted clouds on every day; on the held-out days, each c
 window carries exactly the case's hidden mask, so a DINEOF run on the stack can be
 scored per case through ``Case.stack_index`` (and only on held-out days).
 
-The split and helpers come from ``examples/make_bundled_data.py`` (one source of truth).
+The split and the scene helpers come from ``benchmarks/split.py`` (the split the bundled
+data were cut with; ``benchmarks/test_split.py`` checks it against ``examples/make_bundled_data.py``).
 """
 from __future__ import annotations
 
-import importlib.util
+import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -39,22 +40,17 @@ import numpy as np
 import xarray as xr
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: make `benchmarks` and `sstfill` importable
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import split  # noqa: E402
+
 KELVIN = 273.15
 FRACTION_BINS = ((0.10, 0.30), (0.30, 0.60), (0.60, 0.90))
 MUR_MAX_LAND = 0.30
 SLSTR_MIN_OBSERVED = 0.70
 SLSTR_CANDIDATE_STRIDE = 16
 SLSTR_MAX_TOTAL_GAP = 0.95  # existing gaps + hidden, as a fraction of the window
-
-
-@lru_cache(maxsize=1)
-def _split():
-    """The bundled-data script as a module: split constants and helpers."""
-    path = REPO / "examples" / "make_bundled_data.py"
-    spec = importlib.util.spec_from_file_location("_sstfill_make_bundled_data", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _data_path(name: str) -> Path:
@@ -199,7 +195,7 @@ def _rng(seed, *keys):
 
 
 def _mur_regions():
-    s = _split()
+    s = split
     return [
         ("mur_socal", 0, s.MUR_SOCAL_FILE, tuple(s.MUR_SOCAL_HELDOUT_STEPS)),
         ("mur_arabian", 1, s.MUR_ARABIAN_FILE, tuple(s.MUR_ARABIAN_HELDOUT_STEPS)),
@@ -208,7 +204,7 @@ def _mur_regions():
 
 def _mur_build(shared: Path, window: int, seed: int):
     """(cases, stacks, used 128-mask ids) for the MUR regions, consistent with each other."""
-    s = _split()
+    s = split
     cases, stacks = [], {}
     k_case = 0
     used = set()  # 128 masks already given to a case: each real cloud is used on one case at most
@@ -269,7 +265,7 @@ def _mur_build(shared: Path, window: int, seed: int):
 
 
 def _slstr_cases(shared: Path, window: int, seed: int, used: set):
-    s = _split()
+    s = split
     out = []
     regions = [("slstr_ne_atl", s.SLSTR_NE_ATL_FILE), ("slstr_nw_med", s.SLSTR_NW_MED_FILE)]
     for rid, (region, fname) in enumerate(regions):
@@ -332,7 +328,7 @@ def _slstr_cases(shared: Path, window: int, seed: int, used: set):
 
 
 def _shared(shared_dir) -> Path:
-    p = Path(shared_dir) if shared_dir is not None else Path(_split().DEFAULT_SHARED)
+    p = Path(shared_dir) if shared_dir is not None else Path(split.DEFAULT_SHARED)
     if not p.exists():
         raise FileNotFoundError(f"shared data folder not found: {p}")
     return p

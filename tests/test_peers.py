@@ -295,7 +295,7 @@ def test_dineof_is_deterministic_and_honours_to_fill(lowrank):
 
 
 def test_dineof_svd_backends_agree(lowrank, monkeypatch):
-    import benchmarks.peers as peers
+    import benchmarks.dineof as peers
 
     truth, stack, land, hidden, noise = lowrank
     small = stack[:, :20, :30]  # 600 pixels x 20 times
