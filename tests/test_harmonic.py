@@ -11,7 +11,7 @@ import scipy.sparse.linalg
 import xarray as xr
 
 from sstfill.models.harmonic import LaplaceFiller, harmonic_fill
-from sstfill.xr.dispatch import _harmonic_fallback
+from sstfill.xr.dispatch import harmonic_fallback
 
 
 def direct_harmonic(image: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -75,9 +75,9 @@ def test_converged_fill_of_a_wide_cloud_matches_a_direct_solve(slstr_with_wide_c
 def test_fallback_is_converged_and_does_not_depend_on_orientation(slstr_with_wide_cloud):
     image, known = slstr_with_wide_cloud
     exact = direct_harmonic(image, known)
-    filled = _harmonic_fallback(image, ~known)
+    filled = harmonic_fallback(image, ~known)
     assert np.abs(filled - exact)[~known].max() < 2e-3
-    mirrored = _harmonic_fallback(image[::-1, ::-1].copy(), ~known[::-1, ::-1])[::-1, ::-1]
+    mirrored = harmonic_fallback(image[::-1, ::-1].copy(), ~known[::-1, ::-1])[::-1, ::-1]
     assert np.abs(mirrored - filled)[~known].max() < 2e-3
 
 

@@ -1,8 +1,10 @@
-"""Fill numpy blocks with a tile model, and drive that over dask arrays with halos.
+"""The one numpy-or-dask decision point, and the one place that sets torch's thread counts.
 
-The model interface is small: an object with ``tile_size`` (int, or None for any size),
-``description`` (str) and ``predict_tiles(values, observed) -> values`` on float32 batches
-``(N, T, T)`` where ``values`` is NaN wherever ``observed`` is False.
+:func:`fill_array` fills a numpy array in groups of images, or builds a dask graph whose
+tasks fill blocks with halos. Both run the numpy kernels of :mod:`sstfill.kernels.blocks`
+with the torch-aware pieces plugged in here: :func:`run_tiles` (model calls on worker
+threads, one torch thread each, in whole CPU micro-batches) and :func:`harmonic_fallback`
+(the converged Laplace fill of gaps no tile reached, with one torch thread).
 """
 
 from __future__ import annotations
@@ -12,122 +14,47 @@ import functools
 import multiprocessing
 import os
 import threading
-from typing import Any, Iterator, Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Iterator
 
 import numpy as np
+import torch
 
-from sstfill.kernels.tiling import TilePlan, blend_tiles, cut_tiles
+from sstfill.kernels import blocks
+from sstfill.kernels.blocks import TileModel, fill_beyond_tiles, fill_regions
+from sstfill.kernels.tiling import TilePlan
+from sstfill.models.harmonic import LaplaceFiller
+from sstfill.models.inpainter import CPU_MICRO_BATCH
 
-__all__ = ["TileModel", "fill_block", "fill_array", "fill_beyond_tiles", "model_workers"]
+__all__ = [
+    "fill_array",
+    "fill_block",
+    "run_tiles",
+    "harmonic_fallback",
+    "model_workers",
+    "torch_threads",
+    "FALLBACK_TOLERANCE",
+    "WHOLE_IMAGE_FALLBACK_PIXELS",
+    "NUMPY_GROUP_TILES",
+]
 
 
-class TileModel(Protocol):
-    """What :func:`fill_array` needs from a model."""
+def fill_block(block: np.ndarray, land: np.ndarray | None, *, fallback: bool = True, **kwargs: Any) -> np.ndarray:
+    """:func:`sstfill.kernels.blocks.fill_block` with :func:`run_tiles` and, if ``fallback``, :func:`harmonic_fallback`.
 
-    tile_size: int | None
-    description: str
-
-    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray: ...
-
-
-def fill_block(
-    block: np.ndarray,
-    land: np.ndarray | None,
-    *,
-    model: TileModel,
-    plan: TilePlan,
-    start: tuple[int, int] = (0, 0),
-    core: tuple[slice, slice] | None = None,
-    batch_size: int | None = None,
-    min_observed: float = 0.0,
-    fallback: bool = True,
-) -> np.ndarray:
-    """Fill the gaps of one block (..., ny, nx) with ``model``, tile by tile.
-
-    Parameters
-    ----------
-    block : array (..., ny, nx)
-        Field with NaN gaps, possibly with a halo of context around its core.
-    land : bool array broadcastable to ``block``, or None
-        Pixels never to fill.
-    model : TileModel
-        Fills batches of tiles.
-    plan : TilePlan
-        Tile size and overlap.
-    start : (int, int)
-        Global (array) index of ``block[..., 0, 0]``; it places the tile lattice.
-    core : (slice, slice), optional
-        The part of the block whose pixels are wanted (default: all of it). Only tiles
-        touching it are run.
-    batch_size : int, optional
-        Tiles per model call (default: the model's ``preferred_batch``, else 256). On a CPU
-        the tiles are shared among :func:`model_workers` threads (at least one call each)
-        and every call is padded to a whole number of 16-tile micro-batches.
-    min_observed : float
-        Tiles whose observed fraction is not above this are not used. Each tile's blending
-        weight is its window times its observed fraction, so tiles with more data dominate.
-    fallback : bool
-        Gaps that no tile could fill (no observation within a tile's reach) get a harmonic
-        fill from the block (:func:`fill_beyond_tiles`); without it they stay NaN (flagged
-        ``not_filled``).
-
-    Returns
-    -------
-    array like ``block``
-        Observed pixels bit for bit, land NaN, gaps filled where some tile could.
+    ``kwargs`` are those of the kernel (``model``, ``plan``, ``start``, ``core``,
+    ``batch_size``, ``min_observed``). On a CPU the tiles are shared among
+    :func:`model_workers` threads (at least one call each) and every call is padded to a
+    whole number of 16-tile micro-batches.
 
     Examples
     --------
-    >>> from sstfill.models.harmonic import LaplaceFiller
     >>> x = np.linspace(0, 1, 100 * 90, dtype="float32").reshape(100, 90); x[40:50, 30:45] = np.nan
     >>> out = fill_block(x, None, model=LaplaceFiller(), plan=TilePlan())
     >>> bool(np.isfinite(out).all())
     True
     """
-    ny, nx = block.shape[-2:]
-    core = core or (slice(0, ny), slice(0, nx))
-    cy0, cy1, _ = core[0].indices(ny)
-    cx0, cx1, _ = core[1].indices(nx)
-    observed = np.isfinite(block)
-    out = block.copy()
-    gaps = ~observed if land is None else ~observed & ~np.broadcast_to(land, block.shape)
-    if not gaps[..., cy0:cy1, cx0:cx1].any():
-        if land is not None:
-            out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
-        return out
-    tile = plan.tile
-    oy = plan.origins(start[0] + cy0, start[0] + cy1) - start[0]
-    ox = plan.origins(start[1] + cx0, start[1] + cx1) - start[1]
-    values = cut_tiles(block.astype("float32", copy=False), oy, ox, tile)
-    obs_tiles = cut_tiles(observed, oy, ox, tile, fill_value=False)
-    lead = values.shape[:-2]
-    flat_v = values.reshape(-1, tile, tile)
-    flat_m = obs_tiles.reshape(-1, tile, tile)
-    frac = np.count_nonzero(flat_m, axis=(1, 2)) / (tile * tile)
-    # only tiles with enough data, and with some gap to fill, go to the model
-    flat_g = cut_tiles(gaps, oy, ox, tile, fill_value=False).reshape(-1, tile, tile)
-    use = (frac > min_observed) & flat_g.any(axis=(1, 2))
-    pred = np.full(flat_v.shape, np.nan, dtype="float32")
-    idx = np.flatnonzero(use)
-    _predict_tiles(model, flat_v, flat_m, idx, batch_size or getattr(model, "preferred_batch", 256), pred)
-    # blending weight: the window times the tile's observed fraction; 0 for unused tiles
-    # and wherever a model returned no value
-    weights = np.zeros(flat_v.shape, dtype="float32")
-    used_weights = (plan.window()[None] * frac[idx, None, None]).astype("float32")
-    used_weights[~np.isfinite(pred[idx])] = 0.0
-    weights[idx] = used_weights
-    active = use.reshape(lead).any(axis=tuple(range(len(lead) - 2)))  # per lattice position
-    blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
-    out = np.where(observed, block, blended.astype(block.dtype))
-    if land is not None:
-        out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
-    if fallback:
-        core_todo = np.isnan(out[..., cy0:cy1, cx0:cx1])
-        if land is not None:
-            core_todo &= ~np.broadcast_to(land, block.shape)[..., cy0:cy1, cx0:cx1]
-        if core_todo.any():
-            out = fill_beyond_tiles(out, land)
-    return out
+    return blocks.fill_block(block, land, run_tiles=run_tiles, fallback=harmonic_fallback if fallback else None, **kwargs)
 
 
 def model_workers(model: TileModel) -> int:
@@ -144,53 +71,46 @@ def model_workers(model: TileModel) -> int:
     device = getattr(model, "device", None)
     if getattr(device, "type", device) == "cuda":
         return 1
-    import torch
-
     return max(1, torch.get_num_threads())
 
 
 def _one_torch_thread() -> None:
-    import torch
-
     torch.set_num_threads(1)
 
 
-def _predict_tiles(model: TileModel, values: np.ndarray, observed: np.ndarray, idx: np.ndarray, batch_size: int, out: np.ndarray) -> None:
-    """``out[idx] = model.predict_tiles(values[idx], observed[idx])``, in batches, on :func:`model_workers` threads."""
-    from sstfill.models.inpainter import CPU_MICRO_BATCH
+def run_tiles(model: TileModel, values: np.ndarray, observed: np.ndarray, rows: np.ndarray, batch_size: int, out: np.ndarray) -> None:
+    """The torch-aware :data:`~sstfill.kernels.blocks.TileRunner`: batches on :func:`model_workers` threads.
 
+    Sets ``out[rows] = model.predict_tiles(values[rows], observed[rows])``; with several
+    workers, ``batch_size`` shrinks so that each gets at least one call.
+    """
     workers = model_workers(model)
     device = getattr(model, "device", None)
     multiple = CPU_MICRO_BATCH if getattr(device, "type", device) != "cuda" else 1
     if workers > 1:  # at least one batch per worker, in whole micro-batches
-        batch_size = min(batch_size, max(multiple, -(-idx.size // (workers * multiple)) * multiple))
-    batches = [idx[b : b + batch_size] for b in range(0, idx.size, batch_size)]
+        batch_size = min(batch_size, max(multiple, -(-rows.size // (workers * multiple)) * multiple))
+    batches = [rows[b : b + batch_size] for b in range(0, rows.size, batch_size)]
 
     def run(sel: np.ndarray) -> None:
         # on a CPU every call gets a whole number of micro-batches (the last tile repeated):
         # oneDNN picks its convolution kernels by batch size, so a tile's values would
         # otherwise depend on how many tiles share its call, that is on the chunks
-        rows = np.concatenate([sel, np.repeat(sel[-1:], -sel.size % multiple)])
-        out[sel] = model.predict_tiles(np.ascontiguousarray(values[rows]), np.ascontiguousarray(observed[rows]))[: sel.size]
+        padded = np.concatenate([sel, np.repeat(sel[-1:], -sel.size % multiple)])
+        out[sel] = model.predict_tiles(np.ascontiguousarray(values[padded]), np.ascontiguousarray(observed[padded]))[: sel.size]
 
-    workers = min(workers, len(batches))
-    if workers <= 1:
-        with _torch_threads(1 if model_workers(model) > 1 else None):
+    if min(workers, len(batches)) <= 1:
+        with torch_threads(1 if workers > 1 else None):
             for sel in batches:
                 run(sel)
         return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(workers, thread_name_prefix="sstfill-tiles", initializer=_one_torch_thread) as pool:
+    with ThreadPoolExecutor(min(workers, len(batches)), thread_name_prefix="sstfill-tiles", initializer=_one_torch_thread) as pool:
         for done in [pool.submit(run, sel) for sel in batches]:
             done.result()
 
 
 @contextlib.contextmanager
-def _torch_threads(wanted: int | None) -> Iterator[None]:
+def torch_threads(wanted: int | None) -> Iterator[None]:
     """Torch's thread count in this thread set to ``wanted`` (None: as it is) while the block runs."""
-    import torch
-
     previous = torch.get_num_threads()
     if wanted is None or wanted == previous:
         yield
@@ -202,90 +122,31 @@ def _torch_threads(wanted: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, periodic_x: bool = False) -> np.ndarray:
-    """Harmonic fill of the gaps (NaN, not land) that no tile could reach, image by image.
-
-    The second step of a fill, after the tiles: each connected gap is solved from the pixels
-    around it (see :func:`_harmonic_fallback`). Run on whole images, its result does not
-    depend on how the field was chunked. With ``periodic_x`` each image is rolled so that
-    its x seam falls where gaps are fewest (none, unless a cloud goes all the way round),
-    solved, and rolled back, so gaps at or across the seam are solved as one.
-
-    Examples
-    --------
-    >>> x = np.ones((200, 200), "float32"); x[50:150, 60:160] = np.nan
-    >>> float(fill_beyond_tiles(x, None)[100, 100])
-    1.0
-    """
-    land_b = None if land is None else np.broadcast_to(np.asarray(land, dtype=bool), filled.shape)
-    todo = np.isnan(filled) if land_b is None else np.isnan(filled) & ~land_b
-    if not todo.any():
-        return filled
-    if not periodic_x:
-        return _harmonic_fallback(filled, todo)
-    images = filled.reshape((-1,) + filled.shape[-2:])
-    todo_images = todo.reshape(images.shape)
-    out = images.copy()
-    for i, (image, gaps) in enumerate(zip(images, todo_images)):
-        if not gaps.any():
-            continue
-        # put the seam where gaps are fewest within a region's margin on either side
-        per_column = gaps.sum(axis=0)
-        nearby = sum(np.roll(per_column, k) for k in range(-FALLBACK_MARGIN, FALLBACK_MARGIN + 1))
-        shift = int(np.argmin(nearby))
-        rolled = _harmonic_fallback(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1))
-        out[i] = np.roll(rolled, shift, axis=-1)
-    return out.reshape(filled.shape)
-
-
-#: Known pixels kept around each region of the fallback fill (its boundary values and context).
-FALLBACK_MARGIN = 16
-#: More separate regions than this in one image are filled in one pass over the whole image.
-FALLBACK_MAX_REGIONS = 16
 #: The fallback's harmonic fill iterates until no pixel moves by more than this times the
 #: range of the region's known values (:class:`~sstfill.models.harmonic.LaplaceFiller`).
 FALLBACK_TOLERANCE = 1e-4
 
 
-def _harmonic_fallback(out: np.ndarray, todo: np.ndarray) -> np.ndarray:
+def harmonic_fallback(images: np.ndarray, todo: np.ndarray) -> np.ndarray:
     """Fill what the tiles could not reach with a harmonic fill from the surrounding pixels.
 
-    Each connected region of ``todo`` is solved on its bounding box plus
-    :data:`FALLBACK_MARGIN` pixels (the harmonic solution depends only on the pixels around
-    the region), so the cost follows the area to fill, not the block's. The solve is
-    converged to :data:`FALLBACK_TOLERANCE` (multigrid), so it hardly depends on the order
-    of the sweeps, hence on the orientation of the image. It runs with one torch thread:
-    its result does not depend on torch's thread count (the scheduler), and on a busy
-    machine it is 10x faster than with two (0.18 s against 2.5 s for a 256 x 112 region).
+    The :data:`~sstfill.kernels.blocks.GapFiller` of a fill: each connected region of
+    ``todo`` is solved on its own (:func:`~sstfill.kernels.blocks.fill_regions`), so the
+    cost follows the area to fill. The solve is converged to :data:`FALLBACK_TOLERANCE`
+    (multigrid), so it hardly depends on the order of the sweeps, hence on the orientation
+    of the image. It runs with one torch thread: its result does not depend on torch's
+    thread count (the scheduler), and on a busy machine it is 10x faster than with two
+    (0.18 s against 2.5 s for a 256 x 112 region).
+
+    Examples
+    --------
+    >>> x = np.ones((200, 200), "float32"); x[50:150, 60:160] = np.nan
+    >>> float(harmonic_fallback(x, np.isnan(x))[100, 100])
+    1.0
     """
-    from sstfill.models.harmonic import LaplaceFiller
-
     harmonic = LaplaceFiller(tolerance=FALLBACK_TOLERANCE)
-    with _torch_threads(1):  # results independent of torch's thread count, no spinning OpenMP threads on busy cores
-        return _harmonic_fallback_regions(out, todo, harmonic)
-
-
-def _harmonic_fallback_regions(out: np.ndarray, todo: np.ndarray, harmonic: TileModel) -> np.ndarray:
-    from scipy import ndimage
-
-    lead = out.shape[:-2]
-    flat = out.reshape((-1,) + out.shape[-2:])
-    todo_flat = todo.reshape(flat.shape)
-    known = np.isfinite(flat)
-    result = flat.copy()
-    ny, nx = flat.shape[-2:]
-    for r in np.flatnonzero(todo_flat.any(axis=(1, 2)) & known.any(axis=(1, 2))):
-        labels, n = ndimage.label(todo_flat[r])
-        boxes = ndimage.find_objects(labels) if n <= FALLBACK_MAX_REGIONS else [(slice(0, ny), slice(0, nx))]
-        for k, box in enumerate(boxes, start=1):
-            y0, y1 = max(box[0].start - FALLBACK_MARGIN, 0), min(box[0].stop + FALLBACK_MARGIN, ny)
-            x0, x1 = max(box[1].start - FALLBACK_MARGIN, 0), min(box[1].stop + FALLBACK_MARGIN, nx)
-            if not known[r, y0:y1, x0:x1].any():
-                y0, y1, x0, x1 = 0, ny, 0, nx
-            region = (labels[y0:y1, x0:x1] == k) if len(boxes) > 1 else todo_flat[r, y0:y1, x0:x1]
-            filled = harmonic.predict_tiles(flat[None, r, y0:y1, x0:x1], known[None, r, y0:y1, x0:x1])[0]
-            result[r, y0:y1, x0:x1] = np.where(region, filled.astype(out.dtype), result[r, y0:y1, x0:x1])
-    return result.reshape(lead + out.shape[-2:])
+    with torch_threads(1):  # results independent of torch's thread count, no spinning OpenMP threads on busy cores
+        return fill_regions(images, todo, harmonic.predict_tiles)
 
 
 def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
@@ -319,7 +180,7 @@ def _task_torch_threads() -> Iterator[None]:
     except (ImportError, ValueError, AttributeError):
         in_main = threading.current_thread() is threading.main_thread() and multiprocessing.parent_process() is None
         wanted = None if in_main else 1
-    with _torch_threads(wanted):
+    with torch_threads(wanted):
         yield
 
 
@@ -369,7 +230,8 @@ def fill_array(
     """Fill a numpy or dask array whose last two axes are (y, x).
 
     Two steps: the tiles (:func:`fill_block`), then the harmonic fallback of gaps that no
-    tile could reach (:func:`fill_beyond_tiles`). With dask nothing is computed here: each
+    tile could reach (:func:`~sstfill.kernels.blocks.fill_beyond_tiles` with
+    :func:`harmonic_fallback`). With dask nothing is computed here: each
     block is tiled with a halo of ``plan.halo`` pixels taken from its neighbours (wrapped
     around in x when ``periodic_x``), and the fallback runs on whole images (up to
     :data:`WHOLE_IMAGE_FALLBACK_PIXELS`), so the result does not depend on the chunking.
@@ -442,7 +304,7 @@ def fill_array(
 
 def _fill_beyond_tiles_task(filled: np.ndarray, land: np.ndarray, **kwargs: Any) -> np.ndarray:
     with _task_torch_threads():
-        return fill_beyond_tiles(filled, land, **kwargs)
+        return fill_beyond_tiles(filled, land, fill_gaps=harmonic_fallback, **kwargs)
 
 
 #: Tiles per group when a numpy array of many images is filled (at least the model's batch):
@@ -474,17 +336,17 @@ def _fill_numpy_group(data: np.ndarray, land: np.ndarray | None, *, periodic_x: 
     if not periodic_x:
         return fill_block(data, land, fallback=fallback, **kwargs)
     tiled = _fill_periodic_numpy(data, land, fallback=False, **kwargs)
-    return fill_beyond_tiles(tiled, land, periodic_x=True) if fallback else tiled
+    return fill_beyond_tiles(tiled, land, fill_gaps=harmonic_fallback, periodic_x=True) if fallback else tiled
 
 
 def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarray:
     """Numpy path for a wrapping x axis: pad by the halo from the other side, fill, crop."""
     halo = min(kwargs["plan"].halo, data.shape[-1])
-    wrapped = np.concatenate([data[..., -halo:], data, data[..., :halo]], axis=-1)
+    along_x = [(0, 0)] * (data.ndim - 1) + [(halo, halo)]
+    wrapped = np.pad(data, along_x, mode="wrap")
     land_w = None
     if land is not None:
-        land = np.broadcast_to(np.asarray(land, dtype=bool), data.shape)
-        land_w = np.concatenate([land[..., -halo:], land, land[..., :halo]], axis=-1)
+        land_w = np.pad(np.broadcast_to(np.asarray(land, dtype=bool), data.shape), along_x, mode="wrap")
     core = (slice(0, data.shape[-2]), slice(halo, halo + data.shape[-1]))
     out = fill_block(wrapped, land_w, start=(0, -halo), core=core, **kwargs)
     return out[..., halo : halo + data.shape[-1]]

@@ -1,0 +1,243 @@
+"""Fill one numpy block with a tile model, then fill what no tile reached region by region.
+
+Pure numpy (and scipy): whatever runs a model's batches (threads, devices) and whatever
+solves the regions no tile reached are passed in, as a :data:`TileRunner` and a
+:data:`GapFiller`; :mod:`sstfill.xr.dispatch` passes the torch-aware ones.
+
+The model interface is small: an object with ``tile_size`` (int, or None for any size),
+``description`` (str) and ``predict_tiles(values, observed) -> values`` on float32 batches
+``(N, T, T)`` where ``values`` is NaN wherever ``observed`` is False.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+import numpy as np
+
+from sstfill.kernels.tiling import TilePlan, blend_tiles, cut_tiles
+
+__all__ = [
+    "TileModel",
+    "TileRunner",
+    "RegionSolver",
+    "GapFiller",
+    "run_in_batches",
+    "fill_block",
+    "fill_beyond_tiles",
+    "fill_regions",
+    "FALLBACK_MARGIN",
+    "FALLBACK_MAX_REGIONS",
+]
+
+
+class TileModel(Protocol):
+    """What a fill needs from a model."""
+
+    tile_size: int | None
+    description: str
+
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray: ...
+
+
+#: ``run(model, values, observed, rows, batch_size, out)`` sets
+#: ``out[rows] = model.predict_tiles(values[rows], observed[rows])`` in calls of at most
+#: ``batch_size`` tiles (``values``, ``observed`` and ``out`` are ``(N, T, T)``).
+TileRunner = Callable[[TileModel, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray], None]
+#: ``solve(values, observed) -> values`` on ``(N, H, W)``: fills the unobserved pixels.
+RegionSolver = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: ``fill_gaps(images, todo) -> images`` on ``(..., ny, nx)``: fills the ``todo`` pixels.
+GapFiller = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def run_in_batches(model: TileModel, values: np.ndarray, observed: np.ndarray, rows: np.ndarray, batch_size: int, out: np.ndarray) -> None:
+    """The plain :data:`TileRunner`: ``out[rows] = model.predict_tiles(...)``, one batch after the other."""
+    for b in range(0, rows.size, batch_size):
+        sel = rows[b : b + batch_size]
+        out[sel] = model.predict_tiles(values[sel], observed[sel])
+
+
+def fill_block(
+    block: np.ndarray,
+    land: np.ndarray | None,
+    *,
+    model: TileModel,
+    plan: TilePlan,
+    start: tuple[int, int] = (0, 0),
+    core: tuple[slice, slice] | None = None,
+    batch_size: int | None = None,
+    min_observed: float = 0.0,
+    run_tiles: TileRunner = run_in_batches,
+    fallback: GapFiller | None = None,
+) -> np.ndarray:
+    """Fill the gaps of one block (..., ny, nx) with ``model``, tile by tile.
+
+    Parameters
+    ----------
+    block : array (..., ny, nx)
+        Field with NaN gaps, possibly with a halo of context around its core.
+    land : bool array broadcastable to ``block``, or None
+        Pixels never to fill.
+    model : TileModel
+        Fills batches of tiles.
+    plan : TilePlan
+        Tile size and overlap.
+    start : (int, int)
+        Global (array) index of ``block[..., 0, 0]``; it places the tile lattice.
+    core : (slice, slice), optional
+        The part of the block whose pixels are wanted (default: all of it). Only tiles
+        touching it are run.
+    batch_size : int, optional
+        Tiles per model call (default: the model's ``preferred_batch``, else 256).
+    min_observed : float
+        Tiles whose observed fraction is not above this are not used. Each tile's blending
+        weight is its window times its observed fraction, so tiles with more data dominate.
+    run_tiles : TileRunner
+        Runs the model on the tiles (default: :func:`run_in_batches`).
+    fallback : GapFiller, optional
+        Fills the gaps that no tile could fill (no observation within a tile's reach), via
+        :func:`fill_beyond_tiles`; without it they stay NaN (flagged ``not_filled``).
+
+    Returns
+    -------
+    array like ``block``
+        Observed pixels bit for bit, land NaN, gaps filled where some tile could.
+
+    Examples
+    --------
+    >>> class Mean:  # fills each tile with the mean of its observed pixels
+    ...     tile_size, description = None, "tile mean"
+    ...     def predict_tiles(self, values, observed):
+    ...         return np.broadcast_to(np.nanmean(values, axis=(1, 2))[:, None, None], values.shape).astype("float32")
+    >>> x = np.ones((100, 90), "float32"); x[40:50, 30:45] = np.nan
+    >>> out = fill_block(x, None, model=Mean(), plan=TilePlan())
+    >>> bool((out == 1).all())
+    True
+    """
+    ny, nx = block.shape[-2:]
+    core = core or (slice(0, ny), slice(0, nx))
+    cy0, cy1, _ = core[0].indices(ny)
+    cx0, cx1, _ = core[1].indices(nx)
+    observed = np.isfinite(block)
+    out = block.copy()
+    gaps = ~observed if land is None else ~observed & ~np.broadcast_to(land, block.shape)
+    if not gaps[..., cy0:cy1, cx0:cx1].any():
+        if land is not None:
+            out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
+        return out
+    tile = plan.tile
+    oy = plan.origins(start[0] + cy0, start[0] + cy1) - start[0]
+    ox = plan.origins(start[1] + cx0, start[1] + cx1) - start[1]
+    values = cut_tiles(block.astype("float32", copy=False), oy, ox, tile)
+    obs_tiles = cut_tiles(observed, oy, ox, tile, fill_value=False)
+    lead = values.shape[:-2]
+    flat_v = values.reshape(-1, tile, tile)
+    flat_m = obs_tiles.reshape(-1, tile, tile)
+    frac = np.count_nonzero(flat_m, axis=(1, 2)) / (tile * tile)
+    # only tiles with enough data, and with some gap to fill, go to the model
+    flat_g = cut_tiles(gaps, oy, ox, tile, fill_value=False).reshape(-1, tile, tile)
+    use = (frac > min_observed) & flat_g.any(axis=(1, 2))
+    pred = np.full(flat_v.shape, np.nan, dtype="float32")
+    idx = np.flatnonzero(use)
+    run_tiles(model, flat_v, flat_m, idx, batch_size or getattr(model, "preferred_batch", 256), pred)
+    # blending weight: the window times the tile's observed fraction; 0 for unused tiles
+    # and wherever a model returned no value
+    weights = np.zeros(flat_v.shape, dtype="float32")
+    used_weights = (plan.window()[None] * frac[idx, None, None]).astype("float32")
+    used_weights[~np.isfinite(pred[idx])] = 0.0
+    weights[idx] = used_weights
+    active = use.reshape(lead).any(axis=tuple(range(len(lead) - 2)))  # per lattice position
+    blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
+    out = np.where(observed, block, blended.astype(block.dtype))
+    if land is not None:
+        out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
+    if fallback:
+        core_todo = np.isnan(out[..., cy0:cy1, cx0:cx1])
+        if land is not None:
+            core_todo &= ~np.broadcast_to(land, block.shape)[..., cy0:cy1, cx0:cx1]
+        if core_todo.any():
+            out = fill_beyond_tiles(out, land, fill_gaps=fallback)
+    return out
+
+
+def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, fill_gaps: GapFiller, periodic_x: bool = False) -> np.ndarray:
+    """Fill the gaps (NaN, not land) that no tile could reach with ``fill_gaps``, image by image.
+
+    The second step of a fill, after the tiles. Run on whole images, its result does not
+    depend on how the field was chunked. With ``periodic_x`` each image is rolled so that
+    its x seam falls where gaps are fewest (none, unless a cloud goes all the way round),
+    filled, and rolled back, so gaps at or across the seam are filled as one.
+
+    Examples
+    --------
+    >>> def fill_with_mean(images, todo):
+    ...     return np.where(todo, np.nanmean(images), images)
+    >>> x = np.ones((200, 200), "float32"); x[50:150, 60:160] = np.nan
+    >>> float(fill_beyond_tiles(x, None, fill_gaps=fill_with_mean)[100, 100])
+    1.0
+    """
+    land_b = None if land is None else np.broadcast_to(np.asarray(land, dtype=bool), filled.shape)
+    todo = np.isnan(filled) if land_b is None else np.isnan(filled) & ~land_b
+    if not todo.any():
+        return filled
+    if not periodic_x:
+        return fill_gaps(filled, todo)
+    images = filled.reshape((-1,) + filled.shape[-2:])
+    todo_images = todo.reshape(images.shape)
+    out = images.copy()
+    for i, (image, gaps) in enumerate(zip(images, todo_images)):
+        if not gaps.any():
+            continue
+        # put the seam where gaps are fewest within a region's margin on either side
+        per_column = gaps.sum(axis=0)
+        nearby = sum(np.roll(per_column, k) for k in range(-FALLBACK_MARGIN, FALLBACK_MARGIN + 1))
+        shift = int(np.argmin(nearby))
+        rolled = fill_gaps(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1))
+        out[i] = np.roll(rolled, shift, axis=-1)
+    return out.reshape(filled.shape)
+
+
+#: Known pixels kept around each region of the fallback fill (its boundary values and context).
+FALLBACK_MARGIN = 16
+#: More separate regions than this in one image are filled in one pass over the whole image.
+FALLBACK_MAX_REGIONS = 16
+
+
+def fill_regions(images: np.ndarray, todo: np.ndarray, solve: RegionSolver) -> np.ndarray:
+    """Fill the ``todo`` pixels of ``images`` (..., ny, nx), each connected region on its own.
+
+    Each region is solved on its bounding box plus :data:`FALLBACK_MARGIN` pixels (for a
+    harmonic fill the solution depends only on the pixels around the region), so the cost
+    follows the area to fill, not the image's. An image with more than
+    :data:`FALLBACK_MAX_REGIONS` regions is solved whole, as is a region whose box holds no
+    known pixel.
+
+    Examples
+    --------
+    >>> def solve_with_mean(values, observed):
+    ...     return np.where(observed, values, np.nanmean(values, axis=(1, 2), keepdims=True))
+    >>> x = np.zeros((60, 60), "float32"); x[:, 30:] = 2; x[5:10, 5:10] = np.nan; x[40:45, 50:55] = np.nan
+    >>> out = fill_regions(x, np.isnan(x), solve_with_mean)
+    >>> float(out[7, 7]), float(out[42, 52])
+    (0.0, 2.0)
+    """
+    from scipy import ndimage
+
+    lead = images.shape[:-2]
+    flat = images.reshape((-1,) + images.shape[-2:])
+    todo_flat = todo.reshape(flat.shape)
+    known = np.isfinite(flat)
+    result = flat.copy()
+    ny, nx = flat.shape[-2:]
+    for r in np.flatnonzero(todo_flat.any(axis=(1, 2)) & known.any(axis=(1, 2))):
+        labels, n = ndimage.label(todo_flat[r])
+        boxes = ndimage.find_objects(labels) if n <= FALLBACK_MAX_REGIONS else [(slice(0, ny), slice(0, nx))]
+        for k, box in enumerate(boxes, start=1):
+            y0, y1 = max(box[0].start - FALLBACK_MARGIN, 0), min(box[0].stop + FALLBACK_MARGIN, ny)
+            x0, x1 = max(box[1].start - FALLBACK_MARGIN, 0), min(box[1].stop + FALLBACK_MARGIN, nx)
+            if not known[r, y0:y1, x0:x1].any():
+                y0, y1, x0, x1 = 0, ny, 0, nx
+            region = (labels[y0:y1, x0:x1] == k) if len(boxes) > 1 else todo_flat[r, y0:y1, x0:x1]
+            filled = solve(flat[None, r, y0:y1, x0:x1], known[None, r, y0:y1, x0:x1])[0]
+            result[r, y0:y1, x0:x1] = np.where(region, filled.astype(images.dtype), result[r, y0:y1, x0:x1])
+    return result.reshape(lead + images.shape[-2:])
