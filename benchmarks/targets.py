@@ -43,7 +43,7 @@ class Target:
 
 TARGETS: dict[str, Target] = {
     "accuracy_ratio_vs_best_peer": Target(
-        "default model's pooled RMSE / best classical peer's, on every held-out group", "<=", 0.85, "accuracy",
+        "pooled RMSE of the default model / that of the best classical peer, on every held-out group", "<=", 0.85, "accuracy",
         "benchmarks/accuracy.py, ratios[group][model].rmse_pooled.ratio"),
     "default_output_tiles_per_s": Target(
         "default model on CPU, output tiles/s (best of numpy, dask, 1 torch thread)", ">=", 300, "speed",
