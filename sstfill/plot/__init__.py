@@ -1,0 +1,23 @@
+"""Quick-look figures: the input, the fill, its flags, the error, and training curves.
+
+Import it yourself (``import sstfill.plot``); matplotlib is only needed here. The figures
+follow the SST report's figures 10-15: input with gaps, filled field, where it was filled,
+and, when the truth is known, the error map and a scatter of filled against true values on
+the pixels that were missing from the input.
+
+SST in kelvin is shown in degrees Celsius. Land is grey, gaps are white. Fields with more
+than two dimensions are shown at the first index of every other dimension.
+
+The modules: :mod:`~sstfill.plot.figures` (``quicklook``, ``flag_map``),
+:mod:`~sstfill.plot.history` (``training_curves``), :mod:`~sstfill.plot.demo` (the figure of
+``sstfill demo``), :mod:`~sstfill.plot.maps` (the map layer they share) and
+:mod:`~sstfill.plot.units` (kelvin to degrees Celsius).
+"""
+
+from __future__ import annotations
+
+from sstfill.plot.figures import FLAG_COLOURS, flag_map, quicklook  # noqa: F401  (FLAG_COLOURS re-exported)
+from sstfill.plot.history import training_curves
+from sstfill.plot.maps import LAND_COLOUR, UNSCORED_COLOUR  # noqa: F401  (the map colours, re-exported)
+
+__all__ = ["quicklook", "flag_map", "training_curves"]
