@@ -11,6 +11,7 @@ __all__ = [
     "InputDataError",
     "ModelMismatchError",
     "ModelFileError",
+    "OutputError",
 ]
 
 
@@ -32,3 +33,7 @@ class ModelMismatchError(SSTFillError, ValueError):
 
 class ModelFileError(SSTFillError, OSError):
     """A model file is missing, corrupt, truncated or from an incompatible version."""
+
+
+class OutputError(SSTFillError, OSError):
+    """The output cannot be written: it exists already, its format is unknown, or the write failed."""

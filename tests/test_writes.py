@@ -6,7 +6,6 @@ import errno
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,8 @@ import xarray as xr
 
 import sstfill
 import sstfill.xr.dispatch
-from sstfill import cli
+from sstfill import atomic, cli
+from sstfill.errors import OutputError
 from sstfill.xr import io as sio
 from sstfill.testing import synthetic_sst
 
@@ -121,10 +121,10 @@ def test_float32_on_disk_stays_float32_when_computed_in_float64(tmp_path):
 @pytest.fixture(params=["renameat2", "portable"])
 def publish_mode(request, monkeypatch):
     """Each concurrency test runs with Linux renameat2 and with the portable fallback."""
-    if request.param == "renameat2" and getattr(sio, "_RENAMEAT2", None) is None:
+    if request.param == "renameat2" and atomic.RENAMEAT2 is None:
         pytest.skip("renameat2 is not available here")
     if request.param == "portable":
-        monkeypatch.setattr(sio, "_RENAMEAT2", None, raising=False)
+        monkeypatch.setattr(atomic, "RENAMEAT2", None)
     return request.param
 
 
@@ -152,7 +152,7 @@ def test_an_output_created_while_writing_is_not_replaced(tmp_path, suffix, publi
                 lambda d: d.to_netcdf(target) if suffix == ".nc" else d.to_zarr(target, mode="w")
             )
 
-    with pytest.raises(sio.OutputError, match="created by another run while this one was writing"):
+    with pytest.raises(OutputError, match="created by another run while this one was writing"):
         sio.write_atomic(_marked(1.0, n=1, gate=intruder), target)
     assert sorted(os.listdir(tmp_path)) == [target.name]  # no temporary, no set-aside copy
     with _open(target) as back:
@@ -168,7 +168,7 @@ def test_an_output_created_while_writing_is_not_replaced(tmp_path, suffix, publi
 def _write_when_both_run(target: str, value: float, overwrite: bool, portable: bool, gate_dir: str) -> int:
     """One run of the concurrent-write test, in a forked process: 0 written, 2 refused."""
     if portable:
-        sio._RENAMEAT2 = None
+        atomic.RENAMEAT2 = None
 
     def meet():  # wait until the other run is computing too
         Path(gate_dir, str(value)).touch()
@@ -178,7 +178,7 @@ def _write_when_both_run(target: str, value: float, overwrite: bool, portable: b
 
     try:
         sio.write_atomic(_marked(value, gate=meet), target, overwrite=overwrite)
-    except sio.OutputError:
+    except OutputError:
         return 2
     return 0
 
@@ -243,7 +243,7 @@ def test_two_threads_write_one_zarr_output(tmp_path, publish_mode):
     for t in threads:
         t.join(60)
     errors = [r for r in results.values() if isinstance(r, BaseException)]
-    assert len(errors) == 1 and isinstance(errors[0], sio.OutputError), results
+    assert len(errors) == 1 and isinstance(errors[0], OutputError), results
     assert os.listdir(tmp_path) == [target.name]
     with _open(target) as back:
         assert isinstance(results[float(back["a"].min())], Path)
@@ -377,7 +377,7 @@ def test_an_error_of_the_computation_is_not_called_a_write_failure(tmp_path):
     ds = xr.Dataset({"a": (("t", "y", "x"), dsa.ones((2, 8, 8), chunks=(1, 8, 8)).map_blocks(boom, dtype="float64"))})
     with pytest.raises(RuntimeError, match="simulated failure") as info:
         sio.write_atomic(ds, tmp_path / "out.nc")
-    assert not isinstance(info.value, sio.OutputError)
+    assert not isinstance(info.value, OutputError)
 
 
 # -- stale temporaries --------------------------------------------------------------------
@@ -392,7 +392,7 @@ def test_temporaries_of_killed_runs_are_cleaned_and_live_ones_kept(tmp_path):
     hour_ago = time.time() - 3600
     stale = [
         tmp_path / f".out.nc.tmp-{dead}",  # an older sstfill's name, process gone, an hour old
-        tmp_path / f".out.nc.old-{dead}-0a1b2c3d@{getattr(sio, '_HOST', socket.gethostname())}",  # this host's, process gone
+        tmp_path / f".out.nc.old-{dead}-0a1b2c3d@{atomic.HOST}",  # this host's, process gone
     ]
     keep = [
         tmp_path / f".out.nc.tmp-{os.getpid()}",  # a live process (this one)

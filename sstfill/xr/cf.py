@@ -17,6 +17,8 @@ __all__ = [
     "add_history",
     "filled_attrs",
     "clean_encoding",
+    "clean_encodings",
+    "WRITER_ENCODING_KEYS",
     "keeps_packing",
     "unpack_valid_range",
 ]
@@ -36,6 +38,12 @@ MASK_FLAG_COMMENT = "observed: finite input value; cloud: missing (NaN, or +-inf
 
 _PACKING_KEYS = ("scale_factor", "add_offset", "_FillValue", "missing_value", "dtype", "_Unsigned")
 _STORAGE_KEYS = ("chunks", "preferred_chunks", "chunksizes", "contiguous", "source", "original_shape")
+#: netCDF compression settings a filled field keeps from its source
+_COMPRESSION_KEYS = ("zlib", "complevel", "shuffle", "compression")
+_COMMON_WRITER_KEYS = ("dtype", "_FillValue", "missing_value", "scale_factor", "add_offset", "units", "calendar", "_Unsigned")
+#: encoding keys each writer understands (the rest, e.g. a netCDF source's chunksizes
+#: written to zarr or stale zarr chunks after re-chunking, make the writers fail)
+WRITER_ENCODING_KEYS = {"zarr": _COMMON_WRITER_KEYS, "netcdf": _COMMON_WRITER_KEYS + _COMPRESSION_KEYS + ("fletcher32",)}
 
 
 def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, parent: xr.DataArray, comment: str | None = None) -> xr.DataArray:
@@ -117,7 +125,7 @@ def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
     ``missing_value`` and stale storage chunking are dropped, so ``to_netcdf`` and
     ``to_zarr`` both work.
     """
-    out = {k: v for k, v in encoding.items() if k in ("zlib", "complevel", "shuffle", "compression")}
+    out = {k: v for k, v in encoding.items() if k in _COMPRESSION_KEYS}
     disk = encoding.get("dtype")
     if keeps_packing(encoding):
         disk = np.dtype(disk)
@@ -138,3 +146,23 @@ def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
     fill = encoding.get("_FillValue")
     out["_FillValue"] = np.array(np.nan if fill is None else fill, dtype=out["dtype"])[()]
     return out
+
+
+def clean_encodings(ds: xr.Dataset, fmt: str) -> xr.Dataset:
+    """A shallow copy of ``ds`` whose variables keep only encoding keys the ``fmt`` writer understands.
+
+    The last step before writing ``"netcdf"`` or ``"zarr"`` (see :data:`WRITER_ENCODING_KEYS`);
+    :func:`clean_encoding` has already chosen a filled field's encoding from its source's.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"sst": ("x", [1.0])})
+    >>> ds["sst"].encoding = {"dtype": "int16", "chunksizes": (1,), "zlib": True}
+    >>> clean_encodings(ds, "zarr")["sst"].encoding
+    {'dtype': 'int16'}
+    """
+    keep = WRITER_ENCODING_KEYS[fmt]
+    ds = ds.copy(deep=False)
+    for var in ds.variables.values():
+        var.encoding = {k: v for k, v in var.encoding.items() if k in keep}
+    return ds
