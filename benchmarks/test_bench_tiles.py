@@ -20,9 +20,9 @@ import pytest
 pytest.importorskip("pytest_benchmark")
 torch = pytest.importorskip("torch")
 
+from benchmarks.harness import parse_model_spec  # noqa: E402
 from benchmarks.throughput import realistic_tiles  # noqa: E402
-from sstfill.models.harmonic import LaplaceFiller  # noqa: E402
-from sstfill.models.store import resolve_model  # noqa: E402
+from sstfill import LaplaceFiller  # noqa: E402
 
 N_TILES = 256
 
@@ -34,7 +34,7 @@ def tiles() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module", params=["default", "fast", "laplace"])
 def model(request):
-    return LaplaceFiller() if request.param == "laplace" else resolve_model(request.param)
+    return parse_model_spec(request.param).tile_model()  # 'laplace': a LaplaceFiller
 
 
 def test_predict_tiles_256(benchmark, model, tiles):

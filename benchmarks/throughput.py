@@ -14,24 +14,30 @@ discriminator steps), batch ``--train-batch``, on the second of two short epochs
 
     python benchmarks/throughput.py --model default --train fast --train default
 
-``--precision LABEL=float32|bfloat16|auto`` sets a model's compute precision (default "auto":
-bfloat16 on GPUs and on CPUs with native bfloat16, else float32).
+Models are ``--model LABEL=SPEC[@precision]`` (``benchmarks/harness.py``: SPEC is ``default``,
+``fast``, ``laplace`` or a saved model file). ``--precision LABEL=float32|bfloat16|auto`` (or
+``@precision`` in the spec) sets a model's compute precision (default "auto": bfloat16 on GPUs
+and on CPUs with native bfloat16, else float32).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from sstfill.models.store import BUNDLED_MODELS, load_bundled_model, load_model
-from sstfill.models.store import resolve_model
-from sstfill.kernels.holes import make_holes
-from sstfill.testing import synthetic_sst
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: make `benchmarks` and `sstfill` importable
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.harness import MODEL_SPEC_HELP, command_line, environment, parse_model_spec, write_json  # noqa: E402
+from sstfill.kernels.holes import make_holes  # noqa: E402
+from sstfill.testing import synthetic_sst  # noqa: E402
 
 
 def truth_tiles(n: int, tile: int = 64, seed: int = 0) -> np.ndarray:
@@ -80,7 +86,7 @@ def train_rate(preset: str, device: str, batch: int, steps: int) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", action="append", default=[], help="label=path, 'default', 'fast', 'laplace' (repeatable)")
+    p.add_argument("--model", action="append", default=[], metavar="[LABEL=]SPEC[@PRECISION]", help=MODEL_SPEC_HELP)
     p.add_argument("--device", default="cpu")
     p.add_argument("--tiles", type=int, default=2048)
     p.add_argument("--batches", type=int, nargs="*", default=[256, 1024])
@@ -92,22 +98,20 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     precisions = dict(item.split("=", 1) for item in args.precision)
     values, observed = realistic_tiles(args.tiles)
-    results = {"torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "machine": platform.node(), "tiles": args.tiles, "rows": []}
+    argv = sys.argv[1:] if argv is None else list(argv)
+    results = {"torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "machine": platform.node(), "tiles": args.tiles, "rows": [],
+               "command": command_line("throughput.py", argv), "environment": environment(args.device)}
     if torch.cuda.is_available():
         results["gpu"] = torch.cuda.get_device_name()
-    for spec in args.model or ["default"]:
-        label, _, path = spec.partition("=")
-        path = path or label
-        if path in BUNDLED_MODELS:  # a bundled model, cached per (device, precision)
-            model = load_bundled_model(path, "cpu", precisions.get(label, "auto"))
-        elif path == "laplace":
-            model = resolve_model("laplace")
-        else:
-            model = load_model(path)
+    for text in args.model or ["default"]:
+        spec = parse_model_spec(text)
+        label, precision = spec.label, precisions.get(spec.label, spec.precision or "auto")
+        # bundled models are cached per (device, precision); laplace has no precision
+        model = spec.tile_model() if spec.is_laplace else spec.tile_model(device="cpu", precision=precision)
         cpu_pred = None
         for device in dict.fromkeys(["cpu", args.device]):
             if hasattr(model, "to"):
-                model.to(device, precision=precisions.get(label, "auto"))
+                model.to(device, precision=precision)
             elif device != "cpu":
                 continue
             n = min(len(values), 512) if device == "cpu" else len(values)
@@ -128,8 +132,7 @@ def main(argv=None) -> int:
             results["rows"].append({"train": preset, "device": device, "batch": args.train_batch, "tiles_per_s": rate})
             print(f"train {preset:8s} {device:5s} batch {args.train_batch:5d}: {rate:9.0f} tiles/s", flush=True)
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump(results, f, indent=1)
+        write_json(args.out, results)
     return 0
 
 
