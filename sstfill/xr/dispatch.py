@@ -150,7 +150,15 @@ def harmonic_fallback(images: np.ndarray, todo: np.ndarray) -> np.ndarray:
 
 
 def _merge_small_chunks(chunks: tuple[int, ...], minimum: int) -> tuple[int, ...]:
-    """Merge chunks smaller than ``minimum`` into their neighbour (map_overlap needs depth <= chunk)."""
+    """Merge chunks smaller than ``minimum`` into their neighbour (map_overlap needs depth <= chunk).
+
+    Kept instead of map_overlap's own rechunking (``ensure_minimum_chunksize``), which cuts
+    runs of small chunks into blocks of about ``minimum``, each tiled with a halo of
+    ``minimum`` on both sides: the same fill bit for bit, but other output chunks and 2-5x
+    the tiles run (measured: 64 instead of 32 for chunks (149, 169) of 150 x 170, 1200
+    instead of 528 for 32-pixel x chunks of 512 x 2048, 10000 instead of 1936 for 40 x 40
+    chunks of 2048 x 2048); on the other chunkings of the tests both give the same chunks.
+    """
     merged: list[int] = []
     for c in chunks:
         if merged and (c < minimum or merged[-1] < minimum):
