@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import sstfill
-from sstfill.models.store import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
+from sstfill.models.files import load_arrays
+from sstfill.models.store import BUNDLED_MODEL_USES, BUNDLED_MODELS
 from sstfill.cli import main
 from sstfill.errors import ModelFileError
 from sstfill.testing import synthetic_sst

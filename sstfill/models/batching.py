@@ -4,7 +4,8 @@ A dask chunk of 512 x 512 pixels holds about 150 tiles; a GPU needs thousands pe
 be busy. When several chunks are filled at once (dask's threads, or a worker's threads),
 a :class:`TileBatcher` gathers the ``predict_tiles`` calls that arrive within a few
 milliseconds of each other, runs them as one batch, and hands each caller its own rows.
-:class:`~sstfill.Inpainter` uses one per model on CUDA devices.
+:class:`~sstfill.Inpainter` uses one per model on CUDA devices, from :func:`batcher_for`:
+the batchers (and their threads) live here, not on the model objects.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import weakref
 from concurrent.futures import Future
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["TileBatcher"]
+__all__ = ["TileBatcher", "batcher_for", "existing_batcher"]
 
 
 class TileBatcher:
@@ -97,3 +99,40 @@ class TileBatcher:
         for v, _, done in items:
             done.set_result(out[start : start + len(v)])
             start += len(v)
+
+
+# one batcher per model; an entry goes when its model is garbage-collected
+_BATCHERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BATCHERS_LOCK = threading.Lock()
+
+
+def batcher_for(owner: object, predict: Callable[[np.ndarray, np.ndarray], np.ndarray], batch_tiles: int) -> TileBatcher:
+    """The one :class:`TileBatcher` of ``owner`` (a model), made on its first call.
+
+    ``predict`` is ``owner``'s own unbatched method; the batcher holds it weakly, so the
+    registry never keeps a model alive.
+
+    Examples
+    --------
+    >>> class Model:
+    ...     def predict(self, v, m):
+    ...         return v
+    >>> model = Model()
+    >>> existing_batcher(model) is None
+    True
+    >>> batcher_for(model, model.predict, batch_tiles=64) is batcher_for(model, model.predict, batch_tiles=64)
+    True
+    >>> existing_batcher(model).batch_tiles
+    64
+    """
+    with _BATCHERS_LOCK:
+        batcher = _BATCHERS.get(owner)
+        if batcher is None:
+            method = weakref.WeakMethod(predict)
+            batcher = _BATCHERS[owner] = TileBatcher(lambda values, observed: method()(values, observed), batch_tiles=batch_tiles)
+        return batcher
+
+
+def existing_batcher(owner: object) -> TileBatcher | None:
+    """``owner``'s :class:`TileBatcher` if :func:`batcher_for` made one, else None."""
+    return _BATCHERS.get(owner)

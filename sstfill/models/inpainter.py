@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from sstfill.models.store import arrays_to_state, load_arrays, resolve_model_file, save_arrays, state_to_arrays
-from sstfill.errors import ModelFileError
+from sstfill.errors import ModelFileError, ModelMismatchError
+from sstfill.models.batching import TileBatcher, batcher_for, existing_batcher
+from sstfill.models.cache import LOADED_MODELS
+from sstfill.models.files import arrays_to_state, load_arrays, resolve_model_file, save_arrays, state_to_arrays
 from sstfill.models.networks import Generator, ModelConfig, PRESETS, build_inputs, make_discriminator, normalise_tiles
 
-__all__ = ["Inpainter", "resolve_device", "resolve_precision", "PRECISIONS"]
+__all__ = ["Inpainter", "resolve_device", "resolve_precision", "load_file_once", "PRECISIONS"]
 
 #: What ``precision=`` accepts: "auto" is bfloat16 where the hardware computes it natively
 #: (CUDA; CPUs with AVX512-BF16 or AMX) and float32 elsewhere.
@@ -69,16 +70,13 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if native else torch.float32
 
 
-_LOADED: dict[tuple, Inpainter] = {}
-_BATCHER_LOCK = threading.Lock()
+def load_file_once(path: str, mtime: float, device: str, precision: str = "auto") -> Inpainter:
+    """The model saved at ``path``, read once per process and ``(path, mtime, device, precision)``.
 
-
-def _load_cached(path: str, mtime: float, device: str, precision: str = "auto") -> Inpainter:
-    """Load a model once per process (dask workers unpickle models through this)."""
-    key = (path, mtime, device, precision)
-    if key not in _LOADED:
-        _LOADED[key] = Inpainter.load(path, device=device, precision=precision)
-    return _LOADED[key]
+    Dask workers unpickle a saved model through this (see :meth:`Inpainter.__reduce__`), so
+    the tasks of one worker share one copy: see :mod:`sstfill.models.cache`.
+    """
+    return LOADED_MODELS.get(("file", path, mtime, device, precision), lambda: Inpainter.load(path, device=device, precision=precision))
 
 
 def _from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str, precision: str = "auto") -> Inpainter:
@@ -120,7 +118,7 @@ class Inpainter:
         #: None: on CUDA devices only
         self.cross_chunk_batching: bool | None = None
         self._path: str | None = None
-        self._batcher = None
+        # the bfloat16 copy of the generator (see _generator_in), with the stamp it was made for
         self._cast_generator: tuple[tuple, torch.nn.Module] | None = None
 
     @classmethod
@@ -178,7 +176,9 @@ class Inpainter:
         A bfloat16 copy computes the same values as autocast (which casts the weights in
         every call) about 1.35x faster on a CPU. The copy is made again whenever the
         weights change (training, ``load_state_dict``, ``to``): in-place updates bump
-        each parameter's version counter.
+        each parameter's version counter. It lives on the model, not in the cache of loaded
+        models (:mod:`sstfill.models.cache`): it is derived from this object's live weights,
+        not from a file, is stale as soon as they change, and goes away with the model.
         """
         if dtype == torch.float32:
             return self.generator
@@ -202,21 +202,16 @@ class Inpainter:
         dask fills at once) run as one batch: see :mod:`sstfill.models.batching`.
         """
         if values.shape[-1] != self.tile_size or values.shape[-2] != self.tile_size:
-            from sstfill.errors import ModelMismatchError
-
             raise ModelMismatchError(f"This model fills {self.tile_size}x{self.tile_size} tiles, got {values.shape[-2:]}.")
         batching = self.cross_chunk_batching if self.cross_chunk_batching is not None else self.device.type == "cuda"
         if batching:
-            return self._tile_batcher().predict_tiles(values, observed)
+            return batcher_for(self, self._predict_now, batch_tiles=PREFERRED_BATCH["cuda"]).predict_tiles(values, observed)
         return self._predict_now(values, observed)
 
-    def _tile_batcher(self):
-        with _BATCHER_LOCK:
-            if self._batcher is None:
-                from sstfill.models.batching import TileBatcher
-
-                self._batcher = TileBatcher(self._predict_now, batch_tiles=PREFERRED_BATCH["cuda"])
-            return self._batcher
+    @property
+    def _batcher(self) -> TileBatcher | None:
+        """The :class:`TileBatcher` merging this model's calls; None before the first batched call."""
+        return existing_batcher(self)
 
     def _predict_now(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
         self.generator.eval()
@@ -281,7 +276,7 @@ class Inpainter:
 
         Missing files, directories, corrupt or incompatible files and files holding pickled
         objects (refused, never unpickled) raise ``ModelFileError``; see
-        :func:`sstfill.models.store.resolve_model_file` for files older sstfill versions saved
+        :func:`sstfill.models.files.resolve_model_file` for files older sstfill versions saved
         as ``path + ".npz"``.
         """
         path = resolve_model_file(path)
@@ -298,7 +293,7 @@ class Inpainter:
         # dask pickles the model into its task graph: send a path (loaded once per worker)
         # or plain numpy arrays, never a pickled torch module
         if self._path is not None and Path(self._path).is_file():
-            return (_load_cached, (self._path, os.path.getmtime(self._path), str(self.device), self.precision))
+            return (load_file_once, (self._path, os.path.getmtime(self._path), str(self.device), self.precision))
         return (_from_arrays, (self._config_json(), state_to_arrays("generator", self.generator.state_dict()), str(self.device), self.precision))
 
     def __repr__(self) -> str:

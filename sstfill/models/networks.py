@@ -14,12 +14,13 @@ with ``residual=True`` the network predicts a correction to the first guess.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from sstfill.errors import ModelMismatchError
 from sstfill.models.harmonic import harmonic_fill
 
 __all__ = [
@@ -84,15 +85,12 @@ class ModelConfig:
     ring_weight: float = 0.5
     observed_weight: float = 0.05
     ring_width: int = 3
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
         self.inputs = tuple(self.inputs)
         unknown = [c for c in self.inputs if c not in KNOWN_INPUTS]
         if unknown:
-            from sstfill.errors import ModelMismatchError
-
             raise ModelMismatchError(f"Unknown input channels {unknown}; sstfill knows {KNOWN_INPUTS}.")
         if self.tile_size % (2 ** len(self.widths)):
             raise ValueError(f"tile_size {self.tile_size} is not divisible by 2**{len(self.widths)} (one pooling per level)")
@@ -109,6 +107,12 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
+        """The configuration a model file saved; unknown keys are an error.
+
+        Files saved by sstfill 0.1.0 carry an ``extra`` dict that nothing ever read: it is
+        dropped.
+        """
+        d = {k: v for k, v in d.items() if k != "extra"}
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:

@@ -1,54 +1,38 @@
-"""Save and load models without pickle: arrays in an ``.npz`` plus a JSON config.
+"""Where models come from: the bundled models, files by path, and what ``model=`` accepts.
 
-A model file is a numpy ``.npz`` archive read with ``allow_pickle=False``: one array per
-tensor of the generator's ``state_dict`` (``generator/<name>``), optionally the
-discriminator and optimiser state (``discriminator/...``, ``optimizer_g/...``) for resuming,
-and ``__config__``: UTF-8 JSON with the architecture, tile size, normalisation, training
-history and the sstfill version. Loading never executes code from the file: an archive
-that holds a pickled object is refused without unpickling it.
-
-A model file is written to exactly the path given, whatever its name (``m.npz``,
-``m.sstfill``, ``m``): its content is an ``.npz`` archive either way. sstfill 0.1.0 and
-earlier added ``.npz`` to a name without that suffix; :func:`resolve_model_file` still
-finds such a file (with a warning) when it is asked for the name without ``.npz``.
+:func:`resolve_model` turns a user's ``model=`` into a tile model; :func:`load_model` reads
+a saved file (the format: :mod:`sstfill.models.files`); :func:`load_bundled_model` loads a
+model shipped in ``sstfill/data``. Loaded models are shared through the one cache,
+:data:`sstfill.models.cache.LOADED_MODELS`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-import warnings
-import zipfile
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from sstfill.errors import ModelFileError, ModelMismatchError
+from sstfill.models.cache import LOADED_MODELS
+from sstfill.models.files import UNKNOWN_VERSION, load_arrays, resolve_model_file
+from sstfill.models.harmonic import LaplaceFiller
+from sstfill.models.inpainter import Inpainter, resolve_device
 
 __all__ = [
-    "FORMAT",
-    "save_arrays",
-    "load_arrays",
-    "resolve_model_file",
-    "state_to_arrays",
-    "arrays_to_state",
     "load_model",
     "resolve_model",
     "load_default_model",
     "load_bundled_model",
-    "default_model_path",
     "bundled_model_path",
     "DEFAULT_MODEL",
     "BUNDLED_MODELS",
     "BUNDLED_MODEL_USES",
+    # names of the file format (their home is sstfill.models.files) that sstfill.cli imports from here
     "UNKNOWN_VERSION",
+    "load_arrays",
+    "resolve_model_file",
 ]
 
-FORMAT = "sstfill-model/1"
 DEFAULT_MODEL = "default_model.npz"
 #: Trained models shipped in ``sstfill/data``, by the name ``model=`` accepts.
 BUNDLED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast_model.npz"}
@@ -57,209 +41,9 @@ BUNDLED_MODEL_USES = {
     "default": "the most accurate; what fill() uses when no model is given",
     "fast": "fills 1.7-1.9x as fast on a CPU for a slightly higher error",
 }
-#: The version a model file records when it was saved from a source checkout whose version
-#: sstfill could not tell (the bundled models were saved so).
-UNKNOWN_VERSION = "0.0.0+unknown"
 
 
-def state_to_arrays(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
-    """``state_dict`` tensors as numpy arrays under ``prefix/``."""
-    return {f"{prefix}/{k}": v.detach().cpu().numpy() for k, v in state.items()}
-
-
-def arrays_to_state(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """Inverse of :func:`state_to_arrays`."""
-    start = f"{prefix}/"
-    return {k[len(start) :]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(start)}
-
-
-def optimizer_to_arrays(prefix: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, np.ndarray], dict]:
-    """Optimiser state: tensors as arrays, the rest (hyper-parameters) as JSON-able dict."""
-    sd = optimizer.state_dict()
-    arrays = {}
-    for pid, pstate in sd["state"].items():
-        for key, value in pstate.items():
-            arrays[f"{prefix}/{pid}/{key}"] = torch.as_tensor(value).detach().cpu().numpy()
-    return arrays, {"param_groups": sd["param_groups"]}
-
-
-def arrays_to_optimizer(prefix: str, arrays: dict[str, np.ndarray], meta: dict, optimizer: torch.optim.Optimizer) -> None:
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    start = f"{prefix}/"
-    for k, v in arrays.items():
-        if k.startswith(start):
-            pid, key = k[len(start) :].split("/", 1)
-            state.setdefault(int(pid), {})[key] = torch.from_numpy(np.array(v))
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-
-
-def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> Path:
-    """Write ``arrays`` and ``config`` to exactly ``path``, atomically.
-
-    The file is an ``.npz`` archive whatever its name: no suffix is added. It is written to
-    a temporary file in the same directory and renamed over ``path``, so a reader never
-    sees half a file and an interrupted save leaves the old file (if any) as it was.
-
-    Raises
-    ------
-    ModelFileError
-        If ``path`` is an existing directory.
-    """
-    from sstfill._version import __version__
-
-    path = Path(path)
-    if path.is_dir():
-        raise ModelFileError(f"Cannot save a model to {str(path)!r}: it is a directory. Give a file name, e.g. {str(path / 'model.npz')!r}.")
-    meta = dict(config, format=FORMAT, sstfill_version=__version__)
-    payload = dict(arrays)
-    payload["__config__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:  # to a file object: numpy adds no suffix
-            np.savez(f, **payload)
-        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; a saved model is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _new_file_mode() -> int:
-    """The permissions ``open(path, "w")`` would give a new file: 0o666 less the umask."""
-    try:
-        with open("/proc/self/status") as status:  # Linux: read the umask without changing it
-            umask = next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError, IndexError):
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
-def resolve_model_file(path: str | os.PathLike) -> Path:
-    """The model file to read for ``path``; a clear :class:`ModelFileError` when there is none.
-
-    ``path`` itself when it is a file. When it does not exist but ``path + ".npz"`` does
-    (sstfill 0.1.0 and earlier added ``.npz`` to names without it, so ``model.save("m")``
-    wrote ``m.npz``), that file, with a :class:`UserWarning` naming it. A directory is
-    refused with a message that lists the model files inside it.
-    """
-    path = Path(path).expanduser()
-    if path.is_file():
-        return path
-    if path.is_dir():
-        inside = _archives_in(path)
-        hint = f" It holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''}; pass one of those." if inside else " Pass the model file inside it (a file written by model.save(path))."
-        raise ModelFileError(f"Model path {str(path)!r} is a directory, not a model file.{hint}")
-    legacy = path.with_name(path.name + ".npz")
-    if path.name and legacy.is_file():
-        warnings.warn(
-            f"Model file {str(path)!r} does not exist; reading {str(legacy)!r} instead (sstfill 0.1.0 and earlier "
-            f"added '.npz' to the name given to save). Rename it to {path.name!r} or pass {legacy.name!r} to silence this warning.",
-            UserWarning,
-            stacklevel=_caller_outside_sstfill(),
-        )
-        return legacy
-    raise ModelFileError(f"Model file {str(path)!r} does not exist. Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.")
-
-
-def _archives_in(folder: Path, limit: int = 200) -> list[str]:
-    """Names of the files in ``folder`` that could be model files (zip archives: ``.npz`` or any name)."""
-    names = []
-    for entry in sorted(folder.iterdir())[:limit]:
-        try:
-            if not entry.is_file():
-                continue
-            with entry.open("rb") as f:
-                if entry.suffix == ".npz" or f.read(4) == b"PK\x03\x04":
-                    names.append(entry.name)
-        except OSError:
-            continue
-    return names
-
-
-def _caller_outside_sstfill() -> int:
-    """The ``stacklevel`` that points a warning at the first caller outside the sstfill package."""
-    import sys
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the sstfill package
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def _pickle_content(path: Path) -> str | None:
-    """What in ``path`` is pickled, read from headers only (nothing is unpickled); None if nothing.
-
-    Finds ``.npz`` entries whose arrays hold Python objects, PyTorch files (a zip archive
-    with a ``data.pkl``) and plain pickle files.
-    """
-    with open(path, "rb") as f:
-        start = f.read(2)
-    if not zipfile.is_zipfile(path):
-        return "it is a pickle file" if len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5 else None  # PROTO opcode
-    names = []
-    with zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            if member.endswith(".pkl"):
-                return f"it is a PyTorch or other pickle archive ({member})"
-            if not member.endswith(".npy"):
-                continue
-            with archive.open(member) as f:
-                major, _ = np.lib.format.read_magic(f)
-                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                _, _, dtype = read_header(f)
-            if dtype.hasobject:
-                names.append(member[: -len(".npy")])
-    return f"its entries {names} hold pickled Python objects" if names else None
-
-
-def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a model file: (arrays, config). Raises :class:`ModelFileError` on any problem.
-
-    ``path`` is found as :func:`resolve_model_file` says. Entries holding pickled Python
-    objects are refused, never unpickled.
-    """
-    path = resolve_model_file(path)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        single_array = not isinstance(loaded, np.lib.npyio.NpzFile)
-        if not single_array:
-            with loaded as npz:
-                arrays = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
-        pickled = None
-        if isinstance(err, ValueError):  # numpy's answer to pickled content when allow_pickle=False
-            try:
-                pickled = _pickle_content(path)
-            except Exception:  # unreadable headers: report the original problem
-                pickled = None
-        if pickled:
-            raise ModelFileError(
-                f"Refused to load {str(path)!r}: {pickled}, which could run code when read, so sstfill "
-                "never unpickles it. sstfill model files hold plain arrays only: use a file written by "
-                "model.save(path), or re-save the model with sstfill from code you trust."
-            ) from err
-        raise ModelFileError(f"Model file {str(path)!r} is corrupt or truncated ({type(err).__name__}: {err}). Re-save or re-download it.") from err
-    if single_array:
-        raise ModelFileError(f"{str(path)!r} holds a single numpy array (.npy), not an sstfill model. Pass a file written by model.save(path).")
-    if "__config__" not in arrays:
-        pickled = _pickle_content(path)
-        if pickled:
-            raise ModelFileError(f"{str(path)!r} is not an sstfill model: {pickled} (nothing was unpickled). sstfill reads only files written by model.save(path).")
-        raise ModelFileError(f"{str(path)!r} is an .npz file but not an sstfill model (no __config__ entry).")
-    try:
-        config = json.loads(arrays.pop("__config__").tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelFileError(f"Model file {str(path)!r} has an unreadable configuration ({err}).") from err
-    if config.get("format") != FORMAT:
-        raise ModelFileError(f"Model file {str(path)!r} has format {config.get('format')!r}; this sstfill reads {FORMAT!r}. Upgrade sstfill or re-train.")
-    return arrays, config
-
-
-def load_model(path: str | os.PathLike, device: str | None = None, precision: str = "auto"):
+def load_model(path: str | os.PathLike, device: str | None = None, precision: str = "auto") -> Inpainter:
     """Load a model saved with :meth:`Inpainter.save` (weights only; never unpickles).
 
     ``path`` may have any name (the file is an ``.npz`` archive whatever it is called); see
@@ -280,12 +64,7 @@ def load_model(path: str | os.PathLike, device: str | None = None, precision: st
     >>> load_model(p).config.widths
     (16, 32, 48)
     """
-    from sstfill.models.inpainter import Inpainter
-
     return Inpainter.load(path, device=device, precision=precision)
-
-
-_BUNDLED_CACHE: dict[tuple, Any] = {}
 
 
 def bundled_model_path(name: str = "default"):
@@ -295,37 +74,33 @@ def bundled_model_path(name: str = "default"):
     return resources.files("sstfill") / "data" / BUNDLED_MODELS[name]
 
 
-def default_model_path():
-    """Where the bundled default model lives inside the installed package (it may be missing)."""
-    return bundled_model_path("default")
-
-
-def load_bundled_model(name: str = "default", device: str | None = None, precision: str | None = None):
+def load_bundled_model(name: str = "default", device: str | None = None, precision: str | None = None) -> Inpainter:
     """A model shipped inside the package, trained on real MUR and SLSTR SST.
 
     ``"default"`` is the most accurate; ``"fast"`` (the ``fast`` preset) fills 1.7-1.9x as
     fast on a CPU for a slightly higher error (see the benchmarks page). Loaded once per
-    process and per ``(device, precision)`` (see :meth:`Inpainter.to`), so asking for
-    another precision never changes the model other callers hold.
+    process and per ``(name, device, precision)`` (see :meth:`Inpainter.to` and
+    :mod:`sstfill.models.cache`), so asking for another precision never changes the model
+    other callers hold.
 
     Examples
     --------
     >>> load_bundled_model("fast").config.widths
     (16, 32, 48)
     """
-    from sstfill.models.inpainter import resolve_device
-
     ref = bundled_model_path(name)
     if not ref.is_file():
         raise ModelFileError(f"The bundled {name!r} model is missing from this installation of sstfill. Reinstall sstfill, or pass model='laplace' or a model path.")
-    key = (name, str(resolve_device(device or "cpu")), precision or "auto")
-    if key not in _BUNDLED_CACHE:
+    on, precision = str(resolve_device(device or "cpu")), precision or "auto"
+
+    def load() -> Inpainter:
         with resources.as_file(ref) as file:
-            _BUNDLED_CACHE[key] = load_model(file, device=key[1], precision=key[2])
-    return _BUNDLED_CACHE[key]
+            return load_model(file, device=on, precision=precision)
+
+    return LOADED_MODELS.get(("bundled", name, on, precision), load)
 
 
-def load_default_model(device: str | None = None, precision: str | None = None):
+def load_default_model(device: str | None = None, precision: str | None = None) -> Inpainter:
     """The bundled default model: :func:`load_bundled_model` ``("default", device, precision)``."""
     return load_bundled_model("default", device, precision)
 
@@ -343,8 +118,6 @@ def resolve_model(model: Any = None, device: str | None = None, precision: str |
     if model is None or (isinstance(model, str) and model.lower() in BUNDLED_MODELS):
         return load_bundled_model("default" if model is None else model.lower(), device, precision)
     elif isinstance(model, str) and model.lower() in ("laplace", "harmonic"):
-        from sstfill.models.harmonic import LaplaceFiller
-
         model = LaplaceFiller()
     elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         model = load_model(model)

@@ -1,0 +1,200 @@
+"""Save and load models without pickle: arrays in an ``.npz`` plus a JSON config.
+
+A model file is a numpy ``.npz`` archive read with ``allow_pickle=False``: one array per
+tensor of the generator's ``state_dict`` (``generator/<name>``), optionally the
+discriminator and optimiser state (``discriminator/...``, ``optimizer_g/...``) for resuming,
+and ``__config__``: UTF-8 JSON with the architecture, tile size, normalisation, training
+history and the sstfill version. Loading never executes code from the file: an archive
+that holds a pickled object is refused without unpickling it.
+
+A model file is written to exactly the path given, whatever its name (``m.npz``,
+``m.sstfill``, ``m``): its content is an ``.npz`` archive either way. sstfill 0.1.0 and
+earlier added ``.npz`` to a name without that suffix; :func:`resolve_model_file` still
+finds such a file (with a warning) when it is asked for the name without ``.npz``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from sstfill._version import __version__
+from sstfill.atomic import as_target, write_atomically
+from sstfill.errors import ModelFileError
+
+__all__ = ["FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state"]
+
+FORMAT = "sstfill-model/1"
+#: The version a model file records when it was saved from a source checkout whose version
+#: sstfill could not tell (the bundled models were saved so).
+UNKNOWN_VERSION = "0.0.0+unknown"
+
+
+def state_to_arrays(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    """``state_dict`` tensors as numpy arrays under ``prefix/``."""
+    return {f"{prefix}/{k}": v.detach().cpu().numpy() for k, v in state.items()}
+
+
+def arrays_to_state(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """Inverse of :func:`state_to_arrays`."""
+    start = f"{prefix}/"
+    return {k[len(start) :]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(start)}
+
+
+def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> Path:
+    """Write ``arrays`` and ``config`` to exactly ``path``, atomically.
+
+    The file is an ``.npz`` archive whatever its name: no suffix is added. It is written by
+    :func:`sstfill.atomic.write_atomically`: to a temporary file in the same directory, with
+    the permissions of any new file, then put in place over ``path``, so a reader never sees
+    half a file and an interrupted save leaves the old file (if any) as it was.
+
+    Raises
+    ------
+    ModelFileError
+        If ``path`` is an existing directory.
+    OutputError
+        If the file cannot be written there (permissions, full disk).
+    """
+    path = as_target(path)  # "~" expanded, as the writer does: never publish over a directory
+    if path.is_dir():
+        raise ModelFileError(f"Cannot save a model to {str(path)!r}: it is a directory. Give a file name, e.g. {str(path / 'model.npz')!r}.")
+    meta = dict(config, format=FORMAT, sstfill_version=__version__)
+    payload = dict(arrays)
+    payload["__config__"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # to a file object: numpy adds no suffix
+            np.savez(f, **payload)
+
+    return write_atomically(path, write, overwrite=True)
+
+
+def resolve_model_file(path: str | os.PathLike) -> Path:
+    """The model file to read for ``path``; a clear :class:`ModelFileError` when there is none.
+
+    ``path`` itself when it is a file. When it does not exist but ``path + ".npz"`` does
+    (sstfill 0.1.0 and earlier added ``.npz`` to names without it, so ``model.save("m")``
+    wrote ``m.npz``), that file, with a :class:`UserWarning` naming it. A directory is
+    refused with a message that lists the model files inside it.
+    """
+    path = Path(path).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        inside = _archives_in(path)
+        hint = f" It holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''}; pass one of those." if inside else " Pass the model file inside it (a file written by model.save(path))."
+        raise ModelFileError(f"Model path {str(path)!r} is a directory, not a model file.{hint}")
+    legacy = path.with_name(path.name + ".npz")
+    if path.name and legacy.is_file():
+        warnings.warn(
+            f"Model file {str(path)!r} does not exist; reading {str(legacy)!r} instead (sstfill 0.1.0 and earlier "
+            f"added '.npz' to the name given to save). Rename it to {path.name!r} or pass {legacy.name!r} to silence this warning.",
+            UserWarning,
+            stacklevel=_caller_outside_sstfill(),
+        )
+        return legacy
+    raise ModelFileError(f"Model file {str(path)!r} does not exist. Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.")
+
+
+def _archives_in(folder: Path, limit: int = 200) -> list[str]:
+    """Names of the files in ``folder`` that could be model files (zip archives: ``.npz`` or any name)."""
+    names = []
+    for entry in sorted(folder.iterdir())[:limit]:
+        try:
+            if not entry.is_file():
+                continue
+            with entry.open("rb") as f:
+                if entry.suffix == ".npz" or f.read(4) == b"PK\x03\x04":
+                    names.append(entry.name)
+        except OSError:
+            continue
+    return names
+
+
+def _caller_outside_sstfill() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside the sstfill package."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the sstfill package
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _pickle_content(path: Path) -> str | None:
+    """What in ``path`` is pickled, read from headers only (nothing is unpickled); None if nothing.
+
+    Finds ``.npz`` entries whose arrays hold Python objects, PyTorch files (a zip archive
+    with a ``data.pkl``) and plain pickle files.
+    """
+    with open(path, "rb") as f:
+        start = f.read(2)
+    if not zipfile.is_zipfile(path):
+        return "it is a pickle file" if len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5 else None  # PROTO opcode
+    names = []
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if member.endswith(".pkl"):
+                return f"it is a PyTorch or other pickle archive ({member})"
+            if not member.endswith(".npy"):
+                continue
+            with archive.open(member) as f:
+                major, _ = np.lib.format.read_magic(f)
+                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                _, _, dtype = read_header(f)
+            if dtype.hasobject:
+                names.append(member[: -len(".npy")])
+    return f"its entries {names} hold pickled Python objects" if names else None
+
+
+def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a model file: (arrays, config). Raises :class:`ModelFileError` on any problem.
+
+    ``path`` is found as :func:`resolve_model_file` says. Entries holding pickled Python
+    objects are refused, never unpickled.
+    """
+    path = resolve_model_file(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        single_array = not isinstance(loaded, np.lib.npyio.NpzFile)
+        if not single_array:
+            with loaded as npz:
+                arrays = {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        pickled = None
+        if isinstance(err, ValueError):  # numpy's answer to pickled content when allow_pickle=False
+            try:
+                pickled = _pickle_content(path)
+            except Exception:  # unreadable headers: report the original problem
+                pickled = None
+        if pickled:
+            raise ModelFileError(
+                f"Refused to load {str(path)!r}: {pickled}, which could run code when read, so sstfill "
+                "never unpickles it. sstfill model files hold plain arrays only: use a file written by "
+                "model.save(path), or re-save the model with sstfill from code you trust."
+            ) from err
+        raise ModelFileError(f"Model file {str(path)!r} is corrupt or truncated ({type(err).__name__}: {err}). Re-save or re-download it.") from err
+    if single_array:
+        raise ModelFileError(f"{str(path)!r} holds a single numpy array (.npy), not an sstfill model. Pass a file written by model.save(path).")
+    if "__config__" not in arrays:
+        pickled = _pickle_content(path)
+        if pickled:
+            raise ModelFileError(f"{str(path)!r} is not an sstfill model: {pickled} (nothing was unpickled). sstfill reads only files written by model.save(path).")
+        raise ModelFileError(f"{str(path)!r} is an .npz file but not an sstfill model (no __config__ entry).")
+    try:
+        config = json.loads(arrays.pop("__config__").tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"Model file {str(path)!r} has an unreadable configuration ({err}).") from err
+    if config.get("format") != FORMAT:
+        raise ModelFileError(f"Model file {str(path)!r} has format {config.get('format')!r}; this sstfill reads {FORMAT!r}. Upgrade sstfill or re-train.")
+    return arrays, config
+
+
