@@ -4,7 +4,9 @@
 model files, figures). The content is written to a temporary sibling of the target,
 ``.<name>.tmp-<pid>-<token>@<host>``, and put in place in one atomic step once complete, so
 a failed, interrupted or concurrent run never leaves a half-written output under the final
-name, and of two runs writing one output exactly one wins. Standard library only.
+name, and of two runs writing one output exactly one wins. Standard library only; kept our
+own because ``atomicwrites`` (archived 2022) and ``safer`` publish single files only, while a
+zarr store is a directory that must also be published without replacing, or swapped.
 
 Examples
 --------

@@ -380,6 +380,45 @@ def test_an_error_of_the_computation_is_not_called_a_write_failure(tmp_path):
     assert not isinstance(info.value, OutputError)
 
 
+# -- any file or directory: sstfill.atomic.write_atomically ------------------------------
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_write_atomically_publishes_refuses_and_swaps(tmp_path, kind, publish_mode):
+    target = tmp_path / "sub" / "out.bin"
+
+    def write_with(text: str):
+        def write(tmp: Path) -> None:
+            if kind == "file":
+                with open(tmp, "wb") as f:  # as np.savez on a file object, or savefig, would
+                    f.write(text.encode())
+            else:
+                tmp.mkdir()
+                (tmp / "part").write_text(text)
+
+        return write
+
+    def content() -> str:
+        return (target.read_text() if kind == "file" else (target / "part").read_text())
+
+    assert atomic.write_atomically(target, write_with("one")) == target and content() == "one"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert kind == "directory" or target.stat().st_mode & 0o777 == 0o666 & ~umask
+    with pytest.raises(OutputError, match="exists already"):
+        atomic.write_atomically(target, write_with("two"))
+    assert atomic.write_atomically(target, write_with("two"), overwrite=True) == target and content() == "two"
+
+    def failing(tmp: Path) -> None:
+        write_with("three")(tmp)
+        raise ValueError("simulated failure while writing")
+
+    with pytest.raises(ValueError, match="simulated failure"):
+        atomic.write_atomically(target, failing, overwrite=True)
+    assert os.listdir(target.parent) == ["out.bin"] and content() == "two"
+    with pytest.raises(ValueError):  # a directory made for the target is removed again
+        atomic.write_atomically(tmp_path / "new" / "x.bin", failing)
+    assert sorted(os.listdir(tmp_path)) == ["sub"]
+
+
 # -- stale temporaries --------------------------------------------------------------------
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])

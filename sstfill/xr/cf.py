@@ -36,8 +36,6 @@ MASK_FLAGS = {0: "observed", 1: "cloud", 2: "land"}
 #: what each flag of :data:`MASK_FLAGS` means, written as the mask variable's ``comment``
 MASK_FLAG_COMMENT = "observed: finite input value; cloud: missing (NaN, or +-inf, which is treated as missing) and not land; land: missing and land"
 
-_PACKING_KEYS = ("scale_factor", "add_offset", "_FillValue", "missing_value", "dtype", "_Unsigned")
-_STORAGE_KEYS = ("chunks", "preferred_chunks", "chunksizes", "contiguous", "source", "original_shape")
 #: netCDF compression settings a filled field keeps from its source
 _COMPRESSION_KEYS = ("zlib", "complevel", "shuffle", "compression")
 _COMMON_WRITER_KEYS = ("dtype", "_FillValue", "missing_value", "scale_factor", "add_offset", "units", "calendar", "_Unsigned")

@@ -52,7 +52,6 @@ def output_format(target: str | os.PathLike) -> str:
     raise OutputError(f"Output {name!r}: cannot tell the format from its name. End it with .nc (netCDF) or .zarr (zarr store).")
 
 
-
 def check_output(target: str | os.PathLike, overwrite: bool = False) -> Path:
     """Fail early, before any computing, when ``target`` cannot be written.
 
@@ -90,7 +89,6 @@ def _is_write_failure(err: BaseException) -> bool:
         names.append(tb.tb_frame.f_code.co_name)
         tb = tb.tb_next
     return any(name in _WRITE_FRAMES for name in names[-4:])
-
 
 
 # -- packing: keep the input's integer encoding where the values fit it --------------------
