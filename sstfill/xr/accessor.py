@@ -1,8 +1,10 @@
 """The ``.inpaint`` accessor on DataArray and Dataset: validate, call the kernels, wrap.
 
-No maths lives here: grids come from :mod:`sstfill.xr.grid`, masks and holes from
-:mod:`sstfill.xr.land`, the fill from :mod:`sstfill.xr.dispatch`, metadata from
-:mod:`sstfill.xr.cf`. The accessor keeps no state besides the wrapped object.
+No maths lives here: grids come from :mod:`sstfill.xr.grid`, land from
+:mod:`sstfill.xr.land`, synthetic holes from :mod:`sstfill.xr.samples`, the fill from
+:mod:`sstfill.xr.dispatch`, metadata from :mod:`sstfill.xr.cf`. The accessors keep no
+state besides the wrapped object; what both do (a mask, a fill) is one module-level
+function that takes the dataset to search for land explicitly.
 """
 
 from __future__ import annotations
@@ -14,31 +16,89 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sstfill.xr import cf
 from sstfill.errors import InputDataError, ModelMismatchError
-from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
+from sstfill.kernels.tiling import TilePlan
 from sstfill.models.store import resolve_model
+from sstfill.xr import cf
 from sstfill.xr.dispatch import fill_array
 from sstfill.xr.fields import check_field, pick_variable
+from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
 from sstfill.xr.land import find_land
-from sstfill.kernels.holes import make_holes
-from sstfill.kernels.tiling import TilePlan
+from sstfill.xr.samples import hole_pattern
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
 
 
-def _holes_for_block(block: np.ndarray, *, kind: str, fraction: float, seed: int, tile: int, full_yx: tuple[int, int], block_info: dict | None = None) -> np.ndarray:
-    """Hole pattern for one block: each 2-D image gets its own generator, seeded by its index."""
-    loc = block_info[0]["array-location"] if block_info else [(0, n) for n in block.shape]
-    lead_shape = block_info[0]["shape"][:-2] if block_info else block.shape[:-2]
-    out = np.zeros(block.shape, dtype=bool)
-    (y0, y1), (x0, x1) = loc[-2], loc[-1]
-    for local in np.ndindex(*block.shape[:-2]):
-        index = tuple(lo + i for (lo, _), i in zip(loc[:-2], local))
-        flat = int(np.ravel_multi_index(index, lead_shape)) if index else 0
-        rng = np.random.default_rng([seed, flat])
-        out[local] = make_holes(kind, full_yx, rng, fraction=fraction, tile=tile)[y0:y1, x0:x1]
-    return out
+def _mask(da: xr.DataArray, land: Any, dataset: xr.Dataset | None) -> xr.DataArray:
+    """:meth:`DataArrayInpaint.mask`; land is also looked for in ``dataset``, if given."""
+    land_da = find_land(da, find_grid(da), land, dataset)
+    missing = ~np.isfinite(da)  # +-inf is missing data too
+    codes = xr.where(missing, 1, 0)
+    if land_da is not None:
+        codes = xr.where(missing & land_da, 2, codes)
+    codes = codes.transpose(*da.dims)
+    out = cf.flag_variable(codes, cf.MASK_FLAGS, f"observation mask of {da.name or 'field'}", da, cf.MASK_FLAG_COMMENT)
+    return out.rename(f"{da.name or 'field'}_mask")
+
+
+def _fill(
+    da: xr.DataArray,
+    model: Any = None,
+    dataset: xr.Dataset | None = None,
+    *,
+    land: Any = "auto",
+    tile: int | None = None,
+    overlap: int = 16,
+    batch_size: int | None = None,
+    min_observed: float = 0.0,
+    fallback: bool = True,
+    device: str | None = "auto",
+    precision: str | None = None,
+) -> xr.DataArray:
+    """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
+    name = da.name if da.name is not None else "field"
+    check_field(da)
+    grid = find_grid(da)
+    model = resolve_model(model, device, precision)
+    model_tile = getattr(model, "tile_size", None)
+    if tile is not None and model_tile is not None and tile != model_tile:
+        raise ModelMismatchError(
+            f"Variable {name!r}: tile={tile} but the model was trained on {model_tile}x{model_tile} "
+            f"tiles. Drop the tile argument or pass tile={model_tile}."
+        )
+    plan = TilePlan(tile or model_tile or 64, overlap)
+    other = [d for d in da.dims if d not in grid.dims]
+    work = da.transpose(*other, *grid.dims)
+    land_da = find_land(da, grid, land, dataset)
+    land_data = None
+    if land_da is not None:
+        land_da = land_da.transpose(*[d for d in work.dims if d in land_da.dims])
+        # trailing dims broadcast as they are; anything else is broadcast explicitly
+        aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
+        land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
+    flips = canonical_flips(work, grid)  # one orientation: a mirrored field is filled the same, bit for bit
+    filled_data = fill_array(
+        flip_yx(work.data, flips),
+        flip_yx(land_data, flips),
+        model=model,
+        plan=plan,
+        periodic_x=grid.periodic,
+        batch_size=batch_size,
+        min_observed=min_observed,
+        fallback=fallback,
+    )
+    filled = work.copy(data=flip_yx(filled_data, flips))
+    # +-inf is not data: such pixels are filled like NaN gaps (and flagged so)
+    observed = np.isfinite(work)
+    codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
+    if land_da is not None:
+        codes = xr.where(~observed & land_da, 2, codes)
+    flag_name = f"{name}_fill_flag"
+    flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da, cf.FILL_FLAG_COMMENT)
+    filled = filled.transpose(*da.dims)
+    filled.attrs = cf.filled_attrs(da, model.description, flag_name)
+    filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
+    return filled.assign_coords({flag_name: flag.transpose(*da.dims)})
 
 
 class _Base:
@@ -65,10 +125,7 @@ class DataArrayInpaint(_Base):
         """The spatial grid sstfill found (dims, kind, periodicity)."""
         return find_grid(self._obj)
 
-    def _land(self, land: Any, dataset: xr.Dataset | None = None, grid: SpatialGrid | None = None) -> xr.DataArray | None:
-        return find_land(self._obj, grid or self.grid, land, dataset)
-
-    def mask(self, land: Any = "auto", *, _dataset: xr.Dataset | None = None) -> xr.DataArray:
+    def mask(self, land: Any = "auto") -> xr.DataArray:
         """Flags per pixel: 0 observed, 1 cloud (missing or non-finite, not land), 2 land.
 
         Parameters
@@ -80,15 +137,7 @@ class DataArrayInpaint(_Base):
         -------
         DataArray of int8 with CF ``flag_values``/``flag_meanings``.
         """
-        da = self._obj
-        land_da = self._land(land, _dataset)
-        missing = ~np.isfinite(da)  # +-inf is missing data too
-        codes = xr.where(missing, 1, 0)
-        if land_da is not None:
-            codes = xr.where(missing & land_da, 2, codes)
-        codes = codes.transpose(*da.dims)
-        out = cf.flag_variable(codes, cf.MASK_FLAGS, f"observation mask of {da.name or 'field'}", da, cf.MASK_FLAG_COMMENT)
-        return out.rename(f"{da.name or 'field'}_mask")
+        return _mask(self._obj, land, None)
 
     def add_holes(
         self,
@@ -123,16 +172,10 @@ class DataArrayInpaint(_Base):
         da = self._obj
         check_field(da)
         grid = self.grid
-        land_da = self._land(land, grid=grid)
+        land_da = find_land(da, grid, land)
         other = [d for d in da.dims if d not in grid.dims]
         work = da.transpose(*other, *grid.dims)
-        full_yx = (work.sizes[grid.y_dim], work.sizes[grid.x_dim])
-        kwargs = dict(kind=kind, fraction=fraction, seed=seed, tile=tile, full_yx=full_yx)
-        if hasattr(work.data, "dask"):
-            holes = work.data.map_blocks(_holes_for_block, dtype=bool, meta=np.array((), bool), **kwargs)
-        else:
-            holes = _holes_for_block(np.empty(work.shape, dtype=bool), **kwargs)
-        holes_da = work.copy(data=holes)
+        holes_da = work.copy(data=hole_pattern(work.data, kind=kind, fraction=fraction, seed=seed, tile=tile))
         hidden = holes_da & np.isfinite(work)
         if land_da is not None:
             hidden = hidden & ~land_da
@@ -155,7 +198,6 @@ class DataArrayInpaint(_Base):
         fallback: bool = True,
         device: str | None = "auto",
         precision: str | None = None,
-        _dataset: xr.Dataset | None = None,
     ) -> xr.DataArray:
         """Fill cloud gaps; observed pixels are returned bit for bit and land stays NaN.
 
@@ -198,52 +240,8 @@ class DataArrayInpaint(_Base):
             (0 observed, 1 filled, 2 land, 3 not filled). Non-finite input values (+-inf)
             are treated as missing: they are filled and flagged 1, never returned as observed.
         """
-        da = self._obj
-        name = da.name if da.name is not None else "field"
-        check_field(da)
-        grid = self.grid
-        model = resolve_model(model, device, precision)
-        model_tile = getattr(model, "tile_size", None)
-        if tile is not None and model_tile is not None and tile != model_tile:
-            raise ModelMismatchError(
-                f"Variable {name!r}: tile={tile} but the model was trained on {model_tile}x{model_tile} "
-                f"tiles. Drop the tile argument or pass tile={model_tile}."
-            )
-        plan = TilePlan(tile or model_tile or 64, overlap)
-        other = [d for d in da.dims if d not in grid.dims]
-        work = da.transpose(*other, *grid.dims)
-        land_da = self._land(land, _dataset, grid)
-        land_data = None
-        if land_da is not None:
-            land_da = land_da.transpose(*[d for d in work.dims if d in land_da.dims])
-            # trailing dims broadcast as they are; anything else is broadcast explicitly
-            aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
-            land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
-        flips = canonical_flips(work, grid)  # one orientation: a mirrored field is filled the same, bit for bit
-        filled_data = fill_array(
-            flip_yx(work.data, flips),
-            flip_yx(land_data, flips),
-            model=model,
-            plan=plan,
-            periodic_x=grid.periodic,
-            batch_size=batch_size,
-            min_observed=min_observed,
-            fallback=fallback,
-        )
-        filled_data = flip_yx(filled_data, flips)
-        filled = work.copy(data=filled_data)
-        # +-inf is not data: such pixels are filled like NaN gaps (and flagged so)
-        observed = np.isfinite(work)
-        codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
-        if land_da is not None:
-            codes = xr.where(~observed & land_da, 2, codes)
-        flag_name = f"{name}_fill_flag"
-        flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da, cf.FILL_FLAG_COMMENT)
-        filled = filled.transpose(*da.dims)
-        filled.attrs = cf.filled_attrs(da, model.description, flag_name)
-        filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
-        return filled.assign_coords({flag_name: flag.transpose(*da.dims)})
-
+        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback)
+        return _fill(self._obj, model, land=land, device=device, precision=precision, **options)
 
     def evaluate(
         self,
@@ -323,7 +321,7 @@ class DatasetInpaint(_Base):
 
     def mask(self, var: str | None = None, land: Any = "auto") -> xr.DataArray:
         """Observation mask of ``var``: see :meth:`DataArrayInpaint.mask`."""
-        return self._var(var).inpaint.mask(land, _dataset=self._obj)
+        return _mask(self._var(var), land, self._obj)
 
     def add_holes(self, var: str | None = None, **kwargs: Any) -> xr.Dataset:
         """The dataset with ``var`` holed and a boolean ``<var>_hidden`` variable added."""
@@ -338,7 +336,7 @@ class DatasetInpaint(_Base):
         among the dataset's variables too.
         """
         da = self._var(var)
-        filled = da.inpaint.fill(model, _dataset=self._obj, **kwargs)
+        filled = _fill(da, model, self._obj, **kwargs)
         flag_name = f"{da.name}_fill_flag"
         out = self._obj.copy()
         out[da.name] = filled.drop_vars(flag_name)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import cf_xarray  # noqa: F401  (registers .cf)
 import numpy as np
+import pyproj
 import xarray as xr
 
 from sstfill.errors import GridError
@@ -60,10 +62,8 @@ class SpatialGrid:
 def _cf_names(obj: xr.DataArray, key: str, table: str) -> list[str]:
     """Names that cf-xarray identifies for ``key`` in ``obj.cf.<table>``, else []."""
     try:
-        import cf_xarray  # noqa: F401  (registers .cf)
-
         found = getattr(obj.cf, table).get(key, [])
-    except Exception:  # cf-xarray missing or confused by odd attrs: fall back to names
+    except Exception:  # odd attributes confuse cf-xarray (a numeric `coordinates`: AttributeError): use names
         found = []
     return [name for name in found if name in obj.coords]
 
@@ -85,6 +85,26 @@ def _is_periodic(lon: np.ndarray) -> bool:
     if not np.allclose(step, step[0], rtol=1e-3, atol=1e-6) or step[0] == 0:
         return False
     return bool(np.isclose(abs(step[0]) * lon.size, 360.0, rtol=1e-3))
+
+
+def _grid_mapping_wkt(obj: xr.DataArray, mapping: str, xy: tuple[str, str]) -> str | None:
+    """CRS (WKT) of the CF ``grid_mapping`` of ``obj``, or None if its variable is not a coordinate.
+
+    cf-xarray parses the attribute (one variable, or several with their coordinates) and
+    builds the CRS with :meth:`pyproj.CRS.from_cf`; with several, the one whose coordinates
+    are ``xy`` is taken, else the first.
+    """
+    name = obj.name if obj.name is not None else "<unnamed>"
+    try:  # cf-xarray reads a DataArray's grid_mapping from attrs only; xarray may keep it in encoding
+        mappings = obj.assign_attrs(grid_mapping=mapping).cf.grid_mappings
+    except Exception as err:
+        raise GridError(
+            f"Variable {name!r}: grid_mapping {mapping!r} could not be read by pyproj "
+            f"({err}). Fix its CF attributes or drop it: da.drop_vars({mapping!r})."
+        ) from err
+    found = [m for m in mappings if m.array.name in obj.coords]
+    chosen = next((m for m in found if all(c in m.coordinates for c in xy)), found[0] if found else None)
+    return None if chosen is None else chosen.crs.to_wkt()
 
 
 def find_grid(obj: xr.DataArray) -> SpatialGrid:
@@ -116,17 +136,7 @@ def find_grid(obj: xr.DataArray) -> SpatialGrid:
     y = _first(obj, "Y", "axes", _Y_NAMES)
     mapping = obj.attrs.get("grid_mapping") or obj.encoding.get("grid_mapping")
     if x is not None and y is not None and obj.coords[x].ndim == 1 and obj.coords[y].ndim == 1:
-        crs_wkt = None
-        if mapping is not None and mapping in obj.coords:
-            try:
-                import pyproj
-
-                crs_wkt = pyproj.CRS.from_cf(obj.coords[mapping].attrs).to_wkt()
-            except Exception as err:  # a broken grid_mapping is not fatal for tiling
-                raise GridError(
-                    f"Variable {name!r}: grid_mapping {mapping!r} could not be read by pyproj "
-                    f"({err}). Fix its CF attributes or drop it: da.drop_vars({mapping!r})."
-                ) from err
+        crs_wkt = None if mapping is None else _grid_mapping_wkt(obj, mapping, (x, y))
         if crs_wkt is not None or (lat is None and lon is None and mapping is not None):
             return SpatialGrid(obj.coords[y].dims[0], obj.coords[x].dims[0], lat, lon, "projected", False, crs_wkt)
     raise GridError(
@@ -143,8 +153,6 @@ def lonlat_2d(obj: xr.DataArray, grid: SpatialGrid) -> tuple[np.ndarray, np.ndar
     Projected grids are converted with pyproj from their ``grid_mapping``.
     """
     if grid.kind == "projected" and grid.crs_wkt is not None and (grid.lat is None or grid.lon is None):
-        import pyproj
-
         xv = obj.coords[grid.x_dim].values
         yv = obj.coords[grid.y_dim].values
         xx, yy = np.meshgrid(xv, yv)

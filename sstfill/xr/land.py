@@ -1,4 +1,4 @@
-"""Land and cloud masks, and synthetic holes for training and evaluation.
+"""Land: the pixels of a field that are never filled.
 
 Land (never filled) comes from, in order: a mask the user gives; a CF land/sea mask or
 flag variable in the dataset; the 1 km land mask of the ``global-land-mask`` package. In a
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import cf_xarray  # noqa: F401  (registers .cf: CF flag variables)
 import numpy as np
 import xarray as xr
 
@@ -50,7 +51,13 @@ def land_from_flags(var: xr.DataArray) -> xr.DataArray | None:
 
     Understands ``standard_name`` land/sea binary masks and area fractions (land where the
     land fraction is >= 0.5), and flag variables whose ``flag_meanings`` include ``land``
-    (with ``flag_values`` or ``flag_masks``).
+    (with ``flag_values`` or ``flag_masks``, or both), decoded by cf-xarray (``var.cf == "land"``).
+    Missing values of a ``flag_masks`` variable are no flag (not land).
+
+    Raises
+    ------
+    InputDataError
+        If ``flag_meanings`` and ``flag_values``/``flag_masks`` differ in length.
 
     Examples
     --------
@@ -65,15 +72,17 @@ def land_from_flags(var: xr.DataArray) -> xr.DataArray | None:
     if std in _SEA_NAMES:
         return var.fillna(1) < 0.5
     meanings = str(var.attrs.get("flag_meanings", "")).split()
-    if "land" not in meanings:
+    lists = {key: np.atleast_1d(var.attrs[key]).tolist() for key in ("flag_values", "flag_masks") if key in var.attrs}
+    if "land" not in meanings or not lists:
         return None
-    k = meanings.index("land")
-    if "flag_masks" in var.attrs:
-        mask = int(np.atleast_1d(var.attrs["flag_masks"])[k])
-        return (var.fillna(0).astype("int64") & mask) != 0
-    if "flag_values" in var.attrs:
-        return var == np.atleast_1d(var.attrs["flag_values"])[k]
-    return None
+    # cf-xarray wants lists (a file's one-flag attribute is read as a scalar) and one space
+    # between meanings; NaN would be cast to an integer for the bitwise test
+    flags = (var.fillna(0) if "flag_masks" in lists else var).assign_attrs(flag_meanings=" ".join(meanings), **lists)
+    try:
+        land = flags.cf == "land"
+    except ValueError as err:  # cf-xarray: not as many meanings as values or masks
+        raise InputDataError(f"Flag variable {var.name!r} cannot be decoded: {err}") from err
+    return land.assign_attrs(var.attrs)  # the variable's own attributes, as comparisons keep them
 
 
 def _land_from_dataset(obj: xr.DataArray, grid: SpatialGrid, dataset: xr.Dataset | None) -> xr.DataArray | None:

@@ -1,16 +1,50 @@
-"""Training samples from a DataArray: its images, cut into tiles and split by time or rows."""
+"""Training and evaluation samples from a DataArray: its images, tiles split by time or rows, synthetic holes."""
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputDataError
+from sstfill.kernels.holes import make_holes
 from sstfill.training.tiles import cut_tiles_by_index, split_blocks
 
-__all__ = ["images_of", "tiles_from_dataarray"]
+__all__ = ["hole_pattern", "images_of", "tiles_from_dataarray"]
+
+
+def _holes_for_block(block: np.ndarray, *, kind: str, fraction: float, seed: int, tile: int, full_yx: tuple[int, int], block_info: dict | None = None) -> np.ndarray:
+    """Hole pattern for one block: each 2-D image gets its own generator, seeded by its index."""
+    loc = block_info[0]["array-location"] if block_info else [(0, n) for n in block.shape]
+    lead_shape = block_info[0]["shape"][:-2] if block_info else block.shape[:-2]
+    out = np.zeros(block.shape, dtype=bool)
+    (y0, y1), (x0, x1) = loc[-2], loc[-1]
+    for local in np.ndindex(*block.shape[:-2]):
+        index = tuple(lo + i for (lo, _), i in zip(loc[:-2], local))
+        flat = int(np.ravel_multi_index(index, lead_shape)) if index else 0
+        rng = np.random.default_rng([seed, flat])
+        out[local] = make_holes(kind, full_yx, rng, fraction=fraction, tile=tile)[y0:y1, x0:x1]
+    return out
+
+
+def hole_pattern(data: Any, *, kind: str, fraction: float, seed: int, tile: int) -> Any:
+    """Synthetic holes (True = hidden) shaped like ``data``, a numpy or dask array with y and x last.
+
+    Each 2-D image draws its pattern (:func:`sstfill.kernels.holes.make_holes` over the whole
+    image) from its own generator, seeded by ``(seed, image index)``, so the pattern does not
+    depend on the chunks. Lazy (one task per chunk) on dask.
+
+    Examples
+    --------
+    >>> holes = hole_pattern(np.zeros((2, 64, 64)), kind="squares6", fraction=0.2, seed=0, tile=64)
+    >>> holes.shape, bool((holes[0] != holes[1]).any())
+    ((2, 64, 64), True)
+    """
+    kwargs = dict(kind=kind, fraction=fraction, seed=seed, tile=tile, full_yx=tuple(data.shape[-2:]))
+    if hasattr(data, "dask"):
+        return data.map_blocks(_holes_for_block, dtype=bool, meta=np.array((), bool), **kwargs)
+    return _holes_for_block(np.empty(data.shape, dtype=bool), **kwargs)
 
 
 def images_of(da: xr.DataArray, spatial: tuple[str, str]) -> Iterator[np.ndarray]:
