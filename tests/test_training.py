@@ -14,7 +14,9 @@ from sstfill.evaluation.metrics import rmse
 from sstfill.models.networks import PRESETS, ModelConfig
 from sstfill.testing import synthetic_sst
 from sstfill.training.tiles import cut_tiles_by_index, split_blocks
-from sstfill.training.trainer import TrainSettings, evaluate_tiles, fit, validation_holes
+from sstfill.training.banks import validation_holes
+from sstfill.training.losses import evaluate_tiles
+from sstfill.training.trainer import TrainSettings, fit
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from sstfill.evaluation.metrics import ssim
+from sstfill.evaluation.metrics import rmse, scores, ssim
 from sstfill.training.tiles import draw_holes
 
 __all__ = ["REPORT_TABLE", "evaluate_tiles_table"]
@@ -34,17 +34,18 @@ def evaluate_tiles_table(model, tiles: np.ndarray, holes: Sequence[str] = ("squa
         observed = valid & ~hide
         inputs = np.where(observed, tiles, np.nan).astype("float32")
         pred = np.concatenate([model.predict_tiles(inputs[i : i + batch_size], observed[i : i + batch_size]) for i in range(0, len(tiles), batch_size)])
-        err = pred - tiles
+        normalised = (pred - tiles) / std  # errors in units of each truth tile's standard deviation
+        hidden = scores(pred, tiles, hide)
         composite = np.where(observed, tiles, pred)
         rows.append(
             {
                 "holes": kind,
-                "rmse_tile": float(np.sqrt(np.mean((err / std)[valid] ** 2))),
-                "rmse_hidden": float(np.sqrt(np.mean((err / std)[hide] ** 2))),
-                "rmse_tile_units": float(np.sqrt(np.mean(err[valid] ** 2))),
-                "rmse_hidden_units": float(np.sqrt(np.mean(err[hide] ** 2))),
-                "mae_units": float(np.mean(np.abs(err[hide]))),
-                "bias_units": float(np.mean(err[hide])),
+                "rmse_tile": rmse(normalised, 0.0, valid),
+                "rmse_hidden": rmse(normalised, 0.0, hide),
+                "rmse_tile_units": rmse(pred, tiles, valid),
+                "rmse_hidden_units": hidden["rmse"],
+                "mae_units": hidden["mae"],
+                "bias_units": hidden["bias"],
                 "ssim": float(np.mean([ssim(composite[i], tiles[i]) for i in range(len(tiles))])),
                 "report_rmse_hidden": REPORT_TABLE.get(kind, np.nan),
                 "tiles": len(tiles),

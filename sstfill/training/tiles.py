@@ -22,7 +22,7 @@ def cut_tiles_by_index(images: Iterable[np.ndarray], tile: int = 64, stride: int
     --------
     >>> img = np.random.default_rng(0).normal(size=(100, 130)).astype("float32")
     >>> cut_tiles_by_index([img], tile=64, stride=32).shape
-    (4, 64, 64)
+    (6, 64, 64)
     """
     out = []
     for img in images:
@@ -47,7 +47,7 @@ def split_blocks(n: int, fractions: Sequence[float]) -> list[np.ndarray]:
     Examples
     --------
     >>> [b.tolist() for b in split_blocks(10, (0.65, 0.15, 0.2))]
-    [[0, 1, 2, 3, 4, 5], [6, 7], [8, 9]]
+    [[0, 1, 2, 3, 4, 5, 6], [7], [8, 9]]
     """
     fr = np.asarray(fractions, dtype="float64")
     fr = fr / fr.sum()

@@ -9,7 +9,6 @@ function that takes the dataset to search for land explicitly.
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Sequence
 
 import numpy as np
@@ -421,17 +420,13 @@ class DatasetInpaint(_Base):
         >>> len(model.history["val_loss"])
         1
         """
-        from sstfill.models.inpainter import Inpainter
-        from sstfill.training.trainer import TrainSettings, fit
+        from sstfill.training.trainer import TrainSettings, fit, new_model
         from sstfill.xr.samples import tiles_from_dataarray
 
         da = self._var(var)
         check_field(da)
         grid = find_grid(da)
-        import torch
-
-        torch.manual_seed(seed)  # the initial weights are part of a reproducible run
-        net = copy.deepcopy(model) if model is not None else Inpainter.from_preset(preset, **config)
+        net = new_model(preset, base=model, seed=seed, **config)  # seeded: the initial weights are part of a reproducible run
         tile = net.config.tile_size
         train, val, test, how = tiles_from_dataarray(da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed)
         settings = TrainSettings(

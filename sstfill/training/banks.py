@@ -1,0 +1,79 @@
+"""What training draws from: batches of tile indices, the hole bank, the fixed validation holes (torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sstfill.training.settings import TrainSettings
+from sstfill.training.tiles import draw_holes
+
+__all__ = ["to_device", "batch_indices", "flip_rotate", "HoleBank", "validation_holes"]
+
+
+def to_device(x: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``x`` as a tensor on ``device`` (through pinned memory on CUDA; shared with ``x`` on the CPU)."""
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    if device.type == "cuda":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t
+
+
+def batch_indices(n: int, batch: int, rng: np.random.Generator, steps: int | None) -> list[np.ndarray]:
+    """The batches of one epoch: a shuffled pass over ``n`` tiles, or ``steps`` batches drawn with replacement.
+
+    Examples
+    --------
+    >>> [len(b) for b in batch_indices(10, 4, np.random.default_rng(0), None)]
+    [4, 4, 2]
+    """
+    if steps is None:
+        order = rng.permutation(n)
+        return [order[i : i + batch] for i in range(0, n, batch)]
+    return [rng.integers(0, n, size=batch) for _ in range(steps)]
+
+
+def flip_rotate(x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+    """One random rotation by k*90 degrees and an optional flip for the whole batch (N, H, W)."""
+    k, flip = torch.randint(0, 8, (1,), generator=gen).item() % 4, torch.randint(0, 2, (1,), generator=gen).item()
+    x = torch.rot90(x, k, dims=(1, 2))
+    return torch.flip(x, dims=(2,)) if flip else x
+
+
+class HoleBank:
+    """Hole masks kept on the training device; a share is redrawn every epoch.
+
+    Drawing real-cloud and square holes tile by tile in Python is slower than a GPU step,
+    so masks are drawn into a bank, sampled at random with a random rotation and flip per
+    batch, and ``refresh`` of the bank is drawn afresh at the start of every epoch.
+    """
+
+    def __init__(self, size: int, tile: int, settings: TrainSettings, device: torch.device, rng: np.random.Generator) -> None:
+        self.settings, self.tile, self.device = settings, tile, device
+        self.masks = to_device(draw_holes(size, tile, settings.holes, settings.hole_fraction, rng), device)
+
+    def refresh(self, epoch: int) -> None:
+        """Redraw a share of the bank for ``epoch`` (a function of the seed and epoch only)."""
+        rng = np.random.default_rng([self.settings.seed, epoch, 7])
+        n = int(len(self.masks) * self.settings.refresh)
+        if n:
+            idx = torch.from_numpy(rng.choice(len(self.masks), n, replace=False)).to(self.device)
+            self.masks[idx] = to_device(draw_holes(n, self.tile, self.settings.holes, self.settings.hole_fraction, rng), self.device)
+
+    def replay(self, start: int) -> None:
+        """Bring a new bank to where it stood when epoch ``start - 1`` ended (resuming at ``start``).
+
+        With ``refresh >= 1`` every epoch redraws the whole bank, so the last refresh is enough.
+        """
+        for past in range(max(1, start - 1), start) if self.settings.refresh >= 1 else range(1, start):
+            self.refresh(past)
+
+    def sample(self, n: int, rng: np.random.Generator) -> torch.Tensor:
+        """``n`` masks drawn from the bank, turned and flipped together."""
+        idx = torch.from_numpy(rng.integers(0, len(self.masks), n)).to(self.device)
+        return flip_rotate(self.masks[idx])
+
+
+def validation_holes(n: int, tile: int, settings: TrainSettings) -> np.ndarray:
+    """The fixed (seeded) holes used for validation, so epochs are comparable."""
+    return draw_holes(n, tile, settings.holes, settings.hole_fraction, np.random.default_rng([settings.seed, 10**6]))

@@ -1,0 +1,116 @@
+"""The generator's reconstruction loss, the adversarial losses, and the loss on a tile set (torch).
+
+The loss is the SST report's weighted reconstruction (hidden pixels, a band of observed
+pixels around the holes, the rest) joined to an adversarial term as in the context encoder:
+``L = (1 - a) * L_rec + a * L_adv`` with ``a = 0.001`` by default.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sstfill.models.inpainter import Inpainter
+from sstfill.training.banks import to_device
+
+__all__ = ["ring_mask", "losses", "adversarial_loss", "evaluate_tiles"]
+
+
+def ring_mask(holes: torch.Tensor, width: int) -> torch.Tensor:
+    """Pixels within ``width`` pixels of a hole (Chebyshev distance), the holes excluded.
+
+    Examples
+    --------
+    >>> holes = torch.zeros(1, 5, 5, dtype=torch.bool)
+    >>> holes[0, 2, 2] = True
+    >>> int(ring_mask(holes, 1).sum())
+    8
+    """
+    if width <= 0:
+        return torch.zeros_like(holes)
+    grown = F.max_pool2d(holes.float().unsqueeze(1), 2 * width + 1, stride=1, padding=width).squeeze(1) > 0
+    return grown & ~holes
+
+
+def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Reconstruction pieces of one batch (normalised units).
+
+    ``truth`` is NaN where nothing is known; ``holes`` marks the pixels hidden from the
+    model. Returns the weighted loss ``rec``, the hidden-pixel MSE ``mse_hidden``, the sum
+    of the hidden pixels' squared errors in the field's units ``se_hidden_field`` (each
+    tile's normalised errors times its standard deviation, as filling undoes the
+    normalisation), and the tensors the adversary needs.
+    """
+    cfg = model.config
+    valid = torch.isfinite(truth)
+    observed = valid & ~holes
+    hidden = valid & holes
+    inputs = torch.where(observed, truth, torch.full_like(truth, float("nan")))
+    # mixed precision on GPUs (as in filling); float32 on CPUs, where training is reproducible
+    pred, mean, std = model.forward_tiles(inputs, observed, torch.bfloat16 if truth.device.type == "cuda" else torch.float32)
+    target = torch.where(valid, (truth - mean) / std, torch.zeros_like(truth))
+    ring = ring_mask(holes, cfg.ring_width) & observed
+    weight = cfg.hole_weight * hidden + cfg.ring_weight * ring + cfg.observed_weight * (observed & ~ring)
+    sq = (pred - target) ** 2
+    rec = (weight * sq).sum() / weight.sum().clamp_min(1e-6)
+    mse_hidden = (sq * hidden).sum() / hidden.sum().clamp_min(1)
+    # the same errors in the field's units: filling returns pred * std + mean
+    se_hidden_field = (sq.detach() * std.detach().float() ** 2 * hidden).sum()
+    fake = torch.where(observed, target, pred) * valid  # composite: only the holes are generated
+    real = target * valid
+    return {"rec": rec, "mse_hidden": mse_hidden, "se_hidden_field": se_hidden_field, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
+
+
+def adversarial_loss(
+    disc: torch.nn.Module,
+    kind: str,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    holes: torch.Tensor,
+    for_generator: bool,
+    rng: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Binary cross-entropy of the discriminator (or of the generator fooling it).
+
+    ``kind`` is the model's ``config.discriminator``: ``"pair"`` asks which of two
+    images (the real and the composite, in a random order drawn from ``rng``) is real;
+    the others score each image with its hole mask.
+    """
+    bce = F.binary_cross_entropy_with_logits
+    if kind == "pair":
+        # which of the two is real? label 1 when the second image is the real one
+        order = torch.rand(real.shape[0], device=real.device, generator=rng) < 0.5
+        o = order[:, None, None, None]
+        first, second = torch.where(o, fake, real), torch.where(o, real, fake)
+        logits = disc(first, second)
+        target = order.float()
+        return bce(logits, 1 - target) if for_generator else bce(logits, target)
+    logit_fake = disc(fake, holes)
+    if for_generator:
+        return bce(logit_fake, torch.ones_like(logit_fake))
+    logit_real = disc(real, holes)
+    return 0.5 * (bce(logit_real, torch.ones_like(logit_real)) + bce(logit_fake, torch.zeros_like(logit_fake)))
+
+
+def evaluate_tiles(model: Inpainter, tiles: np.ndarray, holes: np.ndarray, batch: int = 256) -> dict[str, float]:
+    """Weighted loss and hidden-pixel RMSE of ``model`` on fixed holes.
+
+    ``rmse_hidden`` is in normalised units (1 = a tile's standard deviation), as recorded in
+    the training history; ``rmse_hidden_field`` is the same RMSE in the field's units.
+    """
+    model.generator.eval()
+    rec, sq, sq_field, count = 0.0, 0.0, 0.0, 0
+    with torch.inference_mode():
+        for i in range(0, len(tiles), batch):
+            t = to_device(tiles[i : i + batch], model.device)
+            h = to_device(holes[i : i + batch], model.device)
+            out = losses(model, t, h)
+            n_hidden = int((torch.isfinite(t) & h).sum())
+            rec += float(out["rec"]) * len(t)
+            sq += float(out["mse_hidden"]) * n_hidden
+            sq_field += float(out["se_hidden_field"])
+            count += n_hidden
+    return {"loss": rec / max(len(tiles), 1), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1))}
