@@ -72,3 +72,18 @@ def test_no_grid_is_a_clear_error():
     da = xr.DataArray(np.zeros((3, 4)), dims=("a", "b"), name="sst")
     with pytest.raises(GridError, match=r"'sst'.*latitude/longitude.*standard_name"):
         find_grid(da)
+
+
+@pytest.mark.parametrize("where", ["attrs", "encoding", "with coordinates"])
+def test_grid_mapping_in_attrs_or_encoding(where):
+    # xarray's decode_coords="all" keeps grid_mapping in encoding; CF also allows "crs: x y"
+    crs = pyproj.CRS.from_epsg(3031)
+    x = np.arange(0, 50_000, 5000.0)
+    da = xr.DataArray(np.zeros((x.size, x.size), "float32"), dims=("y", "x"), name="sst",
+                      coords={"x": x, "y": x, "crs": ((), 0, crs.to_cf())})
+    if where == "encoding":
+        da.encoding["grid_mapping"] = "crs"
+    else:
+        da.attrs["grid_mapping"] = "crs" if where == "attrs" else "crs: x y"
+    g = find_grid(da)
+    assert g.kind == "projected" and pyproj.CRS.from_wkt(g.crs_wkt) == crs

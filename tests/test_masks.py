@@ -124,3 +124,14 @@ def test_add_holes_chunked_equals_unchunked(sst_series):
     _, eager = sst_series.inpaint.add_holes("squares", fraction=0.3, seed=3, land=None)
     _, lazy = sst_series.chunk({"time": 1, "lat": 75, "lon": 100}).inpaint.add_holes("squares", fraction=0.3, seed=3, land=None)
     assert (lazy.compute() == eager).all()
+
+
+def test_flag_variable_as_read_from_a_file(sst_image):
+    # netCDF gives a one-element attribute back as a scalar; meanings may be spaced twice
+    ds = sst_image.drop_vars("land_mask").to_dataset()
+    land = np.isnan(sst_image.values)
+    ds["lsm"] = (sst_image.dims, land.astype("int8"), {"flag_values": np.int8(1), "flag_meanings": "land"})
+    assert (ds.inpaint.mask("sst").values == np.where(land, 2, 0)).all()
+    ds["lsm"].attrs = {"flag_values": [0, 1, 2], "flag_meanings": "sea  land"}
+    with pytest.raises(InputDataError, match="'lsm'"):
+        ds.inpaint.mask("sst")

@@ -187,7 +187,7 @@ def _spatial_coords(obj: xr.DataArray, grid: SpatialGrid) -> dict[str, Any]:
 
 def _land_from_package(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[np.ndarray, np.ndarray]) -> xr.DataArray:
     """Single image: land where the ``global-land-mask`` package (1 km) has land at the pixel centre."""
-    from global_land_mask import globe
+    from global_land_mask import globe  # only when needed: its import loads the mask (0.9 GB, ~2-20 s)
 
     lon, lat = lonlat
     flags = globe.is_land(np.clip(lat, -90, 90), lon)
