@@ -17,7 +17,7 @@ __all__ = [
     "add_history",
     "filled_attrs",
     "clean_encoding",
-    "clean_encodings",
+    "drop_unwritable_encoding",
     "WRITER_ENCODING_KEYS",
     "keeps_packing",
     "unpack_valid_range",
@@ -146,7 +146,7 @@ def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
     return out
 
 
-def clean_encodings(ds: xr.Dataset, fmt: str) -> xr.Dataset:
+def drop_unwritable_encoding(ds: xr.Dataset, fmt: str) -> xr.Dataset:
     """A shallow copy of ``ds`` whose variables keep only encoding keys the ``fmt`` writer understands.
 
     The last step before writing ``"netcdf"`` or ``"zarr"`` (see :data:`WRITER_ENCODING_KEYS`);
@@ -156,7 +156,7 @@ def clean_encodings(ds: xr.Dataset, fmt: str) -> xr.Dataset:
     --------
     >>> ds = xr.Dataset({"sst": ("x", [1.0])})
     >>> ds["sst"].encoding = {"dtype": "int16", "chunksizes": (1,), "zlib": True}
-    >>> clean_encodings(ds, "zarr")["sst"].encoding
+    >>> drop_unwritable_encoding(ds, "zarr")["sst"].encoding
     {'dtype': 'int16'}
     """
     keep = WRITER_ENCODING_KEYS[fmt]

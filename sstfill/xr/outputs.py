@@ -33,7 +33,7 @@ import xarray as xr
 
 from sstfill.atomic import as_target, cannot_write, check_target, write_atomically
 from sstfill.errors import OutputError
-from sstfill.xr.cf import add_history, clean_encodings, keeps_packing, unpack_valid_range
+from sstfill.xr.cf import add_history, drop_unwritable_encoding, keeps_packing, unpack_valid_range
 from sstfill.xr.progress import FillProgressBar
 
 __all__ = ["write_atomic", "check_output", "output_format"]
@@ -309,7 +309,7 @@ def write_atomic(ds: xr.Dataset, target: str | os.PathLike, overwrite: bool = Fa
     """
     target = as_target(target)
     fmt = output_format(target)
-    plain = clean_encodings(ds, fmt)
+    plain = drop_unwritable_encoding(ds, fmt)
     for _ in range(len(plain.variables) + 1):
 
         def write(tmp: Path, data: xr.Dataset = plain) -> None:
