@@ -51,6 +51,7 @@ __all__ = [
     "as_target",
     "remove_path",
     "STALE_UNNAMED_HOST_S",
+    "HOST",
 ]
 
 
