@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "SSTFillError",
+    "CLIError",
     "GridError",
     "InputDataError",
     "ModelMismatchError",
@@ -17,6 +18,10 @@ __all__ = [
 
 class SSTFillError(Exception):
     """Base class of every error sstfill raises on purpose."""
+
+
+class CLIError(SSTFillError):
+    """A problem with what was asked on the ``sstfill`` command line."""
 
 
 class GridError(SSTFillError, ValueError):

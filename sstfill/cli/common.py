@@ -1,0 +1,103 @@
+"""What the ``sstfill`` commands share: printing, ``--chunks``, bundled files, the model, history lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sstfill.errors import CLIError, ModelFileError
+
+__all__ = [
+    "say",
+    "parse_chunks",
+    "bundled_file",
+    "resolve_cli_model",
+    "format_count",
+    "history_lines",
+    "NORMALISED_UNITS",
+]
+
+#: How scores in a training history are labelled: each tile is standardised by its observed pixels.
+NORMALISED_UNITS = "(normalised units: 1 = the tile's standard deviation)"
+
+
+def say(*parts: Any) -> None:
+    """Print a line for people, at once (progress bars and logs interleave)."""
+    print(*parts, flush=True)
+
+
+def parse_chunks(text: str | None) -> dict[str, int] | None:
+    """``"time=1,lat=512,lon=512"`` -> ``{"time": 1, "lat": 512, "lon": 512}``.
+
+    Examples
+    --------
+    >>> parse_chunks("time=1, lat=-1")
+    {'time': 1, 'lat': -1}
+    >>> parse_chunks("") is None
+    True
+    """
+    if not text:
+        return None
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        try:
+            size = int(value)
+        except ValueError:
+            size = 0
+        if not sep or not name or (size <= 0 and value != "-1"):
+            raise CLIError(f"--chunks {text!r}: give DIM=SIZE pairs separated by commas, e.g. --chunks time=1,lat=512,lon=512 (SIZE -1 for a whole dimension).")
+        out[name] = size
+    return out
+
+
+def bundled_file(name: str) -> Path:
+    """Where a file shipped in ``sstfill/data`` lives in this installation (it may be missing)."""
+    from importlib import resources
+
+    return Path(str(resources.files("sstfill") / "data" / name))
+
+
+def resolve_cli_model(model: str | None, device: str | None = None, precision: str | None = None):
+    """The model once, up front (so a bad path fails before anything is written)."""
+    from sstfill.models.store import resolve_model
+
+    try:
+        return resolve_model(model, device, precision)
+    except ModelFileError as err:
+        if model is None:
+            raise CLIError(
+                "The bundled default model is missing from this installation of sstfill: reinstall sstfill, "
+                "or pass --model laplace (classical harmonic fill) or --model PATH.npz (a model you trained)."
+            ) from err
+        raise
+
+
+def format_count(n: int) -> str:
+    """A count with thousands separators: ``12,345``."""
+    return f"{n:,}"
+
+
+def history_lines(h: dict) -> list[str]:
+    """The validation and test scores of a training history, one line each, for people.
+
+    Examples
+    --------
+    >>> history_lines({"val_loss": [0.5, 0.4], "epoch": [0, 1]})
+    ['validation: best loss 0.4000 at epoch 2 of 2']
+    """
+    import numpy as np
+
+    lines = []
+    val = h.get("val_loss") or []
+    if val:
+        best = int(np.nanargmin(val))
+        epochs = h.get("epoch") or list(range(len(val)))
+        rm = h.get("val_rmse_hidden") or []
+        rm_text = f", hidden-pixel RMSE {rm[best]:.4f} {NORMALISED_UNITS}" if len(rm) > best else ""
+        lines.append(f"validation: best loss {val[best]:.4f} at epoch {int(epochs[best]) + 1} of {len(val)}{rm_text}")
+    if h.get("test_loss"):
+        rm = h.get("test_rmse_hidden") or [float("nan")]
+        lines.append(f"test: loss {h['test_loss'][-1]:.4f}, hidden-pixel RMSE {rm[-1]:.4f} {NORMALISED_UNITS}")
+    return lines

@@ -1,0 +1,87 @@
+"""``sstfill fill``: fill netCDF/zarr inputs lazily into a new netCDF file or zarr store, atomically."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from sstfill.cli.common import format_count, parse_chunks, resolve_cli_model, say
+from sstfill.errors import CLIError
+
+__all__ = ["cmd_fill", "flag_counts"]
+
+
+def flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
+    """Pixels per fill flag of a written output (streamed through dask: little memory)."""
+    import dask
+
+    from sstfill.xr.cf import FILL_FLAGS
+    from sstfill.xr.io import open_input
+
+    try:
+        with open_input(str(path), {}) as ds:
+            if flag_name not in ds:
+                return None
+            flag = ds[flag_name]
+            counts = dask.compute(*[(flag == value).sum().data for value in FILL_FLAGS], scheduler="threads")
+    except Exception:  # noqa: BLE001  (a summary only)
+        return None
+    return {FILL_FLAGS[v]: int(c) for v, c in zip(FILL_FLAGS, counts)}
+
+
+def cmd_fill(args: argparse.Namespace) -> int:
+    """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
+    from sstfill.xr.io import check_output, open_inputs, output_format, write_atomic
+
+    if len(args.paths) < 2:
+        raise CLIError("fill needs at least one INPUT and an OUTPUT: sstfill fill INPUT... OUTPUT.nc|OUTPUT.zarr")
+    inputs, output = args.paths[:-1], args.paths[-1]
+    output_format(output)  # a name without .nc/.zarr fails now
+    target = Path(output).expanduser()
+    if (target.exists() or target.is_symlink()) and not args.overwrite:
+        raise CLIError(f"Output {output!r} exists already. Pass --overwrite to replace it, or choose another name.")
+    check_output(target, overwrite=args.overwrite)  # a directory that takes no new file fails now, not after the fill
+    chunks = parse_chunks(args.chunks)
+    ds = open_inputs(inputs, chunks=chunks)
+    if args.var is not None and args.var not in ds.data_vars:
+        raise CLIError(f"--var {args.var!r} is not in the inputs; their data variables are {sorted(map(str, ds.data_vars))}.")
+    for p in inputs:
+        if Path(p).expanduser().resolve() == target.resolve() and target.suffix.lower() == ".zarr":
+            raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
+    model = resolve_cli_model(args.model, args.device, args.precision)
+    client = None
+    if args.scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError as err:
+            raise CLIError("--scheduler needs dask.distributed: pip install distributed") from err
+        try:
+            client = Client(args.scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as err:
+            raise CLIError(f"Cannot connect to the dask scheduler at {args.scheduler!r} ({type(err).__name__}: {err}). Start one with `dask scheduler` or drop --scheduler.") from err
+    try:
+        t0 = time.perf_counter()
+        before = set(ds.data_vars)
+        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision)
+        flag_name = next(v for v in out.data_vars if v not in before and str(v).endswith("_fill_flag"))
+        var = str(flag_name)[: -len("_fill_flag")]
+        field = ds[var]
+        n_chunks = getattr(field.data, "npartitions", 1)
+        sizes = " x ".join(f"{d} {n}" for d, n in field.sizes.items())
+        say(f"filling {var!r} ({sizes}; {n_chunks} dask chunk{'s' if n_chunks != 1 else ''}) with {getattr(model, 'description', model)}")
+        if client is not None:
+            say(f"on the dask cluster at {args.scheduler} (dashboard: {client.dashboard_link})")
+        written = write_atomic(out, target, overwrite=args.overwrite, progress=not args.no_progress and client is None)
+        seconds = time.perf_counter() - t0
+    finally:
+        if client is not None:
+            client.close()
+    counts = flag_counts(written, flag_name)
+    say(f"wrote {written} in {seconds:.1f} s")
+    if counts:
+        total = sum(counts.values()) or 1
+        say("pixels: " + ", ".join(f"{k} {format_count(v)} ({v / total:.1%})" for k, v in counts.items()))
+        if counts.get("not_filled"):
+            say(f"note: {format_count(counts['not_filled'])} pixels could not be filled (too little data nearby); they stay NaN with {flag_name} = 3")
+    return 0

@@ -1,0 +1,103 @@
+"""``sstfill info``: list the bundled models, or describe one model file."""
+
+from __future__ import annotations
+
+import argparse
+
+from sstfill.cli.common import bundled_file, history_lines, say
+from sstfill.errors import CLIError, ModelFileError
+
+__all__ = ["cmd_info", "list_bundled_models", "saved_with"]
+
+
+def saved_with(config: dict) -> str:
+    """Which sstfill saved a model file, honestly: files saved from a source checkout may not know."""
+    from sstfill.models.store import UNKNOWN_VERSION
+
+    version = config.get("sstfill_version")
+    if not version:
+        return "saved by an sstfill that did not record its version"
+    if version == UNKNOWN_VERSION:
+        return "saved with an sstfill source checkout of unknown version"
+    return f"saved with sstfill {version}"
+
+
+def list_bundled_models() -> int:
+    """``sstfill info`` without a model: the bundled models, what each is for, and how to see more."""
+    from sstfill.models.store import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
+
+    say("Bundled models (use one with --model NAME, or model=\"NAME\" in Python):")
+    for name, file_name in BUNDLED_MODELS.items():
+        path = bundled_file(file_name)
+        use = BUNDLED_MODEL_USES.get(name, "")
+        if not path.is_file():
+            say(f"  {name:<9}{file_name}: missing from this installation of sstfill (reinstall sstfill)")
+            continue
+        _, config = load_arrays(path)
+        say(f"  {name:<9}{file_name}, {path.stat().st_size / 2**20:.2f} MiB, preset {config.get('preset')!r}")
+        if use:
+            say(f"  {'':<9}{use}")
+        for line in history_lines(config.get("history") or {}):
+            say(f"  {'':<9}{line}")
+    say("Details of one (architecture, training history, the command that trained it): sstfill info NAME, or sstfill info PATH for a model file.")
+    say("Scores in the field's units on held-out MUR and SLSTR data: the benchmarks page of the documentation (docs/benchmarks.md).")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Run ``sstfill info [MODEL]``: list the bundled models, or describe one as a table."""
+    from sstfill.models.inpainter import Inpainter
+    from sstfill.models.store import BUNDLED_MODELS, load_arrays, resolve_model_file
+
+    if args.model is None:
+        return list_bundled_models()
+    if args.model in BUNDLED_MODELS:
+        path = bundled_file(BUNDLED_MODELS[args.model])
+        if not path.is_file():
+            raise CLIError(f"The bundled {args.model!r} model is missing from this installation of sstfill: reinstall sstfill.")
+    else:
+        try:
+            path = resolve_model_file(args.model)
+        except ModelFileError as err:
+            raise CLIError(f"{err} Run 'sstfill info' with no MODEL to list the bundled models ({', '.join(BUNDLED_MODELS)}).") from err
+    _, config = load_arrays(path)  # also checks the file before the model is built
+    model = Inpainter.load(path)
+    c = model.config
+    n_params = sum(p.numel() for p in model.generator.parameters())
+    size = path.stat().st_size
+    rows = [
+        ("model file", f"{path} ({size / 2**20:.2f} MiB)"),
+        ("format", f"{config.get('format')}, {saved_with(config)}"),
+        ("preset", str(config.get("preset"))),
+        ("tile size", f"{c.tile_size} x {c.tile_size} pixels"),
+        ("widths", f"{list(c.widths)} ({len(c.widths)} levels, {c.convs_per_level} convolution(s) per level)"),
+        ("inputs", ", ".join(c.inputs) + (" (predicts a correction to the first guess)" if c.residual else "")),
+        ("discriminator", f"{c.discriminator} (adversarial weight {c.adversarial_weight:g})" if c.discriminator and c.adversarial_weight else "none (plain autoencoder)"),
+        ("parameters", f"{n_params:,} (generator)"),
+    ]
+    h = config.get("history") or {}
+    if h.get("val_loss"):
+        seconds = sum(h.get("seconds") or [])
+        rows.append(("training", f"{len(h['val_loss'])} epoch(s), {seconds:.0f} s of training"))
+        for line in history_lines(h):
+            rows.append(("", line))
+        if h.get("tiles"):
+            rows.append(("", f"tiles train/validation/test: {'/'.join(map(str, h['tiles']))} ({h.get('split', '')})"))
+    else:
+        rows.append(("training", "no history recorded (untrained or saved without history)"))
+    training = config.get("training") or {}
+    if training.get("command"):
+        rows.append(("command", str(training["command"])))
+    labels = {"inputs": "training data", "variable": "variable", "device": "device", "seconds": "training time"}
+    for key, value in training.items():
+        if key == "command":
+            continue
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value))
+        elif key == "seconds":
+            value = f"{value} s"
+        rows.append((labels.get(key, str(key).replace("_", " ")), str(value)))
+    width = max(len(k) for k, _ in rows) + 2
+    for key, value in rows:
+        say(f"{key:<{width}}{value}")
+    return 0
