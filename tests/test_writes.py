@@ -19,6 +19,7 @@ import pytest
 import xarray as xr
 
 import sstfill
+import sstfill.cli.fill
 import sstfill.xr.dispatch
 from sstfill import atomic, cli
 from sstfill.errors import OutputError
@@ -332,7 +333,7 @@ def unwritable_dir(tmp_path, monkeypatch):
 def test_unwritable_output_directory_fails_before_any_work(unwritable_dir, packed_file, suffix, monkeypatch, capsys):
     calls = _fill_counter(monkeypatch)
     resolved: list = []
-    monkeypatch.setattr(cli, "_resolve_cli_model", lambda *a, **k: resolved.append(a) or sstfill.models.store.resolve_model("laplace"))
+    monkeypatch.setattr(sstfill.cli.fill, "resolve_cli_model", lambda *a, **k: resolved.append(a) or sstfill.models.store.resolve_model("laplace"))
     target = unwritable_dir / f"out{suffix}"
     assert cli.main(["fill", str(packed_file), str(target), "--model", "laplace", "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
