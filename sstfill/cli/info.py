@@ -12,7 +12,7 @@ __all__ = ["cmd_info", "list_bundled_models", "saved_with"]
 
 def saved_with(config: dict) -> str:
     """Which sstfill saved a model file, honestly: files saved from a source checkout may not know."""
-    from sstfill.models.store import UNKNOWN_VERSION
+    from sstfill.models.files import UNKNOWN_VERSION
 
     version = config.get("sstfill_version")
     if not version:
@@ -24,7 +24,8 @@ def saved_with(config: dict) -> str:
 
 def list_bundled_models() -> int:
     """``sstfill info`` without a model: the bundled models, what each is for, and how to see more."""
-    from sstfill.models.store import BUNDLED_MODEL_USES, BUNDLED_MODELS, load_arrays
+    from sstfill.models.files import load_arrays
+    from sstfill.models.store import BUNDLED_MODEL_USES, BUNDLED_MODELS
 
     say("Bundled models (use one with --model NAME, or model=\"NAME\" in Python):")
     for name, file_name in BUNDLED_MODELS.items():
@@ -46,8 +47,9 @@ def list_bundled_models() -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Run ``sstfill info [MODEL]``: list the bundled models, or describe one as a table."""
+    from sstfill.models.files import load_arrays, resolve_model_file
     from sstfill.models.inpainter import Inpainter
-    from sstfill.models.store import BUNDLED_MODELS, load_arrays, resolve_model_file
+    from sstfill.models.store import BUNDLED_MODELS
 
     if args.model is None:
         return list_bundled_models()

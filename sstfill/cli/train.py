@@ -18,8 +18,8 @@ __all__ = ["cmd_train"]
 def cmd_train(args: argparse.Namespace) -> int:
     """Run ``sstfill train``: check the options, train, save the model with the command that trained it."""
     from sstfill.kernels.holes import HOLE_KINDS
+    from sstfill.models.files import resolve_model_file
     from sstfill.models.networks import PRESETS
-    from sstfill.models.store import resolve_model_file
     from sstfill.xr.fields import pick_variable
     from sstfill.xr.io import expand_inputs, open_inputs
 
