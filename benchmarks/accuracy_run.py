@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from benchmarks.accuracy_scores import PEER_NAMES, REPORT_HOLES, bin_label, scor
 from benchmarks.cases import load_heldout_cases, load_heldout_stacks
 from benchmarks.harness import ModelSpec
 from benchmarks.peers import PEERS, dineof, fill_laplace
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["Run", "fill_with_model", "run_cases", "radial_spectrum", "spectra", "heldout_mur_tiles",
            "report_protocol"]
