@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script: make `benchmarks` and `sstfill` importable
     sys.path.insert(0, str(REPO))
 
-from benchmarks.harness import MODEL_SPEC_HELP, command_line, environment, parse_model_spec, write_json  # noqa: E402
+from benchmarks.harness import MODEL_SPEC_HELP, best_of, command_line, environment, parse_model_spec, write_json  # noqa: E402
 from sstfill.kernels.holes import make_holes  # noqa: E402
 from sstfill.testing import synthetic_sst  # noqa: E402
 
@@ -62,15 +61,14 @@ def measure(model, values: np.ndarray, observed: np.ndarray, batch: int, repeats
     model.predict_tiles(values[:batch], observed[:batch])  # warm-up
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+
+    def all_batches() -> None:
         for i in range(0, len(values), batch):
             model.predict_tiles(values[i : i + batch], observed[i : i + batch])
-        if torch.cuda.is_available():
+        if torch.cuda.is_available():  # the GPU's work is part of the time
             torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t0)
-    return len(values) / best
+
+    return len(values) / best_of(all_batches, repeats)["wall_s"]
 
 
 def train_rate(preset: str, device: str, batch: int, steps: int) -> float:
