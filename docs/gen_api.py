@@ -137,7 +137,7 @@ def sections() -> list[Section]:
 
 
 #: The layers of the package, bottom up: each imports only from the ones above it in this list.
-LAYERS = ("sstfill.errors", "sstfill.kernels", "sstfill.models", "sstfill.training", "sstfill.evaluation", "sstfill.xr", "sstfill.plot", "sstfill.cli", "sstfill.testing")
+LAYERS = ("sstfill.errors", "sstfill.atomic", "sstfill.kernels", "sstfill.models", "sstfill.training", "sstfill.evaluation", "sstfill.xr", "sstfill.plot", "sstfill.cli", "sstfill.testing")
 
 
 def _first_line(module_name: str) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 
 from sstfill.errors import ModelFileError, ModelMismatchError
 from sstfill.models.cache import LOADED_MODELS
-from sstfill.models.files import UNKNOWN_VERSION, load_arrays, resolve_model_file
 from sstfill.models.harmonic import LaplaceFiller
 from sstfill.models.inpainter import Inpainter, resolve_device
 
@@ -27,10 +26,6 @@ __all__ = [
     "DEFAULT_MODEL",
     "BUNDLED_MODELS",
     "BUNDLED_MODEL_USES",
-    # names of the file format (their home is sstfill.models.files) that sstfill.cli imports from here
-    "UNKNOWN_VERSION",
-    "load_arrays",
-    "resolve_model_file",
 ]
 
 DEFAULT_MODEL = "default_model.npz"
@@ -47,7 +42,7 @@ def load_model(path: str | os.PathLike, device: str | None = None, precision: st
     """Load a model saved with :meth:`Inpainter.save` (weights only; never unpickles).
 
     ``path`` may have any name (the file is an ``.npz`` archive whatever it is called); see
-    :func:`resolve_model_file` for directories and files that older sstfill versions saved
+    :func:`sstfill.models.files.resolve_model_file` for directories and files that older sstfill versions saved
     as ``path + ".npz"``. ``device`` and ``precision`` are as in :meth:`Inpainter.to`.
 
     Raises

@@ -181,11 +181,11 @@ def _task_torch_threads() -> Iterator[None]:
     :func:`model_workers`): this count is how many such threads a task may use.
     """
     cores = os.cpu_count() or 1
-    try:
-        from distributed import get_worker
+    from distributed import get_worker  # here, not at the top: importing distributed costs ~1 s
 
+    try:
         wanted = max(1, cores // max(1, get_worker().state.nthreads))
-    except (ImportError, ValueError, AttributeError):
+    except ValueError:  # not in a distributed worker
         in_main = threading.current_thread() is threading.main_thread() and multiprocessing.parent_process() is None
         wanted = None if in_main else 1
     with torch_threads(wanted):
