@@ -27,7 +27,7 @@ window carries exactly the case's hidden mask, so a DINEOF run on the stack can 
 scored per case through ``Case.stack_index`` (and only on held-out days).
 
 The split and the scene helpers come from ``benchmarks/split.py`` (the split the bundled
-data were cut with; ``benchmarks/test_split.py`` checks it against ``examples/make_bundled_data.py``).
+data were cut with: ``examples/make_bundled_data.py`` imports it from there too).
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """The fixed train / held-out split of the real data, and the scene helpers that pick windows.
 
 The benchmarks score only data the bundled models never saw in training. The split was
-fixed when the bundled data and models were made (``examples/make_bundled_data.py``, which
-cuts the bundled files with the same constants and helpers); ``benchmarks/test_split.py``
-checks that both still agree. The benchmarks import it from here, never from the example
-script (an example is for users to read and run, not a library).
+fixed when the bundled data and models were made; this module is its one home: the
+benchmarks, ``examples/make_bundled_data.py`` (which cuts the bundled files with these
+constants and helpers) and ``examples/train_default_model.py`` (which reads only the
+training parts) all import it from here.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 """Train sstfill's bundled default model on real SST (MUR L4 + Sentinel-3 SLSTR L2).
 
 Truth tiles are cut by index from the training parts of the real data (the split of
-``examples/make_bundled_data.py``; held-out days, rows and scenes are never read), holes
+``benchmarks/split.py``; held-out days, rows and scenes are never read), holes
 are drawn afresh every step from real SLSTR cloud shapes (the bundled training library)
 and the report's square sets, and the model is trained with the context-encoder joint
 loss. The exact command that produced ``sstfill/data/default_model.npz`` is recorded in
@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -31,18 +30,14 @@ from sstfill.training.tiles import cut_tiles_by_index
 from sstfill.training.trainer import TrainSettings, fit
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _split_module():
-    spec = importlib.util.spec_from_file_location("_make_bundled_data", REPO / "examples" / "make_bundled_data.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+if str(REPO) not in sys.path:  # run as a script from a source checkout: make `benchmarks` importable
+    sys.path.insert(0, str(REPO))
 
 
 def training_images(shared: Path) -> dict[str, np.ndarray]:
     """The training parts of the real data as arrays (kelvin, NaN gaps); held-out parts are never read."""
-    s = _split_module()
+    from benchmarks import split as s  # the fixed split the bundled data was cut with
+
     out = {}
     for name, file, steps in (("mur_socal", s.MUR_SOCAL_FILE, s.MUR_SOCAL_TRAIN_STEPS), ("mur_arabian", s.MUR_ARABIAN_FILE, s.MUR_ARABIAN_TRAIN_STEPS)):
         out[name] = xr.open_dataset(shared / file)[s.MUR_VAR].isel(time=list(steps)).values.astype("float32")
