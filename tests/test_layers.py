@@ -92,7 +92,7 @@ def test_torch_and_xarray_meet_only_in_adapters(module):
     roots = {name.split(".")[0] for name in _imports(MODULES[module], module)}
     if _part(module) == "kernels":
         assert not roots & {"torch", "xarray", "dask"}, f"{module}: kernels are numpy only, got {roots & {'torch', 'xarray', 'dask'}}"
-    if module in ADAPTERS or _part(module) in ("__init__", "cli"):
+    if module in ADAPTERS:
         return
     assert not ({"torch"} & roots and {"xarray", "dask", "distributed"} & roots), f"{module} imports torch and xarray/dask"
 
