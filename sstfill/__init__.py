@@ -20,7 +20,7 @@ from sstfill.xr import accessor as _accessor  # noqa: E402,F401  (registers .inp
 from sstfill.models.store import load_model  # noqa: E402
 from sstfill.models.harmonic import LaplaceFiller  # noqa: E402
 from sstfill.models.inpainter import Inpainter  # noqa: E402
-from sstfill.errors import GridError, InputDataError, ModelFileError, ModelMismatchError, SSTFillError  # noqa: E402
+from sstfill.errors import CLIError, GridError, InputDataError, ModelFileError, ModelMismatchError, OutputError, SSTFillError  # noqa: E402
 from sstfill.kernels.tiling import TilePlan  # noqa: E402
 
 __all__ = [
@@ -34,4 +34,6 @@ __all__ = [
     "InputDataError",
     "ModelMismatchError",
     "ModelFileError",
+    "OutputError",
+    "CLIError",
 ]
