@@ -53,12 +53,7 @@ def output_format(target: str | os.PathLike) -> str:
 
 
 def check_output(target: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Fail early, before any computing, when ``target`` cannot be written.
-
-    Checks the format from the name, that ``target`` does not exist (unless ``overwrite``),
-    and that its directory (or, when it does not exist yet, the nearest existing folder
-    above it) takes new entries, by creating and removing a temporary name there. Creates
-    nothing that stays.
+    """:func:`sstfill.atomic.check_target` for a netCDF file or zarr store, its kind told by the name.
 
     Raises
     ------
