@@ -28,7 +28,8 @@ class TileBatcher:
     Parameters
     ----------
     predict : callable
-        ``predict(values, observed) -> values`` on batches ``(N, T, T)``.
+        ``predict(values, observed) -> values`` on batches ``(N, T, T)``; called as
+        ``predict(values, observed, neighbours)`` when the calls carry neighbours.
     batch_tiles : int
         Stop gathering once this many tiles are waiting.
     wait_s : float
@@ -55,13 +56,18 @@ class TileBatcher:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """Fill ``values`` (N, T, T); blocks until its batch has run."""
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray, neighbours: np.ndarray | None = None) -> np.ndarray:
+        """Fill ``values`` (N, T, T); blocks until its batch has run.
+
+        ``neighbours`` (N, ...), if given, is handed on with the tiles (calls with and
+        without neighbours are batched separately).
+        """
+        extra = () if neighbours is None else (neighbours,)
         if len(values) == 0:
-            return self._predict(values, observed)
+            return self._predict(values, observed, *extra)
         self._start()
         done: Future = Future()
-        self._queue.put((values, observed, done))
+        self._queue.put((values, observed, neighbours, done))
         return done.result()
 
     def _start(self) -> None:
@@ -82,21 +88,25 @@ class TileBatcher:
                     break
                 items.append(item)
                 waiting += len(item[0])
-            self._run(items)
+            for with_neighbours in (False, True):  # the two kinds of call run as separate batches
+                group = [item for item in items if (item[2] is not None) == with_neighbours]
+                if group:
+                    self._run(group)
 
     def _run(self, items: list) -> None:
         try:
-            values = np.concatenate([np.asarray(v, dtype="float32") for v, _, _ in items])
-            observed = np.concatenate([np.asarray(m, dtype=bool) for _, m, _ in items])
-            out = self._predict(values, observed)
+            values = np.concatenate([np.asarray(v, dtype="float32") for v, _, _, _ in items])
+            observed = np.concatenate([np.asarray(m, dtype=bool) for _, m, _, _ in items])
+            extra = () if items[0][2] is None else (np.concatenate([np.asarray(n, dtype="float32") for _, _, n, _ in items]),)
+            out = self._predict(values, observed, *extra)
         except BaseException as err:  # every waiting caller gets the error, none hangs
-            for _, _, done in items:
+            for *_, done in items:
                 done.set_exception(err)
             return
         self.batches += 1
         self.calls += len(items)
         start = 0
-        for v, _, done in items:
+        for v, _, _, done in items:
             done.set_result(out[start : start + len(v)])
             start += len(v)
 
@@ -129,7 +139,7 @@ def batcher_for(owner: object, predict: Callable[[np.ndarray, np.ndarray], np.nd
         batcher = _BATCHERS.get(owner)
         if batcher is None:
             method = weakref.WeakMethod(predict)
-            batcher = _BATCHERS[owner] = TileBatcher(lambda values, observed: method()(values, observed), batch_tiles=batch_tiles)
+            batcher = _BATCHERS[owner] = TileBatcher(lambda values, observed, *extra: method()(values, observed, *extra), batch_tiles=batch_tiles)
         return batcher
 
 
