@@ -11,11 +11,12 @@ The model interface is small: an object with ``tile_size`` (int, or None for any
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from sstfill.kernels.tiling import TilePlan, blend_tiles, cut_tiles
+from sstfill.kernels.tiling import TilePlan, blend_tiles
+from sstfill.kernels.windows import TileSource, window_sums
 
 __all__ = [
     "TileModel",
@@ -28,6 +29,7 @@ __all__ = [
     "fill_regions",
     "FALLBACK_MARGIN",
     "FALLBACK_MAX_REGIONS",
+    "MIN_TILE_WEIGHT",
 ]
 
 
@@ -40,21 +42,24 @@ class TileModel(Protocol):
     def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray: ...
 
 
-#: ``run(model, values, observed, rows, batch_size, out)`` sets
+#: ``run(model, values, observed, rows, batch_size, out, neighbours)`` sets
 #: ``out[rows] = model.predict_tiles(values[rows], observed[rows])`` in calls of at most
-#: ``batch_size`` tiles (``values``, ``observed`` and ``out`` are ``(N, T, T)``).
-TileRunner = Callable[[TileModel, np.ndarray, np.ndarray, np.ndarray, int, np.ndarray], None]
+#: ``batch_size`` tiles, passing ``neighbours=neighbours[rows]`` unless ``neighbours`` is
+#: None. ``values`` and ``observed`` are indexable by rows like ``(N, W, W)`` arrays (the
+#: tiles' context windows), ``out`` is ``(N, T, T)``.
+TileRunner = Callable[[TileModel, Any, Any, np.ndarray, int, np.ndarray, Any], None]
 #: ``solve(values, observed) -> values`` on ``(N, H, W)``: fills the unobserved pixels.
 RegionSolver = Callable[[np.ndarray, np.ndarray], np.ndarray]
 #: ``fill_gaps(images, todo) -> images`` on ``(..., ny, nx)``: fills the ``todo`` pixels.
 GapFiller = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def run_in_batches(model: TileModel, values: np.ndarray, observed: np.ndarray, rows: np.ndarray, batch_size: int, out: np.ndarray) -> None:
+def run_in_batches(model: TileModel, values: Any, observed: Any, rows: np.ndarray, batch_size: int, out: np.ndarray, neighbours: Any = None) -> None:
     """The plain :data:`TileRunner`: ``out[rows] = model.predict_tiles(...)``, one batch after the other."""
     for b in range(0, rows.size, batch_size):
         sel = rows[b : b + batch_size]
-        out[sel] = model.predict_tiles(values[sel], observed[sel])
+        extra = {} if neighbours is None else {"neighbours": neighbours[sel]}
+        out[sel] = model.predict_tiles(values[sel], observed[sel], **extra)
 
 
 def fill_block(
@@ -69,6 +74,8 @@ def fill_block(
     min_observed: float = 0.0,
     run_tiles: TileRunner = run_in_batches,
     fallback: GapFiller | None = None,
+    neighbours: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Fill the gaps of one block (..., ny, nx) with ``model``, tile by tile.
 
@@ -79,9 +86,11 @@ def fill_block(
     land : bool array broadcastable to ``block``, or None
         Pixels never to fill.
     model : TileModel
-        Fills batches of tiles.
+        Fills batches of tiles. A model with a ``context_margin`` gets windows that much
+        wider than its tiles (``plan.margin`` must match); one with ``time_offsets`` also
+        gets the tiles of the ``neighbours`` images.
     plan : TilePlan
-        Tile size and overlap.
+        Tile size, overlap and context margin.
     start : (int, int)
         Global (array) index of ``block[..., 0, 0]``; it places the tile lattice.
     core : (slice, slice), optional
@@ -90,13 +99,19 @@ def fill_block(
     batch_size : int, optional
         Tiles per model call (default: the model's ``preferred_batch``, else 256).
     min_observed : float
-        Tiles whose observed fraction is not above this are not used. Each tile's blending
-        weight is its window times its observed fraction, so tiles with more data dominate.
+        Tiles whose context window's observed fraction is not above this are not used. Each
+        tile's blending weight is its window times its observed fraction (with a floor for
+        tiles that only have data in their context), so tiles with more data dominate.
     run_tiles : TileRunner
         Runs the model on the tiles (default: :func:`run_in_batches`).
     fallback : GapFiller, optional
         Fills the gaps that no tile could fill (no observation within a tile's reach), via
         :func:`fill_beyond_tiles`; without it they stay NaN (flagged ``not_filled``).
+    neighbours : int array (n_images, S), optional
+        For each image of the block (its leading axes flattened), the images holding its
+        neighbouring steps, one per time offset of the model (-1: no such step).
+    targets : bool array (n_images,), optional
+        The images to fill (default: all); the others are context and come back as given.
 
     Returns
     -------
@@ -121,43 +136,88 @@ def fill_block(
     observed = np.isfinite(block)
     out = block.copy()
     gaps = ~observed if land is None else ~observed & ~np.broadcast_to(land, block.shape)
-    if not gaps[..., cy0:cy1, cx0:cx1].any():
+    images_gaps = gaps.reshape((-1, ny, nx))
+    wanted = np.ones(len(images_gaps), dtype=bool) if targets is None else np.asarray(targets, dtype=bool)
+    if not (images_gaps[wanted][:, cy0:cy1, cx0:cx1]).any():
         if land is not None:
             out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
         return out
-    tile = plan.tile
+    tile, margin = plan.tile, plan.margin
     oy = plan.origins(start[0] + cy0, start[0] + cy1) - start[0]
     ox = plan.origins(start[1] + cx0, start[1] + cx1) - start[1]
-    values = cut_tiles(block.astype("float32", copy=False), oy, ox, tile)
-    obs_tiles = cut_tiles(observed, oy, ox, tile, fill_value=False)
-    lead = values.shape[:-2]
-    flat_v = values.reshape(-1, tile, tile)
-    flat_m = obs_tiles.reshape(-1, tile, tile)
-    frac = np.count_nonzero(flat_m, axis=(1, 2)) / (tile * tile)
-    # only tiles with enough data, and with some gap to fill, go to the model
-    flat_g = cut_tiles(gaps, oy, ox, tile, fill_value=False).reshape(-1, tile, tile)
-    use = (frac > min_observed) & flat_g.any(axis=(1, 2))
-    pred = np.full(flat_v.shape, np.nan, dtype="float32")
+    images = block.astype("float32", copy=False).reshape((-1, ny, nx))
+    images_obs = observed.reshape(images.shape)
+    source = TileSource(images, oy, ox, tile, margin)
+    frac = (window_sums(images_obs, oy, ox, tile) / (tile * tile)).reshape(-1)
+    context_frac = frac if not margin else (window_sums(images_obs, oy - margin, ox - margin, tile + 2 * margin) / (tile + 2 * margin) ** 2).reshape(-1)
+    # only tiles of wanted images with enough data around them, and with some gap to fill, go to the model
+    has_gap = window_sums(images_gaps, oy, ox, tile).reshape(-1) > 0
+    use = (context_frac > min_observed) & has_gap & np.repeat(wanted, len(oy) * len(ox))
+    pred = np.full(source.shape[:1] + (tile, tile), np.nan, dtype="float32")
     idx = np.flatnonzero(use)
-    run_tiles(model, flat_v, flat_m, idx, batch_size or getattr(model, "preferred_batch", 256), pred)
-    # blending weight: the window times the tile's observed fraction; 0 for unused tiles
-    # and wherever a model returned no value
-    weights = np.zeros(flat_v.shape, dtype="float32")
-    used_weights = (plan.window()[None] * frac[idx, None, None]).astype("float32")
+    extra = None
+    if neighbours is not None and getattr(model, "time_offsets", ()):
+        extra = _NeighbourTiles(source, np.asarray(neighbours))
+    run_tiles(model, source, _Observed(source), idx, batch_size or getattr(model, "preferred_batch", 256), pred, extra)
+    # blending weight: the window times the tile's observed fraction (a floor for tiles with
+    # data only in their context); 0 for unused tiles and wherever a model returned no value
+    frac = np.maximum(frac, MIN_TILE_WEIGHT) if margin else frac
+    lead = source.shape3
+    weights = np.zeros(pred.shape, dtype="float32")
+    used_weights = plan.tile_weights(frac[idx])
     used_weights[~np.isfinite(pred[idx])] = 0.0
     weights[idx] = used_weights
-    active = use.reshape(lead).any(axis=tuple(range(len(lead) - 2)))  # per lattice position
+    active = use.reshape(lead).any(axis=0)  # per lattice position
     blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
+    blended = blended.reshape(block.shape)
     out = np.where(observed, block, blended.astype(block.dtype))
+    if targets is not None:  # context images come back as they were
+        keep = np.broadcast_to(~wanted.reshape(block.shape[:-2] + (1, 1)), block.shape)
+        out = np.where(keep, block, out)
     if land is not None:
         out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
     if fallback:
         core_todo = np.isnan(out[..., cy0:cy1, cx0:cx1])
         if land is not None:
             core_todo &= ~np.broadcast_to(land, block.shape)[..., cy0:cy1, cx0:cx1]
+        if targets is not None:
+            core_todo &= np.broadcast_to(wanted.reshape(block.shape[:-2] + (1, 1)), core_todo.shape)
         if core_todo.any():
-            out = fill_beyond_tiles(out, land, fill_gaps=fallback)
+            land_or_context = land if targets is None else _land_and_context(land, wanted, block.shape)
+            out = fill_beyond_tiles(out, land_or_context, fill_gaps=fallback)
     return out
+
+
+#: Smallest blending weight of a tile with a context margin: a tile with no observed pixel of
+#: its own but data in its context window still fills (the weight of one observed pixel).
+MIN_TILE_WEIGHT = 1 / 4096
+
+
+def _land_and_context(land: np.ndarray | None, wanted: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Land, and every pixel of the context images (which the fallback must leave alone)."""
+    context = np.broadcast_to(~wanted.reshape(shape[:-2] + (1, 1)), shape)
+    return context if land is None else context | np.broadcast_to(land, shape)
+
+
+class _Observed:
+    """``observed[rows]`` for a :class:`TileSource`: where its windows are finite."""
+
+    def __init__(self, source: TileSource) -> None:
+        self.source, self.shape = source, source.shape
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        return np.isfinite(self.source[rows])
+
+
+class _NeighbourTiles:
+    """``neighbours[rows]``: the tiles (len(rows), S, T, T) of ``rows``' places at their neighbouring steps."""
+
+    def __init__(self, source: TileSource, images: np.ndarray) -> None:
+        self.source, self.images = source, images
+
+    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
+        image = np.unravel_index(np.asarray(rows), self.source.shape3)[0]
+        return self.source.neighbours(rows, self.images[image])
 
 
 def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, fill_gaps: GapFiller, periodic_x: bool = False) -> np.ndarray:

@@ -29,6 +29,8 @@ class TilePlan:
         Tile edge in pixels (the model's input size).
     overlap : int
         Pixels shared by neighbouring tiles; the blending ramp is this wide.
+    margin : int
+        Context the model sees beyond each tile on every side (its ``context_margin``).
 
     Examples
     --------
@@ -41,12 +43,15 @@ class TilePlan:
 
     tile: int = 64
     overlap: int = 16
+    margin: int = 0
 
     def __post_init__(self) -> None:
         if self.tile < 4:
             raise ValueError(f"tile must be at least 4 pixels, got {self.tile}")
         if not 0 <= self.overlap < self.tile:
             raise ValueError(f"overlap must be in [0, tile), got {self.overlap} for tile {self.tile}")
+        if self.margin < 0:
+            raise ValueError(f"margin must be >= 0, got {self.margin}")
 
     @property
     def stride(self) -> int:
@@ -54,8 +59,8 @@ class TilePlan:
 
     @property
     def halo(self) -> int:
-        """Context a block needs on each side so every tile touching its core fits."""
-        return self.tile - 1
+        """Context a block needs on each side so every tile touching its core fits, with its margin."""
+        return self.tile - 1 + self.margin
 
     def origins(self, start: int, stop: int) -> np.ndarray:
         """Global origins of all lattice tiles that intersect pixels ``[start, stop)``."""
@@ -71,6 +76,17 @@ class TilePlan:
             inside = dist < self.overlap
             ramp[inside] = 0.5 - 0.5 * np.cos(np.pi * (dist[inside] + 0.5) / self.overlap)
         return np.outer(ramp, ramp).astype("float32")
+
+    def tile_weights(self, observed_fraction: np.ndarray) -> np.ndarray:
+        """Blending weights of tiles with the given observed fractions, shape (n, tile, tile).
+
+        Examples
+        --------
+        >>> TilePlan().tile_weights(np.array([0.5, 1.0])).shape
+        (2, 64, 64)
+        """
+        frac = np.asarray(observed_fraction, dtype="float64")
+        return (self.window()[None] * frac[:, None, None]).astype("float32")
 
 
 def _padding(origins: np.ndarray, size: int, tile: int) -> tuple[int, int]:

@@ -134,11 +134,26 @@ class Inpainter:
         return self.config.tile_size
 
     @property
+    def context_margin(self) -> int:
+        """Pixels of context wanted beyond each tile: ``predict_tiles`` takes windows this much wider on every side."""
+        return self.config.context_margin
+
+    @property
+    def time_offsets(self) -> tuple[float, ...]:
+        """Offsets (days) of the neighbouring time steps ``predict_tiles`` takes as ``neighbours``."""
+        return self.config.time_offsets
+
+    @property
     def description(self) -> str:
         c = self.config
         adv = f"{c.discriminator} discriminator" if c.discriminator and c.adversarial_weight else "no adversary"
         name = f"'{self.preset}' " if self.preset else ""
-        return f"adversarial convolutional autoencoder, {name}preset, widths {list(c.widths)}, {adv}, {c.tile_size}x{c.tile_size} tiles"
+        context = ""
+        if c.context_margin:
+            context += f", context window {c.window}x{c.window}"
+        if c.time_offsets:
+            context += f", neighbouring steps {', '.join(f'{t:+g}' for t in c.time_offsets)} d"
+        return f"adversarial convolutional autoencoder, {name}preset, widths {list(c.widths)}, {adv}, {c.tile_size}x{c.tile_size} tiles{context}"
 
     def forward_tiles(
         self,
@@ -147,16 +162,26 @@ class Inpainter:
         dtype: torch.dtype = torch.float32,
         micro_batch: int | None = None,
         generator: torch.nn.Module | None = None,
+        neighbours: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Normalised prediction (N, T, T) and the per-tile (mean, std) to undo it.
 
-        ``dtype`` is what the generator computes in (bfloat16 through autocast); the
-        normalisation, the first guess and the output are float32. The generator runs on
-        ``micro_batch`` tiles at a time (all at once if None). ``generator`` replaces
-        ``self.generator``: filling passes a copy whose weights are already ``dtype``.
+        ``values`` and ``observed`` are windows (N, W, W) of ``config.window`` pixels around
+        the tiles (the tiles themselves for a model without context margin);
+        ``neighbours`` (N, S, T, T), NaN where not observed, are the tiles at the steps of
+        ``config.time_offsets`` (None: none known). ``dtype`` is what the generator
+        computes in (bfloat16 through autocast); the normalisation, the first guess and the
+        output are float32. The generator runs on ``micro_batch`` tiles at a time (all at
+        once if None). ``generator`` replaces ``self.generator``: filling passes a copy
+        whose weights are already ``dtype``.
         """
-        norm, mean, std = normalise_tiles(values, observed, self.config.std_floor)
-        x, guess = build_inputs(norm, observed, self.config)
+        cfg = self.config
+        norm, mean, std = normalise_tiles(values, observed, cfg.std_floor, cfg.context_margin)
+        nb = nb_obs = None
+        if neighbours is not None and cfg.time_offsets:
+            nb_obs = torch.isfinite(neighbours)
+            nb = torch.where(nb_obs, (neighbours - mean[:, None]) / std[:, None], torch.zeros((), dtype=neighbours.dtype, device=neighbours.device))
+        x, guess = build_inputs(norm, observed, cfg, nb, nb_obs)
         x = x.contiguous(memory_format=torch.channels_last)
         step = micro_batch or max(1, len(x))
         net = generator if generator is not None else self.generator
@@ -166,7 +191,7 @@ class Inpainter:
         with torch.autocast(device_type=values.device.type, dtype=torch.bfloat16, enabled=dtype == torch.bfloat16 and weights == torch.float32):
             out = torch.cat([net(x[i : i + step]) for i in range(0, len(x), step)]).squeeze(1)
         out = out.float()
-        if self.config.residual:
+        if cfg.residual:
             out = out + guess
         return out, mean, std
 
@@ -196,32 +221,42 @@ class Inpainter:
         """Tiles per :meth:`predict_tiles` call that keep this model's device busy."""
         return PREFERRED_BATCH.get(self.device.type, PREFERRED_BATCH["cpu"])
 
-    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
-        """Fill a batch of tiles ``(N, T, T)`` (NaN where not observed); returns float32.
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray, neighbours: np.ndarray | None = None) -> np.ndarray:
+        """Fill a batch of tiles; returns float32 (N, T, T).
 
-        Thread-safe. On a GPU, calls that arrive together from several threads (the chunks
-        dask fills at once) run as one batch: see :mod:`sstfill.models.batching`.
+        ``values`` (N, W, W), NaN where not ``observed``, are windows of ``config.window``
+        pixels around the tiles (the tiles when the model has no context margin);
+        ``neighbours`` (N, S, T, T), NaN where not observed, the same tiles at the steps of
+        ``config.time_offsets`` (None: none known). Thread-safe. On a GPU, calls that
+        arrive together from several threads (the chunks dask fills at once) run as one
+        batch: see :mod:`sstfill.models.batching`.
         """
-        if values.shape[-1] != self.tile_size or values.shape[-2] != self.tile_size:
-            raise ModelMismatchError(f"This model fills {self.tile_size}x{self.tile_size} tiles, got {values.shape[-2:]}.")
+        w = self.config.window
+        if values.shape[-1] != w or values.shape[-2] != w:
+            what = f"{self.tile_size}x{self.tile_size} tiles" + (f" in {w}x{w} context windows" if w != self.tile_size else "")
+            raise ModelMismatchError(f"This model fills {what}, got {values.shape[-2:]}.")
+        if neighbours is not None and not self.config.time_offsets:
+            neighbours = None
         batching = self.cross_chunk_batching if self.cross_chunk_batching is not None else self.device.type == "cuda"
         if batching:
-            return batcher_for(self, self._predict_now, batch_tiles=PREFERRED_BATCH["cuda"]).predict_tiles(values, observed)
-        return self._predict_now(values, observed)
+            return batcher_for(self, self._predict_now, batch_tiles=PREFERRED_BATCH["cuda"]).predict_tiles(values, observed, neighbours)
+        return self._predict_now(values, observed, neighbours)
 
     @property
     def _batcher(self) -> TileBatcher | None:
         """The :class:`TileBatcher` merging this model's calls; None before the first batched call."""
         return existing_batcher(self)
 
-    def _predict_now(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    def _predict_now(self, values: np.ndarray, observed: np.ndarray, neighbours: np.ndarray | None = None) -> np.ndarray:
         self.generator.eval()
         cuda = self.device.type == "cuda"
         dtype = resolve_precision(self.precision, self.device)
         v = torch.from_numpy(np.ascontiguousarray(values, dtype="float32"))
         m = torch.from_numpy(np.ascontiguousarray(observed, dtype=bool))
+        nb = None if neighbours is None else torch.from_numpy(np.ascontiguousarray(neighbours, dtype="float32"))
         if cuda:
             v, m = v.pin_memory().to(self.device, non_blocking=True), m.pin_memory().to(self.device, non_blocking=True)
+            nb = None if nb is None else nb.pin_memory().to(self.device, non_blocking=True)
         # a GPU wants big batches; a CPU runs the network fastest on small ones (activations
         # stay in cache), and everything else fastest on big ones (fewer calls)
         micro = None if cuda else CPU_MICRO_BATCH
@@ -229,7 +264,8 @@ class Inpainter:
         net = self._generator_in(dtype)
         with torch.inference_mode():
             for i in range(0, len(v), step):
-                out, mean, std = self.forward_tiles(v[i : i + step], m[i : i + step], dtype, micro, generator=net)
+                part = None if nb is None else nb[i : i + step]
+                out, mean, std = self.forward_tiles(v[i : i + step], m[i : i + step], dtype, micro, generator=net, neighbours=part)
                 outs.append((out * std + mean).cpu())
         return torch.cat(outs).numpy().astype("float32", copy=False)
 

@@ -5,10 +5,22 @@ a decoder of transposed convolutions, and after each upsampling a concatenation 
 encoder feature map of the same shape. Depth and widths are configurable; the report's
 20/15/10 network is the ``"report"`` preset.
 
-Inputs are per-tile normalised: ``(value - mean) / std`` over the tile's observed pixels.
-Channels are named in :attr:`ModelConfig.inputs`: ``field`` (normalised, gaps zeroed),
-``mask`` (1 observed, 0 gap) and ``first_guess`` (a harmonic fill of the normalised tile);
-with ``residual=True`` the network predicts a correction to the first guess.
+Inputs are per-tile normalised: ``(value - mean) / std`` over the tile's observed pixels
+(over its whole context window when the tile itself holds fewer than
+:data:`MIN_TILE_OBSERVED` of them). Channels are named in :attr:`ModelConfig.inputs`:
+``field`` (normalised, gaps zeroed), ``mask`` (1 observed, 0 gap), ``first_guess`` (a
+harmonic fill of the normalised tile), and the context beyond the tile:
+
+* ``wide_guess``, ``wide_fraction``: a coarse view of a window ``context_margin`` pixels
+  wider than the tile on every side, averaged over ``wide_factor`` x ``wide_factor``
+  pixels, filled harmonically at that scale and cropped back to the tile, and the
+  observed fraction of each coarse cell: what a tile under a large cloud knows of the
+  large-scale structure around it.
+* ``neighbours``: the same tile at the neighbouring time steps of ``time_offsets`` (days),
+  each in the target tile's normalisation, gaps zeroed, followed by their masks
+  (``2 * len(time_offsets)`` channels; empty where the field has no such step).
+
+With ``residual=True`` the network predicts a correction to the first guess.
 """
 
 from __future__ import annotations
@@ -33,10 +45,14 @@ __all__ = [
     "GlobalLocalDiscriminator",
     "make_discriminator",
     "normalise_tiles",
+    "wide_view",
     "build_inputs",
+    "MIN_TILE_OBSERVED",
 ]
 
-KNOWN_INPUTS = ("field", "mask", "first_guess")
+KNOWN_INPUTS = ("field", "mask", "first_guess", "wide_guess", "wide_fraction", "neighbours")
+#: A tile with fewer observed pixels than this is normalised over its whole context window.
+MIN_TILE_OBSERVED = 64
 DISCRIMINATORS = ("pair", "context", "global_local")
 
 
@@ -70,6 +86,13 @@ class ModelConfig:
         pixels of a hole (the report's "nearby hole" band), and of other observed pixels.
     ring_width : int
         Width of that band in pixels.
+    context_margin : int
+        Pixels of context the model sees beyond the tile on every side (for the ``wide_*``
+        inputs); a fill hands it windows of ``tile_size + 2 * context_margin`` pixels.
+    wide_factor : int
+        Averaging factor of the coarse view of that window.
+    time_offsets : tuple of float
+        Offsets in days of the neighbouring time steps the ``neighbours`` input holds.
     """
 
     tile_size: int = 64
@@ -85,10 +108,21 @@ class ModelConfig:
     ring_weight: float = 0.5
     observed_weight: float = 0.05
     ring_width: int = 3
+    context_margin: int = 0
+    wide_factor: int = 4
+    time_offsets: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
         self.inputs = tuple(self.inputs)
+        self.time_offsets = tuple(float(t) for t in self.time_offsets)
+        if ("neighbours" in self.inputs) != bool(self.time_offsets):
+            raise ValueError("the 'neighbours' input and time_offsets go together: give both or neither")
+        if any(t == 0 for t in self.time_offsets):
+            raise ValueError(f"time_offsets are offsets from the filled step and cannot be 0, got {self.time_offsets}")
+        wide = [c for c in self.inputs if c.startswith("wide_")]
+        if wide and (self.context_margin <= 0 or (self.tile_size + 2 * self.context_margin) % self.wide_factor):
+            raise ValueError(f"inputs {wide} need context_margin > 0 with tile_size + 2 * context_margin divisible by wide_factor ({self.wide_factor})")
         unknown = [c for c in self.inputs if c not in KNOWN_INPUTS]
         if unknown:
             raise ModelMismatchError(f"Unknown input channels {unknown}; sstfill knows {KNOWN_INPUTS}.")
@@ -99,10 +133,21 @@ class ModelConfig:
         if self.discriminator is not None and self.discriminator not in DISCRIMINATORS:
             raise ValueError(f"discriminator must be one of {DISCRIMINATORS} or None, got {self.discriminator!r}")
 
+    @property
+    def window(self) -> int:
+        """Edge of the window a fill hands the model: the tile and its context margin."""
+        return self.tile_size + 2 * self.context_margin
+
+    @property
+    def channels(self) -> int:
+        """Input channels of the generator (``neighbours`` counts two per time offset)."""
+        return len(self.inputs) + (2 * len(self.time_offsets) - 1 if "neighbours" in self.inputs else 0)
+
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["widths"] = list(self.widths)
         d["inputs"] = list(self.inputs)
+        d["time_offsets"] = list(self.time_offsets)
         return d
 
     @classmethod
@@ -145,7 +190,7 @@ class Generator(nn.Module):
         super().__init__()
         self.config = config
         widths, n = config.widths, config.convs_per_level
-        cin = len(config.inputs)
+        cin = config.channels
         self.encoders = nn.ModuleList()
         for w in widths:
             self.encoders.append(_conv_block(cin, w, n))
@@ -253,26 +298,77 @@ def make_discriminator(config: ModelConfig) -> nn.Module | None:
     return {"pair": PairDiscriminator, "context": ContextDiscriminator, "global_local": GlobalLocalDiscriminator}[config.discriminator](config.tile_size)
 
 
-def normalise_tiles(values: torch.Tensor, observed: torch.Tensor, std_floor: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-tile mean and std over observed pixels; returns (normalised with gaps 0, mean, std)."""
+def normalise_tiles(values: torch.Tensor, observed: torch.Tensor, std_floor: float, margin: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per-tile mean and std over observed pixels; returns (normalised with gaps 0, mean, std).
+
+    With a ``margin`` the images are windows around their tile: the statistics are those of
+    the central tile's observed pixels, or of the whole window's when the tile holds fewer
+    than :data:`MIN_TILE_OBSERVED`.
+    """
     obs = observed.to(values.dtype)
-    count = obs.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
     clean = torch.where(observed, values, torch.zeros((), dtype=values.dtype, device=values.device))
-    mean = clean.sum(dim=(-2, -1), keepdim=True) / count
+    if margin:
+        centre = torch.zeros(values.shape[-2:], dtype=values.dtype, device=values.device)
+        centre[margin:-margin, margin:-margin] = 1
+        in_tile = (obs * centre).sum(dim=(-2, -1), keepdim=True)
+        obs = obs * torch.where(in_tile >= MIN_TILE_OBSERVED, centre, torch.ones_like(centre))
+    count = obs.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
+    mean = (clean * obs).sum(dim=(-2, -1), keepdim=True) / count if margin else clean.sum(dim=(-2, -1), keepdim=True) / count
     var = (((clean - mean) * obs) ** 2).sum(dim=(-2, -1), keepdim=True) / count
     std = var.sqrt().clamp_min(std_floor)
-    return (clean - mean) / std * obs, mean, std
+    return (clean - mean) / std * observed.to(values.dtype), mean, std
 
 
-def build_inputs(norm: torch.Tensor, observed: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Stack the input channels (N, C, T, T) named in ``config.inputs``; also the first guess."""
-    channels, guess = [], None
+def wide_view(norm: torch.Tensor, observed: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``wide_guess`` and ``wide_fraction`` channels (N, T, T) of normalised windows (N, W, W).
+
+    The window is averaged over ``wide_factor`` x ``wide_factor`` cells (observed pixels
+    only), filled harmonically at that scale, brought back to full resolution (bilinear)
+    and cropped to the tile; ``wide_fraction`` is each cell's observed fraction, likewise.
+    """
+    f, m, t = config.wide_factor, config.context_margin, config.tile_size
+    obs = observed.to(norm.dtype).unsqueeze(1)
+    total = F.avg_pool2d(norm.unsqueeze(1) * obs, f)
+    fraction = F.avg_pool2d(obs, f)
+    coarse = torch.where(fraction > 0, total / fraction.clamp_min(1e-6), torch.zeros_like(total))
+    guess = harmonic_fill(coarse.squeeze(1), (fraction > 0).squeeze(1), config.first_guess_iterations).unsqueeze(1)
+    both = F.interpolate(torch.cat([guess, fraction], dim=1), scale_factor=f, mode="bilinear", align_corners=False)
+    both = both[..., m : m + t, m : m + t]
+    return both[:, 0], both[:, 1]
+
+
+def build_inputs(
+    norm: torch.Tensor,
+    observed: torch.Tensor,
+    config: ModelConfig,
+    neighbours: torch.Tensor | None = None,
+    neighbours_observed: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Stack the input channels (N, C, T, T) named in ``config.inputs``; also the first guess.
+
+    ``norm`` and ``observed`` are windows (N, W, W) of ``config.window`` pixels around the
+    tile; ``neighbours`` (N, S, T, T), normalised like the tile with gaps zeroed, and their
+    masks fill the ``neighbours`` channels (all zero, no data, when None).
+    """
+    m, t = config.context_margin, config.tile_size
+    tile_norm, tile_obs = (norm, observed) if not m else (norm[..., m : m + t, m : m + t], observed[..., m : m + t, m : m + t])
+    channels, guess, wide = [], None, None
     for name in config.inputs:
         if name == "field":
-            channels.append(norm)
+            channels.append(tile_norm)
         elif name == "mask":
-            channels.append(observed.to(norm.dtype))
-        else:
-            guess = harmonic_fill(norm, observed, config.first_guess_iterations)
+            channels.append(tile_obs.to(norm.dtype))
+        elif name == "first_guess":
+            guess = harmonic_fill(tile_norm, tile_obs, config.first_guess_iterations)
             channels.append(guess)
+        elif name in ("wide_guess", "wide_fraction"):
+            wide = wide if wide is not None else wide_view(norm, observed, config)
+            channels.append(wide[0] if name == "wide_guess" else wide[1])
+        else:  # neighbours: S value channels, then S masks
+            s = len(config.time_offsets)
+            if neighbours is None:
+                channels.extend([torch.zeros_like(tile_norm)] * (2 * s))
+            else:
+                channels.extend(neighbours.unbind(1))
+                channels.extend(neighbours_observed.to(norm.dtype).unbind(1))
     return torch.stack(channels, dim=1), guess

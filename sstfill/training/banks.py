@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import numpy as np
 import torch
 
 from sstfill.training.settings import TrainSettings
 from sstfill.training.tiles import draw_holes
+
+#: ``draw(n, size, kinds, fraction, rng) -> bool (n, size, size)``: how a bank's masks are drawn.
+HoleDrawer = Callable[[int, int, Sequence[str], tuple[float, float], np.random.Generator], np.ndarray]
 
 __all__ = ["to_device", "batch_indices", "flip_rotate", "HoleBank", "validation_holes"]
 
@@ -34,10 +39,10 @@ def batch_indices(n: int, batch: int, rng: np.random.Generator, steps: int | Non
 
 
 def flip_rotate(x: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
-    """One random rotation by k*90 degrees and an optional flip for the whole batch (N, H, W)."""
+    """One random rotation by k*90 degrees and an optional flip for the whole batch (..., H, W)."""
     k, flip = torch.randint(0, 8, (1,), generator=gen).item() % 4, torch.randint(0, 2, (1,), generator=gen).item()
-    x = torch.rot90(x, k, dims=(1, 2))
-    return torch.flip(x, dims=(2,)) if flip else x
+    x = torch.rot90(x, k, dims=(-2, -1))
+    return torch.flip(x, dims=(-1,)) if flip else x
 
 
 class HoleBank:
@@ -48,9 +53,9 @@ class HoleBank:
     batch, and ``refresh`` of the bank is drawn afresh at the start of every epoch.
     """
 
-    def __init__(self, size: int, tile: int, settings: TrainSettings, device: torch.device, rng: np.random.Generator) -> None:
-        self.settings, self.tile, self.device = settings, tile, device
-        self.masks = to_device(draw_holes(size, tile, settings.holes, settings.hole_fraction, rng), device)
+    def __init__(self, size: int, tile: int, settings: TrainSettings, device: torch.device, rng: np.random.Generator, draw: HoleDrawer = draw_holes) -> None:
+        self.settings, self.tile, self.device, self.draw = settings, tile, device, draw
+        self.masks = to_device(draw(size, tile, settings.holes, settings.hole_fraction, rng), device)
 
     def refresh(self, epoch: int) -> None:
         """Redraw a share of the bank for ``epoch`` (a function of the seed and epoch only)."""
@@ -58,7 +63,7 @@ class HoleBank:
         n = int(len(self.masks) * self.settings.refresh)
         if n:
             idx = torch.from_numpy(rng.choice(len(self.masks), n, replace=False)).to(self.device)
-            self.masks[idx] = to_device(draw_holes(n, self.tile, self.settings.holes, self.settings.hole_fraction, rng), self.device)
+            self.masks[idx] = to_device(self.draw(n, self.tile, self.settings.holes, self.settings.hole_fraction, rng), self.device)
 
     def replay(self, start: int) -> None:
         """Bring a new bank to where it stood when epoch ``start - 1`` ended (resuming at ``start``).
@@ -74,6 +79,6 @@ class HoleBank:
         return flip_rotate(self.masks[idx])
 
 
-def validation_holes(n: int, tile: int, settings: TrainSettings) -> np.ndarray:
+def validation_holes(n: int, tile: int, settings: TrainSettings, draw: HoleDrawer = draw_holes) -> np.ndarray:
     """The fixed (seeded) holes used for validation, so epochs are comparable."""
-    return draw_holes(n, tile, settings.holes, settings.hole_fraction, np.random.default_rng([settings.seed, 10**6]))
+    return draw(n, tile, settings.holes, settings.hole_fraction, np.random.default_rng([settings.seed, 10**6]))

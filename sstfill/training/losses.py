@@ -8,6 +8,7 @@ pixels around the holes, the rest) joined to an adversarial term as in the conte
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ import torch.nn.functional as F
 from sstfill.models.inpainter import Inpainter
 from sstfill.training.banks import to_device
 
-__all__ = ["ring_mask", "losses", "adversarial_loss", "evaluate_tiles"]
+__all__ = ["ring_mask", "losses", "split_samples", "adversarial_loss", "evaluate_tiles"]
 
 
 def ring_mask(holes: torch.Tensor, width: int) -> torch.Tensor:
@@ -35,22 +36,27 @@ def ring_mask(holes: torch.Tensor, width: int) -> torch.Tensor:
     return grown & ~holes
 
 
-def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor) -> dict[str, torch.Tensor]:
+def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor, neighbours: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """Reconstruction pieces of one batch (normalised units).
 
     ``truth`` is NaN where nothing is known; ``holes`` marks the pixels hidden from the
-    model. Returns the weighted loss ``rec``, the hidden-pixel MSE ``mse_hidden``, the sum
-    of the hidden pixels' squared errors in the field's units ``se_hidden_field`` (each
-    tile's normalised errors times its standard deviation, as filling undoes the
-    normalisation), and the tensors the adversary needs.
+    model. For a model with a context margin both are windows (N, W, W) around the tiles
+    (only the tiles are scored); ``neighbours`` (N, S, T, T), NaN where hidden or unknown,
+    are the tiles at the neighbouring steps. Returns the weighted loss ``rec``, the
+    hidden-pixel MSE ``mse_hidden``, the sum of the hidden pixels' squared errors in the
+    field's units ``se_hidden_field`` (each tile's normalised errors times its standard
+    deviation, as filling undoes the normalisation), and the tensors the adversary needs.
     """
     cfg = model.config
     valid = torch.isfinite(truth)
     observed = valid & ~holes
-    hidden = valid & holes
     inputs = torch.where(observed, truth, torch.full_like(truth, float("nan")))
     # mixed precision on GPUs (as in filling); float32 on CPUs, where training is reproducible
-    pred, mean, std = model.forward_tiles(inputs, observed, torch.bfloat16 if truth.device.type == "cuda" else torch.float32)
+    pred, mean, std = model.forward_tiles(inputs, observed, torch.bfloat16 if truth.device.type == "cuda" else torch.float32, neighbours=neighbours)
+    m, t = cfg.context_margin, cfg.tile_size
+    if m:  # only the tiles are scored
+        truth, valid, holes, observed = (x[..., m : m + t, m : m + t] for x in (truth, valid, holes, observed))
+    hidden = valid & holes
     target = torch.where(valid, (truth - mean) / std, torch.zeros_like(truth))
     ring = ring_mask(holes, cfg.ring_width) & observed
     weight = cfg.hole_weight * hidden + cfg.ring_weight * ring + cfg.observed_weight * (observed & ~ring)
@@ -62,6 +68,25 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor) -> dict[s
     fake = torch.where(observed, target, pred) * valid  # composite: only the holes are generated
     real = target * valid
     return {"rec": rec, "mse_hidden": mse_hidden, "se_hidden_field": se_hidden_field, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
+
+
+def split_samples(model: Inpainter, samples: torch.Tensor, neighbour_holes: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Samples (N, 1 + S, W, W) -> the target windows (N, W, W) and the neighbouring tiles (N, S, T, T).
+
+    ``neighbour_holes`` (N, S, T, T) are hidden in the neighbours (real clouds on every
+    day); plain tiles (N, T, T) come back as they are, with no neighbours.
+    """
+    if samples.dim() == 3:
+        return samples, None
+    cfg = model.config
+    m, t = cfg.context_margin, cfg.tile_size
+    target = samples[:, 0]
+    if samples.shape[1] == 1 or not cfg.time_offsets:
+        return target, None
+    nb = samples[:, 1:, m : m + t, m : m + t]
+    if neighbour_holes is not None:
+        nb = torch.where(neighbour_holes, torch.full_like(nb, float("nan")), nb)
+    return target, nb
 
 
 def adversarial_loss(
@@ -95,20 +120,35 @@ def adversarial_loss(
     return 0.5 * (bce(logit_real, torch.ones_like(logit_real)) + bce(logit_fake, torch.zeros_like(logit_fake)))
 
 
-def evaluate_tiles(model: Inpainter, tiles: np.ndarray, holes: np.ndarray, batch: int = 256) -> dict[str, float]:
+def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int = 256) -> dict[str, float]:
     """Weighted loss and hidden-pixel RMSE of ``model`` on fixed holes.
 
-    ``rmse_hidden`` is in normalised units (1 = a tile's standard deviation), as recorded in
-    the training history; ``rmse_hidden_field`` is the same RMSE in the field's units.
+    ``tiles`` are truth tiles (N, T, T), or samples with context (an array (N, 1 + S, W, W)
+    or a :class:`~sstfill.training.windows.WindowBank`); the neighbours then get the holes
+    of the next sample (fixed, like real clouds on every day). ``rmse_hidden`` is in
+    normalised units (1 = a tile's standard deviation), as recorded in the training history;
+    ``rmse_hidden_field`` is the same RMSE in the field's units.
     """
     model.generator.eval()
     rec, sq, sq_field, count = 0.0, 0.0, 0.0, 0
+    cfg = model.config
+    m, t_size = cfg.context_margin, cfg.tile_size
     with torch.inference_mode():
         for i in range(0, len(tiles), batch):
-            t = to_device(tiles[i : i + batch], model.device)
-            h = to_device(holes[i : i + batch], model.device)
-            out = losses(model, t, h)
-            n_hidden = int((torch.isfinite(t) & h).sum())
+            rows = np.arange(i, min(i + batch, len(tiles)))
+            part = tiles.gather(rows) if hasattr(tiles, "gather") else tiles[rows]
+            t = to_device(part, model.device)
+            h = to_device(holes[rows], model.device)
+            nh = None
+            if t.dim() == 4 and t.shape[1] > 1:
+                later = holes[(rows[:, None] + 1 + np.arange(t.shape[1] - 1)[None]) % len(holes)]
+                nh = to_device(np.ascontiguousarray(later[..., m : m + t_size, m : m + t_size]), model.device)
+            target, nb = split_samples(model, t, nh)
+            out = losses(model, target, h, nb)
+            scored = torch.isfinite(target) & h
+            if m:
+                scored = scored[..., m : m + t_size, m : m + t_size]
+            n_hidden = int(scored.sum())
             rec += float(out["rec"]) * len(t)
             sq += float(out["mse_hidden"]) * n_hidden
             sq_field += float(out["se_hidden_field"])

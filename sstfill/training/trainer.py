@@ -15,6 +15,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,11 +24,16 @@ from sstfill.errors import InputDataError
 from sstfill.models.inpainter import Inpainter
 from sstfill.training.banks import HoleBank, batch_indices, flip_rotate, to_device, validation_holes
 from sstfill.training.checkpoints import RunState, load_checkpoint, save_checkpoint
-from sstfill.training.losses import adversarial_loss, evaluate_tiles, losses
+from sstfill.training.losses import adversarial_loss, evaluate_tiles, losses, split_samples
 from sstfill.training.settings import TrainSettings
+from sstfill.training.tiles import draw_holes
+from sstfill.training.windows import draw_window_holes, tiles_as_windows
 
 __all__ = ["TrainSettings", "TrainingRun", "new_model", "fit", "start_run", "train_epoch", "end_epoch", "should_stop", "keep_final_weights", "score_test"]
 
+#: Share of neighbouring steps hidden whole in training, so a model also fills series with
+#: missing days and single images (where every neighbour is empty).
+NEIGHBOUR_DROPOUT = 0.3
 #: What ``model.history`` records for every epoch, in this order.
 HISTORY_KEYS = ("epoch", "train_loss", "train_rec", "adv_g", "adv_d", "val_loss", "val_rmse_hidden", "seconds", "tiles_per_second")
 
@@ -57,8 +63,8 @@ class TrainingRun:
     opt_d: torch.optim.Optimizer | None
     scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
     bank: HoleBank
-    truth: torch.Tensor  # the training tiles, on the training device
-    val_tiles: np.ndarray
+    truth: torch.Tensor | None  # the training tiles, on the training device (plain tiles)
+    val_tiles: Any
     val_holes: np.ndarray
     history: dict[str, list]
     best: float = math.inf  # the best validation loss so far
@@ -66,24 +72,50 @@ class TrainingRun:
     best_state: dict[str, torch.Tensor] | None = None  # the generator's weights at the best epoch
     start: int = 0  # the first epoch to run
     recent: list[dict[str, torch.Tensor]] = field(default_factory=list)  # the last epochs' weights, for averaging
+    samples: Any = None  # samples with context (a WindowBank or an array (N, 1 + S, W, W)), cut per batch
+
+    def __len__(self) -> int:
+        return len(self.truth) if self.truth is not None else len(self.samples)
 
     def state(self) -> RunState:
         """What a checkpoint keeps beside the weights and optimisers."""
         return RunState(self.history, self.best, self.bad_epochs, self.best_state, self.scheduler.state_dict())
 
 
-def check_tiles(model: Inpainter, train_tiles: np.ndarray, val_tiles: np.ndarray) -> None:
-    """Raise :class:`InputDataError` unless both sets hold tiles of the model's size."""
+def uses_context(model: Inpainter) -> bool:
+    """Whether ``model`` learns from samples with context (a margin or neighbouring steps)."""
+    return bool(model.config.context_margin or model.config.time_offsets)
+
+
+def as_samples(model: Inpainter, tiles: Any) -> Any:
+    """What a run draws batches from: plain tiles as they are, or samples with context.
+
+    A model with context takes a :class:`~sstfill.training.windows.WindowBank` or an
+    array (N, 1 + S, W, W) as they are; plain tiles (N, T, T) become samples whose
+    context is unknown (:func:`~sstfill.training.windows.tiles_as_windows`).
+    """
+    if not uses_context(model) or hasattr(tiles, "gather") or np.ndim(tiles) == 4:
+        return tiles
+    return tiles_as_windows(np.asarray(tiles), model.config.context_margin, len(model.config.time_offsets))
+
+
+def check_tiles(model: Inpainter, train_tiles: Any, val_tiles: Any) -> None:
+    """Raise :class:`InputDataError` unless both sets hold tiles (or windows) of the model's size."""
     if len(train_tiles) == 0 or len(val_tiles) == 0:
         raise InputDataError(f"Training needs tiles in both training ({len(train_tiles)}) and validation ({len(val_tiles)}) sets: use more data, a smaller min_valid, or other split fractions.")
-    tile = model.config.tile_size
-    if train_tiles.shape[-1] != tile:
-        raise InputDataError(f"Tiles are {train_tiles.shape[-1]} px but the model's tile_size is {tile}.")
+    size = model.config.window if uses_context(model) else model.config.tile_size
+    if train_tiles.shape[-1] != size:
+        what = "windows" if uses_context(model) else "tiles"
+        raise InputDataError(f"Training {what} are {train_tiles.shape[-1]} px but the model takes {size} px {what} (tile_size {model.config.tile_size}, context_margin {model.config.context_margin}).")
 
 
-def start_run(model: Inpainter, train_tiles: np.ndarray, val_tiles: np.ndarray, settings: TrainSettings, device: str | None, resume: str | Path | None) -> TrainingRun:
+def _hole_drawer(model: Inpainter):
+    return draw_window_holes if uses_context(model) else draw_holes
+
+
+def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: TrainSettings, device: str | None, resume: str | Path | None) -> TrainingRun:
     """Move ``model`` to ``device``, make the optimisers, hole bank and validation holes; resume from a checkpoint."""
-    tile = model.config.tile_size
+    tile = model.config.window if uses_context(model) else model.config.tile_size
     torch.manual_seed(settings.seed)
     model.to(device)
     dev = model.device
@@ -94,11 +126,13 @@ def start_run(model: Inpainter, train_tiles: np.ndarray, val_tiles: np.ndarray, 
     if resume is not None:
         saved = load_checkpoint(resume, model, opt_g, opt_d)
         model.to(dev)
-    val_holes = validation_holes(len(val_tiles), tile, settings)
-    bank = HoleBank(min(settings.hole_bank, max(256, 2 * len(train_tiles))), tile, settings, dev, np.random.default_rng([settings.seed, 2]))
-    truth = to_device(train_tiles.astype("float32", copy=False), dev)
+    draw = _hole_drawer(model)
+    val_holes = validation_holes(len(val_tiles), tile, settings, draw)
+    bank = HoleBank(min(settings.hole_bank, max(256, 2 * len(train_tiles))), tile, settings, dev, np.random.default_rng([settings.seed, 2]), draw)
+    context = uses_context(model)
+    truth = None if context else to_device(train_tiles.astype("float32", copy=False), dev)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt_g, factor=0.5, patience=2)
-    run = TrainingRun(model, settings, opt_g, opt_d, scheduler, bank, truth, val_tiles, val_holes, history={k: [] for k in HISTORY_KEYS})
+    run = TrainingRun(model, settings, opt_g, opt_d, scheduler, bank, truth, val_tiles, val_holes, history={k: [] for k in HISTORY_KEYS}, samples=train_tiles if context else None)
     if saved is not None:
         run.history, run.best, run.bad_epochs, run.best_state = saved.history, saved.best, saved.bad_epochs, saved.best_state
         run.start = run.history["epoch"][-1] + 1
@@ -111,11 +145,23 @@ def train_step(run: TrainingRun, idx: np.ndarray, rng: np.random.Generator, augm
     """One optimiser step (discriminator first, then generator) on the training tiles ``idx``; the batch's losses."""
     model, settings, disc = run.model, run.settings, run.model.discriminator
     cfg = model.config
-    t = run.truth[torch.from_numpy(idx).to(model.device)]
+    if run.truth is not None:
+        t = run.truth[torch.from_numpy(idx).to(model.device)]
+    else:
+        samples = run.samples
+        t = to_device(samples.gather(idx) if hasattr(samples, "gather") else np.asarray(samples[idx], dtype="float32"), model.device)
     if settings.augment:
         t = flip_rotate(t, augment_gen)
     h = run.bank.sample(len(idx), rng)
-    out = losses(model, t, h)
+    nh = None
+    if t.dim() == 4 and t.shape[1] > 1:  # real-cloud holes on the neighbouring steps too; some steps missing
+        m, size = cfg.context_margin, cfg.tile_size
+        s_n = t.shape[1] - 1
+        nh = run.bank.sample(len(idx) * s_n, rng)[:, m : m + size, m : m + size].reshape(len(idx), s_n, size, size)
+        dropped = torch.from_numpy(rng.random((len(idx), s_n)) < NEIGHBOUR_DROPOUT).to(model.device)
+        nh = nh | dropped[:, :, None, None]
+    target, neighbours = split_samples(model, t, nh)
+    out = losses(model, target, h, neighbours)
     step = {"adv_g": 0.0, "adv_d": 0.0}
     if disc is not None:
         disc.train()
@@ -150,7 +196,7 @@ def train_epoch(run: TrainingRun, epoch: int) -> dict[str, float]:
     torch.manual_seed(settings.seed * 100_003 + epoch)
     run.model.generator.train()
     sums = {"loss": 0.0, "rec": 0.0, "adv_g": 0.0, "adv_d": 0.0}
-    batches = batch_indices(len(run.truth), settings.batch_size, rng, settings.steps_per_epoch)
+    batches = batch_indices(len(run), settings.batch_size, rng, settings.steps_per_epoch)
     t0 = time.perf_counter()
     seen = 0
     if epoch > 0:
@@ -208,7 +254,8 @@ def keep_final_weights(run: TrainingRun) -> None:
 def score_test(run: TrainingRun, test_tiles: np.ndarray) -> None:
     """Score the final model once on ``test_tiles`` with holes of their own (``history["test_loss"]``, ``["test_rmse_hidden"]``)."""
     s = run.settings
-    holes = validation_holes(len(test_tiles), run.model.config.tile_size, TrainSettings(seed=s.seed + 1, holes=s.holes, hole_fraction=s.hole_fraction))
+    size = run.model.config.window if uses_context(run.model) else run.model.config.tile_size
+    holes = validation_holes(len(test_tiles), size, TrainSettings(seed=s.seed + 1, holes=s.holes, hole_fraction=s.hole_fraction), _hole_drawer(run.model))
     test = evaluate_tiles(run.model, test_tiles, holes)
     run.history["test_loss"] = [test["loss"]]
     run.history["test_rmse_hidden"] = [test["rmse_hidden"]]
@@ -232,9 +279,12 @@ def fit(
     ----------
     model : Inpainter
         Fresh (or pre-trained) model; trained in place and returned.
-    train_tiles, val_tiles : float32 arrays (N, T, T)
+    train_tiles, val_tiles : float32 arrays (N, T, T), or samples with context
         Truth tiles, NaN where unknown. Holes are drawn afresh every epoch for training and
-        fixed (seeded) for validation.
+        fixed (seeded) for validation. A model with a context margin or time offsets takes
+        samples (N, 1 + S, W, W) or a :class:`~sstfill.training.windows.WindowBank` (the
+        window around each tile, then its neighbouring steps); given plain tiles, it
+        learns without context.
     settings : TrainSettings
     test_tiles : array, optional
         Scored once at the end (``history["test_rmse_hidden"]``).
@@ -250,6 +300,9 @@ def fit(
         standard deviation, as ``history["val_rmse_hidden"]`` records it).
     """
     settings = settings or TrainSettings()
+    train_tiles, val_tiles = as_samples(model, train_tiles), as_samples(model, val_tiles)
+    if test_tiles is not None:
+        test_tiles = as_samples(model, test_tiles)
     check_tiles(model, train_tiles, val_tiles)
     run = start_run(model, train_tiles, val_tiles, settings, device, resume)
     bar = None

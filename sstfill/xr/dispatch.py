@@ -10,6 +10,7 @@ threads, one torch thread each, in whole CPU micro-batches) and :func:`harmonic_
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ import torch
 from sstfill.kernels import blocks
 from sstfill.kernels.blocks import TileModel, fill_beyond_tiles, fill_regions
 from sstfill.kernels.tiling import TilePlan
+from sstfill.kernels.windows import TimeContext
 from sstfill.models.harmonic import LaplaceFiller
 from sstfill.models.inpainter import CPU_MICRO_BATCH
 
@@ -78,11 +80,12 @@ def _one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 
-def run_tiles(model: TileModel, values: np.ndarray, observed: np.ndarray, rows: np.ndarray, batch_size: int, out: np.ndarray) -> None:
+def run_tiles(model: TileModel, values: Any, observed: Any, rows: np.ndarray, batch_size: int, out: np.ndarray, neighbours: Any = None) -> None:
     """The torch-aware :data:`~sstfill.kernels.blocks.TileRunner`: batches on :func:`model_workers` threads.
 
-    Sets ``out[rows] = model.predict_tiles(values[rows], observed[rows])``; with several
-    workers, ``batch_size`` shrinks so that each gets at least one call.
+    Sets ``out[rows] = model.predict_tiles(values[rows], observed[rows])`` (with
+    ``neighbours[rows]`` when given); with several workers, ``batch_size`` shrinks so that
+    each gets at least one call.
     """
     workers = model_workers(model)
     device = getattr(model, "device", None)
@@ -96,7 +99,8 @@ def run_tiles(model: TileModel, values: np.ndarray, observed: np.ndarray, rows: 
         # oneDNN picks its convolution kernels by batch size, so a tile's values would
         # otherwise depend on how many tiles share its call, that is on the chunks
         padded = np.concatenate([sel, np.repeat(sel[-1:], -sel.size % multiple)])
-        out[sel] = model.predict_tiles(np.ascontiguousarray(values[padded]), np.ascontiguousarray(observed[padded]))[: sel.size]
+        extra = {} if neighbours is None else {"neighbours": np.ascontiguousarray(neighbours[padded])}
+        out[sel] = model.predict_tiles(np.ascontiguousarray(values[padded]), np.ascontiguousarray(observed[padded]), **extra)[: sel.size]
 
     if min(workers, len(batches)) <= 1:
         with torch_threads(1 if workers > 1 else None):
@@ -200,9 +204,15 @@ def _fill_dask_block(
     depth_yx: tuple[int, int],
     periodic_x: bool,
     block_info: dict | None = None,
+    time: TimeContext | None = None,
     **kwargs: Any,
 ) -> np.ndarray:
     """map_overlap kernel: locate the block in the full array, then :func:`fill_block`."""
+    if time is not None:  # the block's steps: a halo of context steps around its core
+        it = block_info[0]["chunk-location"][time.axis]
+        left = time.depth if it > 0 else 0
+        t0 = int(sum(time.chunks[:it])) - left
+        kwargs["neighbours"], kwargs["targets"] = time.for_block(block.shape[:-2], t0, (left, left + time.chunks[it]))
     iy, ix = block_info[0]["chunk-location"][-2:]
     starts, cores = [], []
     for axis, (index, chunks, depth) in enumerate(zip((iy, ix), chunks_yx, depth_yx)):
@@ -234,6 +244,7 @@ def fill_array(
     batch_size: int | None = None,
     min_observed: float = 0.0,
     fallback: bool = True,
+    time: TimeContext | None = None,
 ) -> Any:
     """Fill a numpy or dask array whose last two axes are (y, x).
 
@@ -252,9 +263,17 @@ def fill_array(
         As in :func:`fill_block`.
     periodic_x : bool
         The x axis wraps around (global longitude).
+    time : TimeContext, optional
+        The time axis and each step's neighbouring steps, for a model with time offsets:
+        each image is filled with its neighbours' tiles (a halo of steps around every block
+        or group of images, so the result does not depend on the chunks either).
     """
     kwargs = dict(model=model, plan=plan, batch_size=batch_size, min_observed=min_observed)
+    if time is not None and (time.depth == 0 or not getattr(model, "time_offsets", ())):
+        time = None  # no step has a neighbour, or the model does not look at them
     if not hasattr(data, "dask"):
+        if time is not None:
+            return _fill_numpy_series(np.asarray(data), land, periodic_x=periodic_x, fallback=fallback, time=time, **kwargs)
         return _fill_numpy(np.asarray(data), land, periodic_x=periodic_x, fallback=fallback, **kwargs)
     import dask.array as da
 
@@ -263,6 +282,9 @@ def fill_array(
     chunks = list(data.chunks)
     chunks[-2] = _merge_small_chunks(chunks[-2], halo)
     chunks[-1] = _merge_small_chunks(chunks[-1], halo)
+    if time is not None:
+        chunks[time.axis] = _merge_small_chunks(chunks[time.axis], time.depth)
+        time = dataclasses.replace(time, chunks=tuple(chunks[time.axis]))
     data = data.rechunk(tuple(chunks))
     depth_y = halo if len(chunks[-2]) > 1 else 0
     depth_x = halo if len(chunks[-1]) > 1 else 0
@@ -274,6 +296,10 @@ def fill_array(
         land_full = da.broadcast_to(da.asarray(land).astype(bool), data.shape).rechunk(data.chunks)
     depth = {axis: 0 for axis in range(data.ndim - 2)}
     depth.update({data.ndim - 2: depth_y, data.ndim - 1: depth_x})
+    if time is not None and len(chunks[time.axis]) > 1:
+        depth[time.axis] = time.depth
+    elif time is not None:
+        time = dataclasses.replace(time, chunks=(data.shape[time.axis],))
     boundary = {axis: "none" for axis in range(data.ndim)}
     if periodic_x:
         boundary[data.ndim - 1] = "periodic"
@@ -284,6 +310,7 @@ def fill_array(
         depth_yx=(depth_y, depth_x),
         periodic_x=periodic_x,
         fallback=fallback and not whole_images,
+        time=time,
         **kwargs,
     )
     tiled = da.map_overlap(
@@ -338,6 +365,34 @@ def _fill_numpy(data: np.ndarray, land: Any, *, periodic_x: bool, fallback: bool
         land_g = land_np if land_images is None else land_images[g : g + group]
         out[g : g + group] = _fill_numpy_group(images[g : g + group], land_g, periodic_x=periodic_x, fallback=fallback, **kwargs)
     return out.reshape(data.shape)
+
+
+def _fill_numpy_series(data: np.ndarray, land: Any, *, periodic_x: bool, fallback: bool, time: TimeContext, **kwargs: Any) -> np.ndarray:
+    """Numpy path of :func:`fill_array` for a model with time offsets: groups of steps, each with its halo of neighbouring steps."""
+    ny, nx = data.shape[-2:]
+    land_np = None if land is None else np.asarray(land, dtype=bool)
+    plan = kwargs["plan"]
+    per_step = len(plan.origins(0, ny)) * len(plan.origins(0, nx)) * int(np.prod(data.shape[:-2])) // data.shape[time.axis]
+    batch = kwargs.get("batch_size") or getattr(kwargs["model"], "preferred_batch", 256)
+    group = max(1, max(NUMPY_GROUP_TILES, batch) // max(1, per_step))
+    n_steps = data.shape[time.axis]
+    out = np.empty_like(data)
+    land_full = None if land_np is None or land_np.ndim < data.ndim else np.broadcast_to(land_np, data.shape)
+    for g0 in range(0, n_steps, group):
+        g1 = min(n_steps, g0 + group)
+        lo, hi = max(0, g0 - time.depth), min(n_steps, g1 + time.depth)
+        take = [slice(None)] * data.ndim
+        take[time.axis] = slice(lo, hi)
+        part = data[tuple(take)]
+        land_part = land_np if land_full is None else land_full[tuple(take)]
+        neighbours, targets = time.for_block(part.shape[:-2], lo, (g0 - lo, g1 - lo))
+        filled = _fill_numpy_group(part, land_part, periodic_x=periodic_x, fallback=fallback, neighbours=neighbours, targets=targets, **kwargs)
+        put = [slice(None)] * data.ndim
+        put[time.axis] = slice(g0, g1)
+        core = [slice(None)] * data.ndim
+        core[time.axis] = slice(g0 - lo, g1 - lo)
+        out[tuple(put)] = filled[tuple(core)]
+    return out
 
 
 def _fill_numpy_group(data: np.ndarray, land: np.ndarray | None, *, periodic_x: bool, fallback: bool, **kwargs: Any) -> np.ndarray:

@@ -1,0 +1,77 @@
+"""The time axis of a field and each step's neighbouring steps, for models that look at them.
+
+A model with ``time_offsets`` (days) sees each tile at the neighbouring steps too. The
+neighbours are chosen by time, not by index (:func:`sstfill.kernels.windows.neighbour_steps`):
+a series with missing days or irregular steps gets, for each offset, the step nearest to it
+within half a day, or none. A field without a time axis, or with one step, gets none, and
+the same model fills it from the image alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from sstfill.kernels.windows import TimeContext, neighbour_steps
+
+__all__ = ["find_time_dim", "step_days", "time_context"]
+
+
+def find_time_dim(da: xr.DataArray, spatial_dims: tuple[str, ...]) -> str | None:
+    """The time dimension of ``da``: the one cf-xarray calls T, else one named ``time``; None if neither.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.zeros((2, 3, 3)), dims=("time", "lat", "lon"))
+    >>> find_time_dim(da, ("lat", "lon"))
+    'time'
+    """
+    import cf_xarray  # noqa: F401  (registers the .cf accessor)
+
+    candidates = [d for d in da.cf.axes.get("T", []) if d in da.dims and d not in spatial_dims]
+    if not candidates and "time" in da.dims and "time" not in spatial_dims:
+        candidates = ["time"]
+    return candidates[0] if candidates else None
+
+
+def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
+    """The steps of ``dim`` in days: from a datetime coordinate, else one day per index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> da = xr.DataArray(np.zeros(3), dims="time", coords={"time": pd.to_datetime(["2021-01-01", "2021-01-02", "2021-01-04T12:00"])})
+    >>> step_days(da, "time").tolist()
+    [0.0, 1.0, 3.5]
+    """
+    coord = da.coords.get(dim)
+    if coord is not None and np.issubdtype(coord.dtype, np.datetime64):
+        values = coord.values.astype("datetime64[ns]")
+        return (values - values.min()).astype("timedelta64[ns]").astype("float64") / 86400e9
+    if coord is not None and coord.dtype == object and coord.size and hasattr(coord.values.flat[0], "toordinal"):
+        # cftime dates (non-standard calendars)
+        first = coord.values.flat[0]
+        return np.array([(v - first).total_seconds() / 86400 for v in coord.values], dtype="float64")
+    return np.arange(da.sizes[dim], dtype="float64")
+
+
+def time_context(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) -> TimeContext | None:
+    """The :class:`TimeContext` of ``work`` (dims: others, then y, x) for ``model``; None when not needed.
+
+    None when the model looks at no neighbouring steps, ``work`` has no time axis, or no
+    step has a neighbour within the model's offsets.
+    """
+    offsets = tuple(getattr(model, "time_offsets", ()) or ())
+    if not offsets:
+        return None
+    dim = find_time_dim(work, spatial_dims)
+    if dim is None or work.sizes[dim] < 2:
+        return None
+    steps = neighbour_steps(step_days(work, dim), offsets)
+    if not (steps >= 0).any():
+        return None
+    axis = work.dims.index(dim)
+    chunks = work.chunks[axis] if work.chunks is not None else (work.sizes[dim],)
+    return TimeContext(axis, steps, tuple(int(c) for c in chunks))
