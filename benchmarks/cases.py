@@ -91,6 +91,8 @@ class Case:
     gap_fraction: float  # all missing (existing gaps + hidden) / ocean pixels
     mask_info: str  # where the transplanted cloud came from
     stack_index: dict | None = None  # MUR only: where the case sits in load_heldout_stacks()
+    set: str = "standard"  # "standard", or a case set of benchmarks/cases_extra.py
+    tags: dict = field(default_factory=dict)  # set-specific labels that define its groups
 
     @property
     def ocean(self) -> np.ndarray:
