@@ -45,7 +45,9 @@ if str(REPO) not in sys.path:  # run as a script: make `benchmarks` and `sstfill
 from benchmarks.accuracy_run import (  # noqa: E402
     Run, fill_with_model, heldout_mur_tiles, radial_spectrum, report_protocol, run_cases, spectra,
 )
+from benchmarks.accuracy_extra import run_extra  # noqa: E402
 from benchmarks.accuracy_scores import PEER_NAMES, REPORT_HOLES, aggregate, best_peer_ratios, score  # noqa: E402
+from benchmarks.cases_extra import SETS  # noqa: E402
 from benchmarks.harness import (  # noqa: E402
     MODEL_SPEC_HELP, ModelSpec, command_line, environment, git_state, jsonable, log_to_stderr, parse_model_spec,
     utc_timestamp, write_json,
@@ -79,6 +81,7 @@ PEER_DESCRIPTIONS = {
     "laplace": "Laplace / harmonic interpolation, direct sparse solve (peers.fill_laplace)",
     "telea": "Telea fast marching, OpenCV (peers.fill_telea)",
     "dineof": "DINEOF on each MUR time series, scored on held-out days (peers.dineof)",
+    "dincae": "DINCAE on each MUR time series, mur_series only (benchmarks/dincae_peer.py; n/a when missing)",
 }
 
 
@@ -121,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", default=None, help="output folder (default docs/benchmarks/accuracy; with --from-json: "
                     "the JSON's folder)")
     ap.add_argument("--skip", default="", help="comma-separated methods to skip, e.g. dineof,telea")
+    ap.add_argument("--groups", default=",".join(SETS), metavar="SETS",
+                    help=f"comma-separated extra case sets beside the standard held-out cases (default all: "
+                    f"{','.join(SETS)}; 'none': the standard cases only)")
     ap.add_argument("--report-protocol", action=argparse.BooleanOptionalAction, default=True,
                     help="also run the SST report's protocol on held-out MUR tiles (default on)")
     ap.add_argument("--from-json", default=None, metavar="PATH",
@@ -155,6 +161,9 @@ def main(argv=None) -> dict:
     unknown = [s for s in skip if s not in PEER_NAMES and s not in labels]
     if unknown:
         raise SystemExit(f"--skip: unknown method(s) {unknown}; peers are {list(PEER_NAMES)}")
+    sets = [] if a.groups.strip() == "none" else [s.strip() for s in a.groups.split(",") if s.strip()]
+    if any(s not in SETS for s in sets):
+        raise SystemExit(f"--groups: unknown set(s) {[s for s in sets if s not in SETS]}; choose from {list(SETS)}")
     models, arguments, descriptions, skipped = resolve_models(a.model, log=log)
     if not models:
         log("[accuracy] no sstfill model to benchmark: peers only")
@@ -163,6 +172,9 @@ def main(argv=None) -> dict:
 
     run = run_cases(a.shared, models, a.window, a.seed, skip=skip, log=log,
                     model_arguments={k: v for k, v in arguments.items() if k not in skip})
+    if sets:
+        run_extra(run, a.shared, models, {k: v for k, v in arguments.items() if k not in skip}, a.window, a.seed,
+                  sets=sets, skip=skip, log=log)
     groups = aggregate(run)
     ratios = best_peer_ratios(run, groups)
     log("[accuracy] spectra and figures ...")
@@ -200,6 +212,8 @@ def main(argv=None) -> dict:
                         "seconds": run.seconds[m]} for m in run.methods},
         "skipped_models": skipped,
         "skipped_methods": skip,
+        "extra_sets": sets,
+        "extra_seconds": run.extra_seconds,
         "groups": groups,
         "ratios": ratios,
         "spectra": sp,

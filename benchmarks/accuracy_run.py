@@ -57,6 +57,10 @@ class Run:
     seconds: dict[str, float]
     errors: list[dict] = field(default_factory=list)
     dineof_info: dict = field(default_factory=dict)
+    stack_fills: dict = field(default_factory=dict)  # (peer, MUR region) -> its fill of the region stack
+    extra_units: list = field(default_factory=list)  # benchmarks/accuracy_extra.py: the extra sets' inputs
+    extra_fills: dict = field(default_factory=dict)  # unit name -> method -> filled unit
+    extra_seconds: dict = field(default_factory=dict)  # extra set -> method -> seconds
 
 
 def run_cases(shared, models: list[ModelSpec], window: int = 128, seed: int = 0, skip=(), log=print,
@@ -100,7 +104,7 @@ def run_cases(shared, models: list[ModelSpec], window: int = 128, seed: int = 0,
                 filled[c.name][p] = fn(c.observed_input, c.land)
             seconds[p] += time.perf_counter() - t0
 
-    dineof_info = {}
+    dineof_info, stack_fills = {}, {}
     if "dineof" not in skip:
         stacks = load_heldout_stacks(shared, window, seed)
         by_name = {c.name: c for c in cases}
@@ -109,6 +113,7 @@ def run_cases(shared, models: list[ModelSpec], window: int = 128, seed: int = 0,
             t0 = time.perf_counter()
             res = dineof(st.observed_input, st.land, seed=seed)
             seconds["dineof"] += time.perf_counter() - t0
+            stack_fills[("dineof", name)] = res.filled
             dineof_info[name] = {"shape": list(st.observed_input.shape), "n_modes": res.n_modes,
                                  "cv_rmse": res.cv_rmse, "heldout_steps": list(st.heldout_steps),
                                  "seconds": time.perf_counter() - t0, "mask_mismatch": []}
@@ -124,7 +129,7 @@ def run_cases(shared, models: list[ModelSpec], window: int = 128, seed: int = 0,
                 filled[cname]["dineof"] = res.filled[t, r0:r1, c0:c1].copy()
 
     rows = [score_case(c, filled[c.name], methods) for c in cases]
-    return Run(cases, methods, kinds, filled, rows, seconds, errors, dineof_info)
+    return Run(cases, methods, kinds, filled, rows, seconds, errors, dineof_info, stack_fills)
 
 
 # ----------------------------------------------------------------------------- spectra

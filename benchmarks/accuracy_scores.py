@@ -18,7 +18,7 @@ from benchmarks.harness import error_sums
 __all__ = ["PEER_NAMES", "BIN_LABELS", "REPORT_HOLES", "score", "score_case", "bin_label", "case_groups",
            "method_stats", "aggregate", "best_peer_ratios"]
 
-PEER_NAMES = ("biharmonic", "laplace", "telea", "dineof")
+PEER_NAMES = ("biharmonic", "laplace", "telea", "dineof", "dincae")
 BIN_LABELS = tuple(f"{int(lo * 100)}-{int(hi * 100)}" for lo, hi in FRACTION_BINS)
 REPORT_HOLES = ("square10", "squares6", "squares")  # the SST report's hole kinds (report protocol)
 
@@ -78,11 +78,18 @@ def score_case(case, filled: dict[str, np.ndarray], methods: list[str]) -> dict:
         "target_bin": [float(x) for x in c.target_bin], "gap_fraction": c.gap_fraction,
         "land_fraction": float(c.land.mean()), "hidden_pixels": int(c.hidden.sum()),
         "truth_complete": bool(np.all(np.isfinite(c.truth) | c.land)), "mask_info": c.mask_info,
-        "row0": c.row0, "col0": c.col0, "methods": res,
+        "row0": c.row0, "col0": c.col0, "set": getattr(c, "set", "standard"),
+        "tags": {k: v for k, v in getattr(c, "tags", {}).items() if k != "t"}, "methods": res,
     }
 
 
 def case_groups(rows) -> dict[str, list[dict]]:
+    """Groups of case rows: the standard cases (``overall``, source, region, bin, source x bin),
+    then the sets of ``benchmarks/cases_extra.py`` (``mur_series`` and per region,
+    ``large_clouds`` per source and its ``core`` pixels, ``swath_edge`` and per distance bin).
+    """
+    every = list(rows)
+    rows = [r for r in every if r.get("set", "standard") == "standard"]
     g: dict[str, list[dict]] = {"overall": list(rows)}
     for key, prefix in (("source", "source"), ("region", "region"), ("bin", "bin")):
         for v in sorted({r[key] for r in rows}):
@@ -92,6 +99,22 @@ def case_groups(rows) -> dict[str, list[dict]]:
             sel = [r for r in rows if r["source"] == s and r["bin"] == b]
             if sel:
                 g[f"source:{s}|bin:{b}"] = sel
+    series = [r for r in every if r.get("set") == "mur_series"]
+    if series:
+        g["mur_series"] = series
+        for v in sorted({r["region"] for r in series}):
+            g[f"mur_series|region:{v}"] = [r for r in series if r["region"] == v]
+    large = [r for r in every if r.get("set") == "large_clouds"]
+    if large:
+        g["large_clouds"] = [r for r in large if r["tags"].get("part") == "all"]
+        for v in sorted({r["source"] for r in large}):
+            g[f"large_clouds|source:{v}"] = [r for r in g["large_clouds"] if r["source"] == v]
+        g["large_clouds|core"] = [r for r in large if r["tags"].get("part") == "core"]
+    edge = [r for r in every if r.get("set") == "swath_edge"]
+    if edge:
+        g["swath_edge"] = edge
+        for v in sorted({r["tags"]["dist"] for r in edge}, key=lambda d: float(d.split("-")[0])):
+            g[f"swath_edge|dist:{v}"] = [r for r in edge if r["tags"]["dist"] == v]
     return g
 
 

@@ -1,0 +1,258 @@
+"""Measuring the extra case sets of ``benchmarks/cases_extra.py`` (time series, large clouds, swath edge).
+
+Every method fills each :class:`~benchmarks.cases_extra.Unit` once and is scored on the
+unit's case rows, on the same pixels for every method:
+
+* sstfill models through the accessor, ``da.inpaint.fill(model, land=land)``; a series
+  unit is a ``(time, lat, lon)`` DataArray with its datetime64 ``time`` coordinate, so a
+  model that uses neighbouring days gets them. The ``large_clouds`` and ``swath_edge``
+  sets pass ``max_distance=None`` when ``fill`` has that parameter (fill everything:
+  these sets measure how far a fill holds up, and coverage is reported anyway).
+* the single-image peers fill each scored day of a series alone (the same input as the
+  standard case of that day) and each 2-D window;
+* DINEOF fills the whole MUR region stack: once per region for the series (the standard
+  run's result is reused when given), and per MUR large-cloud window with that window
+  replaced on its day; it has no series for SLSTR ('n/a');
+* DINCAE (``benchmarks/dincae_peer.py``, when the file exists and ``available()``) fills
+  the region stacks of the series; 'n/a' elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.accuracy_scores import score_case
+from benchmarks.cases import _mur_build, _shared
+from benchmarks.cases_extra import (
+    SETS,
+    large_cloud_units,
+    series_units,
+    swath_edge_units,
+)
+from benchmarks.peers import PEERS, dineof
+
+__all__ = [
+    "FILL_EVERYWHERE_SETS",
+    "build_units",
+    "dincae_module",
+    "fill_unit_with_model",
+    "run_extra",
+    "unit_dataarray",
+]
+
+FILL_EVERYWHERE_SETS = ("large_clouds", "swath_edge")
+
+
+def unit_dataarray(unit, values, name: str = "sst"):
+    """``values`` of ``unit`` as a DataArray on its (time,) lat, lon grid."""
+    import xarray as xr
+
+    coords = {"lat": unit.lat, "lon": unit.lon}
+    dims = ("lat", "lon")
+    if np.ndim(values) == 3:
+        coords = {"time": unit.time} | coords
+        dims = ("time",) + dims
+    return xr.DataArray(values, dims=dims, coords=coords, name=name)
+
+
+def fill_unit_with_model(unit, model) -> np.ndarray:
+    """Fill one unit with an sstfill model through the accessor, as a user would."""
+    import sstfill  # noqa: F401  (registers .inpaint)
+
+    da = unit_dataarray(unit, unit.observed_input)
+    da.attrs = {"units": "degC", "standard_name": "sea_surface_temperature"}
+    land = unit_dataarray(unit, unit.land.astype(bool), "land")
+    kwargs = {"land": land}
+    if (
+        unit.set in FILL_EVERYWHERE_SETS
+        and "max_distance" in inspect.signature(da.inpaint.fill).parameters
+    ):
+        kwargs["max_distance"] = None
+    return np.asarray(da.inpaint.fill(model, **kwargs).values, dtype=np.float32)
+
+
+def dincae_module():
+    """``benchmarks.dincae_peer`` when the file exists and its environment is there, else None."""
+    if not (Path(__file__).resolve().parent / "dincae_peer.py").is_file():
+        return None
+    try:
+        mod = importlib.import_module("benchmarks.dincae_peer")
+    except Exception:  # noqa: BLE001  a broken peer module makes DINCAE 'n/a', never the run fail
+        return None
+    return mod if mod.available() else None
+
+
+def build_units(shared, window: int = 128, seed: int = 0, sets=SETS):
+    """The units of ``sets`` and the MUR region stacks they refer to."""
+    shared = _shared(shared)
+    built = _mur_build(shared, window, seed)
+    units = []
+    for s in sets:
+        if s == "mur_series":
+            units += series_units(shared, window, seed, built)
+        elif s == "large_clouds":
+            units += large_cloud_units(shared, window, seed, built)
+        elif s == "swath_edge":
+            units += swath_edge_units(shared)
+        else:
+            raise ValueError(f"unknown case set {s!r}; choose from {SETS}")
+    return units, built[1]
+
+
+def _cut(full, unit):
+    (r0, r1), (c0, c1) = unit.stack_ref["rows"], unit.stack_ref["cols"]
+    t = unit.stack_ref.get("t")
+    return full[:, r0:r1, c0:c1].copy() if t is None else full[t, r0:r1, c0:c1].copy()
+
+
+def run_extra(
+    run,
+    shared,
+    models,
+    model_arguments: dict,
+    window: int = 128,
+    seed: int = 0,
+    sets=SETS,
+    skip=(),
+    log=print,
+) -> list:
+    """Fill and score the units of ``sets``; their rows are appended to ``run.rows``.
+
+    ``run`` is the :class:`~benchmarks.accuracy_run.Run` of the standard cases (its
+    ``methods``, ``seconds``, ``errors``, ``dineof_info`` and ``stack_fills`` are extended).
+    Returns the units.
+    """
+    skip = set(skip)
+    units, stacks = build_units(shared, window, seed, sets)
+    log(
+        f"[accuracy] extra sets {list(sets)}: {len(units)} inputs, {sum(len(u.cases) for u in units)} scored rows"
+    )
+    fills: dict[str, dict[str, np.ndarray]] = {u.name: {} for u in units}
+    for m in models:
+        if m.label in skip:
+            continue
+        log(
+            f"[accuracy] {m.label}: {len(units)} extra inputs through da.inpaint.fill ..."
+        )
+        for u in units:
+            t0 = time.perf_counter()
+            try:
+                fills[u.name][m.label] = fill_unit_with_model(
+                    u, model_arguments[m.label]
+                )
+            except Exception as exc:  # noqa: BLE001  recorded, scored as nothing filled
+                run.errors.append(
+                    {
+                        "method": m.label,
+                        "case": u.name,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
+                )
+                fills[u.name][m.label] = np.full(u.truth.shape, np.nan, np.float32)
+            _tick(run, u.set, m.label, t0)
+    for p, fn in PEERS.items():
+        if p in skip:
+            continue
+        log(f"[accuracy] peer {p} on the extra inputs ...")
+        for u in units:
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                if u.time is None:
+                    fills[u.name][p] = fn(u.observed_input, u.land)
+                else:  # each scored day alone
+                    out = np.full(u.truth.shape, np.nan, np.float32)
+                    for t in u.steps:
+                        out[t] = fn(u.observed_input[t], u.land)
+                    fills[u.name][p] = out
+            _tick(run, u.set, p, t0)
+    if "dineof" not in skip:
+        _series_peer(
+            run,
+            units,
+            stacks,
+            "dineof",
+            lambda st: dineof(st.observed_input, st.land, seed=seed).filled,
+            fills,
+            log,
+        )
+        for u in units:
+            if u.time is not None or not u.stack_ref or "t" not in u.stack_ref:
+                continue
+            st = stacks[u.stack_ref["stack"]]
+            stack = st.observed_input.copy()
+            (r0, r1), (c0, c1) = u.stack_ref["rows"], u.stack_ref["cols"]
+            stack[u.stack_ref["t"], r0:r1, c0:c1] = u.observed_input
+            t0 = time.perf_counter()
+            fills[u.name]["dineof"] = _cut(dineof(stack, st.land, seed=seed).filled, u)
+            _tick(run, u.set, "dineof", t0)
+    dincae = dincae_module() if "dincae" not in skip else None
+    if dincae is not None:
+        _series_peer(
+            run,
+            units,
+            stacks,
+            "dincae",
+            lambda st: dincae.fill_dincae(
+                st.observed_input, st.land, st.lat, st.lon, st.time
+            ),
+            fills,
+            log,
+        )
+    elif "dincae" in run.methods:
+        log(
+            "[accuracy] dincae: benchmarks/dincae_peer.py or its environment missing: n/a"
+        )
+
+    for u in units:
+        for c in u.cases:
+            t = c.tags.get("t") if u.time is not None else None
+            per = {m: (f if t is None else f[t]) for m, f in fills[u.name].items()}
+            run.rows.append(score_case(c, per, run.methods))
+    run.extra_units = units
+    run.extra_fills = fills
+    return units
+
+
+def _tick(run, set_name: str, method: str, t0: float) -> None:
+    """Add the time since ``t0`` to ``method``'s total and to its time on ``set_name``."""
+    dt = time.perf_counter() - t0
+    run.seconds[method] = run.seconds.get(method, 0.0) + dt
+    per = run.extra_seconds.setdefault(set_name, {})
+    per[method] = per.get(method, 0.0) + dt
+
+
+def _series_peer(run, units, stacks, name, fill_stack, fills, log) -> None:
+    """A time-series peer on each region stack that a series unit needs; cut per unit."""
+    need = sorted({u.stack_ref["stack"] for u in units if u.time is not None})
+    for region in need:
+        key = (name, region)
+        if key not in run.stack_fills:
+            log(
+                f"[accuracy] peer {name} on {region} {stacks[region].observed_input.shape} ..."
+            )
+            t0 = time.perf_counter()
+            try:
+                run.stack_fills[key] = np.asarray(
+                    fill_stack(stacks[region]), np.float32
+                )
+            except Exception as exc:  # noqa: BLE001  recorded: the peer is then n/a
+                run.errors.append(
+                    {
+                        "method": name,
+                        "case": region,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    }
+                )
+                continue
+            finally:
+                _tick(run, "mur_series", name, t0)
+        for u in units:
+            if u.time is not None and u.stack_ref["stack"] == region:
+                fills[u.name][name] = _cut(run.stack_fills[key], u)
