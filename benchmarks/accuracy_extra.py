@@ -29,12 +29,7 @@ import numpy as np
 
 from benchmarks.accuracy_scores import score_case
 from benchmarks.cases import _mur_build, _shared
-from benchmarks.cases_extra import (
-    SETS,
-    large_cloud_units,
-    series_units,
-    swath_edge_units,
-)
+from benchmarks.cases_extra import SETS, large_cloud_units, series_units, swath_edge_units
 from benchmarks.peers import PEERS, dineof
 
 __all__ = [
@@ -69,10 +64,7 @@ def fill_unit_with_model(unit, model) -> np.ndarray:
     da.attrs = {"units": "degC", "standard_name": "sea_surface_temperature"}
     land = unit_dataarray(unit, unit.land.astype(bool), "land")
     kwargs = {"land": land}
-    if (
-        unit.set in FILL_EVERYWHERE_SETS
-        and "max_distance" in inspect.signature(da.inpaint.fill).parameters
-    ):
+    if unit.set in FILL_EVERYWHERE_SETS and "max_distance" in inspect.signature(da.inpaint.fill).parameters:
         kwargs["max_distance"] = None
     return np.asarray(da.inpaint.fill(model, **kwargs).values, dtype=np.float32)
 
@@ -112,15 +104,7 @@ def _cut(full, unit):
 
 
 def run_extra(
-    run,
-    shared,
-    models,
-    model_arguments: dict,
-    window: int = 128,
-    seed: int = 0,
-    sets=SETS,
-    skip=(),
-    log=print,
+    run, shared, models, model_arguments: dict, window: int = 128, seed: int = 0, sets=SETS, skip=(), log=print
 ) -> list:
     """Fill and score the units of ``sets``; their rows are appended to ``run.rows``.
 
@@ -130,30 +114,18 @@ def run_extra(
     """
     skip = set(skip)
     units, stacks = build_units(shared, window, seed, sets)
-    log(
-        f"[accuracy] extra sets {list(sets)}: {len(units)} inputs, {sum(len(u.cases) for u in units)} scored rows"
-    )
+    log(f"[accuracy] extra sets {list(sets)}: {len(units)} inputs, {sum(len(u.cases) for u in units)} scored rows")
     fills: dict[str, dict[str, np.ndarray]] = {u.name: {} for u in units}
     for m in models:
         if m.label in skip:
             continue
-        log(
-            f"[accuracy] {m.label}: {len(units)} extra inputs through da.inpaint.fill ..."
-        )
+        log(f"[accuracy] {m.label}: {len(units)} extra inputs through da.inpaint.fill ...")
         for u in units:
             t0 = time.perf_counter()
             try:
-                fills[u.name][m.label] = fill_unit_with_model(
-                    u, model_arguments[m.label]
-                )
+                fills[u.name][m.label] = fill_unit_with_model(u, model_arguments[m.label])
             except Exception as exc:  # noqa: BLE001  recorded, scored as nothing filled
-                run.errors.append(
-                    {
-                        "method": m.label,
-                        "case": u.name,
-                        "error": f"{type(exc).__name__}: {exc}",
-                    }
-                )
+                run.errors.append({"method": m.label, "case": u.name, "error": f"{type(exc).__name__}: {exc}"})
                 fills[u.name][m.label] = np.full(u.truth.shape, np.nan, np.float32)
             _tick(run, u.set, m.label, t0)
     for p, fn in PEERS.items():
@@ -174,13 +146,7 @@ def run_extra(
             _tick(run, u.set, p, t0)
     if "dineof" not in skip:
         _series_peer(
-            run,
-            units,
-            stacks,
-            "dineof",
-            lambda st: dineof(st.observed_input, st.land, seed=seed).filled,
-            fills,
-            log,
+            run, units, stacks, "dineof", lambda st: dineof(st.observed_input, st.land, seed=seed).filled, fills, log
         )
         for u in units:
             if u.time is not None or not u.stack_ref or "t" not in u.stack_ref:
@@ -199,16 +165,12 @@ def run_extra(
             units,
             stacks,
             "dincae",
-            lambda st: dincae.fill_dincae(
-                st.observed_input, st.land, st.lat, st.lon, st.time
-            ),
+            lambda st: dincae.fill_dincae(st.observed_input, st.land, st.lat, st.lon, st.time),
             fills,
             log,
         )
     elif "dincae" in run.methods:
-        log(
-            "[accuracy] dincae: benchmarks/dincae_peer.py or its environment missing: n/a"
-        )
+        log("[accuracy] dincae: benchmarks/dincae_peer.py or its environment missing: n/a")
 
     for u in units:
         for c in u.cases:
@@ -234,22 +196,12 @@ def _series_peer(run, units, stacks, name, fill_stack, fills, log) -> None:
     for region in need:
         key = (name, region)
         if key not in run.stack_fills:
-            log(
-                f"[accuracy] peer {name} on {region} {stacks[region].observed_input.shape} ..."
-            )
+            log(f"[accuracy] peer {name} on {region} {stacks[region].observed_input.shape} ...")
             t0 = time.perf_counter()
             try:
-                run.stack_fills[key] = np.asarray(
-                    fill_stack(stacks[region]), np.float32
-                )
+                run.stack_fills[key] = np.asarray(fill_stack(stacks[region]), np.float32)
             except Exception as exc:  # noqa: BLE001  recorded: the peer is then n/a
-                run.errors.append(
-                    {
-                        "method": name,
-                        "case": region,
-                        "error": f"{type(exc).__name__}: {exc}",
-                    }
-                )
+                run.errors.append({"method": name, "case": region, "error": f"{type(exc).__name__}: {exc}"})
                 continue
             finally:
                 _tick(run, "mur_series", name, t0)

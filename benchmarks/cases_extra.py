@@ -44,16 +44,7 @@ if str(REPO) not in sys.path:  # run as a script
     sys.path.insert(0, str(REPO))
 
 from benchmarks import split
-from benchmarks.cases import (
-    KELVIN,
-    MUR_MAX_LAND,
-    Case,
-    _allowed,
-    _library,
-    _mur_build,
-    _rng,
-    _shared,
-)
+from benchmarks.cases import KELVIN, MUR_MAX_LAND, Case, _allowed, _library, _mur_build, _rng, _shared
 
 __all__ = [
     "DIST_BINS",
@@ -73,18 +64,14 @@ SETS = ("mur_series", "large_clouds", "swath_edge")
 LARGE_WINDOW = 256
 LARGE_UPSCALE = 2
 LARGE_FRACTION = (0.60, 0.90)
-LARGE_MIN_DEPTH = (
-    32  # px from the nearest visible pixel: the cloud is wider than a 64 px tile
-)
+LARGE_MIN_DEPTH = 32  # px from the nearest visible pixel: the cloud is wider than a 64 px tile
 CORE_TILE = 64
 CORE_COVER = 0.60
 LARGE_SLSTR_WINDOW = 192  # the held-out swath parts are narrower than 256 px
 LARGE_SLSTR_MIN_OBSERVED = 0.50
 LARGE_SLSTR_MAX_LAND = 0.10
 LARGE_SLSTR_MAX_OUTSIDE = 0.05
-LARGE_SLSTR_MASKS = (
-    3  # clouds per SLSTR window (the held-out swath has few such windows)
-)
+LARGE_SLSTR_MASKS = 3  # clouds per SLSTR window (the held-out swath has few such windows)
 SWATH_WINDOW = 256
 SWATH_BAND = 48  # px inside the swath edge whose observations are hidden
 SWATH_MIN_BAND = 1000  # hidden px a swath-edge window needs
@@ -118,14 +105,10 @@ class Unit:
     @property
     def steps(self) -> list[int]:
         """The time steps of the stack that are scored (``[]`` for a 2-D window)."""
-        return (
-            sorted({c.tags["t"] for c in self.cases}) if self.time is not None else []
-        )
+        return sorted({c.tags["t"] for c in self.cases}) if self.time is not None else []
 
 
-def local_cover(
-    hidden: np.ndarray, land: np.ndarray, size: int = CORE_TILE
-) -> np.ndarray:
+def local_cover(hidden: np.ndarray, land: np.ndarray, size: int = CORE_TILE) -> np.ndarray:
     """Fraction of the ocean pixels hidden in the ``size`` x ``size`` box centred on each pixel.
 
     >>> h = np.zeros((128, 128), bool); h[:, :80] = True
@@ -134,16 +117,12 @@ def local_cover(
     (True, 0.5)
     """
     ocean = (~land).astype(np.float64)
-    num = ndimage.uniform_filter(
-        (hidden & ~land).astype(np.float64), size, mode="reflect"
-    )
+    num = ndimage.uniform_filter((hidden & ~land).astype(np.float64), size, mode="reflect")
     den = ndimage.uniform_filter(ocean, size, mode="reflect")
     return np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
 
 
-def distance_bins(
-    observed: np.ndarray, hidden: np.ndarray, bins=DIST_BINS
-) -> dict[str, np.ndarray]:
+def distance_bins(observed: np.ndarray, hidden: np.ndarray, bins=DIST_BINS) -> dict[str, np.ndarray]:
     """``hidden`` split by distance (px) to the nearest ``observed`` pixel: ``{"0-8": mask, ...}``.
 
     A bin is ``lo < d <= hi``; the last bin takes every larger distance too.
@@ -165,9 +144,7 @@ def distance_bins(
 
 def series_units(shared, window: int = 128, seed: int = 0, built=None) -> list[Unit]:
     """The standard MUR case windows as ``(time, y, x)`` stacks of their whole series."""
-    cases, stacks, _ = (
-        built if built is not None else _mur_build(_shared(shared), window, seed)
-    )
+    cases, stacks, _ = built if built is not None else _mur_build(_shared(shared), window, seed)
     units: dict[tuple, Unit] = {}
     for c in cases:
         si = c.stack_index
@@ -189,12 +166,8 @@ def series_units(shared, window: int = 128, seed: int = 0, built=None) -> list[U
                 stack_ref={"stack": si["stack"], "rows": (r0, r1), "cols": (c0, c1)},
             )
         u = units[key]
-        if not np.array_equal(
-            u.observed_input[si["t"]], c.observed_input, equal_nan=True
-        ):
-            raise RuntimeError(
-                f"series window of {c.name} differs from the standard case's input"
-            )
+        if not np.array_equal(u.observed_input[si["t"]], c.observed_input, equal_nan=True):
+            raise RuntimeError(f"series window of {c.name} differs from the standard case's input")
         u.cases.append(
             replace(
                 c,
@@ -209,9 +182,7 @@ def series_units(shared, window: int = 128, seed: int = 0, built=None) -> list[U
 # ----------------------------------------------------------------------------- large clouds
 
 
-def _pick_large(
-    eligible: np.ndarray, rng, used: set, exclude=None, fraction=LARGE_FRACTION
-):
+def _pick_large(eligible: np.ndarray, rng, used: set, exclude=None, fraction=LARGE_FRACTION):
     """A held-out 128 px mask upscaled ``LARGE_UPSCALE`` x that hides ``fraction`` of ``eligible``."""
     masks, origin, scenes = _library("cloud_masks_heldout_128.npz")
     h, w = eligible.shape
@@ -229,29 +200,11 @@ def _pick_large(
         if ndimage.distance_transform_edt(hid).max() < LARGE_MIN_DEPTH:
             continue
         used.add(i)
-        return (
-            up,
-            f"heldout_128[{i}] x{LARGE_UPSCALE} {scenes[origin[i][0]]} r{origin[i][1]} c{origin[i][2]}",
-        )
+        return (up, f"heldout_128[{i}] x{LARGE_UPSCALE} {scenes[origin[i][0]]} r{origin[i][1]} c{origin[i][2]}")
     return None, None
 
 
-def _large_case(
-    name,
-    source,
-    region,
-    day,
-    truth,
-    land,
-    hid,
-    lat,
-    lon,
-    r0,
-    c0,
-    info,
-    part,
-    extra=None,
-) -> Case:
+def _large_case(name, source, region, day, truth, land, hid, lat, lon, r0, c0, info, part, extra=None) -> Case:
     ocean = max(int((~land).sum()), 1)
     obs = truth.copy()
     obs[hid] = np.nan
@@ -291,9 +244,7 @@ def _slstr_scene(shared: str, fname: str) -> dict:
 
     s = split
     with xr.open_dataset(Path(shared) / fname) as ds:
-        sst = ds[s.SLSTR_VAR].isel(time=0).values.astype(np.float32) - np.float32(
-            KELVIN
-        )
+        sst = ds[s.SLSTR_VAR].isel(time=0).values.astype(np.float32) - np.float32(KELVIN)
         lat, lon = ds["lat"].values, ds["lon"].values
         day = str(np.datetime_as_string(ds["time"].values[0], unit="D"))
     valid = np.isfinite(sst)
@@ -311,10 +262,7 @@ def _slstr_scene(shared: str, fname: str) -> dict:
 
 
 def _slstr_files():
-    return [
-        ("slstr_ne_atl", split.SLSTR_NE_ATL_FILE),
-        ("slstr_nw_med", split.SLSTR_NW_MED_FILE),
-    ]
+    return [("slstr_ne_atl", split.SLSTR_NE_ATL_FILE), ("slstr_nw_med", split.SLSTR_NW_MED_FILE)]
 
 
 def _greedy(score: np.ndarray, rr, cc, shape, size: int) -> list[tuple[int, int]]:
@@ -334,12 +282,7 @@ def _greedy(score: np.ndarray, rr, cc, shape, size: int) -> list[tuple[int, int]
 
 
 def large_cloud_units(
-    shared,
-    window: int = 128,
-    seed: int = 0,
-    built=None,
-    size: int = LARGE_WINDOW,
-    slstr_size: int = LARGE_SLSTR_WINDOW,
+    shared, window: int = 128, seed: int = 0, built=None, size: int = LARGE_WINDOW, slstr_size: int = LARGE_SLSTR_WINDOW
 ) -> list[Unit]:
     """Held-out windows (MUR held-out days: ``size`` px; SLSTR held-out swath: ``slstr_size`` px)
     under 2x upscaled clouds; ``built`` is ``cases._mur_build``'s result when at hand."""
@@ -356,9 +299,7 @@ def large_cloud_units(
                     land = st.land[blk].copy()
                     if land.mean() >= MUR_MAX_LAND:
                         continue
-                    up, info = _pick_large(
-                        ~land, _rng(seed, 300 + rid, t, r0, c0), used
-                    )
+                    up, info = _pick_large(~land, _rng(seed, 300 + rid, t, r0, c0), used)
                     if up is None:
                         continue
                     hid = up & ~land
@@ -374,29 +315,10 @@ def large_cloud_units(
                         land=land,
                         lat=st.lat[blk[0]].copy(),
                         lon=st.lon[blk[1]].copy(),
-                        stack_ref={
-                            "stack": region,
-                            "t": t,
-                            "rows": (r0, r0 + size),
-                            "cols": (c0, c0 + size),
-                        },
+                        stack_ref={"stack": region, "t": t, "rows": (r0, r0 + size), "cols": (c0, c0 + size)},
                     )
                     u.cases = [
-                        _large_case(
-                            name,
-                            "mur_l4",
-                            region,
-                            day,
-                            truth,
-                            land,
-                            hid,
-                            u.lat,
-                            u.lon,
-                            r0,
-                            c0,
-                            info,
-                            part,
-                        )
+                        _large_case(name, "mur_l4", region, day, truth, land, hid, u.lat, u.lon, r0, c0, info, part)
                         for part in ("all", "core")
                     ]
                     units.append(u)
@@ -419,10 +341,7 @@ def large_cloud_units(
             obs_px = np.isfinite(truth)
             for k in range(LARGE_SLSTR_MASKS):
                 up, info = _pick_large(
-                    obs_px,
-                    _rng(seed, 400 + rid, r0, c0, k),
-                    used,
-                    exclude=(fname, r0, c0, size, size),
+                    obs_px, _rng(seed, 400 + rid, r0, c0, k), used, exclude=(fname, r0, c0, size, size)
                 )
                 if up is None:
                     continue
@@ -440,21 +359,7 @@ def large_cloud_units(
                     lon=sc["lon"][blk[1]].copy(),
                 )
                 u.cases = [
-                    _large_case(
-                        name,
-                        "slstr_l2",
-                        region,
-                        sc["day"],
-                        truth,
-                        land,
-                        hid,
-                        u.lat,
-                        u.lon,
-                        r0,
-                        c0,
-                        info,
-                        part,
-                    )
+                    _large_case(name, "slstr_l2", region, sc["day"], truth, land, hid, u.lat, u.lon, r0, c0, info, part)
                     for part in ("all", "core")
                 ]
                 units.append(u)
@@ -464,9 +369,7 @@ def large_cloud_units(
 # ----------------------------------------------------------------------------- swath edge
 
 
-def swath_edge_units(
-    shared, band: int = SWATH_BAND, size: int = SWATH_WINDOW
-) -> list[Unit]:
+def swath_edge_units(shared, band: int = SWATH_BAND, size: int = SWATH_WINDOW) -> list[Unit]:
     """SLSTR held-out windows across the swath edge, the observed band inside the edge hidden."""
     shared = _shared(shared)
     units = []
@@ -476,9 +379,7 @@ def swath_edge_units(
         ny, nx = sst.shape
         if ny < size or nx < size:
             continue
-        depth = ndimage.distance_transform_edt(
-            inside
-        )  # px to the nearest pixel outside the swath
+        depth = ndimage.distance_transform_edt(inside)  # px to the nearest pixel outside the swath
         rows = np.arange(ny)[:, None] >= sc["first_row"]
         band_px = inside & (depth <= band) & valid & ~land & rows
         nb, rr, cc = split.window_sums(band_px, size, 16)
@@ -532,30 +433,20 @@ def swath_edge_units(
                         gap_fraction=float((~np.isfinite(obs) & ~wl).sum() / ocean),
                         mask_info=f"observed pixels <= {band} px inside the swath edge",
                         set="swath_edge",
-                        tags={
-                            "dist": lab,
-                            "band_px": band,
-                            "outside_swath_fraction": float((~inside[blk]).mean()),
-                        },
+                        tags={"dist": lab, "band_px": band, "outside_swath_fraction": float((~inside[blk]).mean())},
                     )
                 )
             units.append(u)
     return units
 
 
-def load_extra_units(
-    shared=None, window: int = 128, seed: int = 0, sets=SETS
-) -> list[Unit]:
+def load_extra_units(shared=None, window: int = 128, seed: int = 0, sets=SETS) -> list[Unit]:
     """The units of the case ``sets`` (names of :data:`SETS`), in that order."""
     unknown = [s for s in sets if s not in SETS]
     if unknown:
         raise ValueError(f"unknown case set(s) {unknown}; choose from {SETS}")
     shared = _shared(shared)
-    built = (
-        _mur_build(shared, window, seed)
-        if {"mur_series", "large_clouds"} & set(sets)
-        else None
-    )
+    built = _mur_build(shared, window, seed) if {"mur_series", "large_clouds"} & set(sets) else None
     out = []
     for s in sets:
         if s == "mur_series":
@@ -577,7 +468,5 @@ if __name__ == "__main__":
     for u in load_extra_units(a.shared, seed=a.seed):
         print(
             f"{u.name:40s} {u.set:12s} {u.observed_input.shape!s:16s} rows={len(u.cases)} "
-            + " ".join(
-                f"{c.name.split('_')[-1]}:{int(c.hidden.sum())}" for c in u.cases
-            )
+            + " ".join(f"{c.name.split('_')[-1]}:{int(c.hidden.sum())}" for c in u.cases)
         )

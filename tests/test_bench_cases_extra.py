@@ -36,19 +36,11 @@ DATA = split.REPO / "sstfill" / "data"
 
 def _series(src: xr.Dataset, days: int, start: str) -> xr.Dataset:
     sst = src[split.MUR_VAR].values
-    stack = np.stack(
-        [sst[(k - days) % 2] for k in range(days)]
-    )  # the real held-out days 9, 10 last
-    times = np.arange(
-        np.datetime64(start), np.datetime64(start) + np.timedelta64(days, "D")
-    )
+    stack = np.stack([sst[(k - days) % 2] for k in range(days)])  # the real held-out days 9, 10 last
+    times = np.arange(np.datetime64(start), np.datetime64(start) + np.timedelta64(days, "D"))
     return xr.Dataset(
         {split.MUR_VAR: (("time", "lat", "lon"), stack)},
-        coords={
-            "time": times.astype("datetime64[ns]"),
-            "lat": src.lat.values,
-            "lon": src.lon.values,
-        },
+        coords={"time": times.astype("datetime64[ns]"), "lat": src.lat.values, "lon": src.lon.values},
     )
 
 
@@ -81,18 +73,12 @@ def test_series_units_carry_every_day_with_clouds(shared, built):
         ocean = ~u.land
         hidden = ocean & np.isnan(u.observed_input) & np.isfinite(u.truth)
         assert hidden.any(axis=(1, 2)).all()  # clouds on every day
-        held = set(
-            split.MUR_SOCAL_HELDOUT_STEPS
-            if u.region == "mur_socal"
-            else split.MUR_ARABIAN_HELDOUT_STEPS
-        )
+        held = set(split.MUR_SOCAL_HELDOUT_STEPS if u.region == "mur_socal" else split.MUR_ARABIAN_HELDOUT_STEPS)
         assert set(u.steps) <= held and u.steps
         for c in u.cases:
             t = c.tags["t"]
             same = standard[c.tags["standard_case"]]
-            np.testing.assert_array_equal(
-                c.hidden, same.hidden
-            )  # the same pixels as the standard case
+            np.testing.assert_array_equal(c.hidden, same.hidden)  # the same pixels as the standard case
             np.testing.assert_array_equal(u.observed_input[t], same.observed_input)
             assert c.set == "mur_series"
 
@@ -111,9 +97,7 @@ def test_large_clouds_are_large(shared, built):
         missing = np.isnan(u.observed_input) & ~u.land
         assert (local_cover(missing, u.land)[core.hidden] > CORE_COVER).all()
         # the input hides exactly the scored pixels of 'all', and keeps every other observation
-        np.testing.assert_array_equal(
-            np.isnan(u.observed_input) & np.isfinite(u.truth), hid
-        )
+        np.testing.assert_array_equal(np.isnan(u.observed_input) & np.isfinite(u.truth), hid)
 
 
 def test_swath_edge_band_and_distance_bins(shared):
@@ -124,9 +108,7 @@ def test_swath_edge_band_and_distance_bins(shared):
         for c in u.cases:
             assert not (hid & c.hidden).any()  # distance bins do not overlap
             hid |= c.hidden
-        np.testing.assert_array_equal(
-            np.isnan(u.observed_input) & np.isfinite(u.truth), hid
-        )
+        np.testing.assert_array_equal(np.isnan(u.observed_input) & np.isfinite(u.truth), hid)
         assert u.cases[0].tags["outside_swath_fraction"] >= 0.1
         # every hidden pixel is reached from the remaining observations only across the band
         d = ndimage.distance_transform_edt(~(np.isfinite(u.observed_input) & ~u.land))
@@ -169,14 +151,10 @@ def test_run_extra_scores_groups_and_targets(shared):
     )
     groups = aggregate(run)
     assert {"mur_series", "mur_series|region:mur_socal", "swath_edge"} <= set(groups)
-    assert groups["mur_series"][spec.label]["cases"] == len(
-        case_groups(run.rows)["mur_series"]
-    )
+    assert groups["mur_series"][spec.label]["cases"] == len(case_groups(run.rows)["mur_series"])
     for g in ("mur_series", "swath_edge"):
         for m in methods:
-            assert (
-                groups[g][m]["observed_changed"] == 0
-            )  # no method changes an observed pixel
+            assert groups[g][m]["observed_changed"] == 0  # no method changes an observed pixel
             assert groups[g][m]["rmse_pooled"] < 5.0
     ratios = best_peer_ratios(run, groups)
     result = {
@@ -191,10 +169,5 @@ def test_run_extra_scores_groups_and_targets(shared):
         "seed": 0,
     }
     lines = "\n".join(targets_lines(result))
-    assert (
-        "| mur_series |" in lines
-        and ("met" in lines)
-        and "<= 0.85" in lines
-        and "<= 0.7" in lines
-    )
+    assert "| mur_series |" in lines and ("met" in lines) and "<= 0.85" in lines and "<= 0.7" in lines
     assert "swath_edge 0-8 px" in to_markdown(result)
