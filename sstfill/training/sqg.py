@@ -107,7 +107,7 @@ def simulate(
     model_n : int, optional
         Grid the model runs on, default ``n // 2``; snapshots are spectrally interpolated
         to ``n``. Half the points per side and half the time steps make it ~8x faster than
-        ``model_n = n`` (256 x 256 x 10 snapshots: ~6 s instead of ~50 s on one busy core),
+        ``model_n = n`` (256 x 256 x 10 snapshots: 6-8 s on one core of a busy machine),
         with fronts ~4 output pixels wide instead of ~2.
 
     Returns
@@ -191,7 +191,8 @@ def sst_series(
     deviation). ``noise_k`` adds white sensor noise of that standard deviation to each
     snapshot (SLSTR L2 has ~0.1-0.3 K). Snapshots are ``save_every`` apart (:data:`DAY`
     by default: the lag-1 correlation of the anomalies, after removing each snapshot's
-    mean and best-fit plane, is ~0.89 against 0.90 in MUR L4 socal, 2021-01-01..10).
+    mean and best-fit plane, is 0.88 (0.875-0.905 over 8 noise-free 256 x 256 series) against
+    0.90 in MUR L4 socal, 2021-01-01..10; ``python benchmarks/pretrain_sqg.py --lag1``).
 
     Returns
     -------
