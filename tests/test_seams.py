@@ -1,0 +1,91 @@
+"""Seam score: a lattice of steps scores high, fields without one score about 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sstfill.evaluation.seams import gradient_by_phase, seam_score, seam_scores
+
+DATA = Path(__file__).resolve().parents[1] / "sstfill" / "data"
+
+
+def _real_slstr() -> np.ndarray:
+    """The bundled held-out SLSTR crop (degC), NaN where not observed."""
+    with xr.open_dataset(DATA / "sample_slstr_nw_med.nc") as ds:
+        return (
+            ds["sea_surface_skin_temperature"].isel(time=0).values.astype("float64")
+            - 273.15
+        )
+
+
+def _smooth(shape=(480, 480), seed=0) -> np.ndarray:
+    """A smooth random field: white noise blurred over ~2 px (no lattice)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    return ndimage.gaussian_filter(rng.normal(size=shape), 2, mode="wrap") * 5
+
+
+def test_a_step_every_48_pixels_scores_high_at_48_and_on_its_axis_only():
+    field = _smooth()
+    stepped = (
+        field + 1.0 * (np.arange(480) // 48)[None, :]
+    )  # a step at every tile border along x
+    every = np.ones(field.shape, bool)
+    scores = seam_scores(stepped, every)
+    assert scores["x48"] > 2.0
+    assert scores["y48"] < 1.1  # no step along y
+    assert seam_scores(field, every)["max"] < 1.1
+    # the step sits between pixels 47 and 48: phase 47
+    mean, count = gradient_by_phase(stepped, every, 48, axis=-1)
+    assert int(np.argmax(mean)) == 47 and count.sum() == 480 * 479
+
+
+def test_offset_places_the_lattice_of_a_crop():
+    field = _smooth() + 1.0 * (np.arange(480) // 48)[None, :]
+    crop = field[:, 10:]  # crop index 0 is global index 10
+    mean, _ = gradient_by_phase(crop, np.ones(crop.shape, bool), 48, axis=1, offset=10)
+    assert int(np.argmax(mean)) == 47
+    assert seam_score(
+        crop, np.ones(crop.shape, bool), 48, axis=1, offset=10
+    ) == pytest.approx(seam_score(crop, np.ones(crop.shape, bool), 48, axis=1))
+
+
+def test_only_differences_between_two_selected_pixels_count():
+    field = _smooth() + 1.0 * (np.arange(480) // 48)[None, :]
+    pixels = np.ones(field.shape, bool)
+    pixels[:, 48::48] = (
+        False  # the pixel after each step is not selected: the steps go unseen
+    )
+    assert seam_score(field, pixels, 48, axis=-1) < 1.1
+    nan_field = np.where(pixels, field, np.nan)  # the same through NaN
+    assert seam_score(nan_field, np.ones(field.shape, bool), 48, axis=-1) < 1.1
+
+
+def test_smooth_field_scores_about_one():
+    scores = seam_scores(_smooth(seed=1), np.ones((480, 480), bool))
+    assert set(scores) == {"y32", "x32", "y48", "x48", "y64", "x64", "max"}
+    assert 1.0 <= scores["max"] < 1.1
+
+
+def test_real_observed_pixels_score_near_one_and_a_real_seam_shows():
+    sst = _real_slstr()
+    observed = np.isfinite(sst)
+    assert observed.mean() > 0.3
+    scores = seam_scores(sst, observed)
+    # a 256-pixel crop has only 4-8 positions per phase: sampling noise up to ~1.3
+    assert scores["max"] < 1.35
+    # a 0.1 K step at every 48-pixel border (mean |difference| of neighbours: 0.07 K) stands out
+    stepped = sst + 0.1 * (np.arange(sst.shape[1]) // 48)[None, :]
+    assert seam_score(stepped, observed, 48, axis=-1) > 1.3 * scores["x48"]
+
+
+def test_empty_selection_and_bad_stride():
+    field = _smooth((64, 64))
+    assert np.isnan(seam_score(field, np.zeros(field.shape, bool), 48, axis=-1))
+    with pytest.raises(ValueError, match="stride"):
+        seam_score(field, np.ones(field.shape, bool), 1, axis=-1)
