@@ -292,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only merge these records of separate arms, print the table and write --json",
     )
     p.add_argument(
+        "--reference",
+        nargs="*",
+        default=[],
+        help="with --merge: also score these bundled models (e.g. fast) on the same tiles and holes",
+    )
+    p.add_argument(
         "--lag1",
         action="store_true",
         help="only compare the day-to-day correlation of MUR and the --sqg series",
@@ -302,6 +308,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.merge:
         merged = merge(args.merge)
+        # bundled models (trained longer, on a GPU) on the same held-out tiles and holes, for scale
+        for name in args.reference:
+            from sstfill.models.store import load_bundled_model
+
+            test = heldout_tiles(args.shared)
+            tiles = np.concatenate(list(test.values()))
+            sse, count = tile_errors(
+                load_bundled_model(name, device="cpu", precision="float32"),
+                tiles,
+                heldout_holes(tiles, args.seed),
+            )
+            merged["errors"][f"bundled_{name}"] = [sse.tolist(), count.tolist()]
         merged["summary"] = report(merged)
         if args.json is not None:
             args.json.write_text(json.dumps(merged))
