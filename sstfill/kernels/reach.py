@@ -6,9 +6,9 @@ pixel, in pixels or with a pixel spacing per row (lat/lon grids, whose x spacing
 with latitude); :func:`beyond_reach` turns it into the mask of the gaps farther than a
 reach. A wrapping x axis (a global grid) is padded from the other side first.
 
-Spacing per row is handled in classes: rows whose spacing lies within
-:data:`SPACING_STEP` of each other share one exact distance transform, so a distance in
-km is accurate to about half that step (1.5 %).
+Spacing per row is handled in classes: each row's (dy, dx) is rounded to the nearest step
+of a geometric ladder of ratio 1 + :data:`SPACING_STEP`, and rows of one class share one
+exact distance transform, so a distance is accurate to about half that step (1.5 %).
 """
 
 from __future__ import annotations
@@ -43,12 +43,27 @@ def _spacing_rows(spacing: tuple | None, ny: int) -> tuple[np.ndarray, np.ndarra
     return dy, dx
 
 
-def _classes(dy: np.ndarray, dx: np.ndarray) -> np.ndarray:
-    """Class index per row: the (dy, dx) pair quantised on a geometric ladder of SPACING_STEP."""
+def _classes(
+    dy: np.ndarray, dx: np.ndarray
+) -> tuple[np.ndarray, dict[int, tuple[float, float]]]:
+    """Class per row and each class's spacing: (dy, dx) rounded on a geometric ladder of SPACING_STEP.
+
+    A class's spacing depends only on the class (not on which rows are at hand), so a block
+    of an image gets the distances of the whole image. A constant spacing is its own, exact class.
+    """
+    if np.all(dy == dy[0]) and np.all(
+        dx == dx[0]
+    ):  # one spacing (projected grids, pixels): exact
+        return np.zeros(dy.shape, np.int64), {0: (float(dy[0]), float(dx[0]))}
     step = math.log1p(SPACING_STEP)
-    ky = np.floor(np.log(dy) / step).astype(np.int64)
-    kx = np.floor(np.log(dx) / step).astype(np.int64)
-    return ky * 1_000_003 + kx
+    ky = np.round(np.log(dy) / step).astype(np.int64)
+    kx = np.round(np.log(dx) / step).astype(np.int64)
+    keys = ky * 1_000_003 + kx
+    spacing = {
+        int(k): (math.exp(int(a) * step), math.exp(int(b) * step))
+        for k, a, b in zip(keys, ky, kx)
+    }
+    return keys, spacing
 
 
 def distance_to_observed(
@@ -103,13 +118,13 @@ def distance_to_observed(
         )
     images = observed.reshape((-1,) + observed.shape[-2:])
     out = np.full(images.shape, np.inf)
-    classes = _classes(dy, dx)
+    classes, class_spacing = _classes(dy, dx)
     for i, image in enumerate(images):
         if not image.any():
             continue
         for k in np.unique(classes):
             rows = np.flatnonzero(classes == k)
-            sampling = (float(np.median(dy[rows])), float(np.median(dx[rows])))
+            sampling = class_spacing[int(k)]
             y0, y1 = 0, ny
             if limit is not None:
                 context = math.ceil(limit / float(dy.min())) + 1
