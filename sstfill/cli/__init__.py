@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
                    help="what a neural model computes in; auto: bfloat16 on GPUs and CPUs with native bfloat16, else float32 (default: %(default)s)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask.distributed scheduler to run on, e.g. tcp://10.0.0.5:8786 (workers must see the inputs and the output directory)")
+    p.add_argument("--max-distance", default="auto", metavar="DIST", help="fill gaps only this far from the observations, e.g. '50 km' or '30 px'; "
+                   "'auto' is the measured default, 'none' fills every gap however far (default: %(default)s)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fill)

@@ -9,7 +9,30 @@ from pathlib import Path
 from sstfill.cli.common import format_count, parse_chunks, resolve_cli_model, say
 from sstfill.errors import CLIError
 
-__all__ = ["cmd_fill", "flag_counts"]
+__all__ = ["cmd_fill", "flag_counts", "max_distance_arg"]
+
+
+def max_distance_arg(text: str) -> str | float | None:
+    """``--max-distance`` as ``fill`` takes it ("none" is None), checked now rather than after the inputs are read.
+
+    Examples
+    --------
+    >>> max_distance_arg("none"), max_distance_arg("50 km")
+    (None, '50 km')
+    """
+    from sstfill.xr.reach import parse_max_distance
+
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    try:
+        parse_max_distance(value)
+    except ValueError as err:
+        raise CLIError(f"--max-distance {text!r}: {err} (on the command line: 'auto', 'none', '50 km', '30 px').") from err
+    return text if isinstance(value, str) else value
 
 
 def flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
@@ -49,6 +72,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     for p in inputs:
         if Path(p).expanduser().resolve() == target.resolve() and target.suffix.lower() == ".zarr":
             raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
+    max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
     model = resolve_cli_model(args.model, args.device, args.precision)
     client = None
     if args.scheduler:
@@ -63,7 +87,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     try:
         t0 = time.perf_counter()
         before = set(ds.data_vars)
-        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision)
+        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance)
         flag_name = next(v for v in out.data_vars if v not in before and str(v).endswith("_fill_flag"))
         var = str(flag_name)[: -len("_fill_flag")]
         field = ds[var]
@@ -84,4 +108,9 @@ def cmd_fill(args: argparse.Namespace) -> int:
         say("pixels: " + ", ".join(f"{k} {format_count(v)} ({v / total:.1%})" for k, v in counts.items()))
         if counts.get("not_filled"):
             say(f"note: {format_count(counts['not_filled'])} pixels could not be filled (too little data nearby); they stay NaN with {flag_name} = 3")
+        if counts.get("beyond_reach"):
+            say(
+                f"note: {format_count(counts['beyond_reach'])} pixels lie beyond the reach of the data (--max-distance {args.max_distance}); "
+                f"they stay NaN with {flag_name} = 4 (--max-distance none fills them)"
+            )
     return 0

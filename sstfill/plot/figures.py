@@ -30,6 +30,7 @@ FLAG_COLOURS = {
     "cloud": "#f16913",
     "land": LAND_COLOUR,
     "not_filled": "#67000d",
+    "beyond_reach": "#ffffcc",
 }
 _PALETTE = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
 
@@ -191,7 +192,7 @@ def quicklook(
     truth : DataArray, optional
         The complete field, e.g. before ``add_holes``.
     flag : DataArray, optional
-        Fill flag (0 observed, 1 filled, 2 land, 3 not filled); default: the
+        Fill flag (0 observed, 1 filled, 2 land, 3 not filled, 4 beyond reach); default: the
         ``<name>_fill_flag`` coordinate of ``filled``, else worked out from the inputs.
     land : DataArray or bool array, optional
         Land to shade grey; default: the flag's land, else pixels missing in every input.

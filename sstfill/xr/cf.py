@@ -24,12 +24,13 @@ __all__ = [
 ]
 
 #: flag value -> meaning of the companion ``<var>_fill_flag`` variable
-FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled"}
+FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled", 4: "beyond_reach"}
 #: what each flag of :data:`FILL_FLAGS` means, written as the flag variable's ``comment``
 FILL_FLAG_COMMENT = (
     "observed: input value returned bit for bit; filled: missing in the input (NaN, or +-inf, "
     "which is treated as missing) and filled; land: never filled, NaN; not_filled: missing and "
-    "left NaN (no data within reach)"
+    "left NaN (no data within reach of a tile or the fallback); beyond_reach: missing and left NaN "
+    "because it lies farther from every observation than the fill's max_distance (extrapolation)"
 )
 #: flag value -> meaning of :meth:`DataArray.inpaint.mask`
 MASK_FLAGS = {0: "observed", 1: "cloud", 2: "land"}
