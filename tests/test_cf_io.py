@@ -94,7 +94,7 @@ def test_attributes_and_history(sst_image):
     assert filled.attrs["units"] == "kelvin" and filled.attrs["standard_name"] == "sea_surface_temperature"
     flag = filled["sst_fill_flag"]
     assert flag.attrs["standard_name"] == "sea_surface_temperature status_flag"
-    assert list(flag.attrs["flag_values"]) == [0, 1, 2, 3]
+    assert list(flag.attrs["flag_values"]) == [0, 1, 2, 3, 4]
     assert sstfill.__version__ in filled.attrs["history"]
 
 

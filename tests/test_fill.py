@@ -84,9 +84,10 @@ def test_global_grid_wraps_without_seam():
     gappy[:, :10] = np.nan
     gappy[::7] = truth[::7]  # with a few clear rows
     hidden = gappy.isnull().values
-    at_seam = gappy.inpaint.fill(model="laplace", land=None)
+    # the polar rows lie farther from the clear rows than the default reach: fill everything
+    at_seam = gappy.inpaint.fill(model="laplace", land=None, max_distance=None)
     # the same clouds moved to the middle of the array, where no seam can exist
-    mid = gappy.roll(lon=90, roll_coords=False).inpaint.fill(model="laplace", land=None).roll(lon=-90, roll_coords=False)
+    mid = gappy.roll(lon=90, roll_coords=False).inpaint.fill(model="laplace", land=None, max_distance=None).roll(lon=-90, roll_coords=False)
     assert np.isfinite(at_seam.values).all()
     assert rmse(at_seam, truth, hidden) == pytest.approx(rmse(mid, truth, hidden), rel=0.1)
     jump = np.abs(at_seam[:, 0] - at_seam[:, -1]).max()
@@ -99,7 +100,8 @@ def test_global_grid_oracle_exact_across_dateline():
     da = xr.DataArray(index_field((70, lon.size)), dims=("lat", "lon"), coords={"lat": np.arange(70.0), "lon": lon}, name="f")
     truth = da.copy()
     gappy = da.where(~((da.lon > 330) | (da.lon < 20)) | (da.lat % 7 == 0))
-    filled = gappy.chunk({"lon": 80}).inpaint.fill(model=IndexOracle(period=lon.size), land=None, min_observed=0.0)
+    # the rows up to 69N are far apart in km: fill everything, however far (max_distance=None)
+    filled = gappy.chunk({"lon": 80}).inpaint.fill(model=IndexOracle(period=lon.size), land=None, min_observed=0.0, max_distance=None)
     assert np.array_equal(filled.values, truth.values)
 
 
@@ -149,7 +151,7 @@ def test_dataset_fill_adds_flag_variable(sst_series):
     out = ds.inpaint.fill("sst", model="laplace")
     assert "sst_fill_flag" in out.data_vars and "sst_fill_flag" not in out.sst.coords
     assert out.sst.attrs["ancillary_variables"] == "sst_fill_flag"
-    assert out.sst_fill_flag.attrs["flag_meanings"] == "observed filled land not_filled"
+    assert out.sst_fill_flag.attrs["flag_meanings"] == "observed filled land not_filled beyond_reach"
     xr.testing.assert_identical(out.other.variable, ds.other.variable)
 
 

@@ -109,7 +109,7 @@ def test_flag_computed_without_flag_coordinate(case):
     bare = filled.drop_vars("sst_fill_flag")
     fig = splot.quicklook(gappy, bare, land=sst.isnull())
     legend = [t.get_text() for t in panels(fig)[2].get_legend().get_texts()]
-    assert [t.split(" (")[0] for t in legend] == ["observed", "filled", "land", "not filled"]
+    assert [t.split(" (")[0] for t in legend] == ["observed", "filled", "land", "not filled", "beyond reach"]
     share = int(hidden.sum()) / sst.size
     assert legend[1] == f"filled ({share:.1%})"
 
@@ -170,7 +170,7 @@ def test_flag_map(case):
     fig = splot.flag_map(filled["sst_fill_flag"])
     assert isinstance(fig, Figure) and len(panels(fig)) == 1
     texts = [t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()]
-    assert texts == ["observed", "filled", "land", "not filled"]
+    assert texts == ["observed", "filled", "land", "not filled", "beyond reach"]
     mask_fig = splot.flag_map(gappy.inpaint.mask())
     assert [t.get_text().split(" (")[0] for t in mask_fig.axes[0].get_legend().get_texts()] == ["observed", "cloud", "land"]
     _, ax = plt.subplots()

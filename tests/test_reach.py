@@ -1,0 +1,206 @@
+"""The reach of a fill (``max_distance``): gaps far from the data stay NaN, flagged beyond_reach.
+
+On the bundled real SLSTR crops: the NW Mediterranean one has a real swath edge (40 % of
+it lies outside the swath), the NE Atlantic one real clouds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dask
+import numpy as np
+import pytest
+import xarray as xr
+from scipy import ndimage
+
+import sstfill
+from sstfill.cli.fill import max_distance_arg
+from sstfill.errors import CLIError
+from sstfill.kernels.reach import beyond_reach, distance_to_observed
+from sstfill.testing import synthetic_sst
+from sstfill.xr.cf import FILL_FLAGS
+from sstfill.xr.grid import find_grid
+from sstfill.xr.reach import (
+    AUTO_REACH_KM,
+    EARTH_RADIUS_KM,
+    parse_max_distance,
+    reach_mask,
+)
+
+DATA = Path(sstfill.__file__).parent / "data"
+VAR = "sea_surface_skin_temperature"
+
+
+@pytest.fixture(scope="module")
+def edge() -> xr.DataArray:
+    """Real SLSTR L2 pixels across a real swath edge (NW Mediterranean, held out): 128 x 144, half outside the swath."""
+    with xr.open_dataset(DATA / "sample_slstr_nw_med.nc") as ds:
+        return ds[VAR].isel(time=0, lat=slice(64, 192), lon=slice(80, 224)).load()
+
+
+@pytest.fixture(scope="module")
+def clouds() -> xr.DataArray:
+    with xr.open_dataset(DATA / "sample_slstr_ne_atl_south.nc") as ds:
+        return ds[VAR].load()
+
+
+@pytest.fixture(scope="module")
+def edge_fills(edge):
+    """The Laplace fill of the edge crop within 40 px, and without a limit."""
+    return edge.inpaint.fill("laplace", max_distance="40 px"), edge.inpaint.fill(
+        "laplace", max_distance=None
+    )
+
+
+def _flag(filled: xr.DataArray) -> np.ndarray:
+    return filled[f"{filled.name}_fill_flag"].values
+
+
+def test_flag_meaning():
+    assert FILL_FLAGS[4] == "beyond_reach"
+
+
+def test_beyond_reach_is_nan_and_flagged_4(edge, edge_fills):
+    limited, everything = edge_fills
+    flag, observed = _flag(limited), np.isfinite(edge.values)
+    land = _flag(everything) == 2
+    # independent of sstfill's kernel: scipy's distance transform of the observed pixels
+    far = (ndimage.distance_transform_edt(~observed) > 40) & ~land
+    assert far.sum() > 2000  # the far side of the swath edge
+    np.testing.assert_array_equal(flag == 4, far)
+    assert np.isnan(limited.values[far]).all()
+    # within reach: every gap that is not land is filled
+    within_gaps = ~observed & ~land & ~far
+    assert within_gaps.sum() > 1000
+    assert (
+        np.isfinite(limited.values[within_gaps]).all()
+        and (flag[within_gaps] == 1).all()
+    )
+    # observed pixels bit for bit, in both fills
+    np.testing.assert_array_equal(limited.values[observed], edge.values[observed])
+    np.testing.assert_array_equal(everything.values[observed], edge.values[observed])
+    assert "beyond_reach" in limited[f"{edge.name}_fill_flag"].attrs["flag_meanings"]
+
+
+def test_no_limit_fills_everything_as_before(edge, edge_fills):
+    _, everything = edge_fills
+    flag = _flag(everything)
+    assert not (flag == 4).any() and not (flag == 3).any()
+    assert np.isfinite(everything.values[flag == 1]).all()
+    assert (flag == 1).sum() == (~np.isfinite(edge.values) & (flag != 2)).sum()
+
+
+def test_pixels_filled_by_tiles_do_not_change(edge, edge_fills):
+    # beyond-reach pixels are handed to the fill as land: the gaps within reach keep their values
+    limited, everything = edge_fills
+    near = (_flag(limited) == 1) & (
+        ndimage.distance_transform_edt(np.isnan(edge.values)) <= 24
+    )
+    np.testing.assert_array_equal(limited.values[near], everything.values[near])
+
+
+def test_real_clouds_within_the_default_reach_are_all_filled(clouds):
+    filled = clouds.inpaint.fill("laplace")
+    flag = _flag(filled)
+    gaps = ~np.isfinite(clouds.values) & (flag != 2)
+    beyond = reach_mask(clouds, find_grid(clouds), "auto").values
+    np.testing.assert_array_equal(flag == 4, beyond)
+    assert (flag[gaps & ~beyond] == 1).all()
+
+
+def test_km_distance_matches_great_circle_distance(edge):
+    """'30 km' marks a gap beyond reach iff its great-circle distance to every observation exceeds 30 km (within 3 %)."""
+    beyond = reach_mask(edge, find_grid(edge), "30 km").values
+    observed = np.isfinite(edge.values)
+    lat, lon = np.meshgrid(edge.lat.values, edge.lon.values, indexing="ij")
+    rng = np.random.default_rng(0)
+    gaps = np.argwhere(~observed)
+    picks = gaps[rng.choice(len(gaps), 300, replace=False)]
+    olat, olon = np.radians(lat[observed]), np.radians(lon[observed])
+    checked = 0
+    for r, c in picks:
+        p, q = np.radians(lat[r, c]), np.radians(lon[r, c])
+        h = (
+            np.sin((olat - p) / 2) ** 2
+            + np.cos(p) * np.cos(olat) * np.sin((olon - q) / 2) ** 2
+        )
+        d = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h)).min()
+        if abs(d - 30) > 0.03 * 30:
+            assert beyond[r, c] == (d > 30), (r, c, d)
+            checked += 1
+    assert checked > 250
+
+
+def test_forms_of_max_distance(edge):
+    grid = find_grid(edge)
+    km = reach_mask(edge, grid, "30 km").values
+    np.testing.assert_array_equal(reach_mask(edge, grid, 30).values, km)
+    np.testing.assert_array_equal(reach_mask(edge, grid, "30000 m").values, km)
+    px = reach_mask(edge, grid, "30 px").values
+    np.testing.assert_array_equal(reach_mask(edge, grid, "30 pixels").values, px)
+    np.testing.assert_array_equal(px, beyond_reach(np.isfinite(edge.values), 30.0))
+    # pixels here are 1.19 km tall and 0.86-0.90 km wide: 30 km is 25.3 px along y, 33-35 px along x
+    observed = np.isfinite(edge.values)
+    assert (km <= beyond_reach(observed, 25.0)).all() and (
+        beyond_reach(observed, 35.0) <= km
+    ).all()
+    assert km.sum() != px.sum()
+    assert reach_mask(edge, grid, None) is None
+    assert (
+        parse_max_distance("auto").auto
+        and parse_max_distance(AUTO_REACH_KM).value == AUTO_REACH_KM
+    )
+
+
+@pytest.mark.parametrize(
+    "bad", ["far", "10 furlongs", "-5 km", -1, float("nan"), True, [30], "km"]
+)
+def test_bad_values_raise(edge, bad):
+    with pytest.raises(ValueError, match="max_distance"):
+        edge.inpaint.fill("laplace", max_distance=bad)
+
+
+def test_cli_argument():
+    assert (
+        max_distance_arg("none") is None
+        and max_distance_arg("auto") == "auto"
+        and max_distance_arg("25") == 25.0
+    )
+    with pytest.raises(CLIError, match="--max-distance"):
+        max_distance_arg("very far")
+
+
+@pytest.mark.parametrize("reach", ["20 px", "200 px", "40 km"])
+def test_dask_chunks_give_the_numpy_mask(edge, reach, no_compute):
+    grid = find_grid(edge)
+    lazy = reach_mask(
+        edge.chunk({"lat": 64, "lon": 96}), grid, reach
+    )  # builds a graph only
+    with dask.config.set(scheduler="synchronous"):
+        np.testing.assert_array_equal(lazy.values, reach_mask(edge, grid, reach).values)
+
+
+def test_dask_fill_equals_numpy_fill(edge, edge_fills):
+    chunked = edge.chunk({"lat": 64, "lon": 72}).inpaint.fill(
+        "laplace", max_distance="40 px"
+    )
+    np.testing.assert_array_equal(_flag(chunked.compute()), _flag(edge_fills[0]))
+    np.testing.assert_array_equal(chunked.values, edge_fills[0].values)
+
+
+def test_periodic_x_measures_across_the_dateline():
+    sst = synthetic_sst(18, 72, step=5.0, lat0=-42.5, lon0=0.0, land=False)
+    assert find_grid(sst).periodic
+    observed = np.zeros(sst.shape, bool)
+    observed[:, 0] = True  # only the first column (0E) observed
+    gappy = sst.where(observed)
+    beyond = reach_mask(gappy, find_grid(gappy), "3 px").values
+    assert (
+        not beyond[:, -3:].any() and beyond[:, -4].all()
+    )  # 3 columns west of 0E are within reach
+    assert not beyond[:, 1:4].any() and beyond[:, 4].all()
+    lazy = reach_mask(gappy.chunk({"lon": 24}), find_grid(gappy), "3 px").values
+    np.testing.assert_array_equal(lazy, beyond)
+    d = distance_to_observed(observed, periodic_x=True)
+    assert d[0, 71] == 1.0 and d[0, 36] == 36.0
