@@ -1,5 +1,8 @@
 """Overlapping tiles are blended with weights "window x observed fraction" (docs: tiling and seams).
 
+The fraction counts at least ``FRACTION_FLOOR`` (0.05), so a tile dominates a neighbour by at
+most 20 to 1 (an unbounded ratio put a step at tile borders, issue 14).
+
 A tile that sees little data predicts its gaps worse than a neighbour that sees a lot, so where
 tiles overlap the one with more observed pixels must dominate. These tests fill with a stub
 model whose prediction per tile is known (the mean of the tile's observed pixels), so the
@@ -15,7 +18,7 @@ import xarray as xr
 
 import sstfill  # noqa: F401  (registers .inpaint)
 from sstfill.xr.dispatch import fill_block
-from sstfill.kernels.tiling import TilePlan
+from sstfill.kernels.tiling import FRACTION_FLOOR, TilePlan
 from sstfill.testing import synthetic_sst
 
 
@@ -45,7 +48,8 @@ def expected_blend(field: np.ndarray, plan: TilePlan, *, weight_by_fraction: boo
                 continue
             fraction = obs.sum() / plan.tile**2  # pixels outside the field count as unobserved
             mean = field[y0:y1, x0:x1][obs].astype("float64").mean()
-            weight = window[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * (fraction if weight_by_fraction else 1.0)
+            factor = max(fraction, FRACTION_FLOOR) if weight_by_fraction else 1.0
+            weight = window[y0 - oy : y1 - oy, x0 - ox : x1 - ox] * factor
             num[y0:y1, x0:x1] += weight * mean
             den[y0:y1, x0:x1] += weight
     with np.errstate(invalid="ignore", divide="ignore"):
