@@ -100,8 +100,9 @@ def fill_block(
         Tiles per model call (default: the model's ``preferred_batch``, else 256).
     min_observed : float
         Tiles whose context window's observed fraction is not above this are not used. Each
-        tile's blending weight is its window times its observed fraction (with a floor for
-        tiles that only have data in their context), so tiles with more data dominate.
+        tile's blending weight is its window times its observed fraction, at least
+        ``FRACTION_FLOOR`` (0.05; :meth:`TilePlan.tile_weights`), so tiles with more data
+        dominate, by at most 20 to 1.
     run_tiles : TileRunner
         Runs the model on the tiles (default: :func:`run_in_batches`).
     fallback : GapFiller, optional
