@@ -89,3 +89,11 @@ def test_empty_selection_and_bad_stride():
     assert np.isnan(seam_score(field, np.zeros(field.shape, bool), 48, axis=-1))
     with pytest.raises(ValueError, match="stride"):
         seam_score(field, np.ones(field.shape, bool), 1, axis=-1)
+
+
+def test_too_few_pixels_give_no_score():
+    field = _smooth() + 1.0 * (np.arange(480) // 48)[None, :]
+    few = np.zeros(field.shape, bool)
+    few[:1, :] = True  # one row: a single difference per position along x
+    assert np.isnan(seam_score(field, few, 48, axis=-1))
+    assert seam_score(field, few, 48, axis=-1, min_count=1) > 2.0

@@ -13,10 +13,18 @@ from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["SEAM_STRIDES", "gradient_by_phase", "seam_score", "seam_scores"]
+__all__ = [
+    "MIN_COUNT",
+    "SEAM_STRIDES",
+    "gradient_by_phase",
+    "seam_score",
+    "seam_scores",
+]
 
 #: Strides scored by default: the tile strides of overlaps 32, 16 and 0 of a 64-pixel tile.
 SEAM_STRIDES = (32, 48, 64)
+#: Fewest differences a phase needs to count in a score.
+MIN_COUNT = 100
 
 
 def gradient_by_phase(
@@ -80,7 +88,12 @@ def gradient_by_phase(
 
 
 def seam_score(
-    field: np.ndarray, pixels: np.ndarray, stride: int, axis: int, offset: int = 0
+    field: np.ndarray,
+    pixels: np.ndarray,
+    stride: int,
+    axis: int,
+    offset: int = 0,
+    min_count: int = MIN_COUNT,
 ) -> float:
     """Peak over median of :func:`gradient_by_phase`: about 1 without a lattice, > 1 with seams.
 
@@ -88,12 +101,15 @@ def seam_score(
     ----------
     field, pixels, stride, axis, offset
         As for :func:`gradient_by_phase`.
+    min_count : int
+        Phases with fewer differences than this are left out (their mean is noise).
 
     Returns
     -------
     float
-        ``max / median`` of the mean ``|difference|`` by phase; NaN when no phase has a
-        difference, or the median is 0.
+        ``max / median`` of the mean ``|difference|`` over the phases with at least
+        ``min_count`` differences; NaN when fewer than half the phases have that many (too
+        few pixels to tell a lattice from noise), or the median is 0.
 
     Examples
     --------
@@ -106,11 +122,12 @@ def seam_score(
     >>> seam_score(stepped, pixels, 48, axis=-1) > 3
     True
     """
-    mean, _ = gradient_by_phase(field, pixels, stride, axis, offset)
-    if not np.isfinite(mean).any():
+    mean, count = gradient_by_phase(field, pixels, stride, axis, offset)
+    enough = count >= max(min_count, 1)
+    if 2 * enough.sum() < stride:
         return float("nan")
-    median = float(np.nanmedian(mean))
-    return float(np.nanmax(mean) / median) if median > 0 else float("nan")
+    median = float(np.median(mean[enough]))
+    return float(mean[enough].max() / median) if median > 0 else float("nan")
 
 
 def seam_scores(
@@ -118,6 +135,7 @@ def seam_scores(
     pixels: np.ndarray,
     strides: Iterable[int] = SEAM_STRIDES,
     offset: tuple[int, int] = (0, 0),
+    min_count: int = MIN_COUNT,
 ) -> dict[str, float]:
     """:func:`seam_score` for each stride along y and x, and the worst of them.
 
@@ -131,6 +149,8 @@ def seam_scores(
         Lattice periods (default :data:`SEAM_STRIDES`: 32, 48, 64).
     offset : (int, int)
         Global (y, x) index of ``field[..., 0, 0]``.
+    min_count : int
+        As for :func:`seam_score`.
 
     Returns
     -------
@@ -147,7 +167,9 @@ def seam_scores(
     out: dict[str, float] = {}
     for stride in strides:
         for name, axis, off in (("y", -2, offset[0]), ("x", -1, offset[1])):
-            out[f"{name}{stride}"] = seam_score(field, pixels, int(stride), axis, off)
+            out[f"{name}{stride}"] = seam_score(
+                field, pixels, int(stride), axis, off, min_count
+            )
     finite = [v for v in out.values() if np.isfinite(v)]
     out["max"] = max(finite) if finite else float("nan")
     return out
