@@ -21,7 +21,12 @@ comparison fair on a shared machine whose load changes during a run.
 Usage (the numbers in ``docs/benchmarks/pretraining.md``)::
 
     python examples/make_sqg_series.py --out sqg_series.npz --series 16 --steps 10 --n 256 --seed0 0
-    python benchmarks/pretrain_sqg.py --sqg sqg_series.npz --epochs 6 --steps-per-epoch 100 --json pretraining.json
+    python benchmarks/pretrain_sqg.py --sqg sqg_series.npz --epochs 4 --steps-per-epoch 50 --arm scratch --json scratch.json &
+    python benchmarks/pretrain_sqg.py --sqg sqg_series.npz --epochs 4 --steps-per-epoch 50 --arm pretrained --json pretrained.json &
+    wait
+    python benchmarks/pretrain_sqg.py --merge scratch.json pretrained.json --reference fast --json docs/benchmarks/pretraining.json
+
+(``--arm both``, the default, runs the two arms one after the other in one process.)
 """
 
 from __future__ import annotations
