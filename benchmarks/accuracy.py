@@ -129,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                     f"{','.join(SETS)}; 'none': the standard cases only)")
     ap.add_argument("--report-protocol", action=argparse.BooleanOptionalAction, default=True,
                     help="also run the SST report's protocol on held-out MUR tiles (default on)")
+    ap.add_argument("--large-dineof", action="store_true",
+                    help="also run DINEOF on each MUR large-cloud window (about 70 s of CPU each, 20 windows)")
     ap.add_argument("--from-json", default=None, metavar="PATH",
                     help="only re-render accuracy.md and spectra.png from an accuracy.json (into its folder, or --out)")
     return ap
@@ -174,7 +176,7 @@ def main(argv=None) -> dict:
                     model_arguments={k: v for k, v in arguments.items() if k not in skip})
     if sets:
         run_extra(run, a.shared, models, {k: v for k, v in arguments.items() if k not in skip}, a.window, a.seed,
-                  sets=sets, skip=skip, log=log)
+                  sets=sets, skip=skip, log=log, large_dineof=a.large_dineof)
     groups = aggregate(run)
     ratios = best_peer_ratios(run, groups)
     log("[accuracy] spectra and figures ...")

@@ -10,9 +10,12 @@ unit's case rows, on the same pixels for every method:
   these sets measure how far a fill holds up, and coverage is reported anyway).
 * the single-image peers fill each scored day of a series alone (the same input as the
   standard case of that day) and each 2-D window;
-* DINEOF fills the whole MUR region stack: once per region for the series (the standard
-  run's result is reused when given), and per MUR large-cloud window with that window
-  replaced on its day; it has no series for SLSTR ('n/a');
+* DINEOF fills the whole MUR region stack once per region for the series (the standard
+  run's result is reused when given); on the MUR large-cloud windows only with
+  ``large_dineof`` (``--large-dineof``): the window's own ``(time, 256, 256)`` stack (the
+  large cloud on its day, the series' clouds on the others), about 70 s of CPU per window
+  because the large gap slows its convergence (a region-stack run per window took
+  longer still); otherwise, and on SLSTR (no series), 'n/a';
 * DINCAE (``benchmarks/dincae_peer.py``, when the file exists and ``available()``) fills
   the region stacks of the series; 'n/a' elsewhere.
 """
@@ -104,12 +107,15 @@ def _cut(full, unit):
 
 
 def run_extra(
-    run, shared, models, model_arguments: dict, window: int = 128, seed: int = 0, sets=SETS, skip=(), log=print
+    run, shared, models, model_arguments: dict, window: int = 128, seed: int = 0, sets=SETS, skip=(), log=print,
+    large_dineof: bool = False,
 ) -> list:
     """Fill and score the units of ``sets``; their rows are appended to ``run.rows``.
 
     ``run`` is the :class:`~benchmarks.accuracy_run.Run` of the standard cases (its
     ``methods``, ``seconds``, ``errors``, ``dineof_info`` and ``stack_fills`` are extended).
+    ``large_dineof``: also run DINEOF on each MUR large-cloud window's stack (off by default:
+    about 70 s of CPU per window, 20 windows; measured 2026-12-02); otherwise DINEOF is 'n/a' there.
     Returns the units.
     """
     skip = set(skip)
@@ -148,15 +154,16 @@ def run_extra(
         _series_peer(
             run, units, stacks, "dineof", lambda st: dineof(st.observed_input, st.land, seed=seed).filled, fills, log
         )
-        for u in units:
+        for u in units if large_dineof else []:
             if u.time is not None or not u.stack_ref or "t" not in u.stack_ref:
                 continue
             st = stacks[u.stack_ref["stack"]]
-            stack = st.observed_input.copy()
             (r0, r1), (c0, c1) = u.stack_ref["rows"], u.stack_ref["cols"]
-            stack[u.stack_ref["t"], r0:r1, c0:c1] = u.observed_input
+            stack = st.observed_input[:, r0:r1, c0:c1].copy()  # the window's stack: every day of the series
+            t = u.stack_ref["t"]
+            stack[t] = u.observed_input
             t0 = time.perf_counter()
-            fills[u.name]["dineof"] = _cut(dineof(stack, st.land, seed=seed).filled, u)
+            fills[u.name]["dineof"] = dineof(stack, st.land[r0:r1, c0:c1], seed=seed).filled[t].copy()
             _tick(run, u.set, "dineof", t0)
     dincae = dincae_module() if "dincae" not in skip else None
     if dincae is not None:
