@@ -31,10 +31,11 @@ SET_NOTES = {
     "large_clouds": "256 px MUR windows of the held-out days and 192 px SLSTR windows of the held-out swath under a "
                     "held-out 128 px cloud mask upscaled 2x: 60-90 % of the ocean (SLSTR: of the observed pixels) "
                     "hidden, >= 32 px from the nearest visible pixel somewhere (clouds wider than a 64 px tile); "
-                    "'core' = the hidden pixels whose centred 64 x 64 box is > 60 % missing",
+                    "'core' = the hidden pixels whose centred 64 x 64 box is > 60 % missing. The fills may go "
+                    "everywhere (max_distance=None); DINEOF runs here only with --large-dineof",
     "swath_edge": "256 px SLSTR windows across the real swath edge (boundary of the convex hull of the "
                   "observations, benchmarks/split.py) in the held-out rows, the observed pixels <= 48 px inside the "
-                  "edge hidden; rows by distance to the nearest remaining observation",
+                  "edge hidden; rows by distance to the nearest remaining observation; fills with max_distance=None",
 }
 
 
