@@ -170,21 +170,71 @@ def beyond_reach(
     [[0, 0, 0, 0, 1, 1, 1, 1]]
     """
     observed = np.asarray(observed, dtype=bool)
-    if math.isinf(reach):
-        return np.zeros(observed.shape, dtype=bool)
-    halo = None
-    if periodic_x:
-        _, dx = _spacing_rows(spacing, observed.shape[-2])
-        halo = reach_halo(reach, float(dx.min()))
-    out = (
-        distance_to_observed(
-            observed, spacing, periodic_x=periodic_x, halo_x=halo, limit=reach
-        )
-        > reach
-    )
+    out = np.zeros(observed.shape, dtype=bool)
+    gaps = ~observed
     if exclude is not None:
-        out &= ~np.broadcast_to(np.asarray(exclude, dtype=bool), out.shape)
+        gaps &= ~np.broadcast_to(np.asarray(exclude, dtype=bool), observed.shape)
+    if math.isinf(reach) or not gaps.any():
+        return out
+    smax_all = (
+        1.0
+        if spacing is None
+        else max(float(np.max(spacing[0])), float(np.max(spacing[1])))
+        * (1 + SPACING_STEP)
+    )
+    if _surely_within(observed, gaps, reach / smax_all):
+        return out
+    halo = None
+    if spacing is None:
+        return (
+            distance_to_observed(
+                observed,
+                None,
+                periodic_x=periodic_x,
+                halo_x=reach_halo(reach, 1.0),
+                limit=reach,
+            )
+            > reach
+        ) & gaps
+    dy, dx = _spacing_rows(spacing, observed.shape[-2])
+    steps = np.array(list(_classes(dy, dx)[1].values()))
+    smin, smax = float(steps.min()), float(steps.max())
+    if periodic_x:
+        halo = reach_halo(reach, smin)
+    # one isotropic transform bounds every distance: d_px * smin <= d <= d_px * smax
+    d_px = distance_to_observed(
+        observed, None, periodic_x=periodic_x, halo_x=halo, limit=reach / smin
+    )
+    out = (d_px * smin > reach) & gaps
+    unsure = (d_px * smax > reach) & ~out & gaps
+    if unsure.any():  # only then the transforms with each row's spacing
+        out |= unsure & (
+            distance_to_observed(
+                observed, spacing, periodic_x=periodic_x, halo_x=halo, limit=reach
+            )
+            > reach
+        )
     return out
+
+
+def _surely_within(
+    observed: np.ndarray, gaps: np.ndarray, reach_px: float, cell: int = 8
+) -> bool:
+    """Whether every gap is surely within ``reach_px`` pixels of an observation (a cheap bound on cells).
+
+    A pixel of a cell whose nearest cell holding an observation is ``d`` cells away is at
+    most ``cell * (d + sqrt(2))`` pixels from that observation; wrapping only shortens it.
+    """
+    ny, nx = observed.shape[-2:]
+    py, px = -ny % cell, -nx % cell
+    pad = [(0, 0)] * (observed.ndim - 2) + [(0, py), (0, px)]
+    cells = lambda a: (
+        np.pad(a, pad)
+        .reshape(a.shape[:-2] + ((ny + py) // cell, cell, (nx + px) // cell, cell))
+        .any(axis=(-3, -1))
+    )
+    bound = cell * (distance_to_observed(cells(observed)) + math.sqrt(2))
+    return bool((bound[cells(gaps)] <= reach_px).all())
 
 
 def reach_halo(reach: float, min_spacing: float) -> int:
