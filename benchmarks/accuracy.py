@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--report-protocol", action=argparse.BooleanOptionalAction, default=True,
                     help="also run the SST report's protocol on held-out MUR tiles (default on)")
     ap.add_argument("--large-dineof", action="store_true",
-                    help="also run DINEOF on each MUR large-cloud window (about 70 s of CPU each, 20 windows)")
+                    help="also run DINEOF on each MUR large-cloud window (about 50-70 s of CPU each, 16 windows)")
     ap.add_argument("--from-json", default=None, metavar="PATH",
                     help="only re-render accuracy.md and spectra.png from an accuracy.json (into its folder, or --out)")
     return ap

@@ -115,7 +115,7 @@ def run_extra(
     ``run`` is the :class:`~benchmarks.accuracy_run.Run` of the standard cases (its
     ``methods``, ``seconds``, ``errors``, ``dineof_info`` and ``stack_fills`` are extended).
     ``large_dineof``: also run DINEOF on each MUR large-cloud window's stack (off by default:
-    about 70 s of CPU per window, 20 windows; measured 2026-12-02); otherwise DINEOF is 'n/a' there.
+    about 50-70 s of CPU per window, 16 windows; measured 2026-12-02); otherwise DINEOF is 'n/a' there.
     Returns the units.
     """
     skip = set(skip)
