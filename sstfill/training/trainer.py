@@ -22,6 +22,7 @@ import torch
 
 from sstfill.errors import InputDataError
 from sstfill.models.inpainter import Inpainter
+from sstfill.models.networks import ModelConfig
 from sstfill.training.banks import HoleBank, batch_indices, flip_rotate, to_device, validation_holes
 from sstfill.training.checkpoints import RunState, load_checkpoint, save_checkpoint
 from sstfill.training.losses import adversarial_loss, evaluate_tiles, losses, split_samples
@@ -29,7 +30,7 @@ from sstfill.training.settings import TrainSettings
 from sstfill.training.tiles import draw_holes
 from sstfill.training.windows import draw_window_holes, tiles_as_windows
 
-__all__ = ["TrainSettings", "TrainingRun", "new_model", "fit", "start_run", "train_epoch", "end_epoch", "should_stop", "keep_final_weights", "score_test"]
+__all__ = ["TrainSettings", "TrainingRun", "new_model", "grow_inputs", "uses_context", "fit", "start_run", "train_epoch", "end_epoch", "should_stop", "keep_final_weights", "score_test"]
 
 #: Share of neighbouring steps hidden whole in training, so a model also fills series with
 #: missing days and single images (where every neighbour is empty).
@@ -42,6 +43,8 @@ def new_model(preset: str = "default", base: Inpainter | None = None, seed: int 
     """The network a run starts from: a copy of ``base``, or a fresh ``preset`` with ``config`` overrides.
 
     Seeds torch with ``seed`` first: the initial weights are part of a reproducible run.
+    ``config`` with a ``base`` may add input channels (context, neighbouring steps): see
+    :func:`grow_inputs`.
 
     Examples
     --------
@@ -50,7 +53,55 @@ def new_model(preset: str = "default", base: Inpainter | None = None, seed: int 
     True
     """
     torch.manual_seed(seed)
+    if base is not None and config:
+        return grow_inputs(base, ModelConfig(**{**base.config.to_dict(), **config}))
     return copy.deepcopy(base) if base is not None else Inpainter.from_preset(preset, **config)
+
+
+def grow_inputs(base: Inpainter, config: ModelConfig) -> Inpainter:
+    """A model of ``config`` with ``base``'s weights; input channels ``base`` lacks start at zero weight.
+
+    So the new model fills exactly like ``base`` until trained, and training learns what
+    the new inputs (a context window, neighbouring steps) add. ``config`` may differ from
+    ``base.config`` only in its inputs, context and time offsets, and loss settings.
+
+    Examples
+    --------
+    >>> base = Inpainter.from_preset("fast")
+    >>> cfg = ModelConfig(**{**base.config.to_dict(), "inputs": base.config.inputs + ("neighbours",), "time_offsets": (-1.0,)})
+    >>> grow_inputs(base, cfg).config.channels
+    5
+    """
+    model = Inpainter(config, preset=base.preset, history=copy.deepcopy(base.history))
+    old, new = base.generator.state_dict(), model.generator.state_dict()
+    first = "encoders.0.0.weight"
+    missing = [c for c in base.config.inputs if c not in config.inputs]
+    if missing:
+        raise ValueError(f"the new configuration drops inputs {missing} of the base model")
+    for key, value in old.items():
+        if key == first:
+            grown = torch.zeros_like(new[key])
+            position = {name: i for i, name in enumerate(_channel_names(config))}
+            for i, name in enumerate(_channel_names(base.config)):
+                grown[:, position[name]] = value[:, i]
+            new[key] = grown
+        elif new[key].shape != value.shape:
+            raise ValueError(f"the new configuration changes the network's layer {key} ({tuple(value.shape)} -> {tuple(new[key].shape)}); only inputs can be added")
+        else:
+            new[key] = value
+    model.generator.load_state_dict(new)
+    return model.to(base.device, precision=base.precision)
+
+
+def _channel_names(config: ModelConfig) -> list[str]:
+    """The generator's input channels one by one (``neighbours`` expanded per offset)."""
+    names: list[str] = []
+    for name in config.inputs:
+        if name == "neighbours":
+            names += [f"neighbour{t:+g}" for t in config.time_offsets] + [f"neighbour_mask{t:+g}" for t in config.time_offsets]
+        else:
+            names.append(name)
+    return names
 
 
 @dataclass

@@ -23,7 +23,9 @@ from sstfill.xr.dispatch import fill_array
 from sstfill.xr.fields import check_field, pick_variable
 from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
 from sstfill.xr.land import find_land
+from sstfill.xr.reach import reach_mask
 from sstfill.xr.samples import hole_pattern
+from sstfill.xr.series import time_context
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
 
@@ -53,6 +55,7 @@ def _fill(
     fallback: bool = True,
     device: str | None = "auto",
     precision: str | None = None,
+    max_distance: Any = "auto",
 ) -> xr.DataArray:
     """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
     name = da.name if da.name is not None else "field"
@@ -65,7 +68,7 @@ def _fill(
             f"Variable {name!r}: tile={tile} but the model was trained on {model_tile}x{model_tile} "
             f"tiles. Drop the tile argument or pass tile={model_tile}."
         )
-    plan = TilePlan(tile or model_tile or 64, overlap)
+    plan = TilePlan(tile or model_tile or 64, overlap, margin=getattr(model, "context_margin", 0))
     other = [d for d in da.dims if d not in grid.dims]
     work = da.transpose(*other, *grid.dims)
     land_da = find_land(da, grid, land, dataset)
@@ -75,6 +78,10 @@ def _fill(
         # trailing dims broadcast as they are; anything else is broadcast explicitly
         aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
         land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
+    # gaps beyond the reach of the data are not filled: handed to the fill as land, flagged 4
+    beyond = reach_mask(work, grid, max_distance, land_data)
+    if beyond is not None:
+        land_data = beyond.data if land_data is None else beyond.data | land_data
     flips = canonical_flips(work, grid)  # one orientation: a mirrored field is filled the same, bit for bit
     filled_data = fill_array(
         flip_yx(work.data, flips),
@@ -85,6 +92,7 @@ def _fill(
         batch_size=batch_size,
         min_observed=min_observed,
         fallback=fallback,
+        time=time_context(work, model, grid.dims),
     )
     filled = work.copy(data=flip_yx(filled_data, flips))
     # +-inf is not data: such pixels are filled like NaN gaps (and flagged so)
@@ -92,6 +100,8 @@ def _fill(
     codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
     if land_da is not None:
         codes = xr.where(~observed & land_da, 2, codes)
+    if beyond is not None:
+        codes = xr.where(beyond, 4, codes)
     flag_name = f"{name}_fill_flag"
     flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da, cf.FILL_FLAG_COMMENT)
     filled = filled.transpose(*da.dims)
@@ -197,6 +207,7 @@ class DataArrayInpaint(_Base):
         fallback: bool = True,
         device: str | None = "auto",
         precision: str | None = None,
+        max_distance: Any = "auto",
     ) -> xr.DataArray:
         """Fill cloud gaps; observed pixels are returned bit for bit and land stays NaN.
 
@@ -231,16 +242,24 @@ class DataArrayInpaint(_Base):
             What a neural model computes in. "auto" (the default) is bfloat16 on GPUs and on
             CPUs with native bfloat16 (AVX512-BF16/AMX), 2-3x faster than float32 there and
             within about 0.01 K of it; "float32" for results that do not depend on the CPU.
+        max_distance : "auto", None, float or str
+            How far from the observations gaps are filled; gaps farther away stay NaN and
+            are flagged ``beyond_reach`` (an L2 swath is not extended across the globe).
+            "auto" (the default) is the reach measured on held-out data
+            (:data:`sstfill.xr.reach.AUTO_REACH_KM` km, or
+            :data:`~sstfill.xr.reach.AUTO_REACH_PX` pixels on coarser grids); a number is
+            km; a string gives units ("50 km", "30 px"); None fills every gap, however far.
+            See :mod:`sstfill.xr.reach`.
 
         Returns
         -------
         DataArray
             The filled field with CF attributes and a ``<name>_fill_flag`` coordinate
-            (0 observed, 1 filled, 2 land, 3 not filled). Non-finite input values (+-inf)
+            (0 observed, 1 filled, 2 land, 3 not filled, 4 beyond reach). Non-finite input values (+-inf)
             are treated as missing: they are filled and flagged 1, never returned as observed.
         """
         options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback)
-        return _fill(self._obj, model, land=land, device=device, precision=precision, **options)
+        return _fill(self._obj, model, land=land, device=device, precision=precision, max_distance=max_distance, **options)
 
     def evaluate(
         self,
@@ -428,7 +447,9 @@ class DatasetInpaint(_Base):
         grid = find_grid(da)
         net = new_model(preset, base=model, seed=seed, **config)  # seeded: the initial weights are part of a reproducible run
         tile = net.config.tile_size
-        train, val, test, how = tiles_from_dataarray(da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed)
+        train, val, test, how = tiles_from_dataarray(
+            da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config
+        )
         settings = TrainSettings(
             epochs=epochs,
             batch_size=batch_size,

@@ -10,6 +10,7 @@ import xarray as xr
 from sstfill.errors import InputDataError
 from sstfill.kernels.holes import make_holes
 from sstfill.training.tiles import cut_tiles_by_index, split_blocks
+from sstfill.training.windows import WindowBank, window_bank
 
 __all__ = ["hole_pattern", "images_of", "tiles_from_dataarray"]
 
@@ -65,18 +66,31 @@ def tiles_from_dataarray(
     min_valid: float = 0.8,
     max_tiles: int | None = None,
     seed: int = 0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    context: Any = None,
+) -> tuple[Any, Any, Any, str]:
     """Train/validation/test tiles of a field, split so that no tile leaks between sets.
 
     With a time axis (the first non-spatial dimension, 3 or more steps) the split is by
     contiguous blocks of time; otherwise by bands of rows of the image(s), each band cut
     separately. Returns the three tile banks and a description of the split.
+
+    For a model with context (``context``: its :class:`~sstfill.models.networks.ModelConfig`, with a ``context_margin`` or
+    ``time_offsets``) the banks are :class:`~sstfill.training.windows.WindowBank` samples:
+    windows around the tiles and the same place at neighbouring steps, taken from the same
+    set only (a neighbour in another set is empty).
     """
     other = [d for d in da.dims if d not in spatial]
+    with_context = context is not None and bool(context.context_margin or context.time_offsets)
+
+    def bank(part: xr.DataArray) -> Any:
+        if not with_context:
+            return cut_tiles_by_index(images_of(part, spatial), tile, stride, min_valid, max_tiles, seed)
+        return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed)
+
     if other and da.sizes[other[0]] >= 3:
         dim = other[0]
         blocks = split_blocks(da.sizes[dim], split)
-        banks = [cut_tiles_by_index(images_of(da.isel({dim: b}), spatial), tile, stride, min_valid, max_tiles, seed) for b in blocks]
+        banks = [bank(da.isel({dim: b})) for b in blocks]
         how = f"by {dim}: " + ", ".join(f"{len(b)} steps" for b in blocks)
     else:
         ny = da.sizes[spatial[0]]
@@ -87,6 +101,26 @@ def tiles_from_dataarray(
                 f"{len(blocks)} sets of at least {tile} rows each. Train on several time steps, or a larger region, "
                 "or pass split fractions that give every set enough rows."
             )
-        banks = [cut_tiles_by_index(images_of(da.isel({spatial[0]: b}), spatial), tile, stride, min_valid, max_tiles, seed) for b in blocks]
+        banks = [bank(da.isel({spatial[0]: b})) for b in blocks]
         how = f"by bands of {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
     return banks[0], banks[1], banks[2], how
+
+
+def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, stride: int, min_valid: float, max_tiles: int | None, seed: int) -> WindowBank:
+    """Window samples of one set: a series per combination of the non-time leading axes."""
+    from sstfill.xr.series import find_time_dim, step_days
+
+    time_dim = find_time_dim(part, spatial)
+    rest = [d for d in part.dims if d not in spatial and d != time_dim]
+    series = []
+    for index in np.ndindex(*[part.sizes[d] for d in rest]):
+        one = part.isel(dict(zip(rest, index))) if rest else part
+        if time_dim is None:
+            series.append((np.asarray(one.transpose(*spatial).values, dtype="float32")[None], np.zeros(1)))
+        else:
+            one = one.transpose(time_dim, *spatial)
+            series.append((np.asarray(one.values, dtype="float32"), step_days(one, time_dim)))
+    samples = window_bank(series, config.time_offsets, config.tile_size, config.context_margin, stride, min_valid)
+    if max_tiles is not None and len(samples) > max_tiles:
+        samples = samples.subset(np.sort(np.random.default_rng(seed).choice(len(samples), max_tiles, replace=False)))
+    return samples

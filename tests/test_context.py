@@ -1,0 +1,180 @@
+"""Models with context: a window around each tile and the same tile at neighbouring days (issue 14).
+
+Real data: the bundled MUR L4 crop (two held-out days of the Southern California Bight).
+The models are small and untrained but with non-zero weights on every input channel, so
+any input that reaches the network changes the fill.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import xarray as xr
+
+import sstfill
+from sstfill.kernels.windows import TileSource, TimeContext, neighbour_steps
+from sstfill.models.networks import ModelConfig
+from sstfill.training.trainer import TrainSettings, fit, grow_inputs, uses_context
+from sstfill.training.windows import draw_window_holes, window_bank
+
+CONTEXT_INPUTS = ("field", "mask", "first_guess", "wide_guess", "wide_fraction", "neighbours")
+
+
+def context_model(margin: int = 32, offsets: tuple[float, ...] = (-1.0, 1.0), seed: int = 0) -> sstfill.Inpainter:
+    torch.manual_seed(seed)
+    inputs = CONTEXT_INPUTS if offsets else tuple(c for c in CONTEXT_INPUTS if c != "neighbours")
+    cfg = ModelConfig(widths=(8, 16), convs_per_level=1, inputs=inputs, context_margin=margin, time_offsets=offsets)
+    model = sstfill.Inpainter(cfg, preset="test")
+    torch.nn.init.normal_(model.generator.head.weight, std=0.3)  # the residual head starts at 0: wake it
+    return model.to("cpu", precision="float32")
+
+
+@pytest.fixture(scope="module")
+def mur() -> xr.DataArray:
+    from importlib.resources import files
+
+    da = xr.open_dataset(files("sstfill") / "data" / "sample_mur_socal.nc")["analysed_sst"].load()
+    assert da.sizes["time"] == 2
+    return da
+
+
+@pytest.fixture(scope="module")
+def gappy(mur: xr.DataArray) -> xr.DataArray:
+    holes = mur.inpaint.add_holes(kind="clouds", fraction=0.5, seed=3)[0]
+    return holes
+
+
+def test_neighbour_steps_follow_time_not_index() -> None:
+    # a missing day and two scenes on one day: neighbours are the nearest steps within half a day
+    days = np.array([0.0, 1.0, 1.2, 3.0, 4.1])
+    steps = neighbour_steps(days, (-1.0, 1.0))
+    assert steps[0].tolist() == [-1, 1]  # day 1 (not the 1.2 scene: farther from +1)
+    assert steps[3].tolist() == [-1, 4]  # day 2 is missing; 4.1 is within half a day of 4
+    assert steps[2].tolist() == [0, -1]  # 1.2 - 1 = 0.2 -> step 0; 2.2 has nothing
+    assert (steps != np.arange(len(days))[:, None]).all()  # never the step itself
+
+
+def test_time_context_blocks_map_to_global_steps() -> None:
+    steps = neighbour_steps(np.arange(6.0), (-2.0, -1.0, 1.0))
+    ctx = TimeContext(0, steps, (2, 2, 2))
+    assert ctx.depth == 2
+    nb, targets = ctx.for_block((4,), 2, (0, 2))  # a block of steps 2-5, steps 2-3 to fill
+    # block-relative: image k is step 2 + k; its neighbours are k-2, k-1, k+1 when inside the block
+    assert nb[0].tolist() == [-1, -1, 1]
+    assert nb[2].tolist() == [0, 1, 3]
+    assert nb[3].tolist() == [1, 2, -1]
+    assert targets.tolist() == [True, True, False, False]
+
+
+def test_tile_source_cuts_windows_and_neighbours_like_slicing() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(3, 50, 70)).astype("float32")
+    oy, ox = np.array([-10, 20]), np.array([0, 40])
+    src = TileSource(images, oy, ox, tile=16, margin=8)
+    win = src[np.array([src.shape3[1] * src.shape3[2] * 2 + 3])]  # image 2, tile (1, 1)
+    np.testing.assert_array_equal(win[0], images[2, 20 - 8 : 20 + 24, 40 - 8 : 40 + 24])
+    nb = src.neighbours(np.array([1]), np.array([[2, -1]]))  # image 0, tile (0, 1), at image 2 and none
+    assert np.isnan(nb[0, 0, :10]).all()  # rows above the image
+    np.testing.assert_array_equal(nb[0, 0, 10:], images[2, 0:6, 40:56])
+    assert np.isnan(nb[0, 1]).all()
+
+
+def test_context_fill_keeps_observed_pixels_and_is_chunk_independent(gappy: xr.DataArray) -> None:
+    model = context_model()
+    whole = gappy.inpaint.fill(model, max_distance=None).values
+    chunked = gappy.chunk({"time": 1, "lat": 96, "lon": 100}).inpaint.fill(model, max_distance=None).values
+    np.testing.assert_array_equal(whole, chunked)  # time halo and space halo: same bits
+    observed = np.isfinite(gappy.values)
+    np.testing.assert_array_equal(whole[observed], gappy.values[observed])
+    land = np.isnan(gappy.values).all(axis=0) & np.isnan(gappy.values).all(axis=0)
+    assert np.isfinite(whole[:, ~land]).all()
+
+
+def test_neighbouring_day_changes_the_fill_and_single_images_still_work(mur: xr.DataArray, gappy: xr.DataArray) -> None:
+    model = context_model()
+    land = mur.isnull().all("time")  # MUR: land is NaN on every day
+    series = gappy.inpaint.fill(model, land=land, max_distance=None)
+    alone = gappy.isel(time=[1]).inpaint.fill(model, land=land, max_distance=None)
+    hidden = np.isnan(gappy.values[1]) & ~land.values
+    assert np.isfinite(series.values[1][hidden]).all() and np.isfinite(alone.values[0][hidden]).all()
+    assert np.abs(series.values[1][hidden] - alone.values[0][hidden]).max() > 1e-2  # day 0 reached the fill of day 1
+    # the same step two days away is no neighbour at offsets +-1: the fill is that of the image alone
+    far = gappy.assign_coords(time=[gappy.time.values[0] - pd.Timedelta(days=2), gappy.time.values[1]])
+    np.testing.assert_array_equal(far.inpaint.fill(model, land=land, max_distance=None).values[1], alone.values[0])
+    one_image = gappy.isel(time=1).inpaint.fill(model, land=land, max_distance=None)  # no time axis at all
+    np.testing.assert_array_equal(one_image.values, alone.values[0])
+
+
+def test_wide_context_fills_a_tile_without_data_of_its_own(mur: xr.DataArray) -> None:
+    # a 160 x 160 hole: tiles inside it have no observation, their windows (64 px wider) do
+    image = mur.isel(time=0).copy()
+    sea = np.isfinite(image.values)
+    image.values[16:176, 60:220] = np.nan
+    model = context_model(margin=64, offsets=())
+    land = mur.isnull().all("time")
+    filled = image.inpaint.fill(model, land=land, fallback=False, max_distance=None)
+    hole = np.zeros(sea.shape, bool)
+    hole[16:176, 60:220] = True
+    assert np.isfinite(filled.values[hole & sea]).all()  # no harmonic fallback needed
+    plain = sstfill.Inpainter.from_preset("fast").to("cpu")
+    without = image.inpaint.fill(plain, land=land, fallback=False, max_distance=None)
+    assert np.isnan(without.values[hole & sea]).any()  # a model without context leaves the middle
+
+
+def test_window_bank_samples_neighbours_from_training_steps_only(mur: xr.DataArray) -> None:
+    days = np.array([0.0, 1.0])
+    bank = window_bank([(mur.values, days)], (-1.0, 1.0), tile=64, margin=32, stride=32, min_valid=0.6, steps=[[1]])
+    assert len(bank) and (bank.index[:, 1] == 1).all()
+    s = bank.gather(np.arange(len(bank)))
+    _, t, y, x = bank.index[0]
+    padded = np.pad(mur.values, ((0, 0), (32, 32), (32, 32)), constant_values=np.nan)
+    np.testing.assert_array_equal(s[0, 0], padded[1, y : y + 128, x : x + 128])
+    np.testing.assert_array_equal(s[0, 1], padded[0, y : y + 128, x : x + 128])  # day -1 is step 0
+    assert np.isnan(s[:, 2]).all()  # day +1 does not exist
+
+
+def test_window_holes_include_clouds_wider_than_a_tile() -> None:
+    holes = draw_window_holes(60, 192, ("clouds",), (0.6, 0.9), np.random.default_rng(0))
+    from scipy import ndimage
+
+    widest = max(max(b[1].stop - b[1].start for b in ndimage.find_objects(ndimage.label(h)[0])) for h in holes)
+    assert widest > 64
+
+
+def test_grown_model_predicts_like_its_base_until_trained(mur: xr.DataArray) -> None:
+    base = sstfill.Inpainter.from_preset("fast")
+    torch.manual_seed(1)
+    for p in base.generator.parameters():
+        torch.nn.init.normal_(p, std=0.05)
+    base.to("cpu", precision="float32")
+    config = ModelConfig(**{**base.config.to_dict(), "inputs": CONTEXT_INPUTS, "context_margin": 32, "time_offsets": (-1.0, 1.0)})
+    grown = grow_inputs(base, config).to("cpu", precision="float32")
+    rng = np.random.default_rng(0)
+    day = mur.values[1].copy()
+    day[:, :192][draw_window_holes(1, 192, ("clouds",), (0.4, 0.4), rng)[0]] = np.nan
+    windows = np.stack([day[y : y + 128, x : x + 128] for y in (0, 64) for x in (0, 64, 128)]).astype("float32")
+    tiles = windows[:, 32:96, 32:96]
+    assert (np.isfinite(tiles).sum(axis=(1, 2)) >= 64).all()  # normalised over the tile itself, as the base does
+    neighbours = np.stack([mur.values[0, y + 32 : y + 96, x + 32 : x + 96] for y in (0, 64) for x in (0, 64, 128)])[:, None].repeat(2, axis=1)
+    expected = base.predict_tiles(tiles, np.isfinite(tiles))
+    got = grown.predict_tiles(windows, np.isfinite(windows), neighbours.astype("float32"))
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    trained_like = grow_inputs(base, config)
+    with torch.no_grad():
+        trained_like.generator.encoders[0][0].weight[:, 3:] += 0.1  # once the new channels have weight, they count
+    assert np.abs(trained_like.to("cpu", precision="float32").predict_tiles(windows, np.isfinite(windows), neighbours.astype("float32")) - expected).max() > 1e-3
+
+
+def test_training_with_context_learns_from_window_samples(mur: xr.DataArray) -> None:
+    model = context_model(seed=2)
+    assert uses_context(model)
+    bank = window_bank([(mur.values, np.array([0.0, 1.0]))], model.config.time_offsets, tile=64, margin=32, stride=32, min_valid=0.6)
+    train, val = bank.subset(np.arange(0, len(bank), 2)), bank.subset(np.arange(1, len(bank), 2))
+    torch.set_num_threads(1)
+    fit(model, train, val, TrainSettings(epochs=2, batch_size=8, steps_per_epoch=3, hole_bank=32), device="cpu", progress=False)
+    assert len(model.history["val_loss"]) == 2 and np.isfinite(model.history["val_loss"]).all()
+    # plain tiles train a context model too (nothing is known around them)
+    tiles = np.stack([mur.values[0, 64:128, 64:128], mur.values[1, 64:128, 128:192]]).astype("float32")
+    fit(model, tiles, tiles, TrainSettings(epochs=1, batch_size=2, steps_per_epoch=1, hole_bank=8), device="cpu", progress=False)
