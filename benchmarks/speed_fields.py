@@ -34,15 +34,19 @@ class CountingModel:
         self.tile_size = getattr(model, "tile_size", None)
         self.preferred_batch = getattr(model, "preferred_batch", 256)  # 8192 for a model on a GPU
         self.description = model.description
+        self.context_margin = getattr(model, "context_margin", 0)  # windows wider than the tiles
+        self.time_offsets = getattr(model, "time_offsets", ())  # neighbouring steps
         reset_count(key)
 
-    def predict_tiles(self, values: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    def predict_tiles(self, values: np.ndarray, observed: np.ndarray, neighbours: np.ndarray | None = None) -> np.ndarray:
         import torch
 
         with _COUNT_LOCK:
             rec = _COUNTS.setdefault(self.key, {"tiles": 0, "threads": {}})
             rec["tiles"] += len(values)
             rec["threads"][threading.get_ident()] = torch.get_num_threads()
+        if neighbours is not None:
+            return self.model.predict_tiles(values, observed, neighbours)
         return self.model.predict_tiles(values, observed)
 
 

@@ -36,8 +36,11 @@ def test_report_preset_is_the_report_network():
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_presets_give_the_tile_shape(preset):
     model = sstfill.Inpainter.from_preset(preset)
-    x = torch.zeros(2, len(model.config.inputs), 64, 64)
+    x = torch.zeros(2, model.config.channels, 64, 64)
     assert model.generator(x).shape == (2, 1, 64, 64)
+    w = model.config.window  # what a fill hands the model: the tile and its context margin
+    windows = np.full((2, w, w), 290.0, "float32")
+    assert model.predict_tiles(windows, np.ones(windows.shape, bool)).shape == (2, 64, 64)
 
 
 def test_residual_model_starts_as_its_first_guess():
@@ -166,7 +169,8 @@ def test_model_pickles_small_for_dask(tmp_path):
     loaded = sstfill.load_model(model.save(tmp_path / "m.npz"))
     assert len(pickle.dumps(loaded)) < 1000  # a path, loaded once per worker, not the weights
     clone = pickle.loads(pickle.dumps(model))  # unsaved: plain numpy arrays travel
-    x = np.random.default_rng(0).normal(290, 1, (2, 64, 64)).astype("float32")
+    w = model.config.window  # the tile and its context margin
+    x = np.random.default_rng(0).normal(290, 1, (2, w, w)).astype("float32")
     np.testing.assert_array_equal(clone.predict_tiles(x, np.ones(x.shape, bool)), model.predict_tiles(x, np.ones(x.shape, bool)))
 
 
