@@ -19,6 +19,8 @@ REPORT_TABLE = {"square10": 0.0376, "squares6": 0.1223, "squares": 0.1417}
 def evaluate_tiles_table(model, tiles: np.ndarray, holes: Sequence[str] = ("square10", "squares6", "squares"), fraction: float = 0.25, seed: int = 0, batch_size: int = 256) -> pd.DataFrame:
     """Score ``model`` on truth ``tiles`` (N, T, T) for each hole set.
 
+    A model with a context margin gets each tile alone, with nothing known around it.
+
     Columns: ``rmse_tile`` and ``rmse_hidden`` in per-tile normalised units (error divided
     by the truth tile's standard deviation), the same in field units (``*_units``; degC
     for SST in K or degC), ``mae_units``, ``bias_units`` and ``ssim`` (of the composite:
@@ -33,7 +35,11 @@ def evaluate_tiles_table(model, tiles: np.ndarray, holes: Sequence[str] = ("squa
         hide = draw_holes(len(tiles), tile, [kind], (fraction, fraction), rng) & valid
         observed = valid & ~hide
         inputs = np.where(observed, tiles, np.nan).astype("float32")
-        pred = np.concatenate([model.predict_tiles(inputs[i : i + batch_size], observed[i : i + batch_size]) for i in range(0, len(tiles), batch_size)])
+        margin = getattr(model, "context_margin", 0)
+        if margin:  # the protocol is the tile alone: nothing is known around it
+            inputs = np.pad(inputs, ((0, 0), (margin, margin), (margin, margin)), constant_values=np.nan)
+        known = np.isfinite(inputs)
+        pred = np.concatenate([model.predict_tiles(inputs[i : i + batch_size], known[i : i + batch_size]) for i in range(0, len(tiles), batch_size)])
         normalised = (pred - tiles) / std  # errors in units of each truth tile's standard deviation
         hidden = scores(pred, tiles, hide)
         composite = np.where(observed, tiles, pred)
