@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train sstfill's default model with context (wide window + neighbouring days) on all the real training data.
+"""Train sstfill's model with context (wide window + neighbouring days) on all the real training data.
 
 The samples are windows of ``tile + 2 * margin`` pixels around 64x64 truth tiles, with the
 same place at the neighbouring days of the series (MUR L4 socal and Arabian Sea series:
@@ -13,10 +13,11 @@ of ``benchmarks/split.py``; see ``examples/train_default_model.py`` for the sour
 weights are copied and the new input channels start at zero weight, so training begins
 exactly at that model's fill and learns what the context adds.
 
-Usage (the bundled default; the exact command is also saved in the model file)::
+Usage (the bundled ``model="context"``; the exact command is also saved in the model file and
+in ``sstfill/data/README.md``)::
 
     python examples/train_context_model.py --shared ../shared/data --init sstfill/data/default_model.npz \
-        --out sstfill/data/default_model.npz --max-minutes 40
+        --out runs/ctx/default_context.npz --max-minutes 75 --checkpoint runs/ctx/checkpoint.npz --no-progress
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     preset.update(inputs=CONTEXT_INPUTS, context_margin=args.margin, time_offsets=tuple(args.offsets))
     config = ModelConfig(**preset) if base is None else ModelConfig(**{**base.config.to_dict(), **{k: preset[k] for k in ("inputs", "context_margin", "time_offsets")}})
     model = grow_inputs(base, config) if base is not None else sstfill.Inpainter(config, preset=args.preset)
-    model.preset = args.preset
+    model.preset = "context" if args.preset == "default" else f"{args.preset}+context"  # the bundled model="context"
     t0 = time.time()
     banks = build_banks(training_series(args.shared), config)
     names = list(banks)

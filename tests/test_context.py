@@ -178,3 +178,16 @@ def test_training_with_context_learns_from_window_samples(mur: xr.DataArray) -> 
     # plain tiles train a context model too (nothing is known around them)
     tiles = np.stack([mur.values[0, 64:128, 64:128], mur.values[1, 64:128, 128:192]]).astype("float32")
     fit(model, tiles, tiles, TrainSettings(epochs=1, batch_size=2, steps_per_epoch=1, hole_bank=8), device="cpu", progress=False)
+
+
+def test_bundled_context_model_fills_a_day_better_with_its_neighbouring_day(mur: xr.DataArray) -> None:
+    land = mur.isnull().all("time")
+    day1, hidden = mur.isel(time=[1]).inpaint.add_holes("clouds", fraction=0.5, seed=5, land=land)
+    series = xr.concat([mur.isel(time=[0]), day1], dim="time")  # day 0 clear, day 1 under clouds
+    with_day0 = series.inpaint.fill("context", land=land, max_distance=None, precision="float32").values[1]
+    alone = day1.inpaint.fill("context", land=land, max_distance=None, precision="float32").values[0]
+    h = hidden.values[0]
+    truth = mur.values[1][h]
+    rmse_series = float(np.sqrt(np.mean((with_day0[h] - truth) ** 2)))
+    rmse_alone = float(np.sqrt(np.mean((alone[h] - truth) ** 2)))
+    assert rmse_series < 0.8 * rmse_alone, (rmse_series, rmse_alone)

@@ -171,13 +171,15 @@ class ModelConfig:
 CONTEXT_INPUTS = ("field", "mask", "first_guess", "wide_guess", "wide_fraction", "neighbours")
 
 #: Named configurations. "report" is the SST report's network (20/15/10 channels, about
-#: 15k parameters, no first guess); "fast" trades accuracy for speed (tiles alone);
-#: "default" is what the bundled default model uses (with context: a 192-pixel window and
-#: the days -2, -1, +1, +2); "large" for users with a GPU.
+#: 15k parameters, no first guess); "fast" trades accuracy for speed; "default" is what the
+#: bundled default model uses (tiles alone); "context" the default's network with context (a
+#: 192-pixel window and the days -2, -1, +1, +2), the bundled ``model="context"``; "large"
+#: for users with a GPU.
 PRESETS: dict[str, dict] = {
     "report": dict(widths=(20, 15, 10), convs_per_level=1, inputs=("field", "mask"), residual=False, discriminator="pair"),
     "fast": dict(widths=(16, 32, 48), convs_per_level=1),
-    "default": dict(widths=(32, 64, 96), convs_per_level=2, inputs=CONTEXT_INPUTS, context_margin=64, time_offsets=(-2.0, -1.0, 1.0, 2.0)),
+    "default": dict(widths=(32, 64, 96), convs_per_level=2),
+    "context": dict(widths=(32, 64, 96), convs_per_level=2, inputs=CONTEXT_INPUTS, context_margin=64, time_offsets=(-2.0, -1.0, 1.0, 2.0)),
     "large": dict(widths=(64, 128, 192, 256), convs_per_level=2),
 }
 
