@@ -229,8 +229,10 @@ class DataArrayInpaint(_Base):
             Tiles per model call; default: the model's ``preferred_batch`` (256 on a CPU,
             8192 on a GPU, where concurrent chunks are also batched together).
         min_observed : float
-            Tiles with no more observed data than this fraction are not used; the others are
-            blended with weights proportional to their observed fraction.
+            Tiles with no more observed data than this fraction (in their context window, for
+            a model with one) are not used; the others are blended with weights proportional
+            to their observed fraction, at least 0.05 (so one tile outweighs a neighbour by at
+            most 20 to 1).
         fallback : bool
             Gaps beyond the reach of any tile with data (clouds wider than a tile) get a
             harmonic fill from their surroundings, on the whole image (so chunking does not
