@@ -29,7 +29,6 @@ __all__ = [
     "fill_regions",
     "FALLBACK_MARGIN",
     "FALLBACK_MAX_REGIONS",
-    "MIN_TILE_WEIGHT",
 ]
 
 
@@ -46,7 +45,8 @@ class TileModel(Protocol):
 #: ``out[rows] = model.predict_tiles(values[rows], observed[rows])`` in calls of at most
 #: ``batch_size`` tiles, passing ``neighbours=neighbours[rows]`` unless ``neighbours`` is
 #: None. ``values`` and ``observed`` are indexable by rows like ``(N, W, W)`` arrays (the
-#: tiles' context windows), ``out`` is ``(N, T, T)``.
+#: tiles' context windows); ``observed`` None means where ``values`` is finite (each batch
+#: is then cut once); ``out`` is ``(N, T, T)``.
 TileRunner = Callable[[TileModel, Any, Any, np.ndarray, int, np.ndarray, Any], None]
 #: ``solve(values, observed) -> values`` on ``(N, H, W)``: fills the unobserved pixels.
 RegionSolver = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -59,7 +59,8 @@ def run_in_batches(model: TileModel, values: Any, observed: Any, rows: np.ndarra
     for b in range(0, rows.size, batch_size):
         sel = rows[b : b + batch_size]
         extra = {} if neighbours is None else {"neighbours": neighbours[sel]}
-        out[sel] = model.predict_tiles(values[sel], observed[sel], **extra)
+        v = values[sel]
+        out[sel] = model.predict_tiles(v, np.isfinite(v) if observed is None else observed[sel], **extra)
 
 
 def fill_block(
@@ -159,10 +160,9 @@ def fill_block(
     extra = None
     if neighbours is not None and getattr(model, "time_offsets", ()):
         extra = _NeighbourTiles(source, np.asarray(neighbours))
-    run_tiles(model, source, _Observed(source), idx, batch_size or getattr(model, "preferred_batch", 256), pred, extra)
-    # blending weight: the window times the tile's observed fraction (a floor for tiles with
-    # data only in their context); 0 for unused tiles and wherever a model returned no value
-    frac = np.maximum(frac, MIN_TILE_WEIGHT) if margin else frac
+    run_tiles(model, source, None, idx, batch_size or getattr(model, "preferred_batch", 256), pred, extra)
+    # blending weight: the window times the tile's observed fraction, floored (tiles with data
+    # only in their context still count); 0 for unused tiles and wherever a model returned no value
     lead = source.shape3
     weights = np.zeros(pred.shape, dtype="float32")
     used_weights = plan.tile_weights(frac[idx])
@@ -189,25 +189,10 @@ def fill_block(
     return out
 
 
-#: Smallest blending weight of a tile with a context margin: a tile with no observed pixel of
-#: its own but data in its context window still fills (the weight of one observed pixel).
-MIN_TILE_WEIGHT = 1 / 4096
-
-
 def _land_and_context(land: np.ndarray | None, wanted: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Land, and every pixel of the context images (which the fallback must leave alone)."""
     context = np.broadcast_to(~wanted.reshape(shape[:-2] + (1, 1)), shape)
     return context if land is None else context | np.broadcast_to(land, shape)
-
-
-class _Observed:
-    """``observed[rows]`` for a :class:`TileSource`: where its windows are finite."""
-
-    def __init__(self, source: TileSource) -> None:
-        self.source, self.shape = source, source.shape
-
-    def __getitem__(self, rows: np.ndarray) -> np.ndarray:
-        return np.isfinite(self.source[rows])
 
 
 class _NeighbourTiles:

@@ -83,7 +83,8 @@ def _one_torch_thread() -> None:
 def run_tiles(model: TileModel, values: Any, observed: Any, rows: np.ndarray, batch_size: int, out: np.ndarray, neighbours: Any = None) -> None:
     """The torch-aware :data:`~sstfill.kernels.blocks.TileRunner`: batches on :func:`model_workers` threads.
 
-    Sets ``out[rows] = model.predict_tiles(values[rows], observed[rows])`` (with
+    Sets ``out[rows] = model.predict_tiles(values[rows], observed[rows])`` (``observed``
+    None: where the values are finite; with
     ``neighbours[rows]`` when given); with several workers, ``batch_size`` shrinks so that
     each gets at least one call.
     """
@@ -100,7 +101,9 @@ def run_tiles(model: TileModel, values: Any, observed: Any, rows: np.ndarray, ba
         # otherwise depend on how many tiles share its call, that is on the chunks
         padded = np.concatenate([sel, np.repeat(sel[-1:], -sel.size % multiple)])
         extra = {} if neighbours is None else {"neighbours": np.ascontiguousarray(neighbours[padded])}
-        out[sel] = model.predict_tiles(np.ascontiguousarray(values[padded]), np.ascontiguousarray(observed[padded]), **extra)[: sel.size]
+        v = np.ascontiguousarray(values[padded])  # windows cut once per call; observed derived from them
+        m = np.isfinite(v) if observed is None else np.ascontiguousarray(observed[padded])
+        out[sel] = model.predict_tiles(v, m, **extra)[: sel.size]
 
     if min(workers, len(batches)) <= 1:
         with torch_threads(1 if workers > 1 else None):
