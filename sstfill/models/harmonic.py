@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
+
 __all__ = ["harmonic_fill", "LaplaceFiller"]
 
 
@@ -254,6 +256,8 @@ class LaplaceFiller:
     """
 
     tile_size: int | None = None
+    #: the error model of its fills (:mod:`sstfill.kernels.uncertainty`)
+    error_model = FALLBACK_ERROR_MODEL
 
     def __init__(
         self, iterations: int = 4, omega: float = 1.85, finest_iterations: int | None = None, tolerance: float | None = 1e-4

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from sstfill.errors import ModelFileError, ModelMismatchError
+from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL, ErrorModel
 from sstfill.models.batching import TileBatcher, batcher_for, existing_batcher
 from sstfill.models.cache import LOADED_MODELS
 from sstfill.models.files import arrays_to_state, load_arrays, resolve_model_file, save_arrays, state_to_arrays
@@ -79,8 +80,13 @@ def load_file_once(path: str, mtime: float, device: str, precision: str = "auto"
     return LOADED_MODELS.get(("file", path, mtime, device, precision), lambda: Inpainter.load(path, device=device, precision=precision))
 
 
+def _error_model(config: dict) -> ErrorModel | None:
+    saved = config.get("error_model")
+    return None if saved is None else ErrorModel.from_dict(saved)
+
+
 def _from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str, precision: str = "auto") -> Inpainter:
-    model = Inpainter(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"))
+    model = Inpainter(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"), error_model=_error_model(config))
     model.generator.load_state_dict(arrays_to_state("generator", arrays))
     return model.to(device, precision=precision)
 
@@ -96,6 +102,11 @@ class Inpainter:
         Training history (losses per epoch).
     preset : str, optional
         Name of the preset it was built from.
+    error_model : ErrorModel, optional
+        The standard deviation of its fills' errors, pixel by pixel
+        (:mod:`sstfill.kernels.uncertainty`), fitted on held-out errors; None (a model not
+        yet fitted, or a file saved before sstfill had error models) uses
+        :data:`~sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL`, the harmonic fill's.
 
     Examples
     --------
@@ -106,8 +117,9 @@ class Inpainter:
     (2, 64, 64)
     """
 
-    def __init__(self, config: ModelConfig | None = None, *, history: dict | None = None, preset: str | None = None) -> None:
+    def __init__(self, config: ModelConfig | None = None, *, history: dict | None = None, preset: str | None = None, error_model: ErrorModel | None = None) -> None:
         self.config = config or ModelConfig()
+        self.fitted_error_model = error_model
         self.generator = Generator(self.config)
         self.discriminator = make_discriminator(self.config)
         self.history: dict[str, list] = history or {}
@@ -142,6 +154,11 @@ class Inpainter:
     def time_offsets(self) -> tuple[float, ...]:
         """Offsets (days) of the neighbouring time steps ``predict_tiles`` takes as ``neighbours``."""
         return self.config.time_offsets
+
+    @property
+    def error_model(self) -> ErrorModel:
+        """The error model of its fills: its own, fitted on held-out errors, else :data:`~sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL`."""
+        return self.fitted_error_model or FALLBACK_ERROR_MODEL
 
     @property
     def description(self) -> str:
@@ -293,7 +310,10 @@ class Inpainter:
         return self
 
     def _config_json(self) -> dict:
-        return {"model": self.config.to_dict(), "preset": self.preset, "history": self.history}
+        out = {"model": self.config.to_dict(), "preset": self.preset, "history": self.history}
+        if self.fitted_error_model is not None:
+            out["error_model"] = self.fitted_error_model.to_dict()
+        return out
 
     def save(self, path: str | os.PathLike, *, extra_arrays: dict[str, np.ndarray] | None = None, extra_config: dict | None = None) -> Path:
         """Write the weights (no pickle) and a JSON config to exactly ``path``; returns it.
@@ -319,7 +339,7 @@ class Inpainter:
         path = resolve_model_file(path)
         arrays, config = load_arrays(path)
         try:
-            model = cls(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"))
+            model = cls(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"), error_model=_error_model(config))
             model.generator.load_state_dict(arrays_to_state("generator", arrays))
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(f"Model file {str(path)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err

@@ -17,9 +17,10 @@ import xarray as xr
 
 from sstfill.errors import InputDataError, ModelMismatchError
 from sstfill.kernels.tiling import TilePlan
+from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
 from sstfill.models.store import resolve_model
 from sstfill.xr import cf
-from sstfill.xr.dispatch import fill_array
+from sstfill.xr.dispatch import error_array, fill_array
 from sstfill.xr.fields import check_field, pick_variable
 from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
 from sstfill.xr.land import find_land
@@ -56,6 +57,7 @@ def _fill(
     device: str | None = "auto",
     precision: str | None = None,
     max_distance: Any = "auto",
+    error: bool = True,
 ) -> xr.DataArray:
     """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
     name = da.name if da.name is not None else "field"
@@ -104,10 +106,17 @@ def _fill(
         codes = xr.where(beyond, 4, codes)
     flag_name = f"{name}_fill_flag"
     flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da, cf.FILL_FLAG_COMMENT)
+    coords = {flag_name: flag.transpose(*da.dims)}
+    error_name = None
+    if error:  # the standard error of each filled value, from the model's error model
+        error_name = f"{name}_error"
+        error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
+        sigma = work.copy(data=error_array(work.data, filled.data, error_model=error_model))
+        coords[error_name] = cf.error_variable(sigma.transpose(*da.dims), da, error_model.fitted_on)
     filled = filled.transpose(*da.dims)
-    filled.attrs = cf.filled_attrs(da, model.description, flag_name)
+    filled.attrs = cf.filled_attrs(da, model.description, flag_name, error_name)
     filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
-    return filled.assign_coords({flag_name: flag.transpose(*da.dims)})
+    return filled.assign_coords(coords)
 
 
 class _Base:
@@ -208,6 +217,7 @@ class DataArrayInpaint(_Base):
         device: str | None = "auto",
         precision: str | None = None,
         max_distance: Any = "auto",
+        error: bool = True,
     ) -> xr.DataArray:
         """Fill cloud gaps; observed pixels are returned bit for bit and land stays NaN.
 
@@ -252,15 +262,20 @@ class DataArrayInpaint(_Base):
             :data:`~sstfill.xr.reach.AUTO_REACH_PX` pixels on coarser grids); a number is
             km; a string gives units ("50 km", "30 px"); None fills every gap, however far.
             See :mod:`sstfill.xr.reach`.
+        error : bool
+            Also return the standard error of each filled value, as a ``<name>_error``
+            coordinate (field units, NaN where nothing was filled; see
+            :mod:`sstfill.kernels.uncertainty` and the CF guide); ``error=False`` skips it.
 
         Returns
         -------
         DataArray
-            The filled field with CF attributes and a ``<name>_fill_flag`` coordinate
-            (0 observed, 1 filled, 2 land, 3 not filled, 4 beyond reach). Non-finite input values (+-inf)
+            The filled field with CF attributes, a ``<name>_fill_flag`` coordinate
+            (0 observed, 1 filled, 2 land, 3 not filled, 4 beyond reach) and, unless
+            ``error=False``, a ``<name>_error`` coordinate. Non-finite input values (+-inf)
             are treated as missing: they are filled and flagged 1, never returned as observed.
         """
-        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback)
+        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error)
         return _fill(self._obj, model, land=land, device=device, precision=precision, max_distance=max_distance, **options)
 
     def evaluate(
@@ -350,17 +365,18 @@ class DatasetInpaint(_Base):
         return self._obj.assign({da.name: gappy, f"{da.name}_hidden": hidden})
 
     def fill(self, var: str | None = None, model: Any = None, **kwargs: Any) -> xr.Dataset:
-        """The dataset with ``var`` filled and a ``<var>_fill_flag`` flag variable added.
+        """The dataset with ``var`` filled, a ``<var>_fill_flag`` flag variable and a ``<var>_error`` variable added.
 
         Keyword arguments are those of :meth:`DataArrayInpaint.fill`; land is looked for
         among the dataset's variables too.
         """
         da = self._var(var)
         filled = _fill(da, model, self._obj, **kwargs)
-        flag_name = f"{da.name}_fill_flag"
+        ours = [n for n in (f"{da.name}_fill_flag", f"{da.name}_error") if n in filled.coords]
         out = self._obj.copy()
-        out[da.name] = filled.drop_vars(flag_name)
-        out[flag_name] = filled[flag_name].variable
+        out[da.name] = filled.drop_vars(ours)
+        for n in ours:
+            out[n] = filled[n].variable
         out.attrs = cf.add_history(out.attrs, f"sstfill: gaps of {da.name!r} filled")
         return out
 

@@ -16,6 +16,7 @@ __all__ = [
     "flag_variable",
     "add_history",
     "filled_attrs",
+    "error_variable",
     "clean_encoding",
     "drop_unwritable_encoding",
     "WRITER_ENCODING_KEYS",
@@ -72,7 +73,7 @@ def add_history(attrs: dict[str, Any], line: str) -> dict[str, Any]:
     return out
 
 
-def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict[str, Any]:
+def filled_attrs(source: xr.DataArray, description: str, flag_name: str, error_name: str | None = None) -> dict[str, Any]:
     """Attributes of a filled field: the source's, plus history, comment and ancillaries."""
     from sstfill._version import __version__
 
@@ -87,11 +88,42 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str) -> dict
     attrs.pop("_FillValue", None)
     method = f"sstfill {__version__}: {description}"
     attrs = add_history(attrs, f"cloud gaps filled by {method}")
-    note = f"Cloud gaps filled by {method}; see {flag_name} for which pixels were observed or filled."
+    note = f"Cloud gaps filled by {method}; see {flag_name} for which pixels were observed or filled"
+    note += f" and {error_name} for the standard error of each filled value." if error_name else "."
     attrs["comment"] = f"{attrs['comment']} {note}" if attrs.get("comment") else note
+    ours = [flag_name] + ([error_name] if error_name else [])
     ancillary = str(attrs.get("ancillary_variables", "")).split()
-    attrs["ancillary_variables"] = " ".join([a for a in ancillary if a != flag_name] + [flag_name])
+    attrs["ancillary_variables"] = " ".join([a for a in ancillary if a not in ours] + ours)
     return attrs
+
+
+def error_variable(sigma: xr.DataArray, source: xr.DataArray, fitted_on: str) -> xr.DataArray:
+    """Wrap the standard error of the filled values as a CF variable describing ``source``.
+
+    Units are the field's; ``standard_name`` is the field's with the CF modifier
+    ``standard_error``; NaN where nothing was filled (observed pixels, land, gaps left
+    missing). Written as float32 with NaN as fill value, compressed like the field.
+    """
+    name = source.name if source.name is not None else "field"
+    attrs: dict[str, Any] = {
+        "long_name": f"standard error of the filled values of {name}",
+        "comment": (
+            "Standard deviation of the error of each filled value (Gaussian), from sstfill's error model "
+            "(distance to the nearest observation, local variability, gradient and observed fraction), "
+            f"fitted on held-out real clouds: {fitted_on or 'see the sstfill documentation'}. "
+            "NaN where the value was observed or not filled."
+        ),
+    }
+    if source.attrs.get("units") is not None:
+        attrs["units"] = source.attrs["units"]
+    std = source.attrs.get("standard_name")
+    if std:
+        attrs["standard_name"] = f"{std} standard_error"
+    out = sigma.astype("float32")
+    out.attrs = attrs
+    enc = {k: v for k, v in source.encoding.items() if k in _COMPRESSION_KEYS}
+    out.encoding = {**enc, "dtype": np.dtype("float32"), "_FillValue": np.float32(np.nan)}
+    return out
 
 
 def unpack_valid_range(attrs: dict[str, Any], scale: float, offset: float) -> dict[str, Any]:

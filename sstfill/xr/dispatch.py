@@ -24,12 +24,14 @@ import torch
 from sstfill.kernels import blocks
 from sstfill.kernels.blocks import TileModel, fill_beyond_tiles, fill_regions
 from sstfill.kernels.tiling import TilePlan
+from sstfill.kernels.uncertainty import ERROR_HALO, ErrorModel, error_block
 from sstfill.kernels.windows import TimeContext
 from sstfill.models.harmonic import LaplaceFiller
 from sstfill.models.inpainter import CPU_MICRO_BATCH
 
 __all__ = [
     "fill_array",
+    "error_array",
     "fill_block",
     "run_tiles",
     "harmonic_fallback",
@@ -416,3 +418,33 @@ def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarr
     core = (slice(0, data.shape[-2]), slice(halo, halo + data.shape[-1]))
     out = fill_block(wrapped, land_w, start=(0, -halo), core=core, **kwargs)
     return out[..., halo : halo + data.shape[-1]]
+
+
+def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel) -> Any:
+    """Sigma of each filled pixel (:func:`sstfill.kernels.uncertainty.error_block`) of a numpy or dask array.
+
+    With dask nothing is computed here: each block gets a halo of
+    :data:`~sstfill.kernels.uncertainty.ERROR_HALO` pixels (blocks smaller than that are
+    merged first), so the result does not depend on the chunking. ``data`` and ``filled``
+    are the input and the filled field, (..., ny, nx) alike; ``land`` broadcasts to them.
+    """
+    kernel = functools.partial(error_block, error_model=error_model)
+    if not hasattr(data, "dask") and not hasattr(filled, "dask"):
+        land_np = None if land is None else np.asarray(land, dtype=bool)
+        return kernel(np.asarray(data), np.asarray(filled), land_np)
+    import dask.array as da
+
+    data, filled = da.asarray(data), da.asarray(filled)
+    chunks = list(filled.chunks)
+    chunks[-2] = _merge_small_chunks(chunks[-2], ERROR_HALO)
+    chunks[-1] = _merge_small_chunks(chunks[-1], ERROR_HALO)
+    filled = filled.rechunk(tuple(chunks))
+    data = data.rechunk(filled.chunks)
+    land_full = da.zeros(data.shape, dtype=bool, chunks=data.chunks) if land is None else da.broadcast_to(da.asarray(land).astype(bool), data.shape).rechunk(data.chunks)
+    depth = {axis: 0 for axis in range(data.ndim)}
+    depth[data.ndim - 2] = ERROR_HALO if len(chunks[-2]) > 1 else 0
+    depth[data.ndim - 1] = ERROR_HALO if len(chunks[-1]) > 1 else 0
+    return da.map_overlap(
+        kernel, data, filled, land_full, depth=depth, boundary="none", trim=True, align_arrays=False,
+        dtype="float32", meta=np.array((), dtype="float32"),
+    )

@@ -1,0 +1,265 @@
+"""The error of a fill, pixel by pixel: features, a fitted Gaussian error model, its fit. Pure numpy.
+
+Every filled pixel gets the standard deviation of its error, ``sigma``, from a log-linear
+model of what makes a fill a guess (:data:`FEATURES`):
+
+* ``log_distance``: ``log(1 + d)``, ``d`` the distance in pixels to the nearest observed
+  pixel (capped at :data:`ERROR_HALO`): far from data the fill is extrapolation;
+* ``log_local_std``: the log of the standard deviation of the field (observed and filled
+  pixels) in a :data:`STD_WINDOW`-pixel box: the local variability an error is a part of;
+* ``log_gradient``: the log of the mean |gradient| (field units per pixel) in a
+  :data:`GRADIENT_WINDOW`-pixel box of the filled field: fronts;
+* ``observed_fraction``: the observed fraction of that :data:`STD_WINDOW` box: how much of
+  the surroundings the fill could see.
+
+``log(sigma) = coefficients . [1, features]``, fitted by the Gaussian negative
+log-likelihood of held-out errors (:func:`fit_error_model`). Each model carries its own
+:class:`ErrorModel` (saved in its JSON); the classical fills and model files from before
+the error model use :data:`FALLBACK_ERROR_MODEL`. Every feature is computed from pixels
+within :data:`ERROR_HALO` of the pixel, so a block with a halo that wide gives the same
+sigma as the whole image, bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy import ndimage
+
+__all__ = [
+    "ERROR_HALO",
+    "FEATURES",
+    "STD_WINDOW",
+    "GRADIENT_WINDOW",
+    "ErrorModel",
+    "FALLBACK_ERROR_MODEL",
+    "error_features",
+    "error_block",
+    "fit_error_model",
+]
+
+#: Pixels of context the features need on every side (and the cap on the distance feature).
+ERROR_HALO = 64
+#: Edge of the box of the local standard deviation and observed fraction.
+STD_WINDOW = 33
+#: Edge of the box the |gradient| is averaged over.
+GRADIENT_WINDOW = 5
+#: The features, in the order of :attr:`ErrorModel.coefficients` (after the intercept).
+FEATURES = ("log_distance", "log_local_std", "log_gradient", "observed_fraction")
+#: Floor (field units, field units per pixel) inside the logs of the std and gradient features.
+_STD_FLOOR = 1e-3
+
+
+@dataclass(frozen=True)
+class ErrorModel:
+    """``log(sigma) = coefficients . [1, *features]``: the error model of one fill method.
+
+    Parameters
+    ----------
+    coefficients : tuple of float
+        The intercept, then one coefficient per name in :data:`FEATURES`.
+    fitted_on : str
+        What it was fitted on (cases, pixels), for ``sstfill info``.
+
+    Examples
+    --------
+    >>> em = ErrorModel((0.0, 0.5, 1.0, 0.0, 0.0))
+    >>> f = np.array([[np.log1p(3.0)], [np.log(0.2)], [0.0], [0.5]])
+    >>> round(float(em.sigma(f)[0]), 3)
+    0.4
+    """
+
+    coefficients: tuple[float, ...]
+    fitted_on: str = ""
+    features: tuple[str, ...] = field(default=FEATURES)
+
+    def __post_init__(self) -> None:
+        if tuple(self.features) != FEATURES:
+            raise ValueError(f"error model features {tuple(self.features)} are not this sstfill's {FEATURES}")
+        if len(self.coefficients) != len(FEATURES) + 1:
+            raise ValueError(f"an error model needs {len(FEATURES) + 1} coefficients, got {len(self.coefficients)}")
+
+    def sigma(self, features: np.ndarray) -> np.ndarray:
+        """Sigma (field units) from features stacked on the first axis, shape (len(FEATURES), ...)."""
+        c = np.asarray(self.coefficients, dtype="float64")
+        log_sigma = c[0] + np.tensordot(c[1:], np.asarray(features, dtype="float64"), axes=1)
+        return np.exp(log_sigma)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"coefficients": [float(c) for c in self.coefficients], "features": list(self.features), "fitted_on": self.fitted_on}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ErrorModel:
+        return cls(tuple(float(c) for c in d["coefficients"]), d.get("fitted_on", ""), tuple(d.get("features", FEATURES)))
+
+
+def _box_sum(a: np.ndarray, size: int) -> np.ndarray:
+    """Sum over the ``size`` x ``size`` box centred on each pixel (zero outside the image).
+
+    Each sum adds the same values in the same order wherever the image starts (two 1-D
+    window sums, not a running sum), so a block with a halo gives its core the very bits
+    the whole image gives.
+    """
+    half = size // 2
+    padded = np.pad(np.asarray(a, dtype="float64"), half)
+    rows = sliding_window_view(padded, size, axis=1).sum(axis=-1)
+    return sliding_window_view(rows, size, axis=0).sum(axis=-1)
+
+
+def _box_mean(values: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Box sums of ``values * weights`` and of ``weights`` (see :func:`_box_sum`)."""
+    return _box_sum(np.where(weights > 0, values * weights, 0.0), size), _box_sum(weights, size)
+
+
+def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | None = None) -> np.ndarray:
+    """The :data:`FEATURES` of every pixel of one image, shape (len(FEATURES), ny, nx), float64.
+
+    Parameters
+    ----------
+    values : array (ny, nx)
+        The input field, NaN (or +-inf) in its gaps.
+    filled : array (ny, nx)
+        The filled field (NaN on land and wherever nothing was filled).
+    land : bool array (ny, nx), optional
+        Pixels never filled; they are not part of any statistic.
+
+    Examples
+    --------
+    >>> x = np.add.outer(np.arange(40.0), np.zeros(40)); gaps = x.copy(); gaps[10:20, 10:20] = np.nan
+    >>> f = error_features(gaps, x)
+    >>> round(float(np.expm1(f[0, 15, 15])), 1), float(f[0, 0, 0])
+    (5.0, 0.0)
+    """
+    values = np.asarray(values, dtype="float64")
+    filled = np.asarray(filled, dtype="float64")
+    observed = np.isfinite(values)
+    known = np.isfinite(filled)
+    if land is not None:
+        known &= ~np.asarray(land, dtype=bool)
+    if observed.any():
+        distance = ndimage.distance_transform_edt(~observed)
+        distance = np.minimum(distance, ERROR_HALO)
+    else:
+        distance = np.full(values.shape, float(ERROR_HALO))
+    w = known.astype("float64")
+    x = np.where(known, filled, 0.0)
+    s1, n = _box_mean(x, w, STD_WINDOW)
+    s2, _ = _box_mean(x * x, w, STD_WINDOW)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, s1 / np.maximum(n, 1e-12), 0.0)
+        var = np.where(n > 0, s2 / np.maximum(n, 1e-12) - mean * mean, 0.0)
+    local_std = np.sqrt(np.maximum(var, 0.0))
+    observed_fraction = _box_sum(observed, STD_WINDOW) / _box_sum(np.ones_like(w), STD_WINDOW)
+    # |gradient| of the filled field: central differences where both neighbours are known
+    gy = np.zeros_like(x)
+    gx = np.zeros_like(x)
+    ok_y = known[2:, :] & known[:-2, :]
+    ok_x = known[:, 2:] & known[:, :-2]
+    gy[1:-1, :] = np.where(ok_y, (x[2:, :] - x[:-2, :]) / 2, 0.0)
+    gx[:, 1:-1] = np.where(ok_x, (x[:, 2:] - x[:, :-2]) / 2, 0.0)
+    has = np.zeros_like(w)
+    has[1:-1, :] += ok_y
+    has[:, 1:-1] += ok_x
+    grad = np.hypot(gy, gx)
+    g_sum, g_n = _box_mean(grad, (has > 0).astype("float64"), GRADIENT_WINDOW)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        gradient = np.where(g_n > 0, g_sum / np.maximum(g_n, 1e-12), 0.0)
+    return np.stack(
+        [np.log1p(distance), np.log(local_std + _STD_FLOOR), np.log(gradient + _STD_FLOOR), observed_fraction]
+    )
+
+
+def error_block(values: np.ndarray, filled: np.ndarray, land: np.ndarray | None, *, error_model: ErrorModel) -> np.ndarray:
+    """Sigma of every filled pixel of a block (..., ny, nx); NaN where the input was observed or nothing was filled.
+
+    Features are computed image by image on the whole block: a block handed over with a
+    halo of :data:`ERROR_HALO` pixels gives its core the same values as the whole image.
+
+    Examples
+    --------
+    >>> x = np.add.outer(np.arange(40.0), np.zeros(40)); gaps = x.copy(); gaps[10:20, 10:20] = np.nan
+    >>> s = error_block(gaps, x, None, error_model=FALLBACK_ERROR_MODEL)
+    >>> bool(np.isnan(s[0, 0])), bool(s[15, 15] > s[10, 10] > 0)
+    (True, True)
+    """
+    shape = values.shape
+    ny, nx = shape[-2:]
+    vals = np.asarray(values).reshape((-1, ny, nx))
+    fill = np.asarray(filled).reshape((-1, ny, nx))
+    land_b = None if land is None else np.broadcast_to(np.asarray(land, dtype=bool), shape).reshape((-1, ny, nx))
+    out = np.full(vals.shape, np.nan, dtype="float32")
+    for i in range(len(vals)):
+        todo = ~np.isfinite(vals[i]) & np.isfinite(fill[i])
+        if land_b is not None:
+            todo &= ~land_b[i]
+        if not todo.any():
+            continue
+        feats = error_features(vals[i], fill[i], None if land_b is None else land_b[i])
+        out[i][todo] = error_model.sigma(feats[:, todo]).astype("float32")
+    return out.reshape(shape)
+
+
+def fit_error_model(features: np.ndarray, errors: np.ndarray, *, fitted_on: str = "", iterations: int = 50) -> ErrorModel:
+    """The :class:`ErrorModel` that maximises the Gaussian likelihood of ``errors`` (fill - truth).
+
+    Newton's method on the negative log-likelihood ``sum(log sigma + e**2 / (2 sigma**2))``,
+    convex in the coefficients of ``log sigma``; at its optimum the mean of
+    ``(e / sigma)**2`` is 1.
+
+    Parameters
+    ----------
+    features : array (len(FEATURES), n)
+        Features of the held-out pixels (:func:`error_features`).
+    errors : array (n,)
+        Their errors.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.uniform(0, 3, (len(FEATURES), 20000))
+    >>> e = rng.normal(0, np.exp(-1 + 0.5 * f[0]))
+    >>> [round(c, 1) + 0.0 for c in fit_error_model(f, e).coefficients]
+    [-1.0, 0.5, 0.0, 0.0, 0.0]
+    """
+    f = np.asarray(features, dtype="float64")
+    e2 = np.asarray(errors, dtype="float64") ** 2
+    ok = np.isfinite(e2) & np.isfinite(f).all(axis=0)
+    phi = np.vstack([np.ones(int(ok.sum())), f[:, ok]])  # (k, n)
+    e2 = e2[ok]
+    if e2.size < 10:
+        raise ValueError(f"fitting an error model needs at least 10 finite errors, got {e2.size}")
+    c = np.zeros(phi.shape[0])
+    c[0] = 0.5 * np.log(max(float(e2.mean()), 1e-12))
+
+    def nll(coef: np.ndarray) -> float:
+        log_s = coef @ phi
+        return float(np.mean(log_s + 0.5 * e2 * np.exp(-2 * log_s)))
+
+    current = nll(c)
+    for _ in range(iterations):
+        log_s = c @ phi
+        r = e2 * np.exp(-2 * log_s)  # z**2
+        grad = phi @ (1 - r) / r.size
+        hess = (phi * (2 * r)) @ phi.T / r.size + 1e-9 * np.eye(len(c))
+        step = np.linalg.solve(hess, grad)
+        t = 1.0
+        while t > 1e-6:
+            trial = c - t * step
+            value = nll(trial)
+            if value <= current:
+                break
+            t /= 2
+        if current - value < 1e-12:
+            c = trial if value <= current else c
+            break
+        c, current = trial, value
+    return ErrorModel(tuple(float(v) for v in c), fitted_on)
+
+
+#: The error model of the classical harmonic (Laplace) fill, also used for model files
+#: saved before sstfill had error models. Fitted by ``benchmarks/calibration.py`` on the
+#: calibration cases (training parts of the real data); see ``docs/benchmarks/calibration.md``.
+FALLBACK_ERROR_MODEL = ErrorModel((-1.6, 0.35, 0.6, 0.2, -0.5), fitted_on="placeholder until benchmarks/calibration.py is run")
