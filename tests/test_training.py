@@ -201,6 +201,12 @@ def test_accessor_train_splits_by_time_and_fills(sst_series):
     # than 10 % above the Laplace fill (an untrained-and-broken network is far above)
     laplace = gappy.inpaint.fill("laplace")
     assert rmse(filled, day, h) < 1.1 * rmse(laplace, day, h)
+    # it learnt its error on the validation tiles, and its fills carry it
+    assert model.fitted_error_model is not None and "validation tiles" in model.fitted_error_model.fitted_on
+    sigma = filled["sst_error"].values
+    assert np.isfinite(sigma[h]).all() and (sigma[h] > 0).all() and np.isnan(sigma[~h]).all()
+    z2 = np.mean(((filled.values - day.values)[h] / sigma[h]) ** 2)
+    assert 0.2 < z2 < 5  # the right order of magnitude (calibration is measured in benchmarks/calibration.py)
 
 
 def test_accessor_train_stops_at_its_time_budget(sst_series):

@@ -10,7 +10,11 @@ model of what makes a fill a guess (:data:`FEATURES`):
 * ``log_gradient``: the log of the mean |gradient| (field units per pixel) in a
   :data:`GRADIENT_WINDOW`-pixel box of the filled field: fronts;
 * ``observed_fraction``: the observed fraction of that :data:`STD_WINDOW` box: how much of
-  the surroundings the fill could see.
+  the surroundings the fill could see;
+* ``log_roughness``: the log of the mean |observed value - mean of its 3 x 3 neighbourhood|
+  over the observed pixels of that box whose neighbourhood is all observed: pixel-scale
+  variability (sensor noise of an L2 swath, none in a smooth L4 analysis) that no fill can
+  reproduce.
 
 ``log(sigma) = coefficients . [1, features]``, fitted by the Gaussian negative
 log-likelihood of held-out errors (:func:`fit_error_model`). Each model carries its own
@@ -39,6 +43,7 @@ __all__ = [
     "error_features",
     "error_block",
     "fit_error_model",
+    "calibrate_scale",
 ]
 
 #: Pixels of context the features need on every side (and the cap on the distance feature).
@@ -48,7 +53,7 @@ STD_WINDOW = 33
 #: Edge of the box the |gradient| is averaged over.
 GRADIENT_WINDOW = 5
 #: The features, in the order of :attr:`ErrorModel.coefficients` (after the intercept).
-FEATURES = ("log_distance", "log_local_std", "log_gradient", "observed_fraction")
+FEATURES = ("log_distance", "log_local_std", "log_gradient", "observed_fraction", "log_roughness")
 #: Floor (field units, field units per pixel) inside the logs of the std and gradient features.
 _STD_FLOOR = 1e-3
 
@@ -63,11 +68,15 @@ class ErrorModel:
         The intercept, then one coefficient per name in :data:`FEATURES`.
     fitted_on : str
         What it was fitted on (cases, pixels), for ``sstfill info``.
+    features : tuple of str
+        The feature names (must be :data:`FEATURES`).
+    scale : float
+        Calibration factor applied to the likelihood fit's sigma (:func:`calibrate_scale`).
 
     Examples
     --------
-    >>> em = ErrorModel((0.0, 0.5, 1.0, 0.0, 0.0))
-    >>> f = np.array([[np.log1p(3.0)], [np.log(0.2)], [0.0], [0.5]])
+    >>> em = ErrorModel((0.0, 0.5, 1.0, 0.0, 0.0, 0.0))
+    >>> f = np.array([[np.log1p(3.0)], [np.log(0.2)], [0.0], [0.5], [0.0]])
     >>> round(float(em.sigma(f)[0]), 3)
     0.4
     """
@@ -75,6 +84,7 @@ class ErrorModel:
     coefficients: tuple[float, ...]
     fitted_on: str = ""
     features: tuple[str, ...] = field(default=FEATURES)
+    scale: float = 1.0
 
     def __post_init__(self) -> None:
         if tuple(self.features) != FEATURES:
@@ -86,14 +96,14 @@ class ErrorModel:
         """Sigma (field units) from features stacked on the first axis, shape (len(FEATURES), ...)."""
         c = np.asarray(self.coefficients, dtype="float64")
         log_sigma = c[0] + np.tensordot(c[1:], np.asarray(features, dtype="float64"), axes=1)
-        return np.exp(log_sigma)
+        return self.scale * np.exp(log_sigma)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"coefficients": [float(c) for c in self.coefficients], "features": list(self.features), "fitted_on": self.fitted_on}
+        return {"coefficients": [float(c) for c in self.coefficients], "features": list(self.features), "fitted_on": self.fitted_on, "scale": float(self.scale)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorModel:
-        return cls(tuple(float(c) for c in d["coefficients"]), d.get("fitted_on", ""), tuple(d.get("features", FEATURES)))
+        return cls(tuple(float(c) for c in d["coefficients"]), d.get("fitted_on", ""), tuple(d.get("features", FEATURES)), float(d.get("scale", 1.0)))
 
 
 def _box_sum(a: np.ndarray, size: int) -> np.ndarray:
@@ -167,8 +177,15 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     g_sum, g_n = _box_mean(grad, (has > 0).astype("float64"), GRADIENT_WINDOW)
     with np.errstate(invalid="ignore", divide="ignore"):
         gradient = np.where(g_n > 0, g_sum / np.maximum(g_n, 1e-12), 0.0)
+    # pixel-scale roughness of the observations: |value - its 3x3 mean| where all 9 are observed
+    v = np.where(observed, values, 0.0)
+    full = _box_sum(observed, 3) == 9
+    rough = np.where(full, np.abs(v - _box_sum(v, 3) / 9), 0.0)
+    r_sum, r_n = _box_mean(rough, full.astype("float64"), STD_WINDOW)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        roughness = np.where(r_n > 0, r_sum / np.maximum(r_n, 1e-12), 0.0)
     return np.stack(
-        [np.log1p(distance), np.log(local_std + _STD_FLOOR), np.log(gradient + _STD_FLOOR), observed_fraction]
+        [np.log1p(distance), np.log(local_std + _STD_FLOOR), np.log(gradient + _STD_FLOOR), observed_fraction, np.log(roughness + _STD_FLOOR)]
     )
 
 
@@ -222,7 +239,7 @@ def fit_error_model(features: np.ndarray, errors: np.ndarray, *, fitted_on: str 
     >>> f = rng.uniform(0, 3, (len(FEATURES), 20000))
     >>> e = rng.normal(0, np.exp(-1 + 0.5 * f[0]))
     >>> [round(c, 1) + 0.0 for c in fit_error_model(f, e).coefficients]
-    [-1.0, 0.5, 0.0, 0.0, 0.0]
+    [-1.0, 0.5, 0.0, 0.0, 0.0, 0.0]
     """
     f = np.asarray(features, dtype="float64")
     e2 = np.asarray(errors, dtype="float64") ** 2
@@ -259,7 +276,33 @@ def fit_error_model(features: np.ndarray, errors: np.ndarray, *, fitted_on: str 
     return ErrorModel(tuple(float(v) for v in c), fitted_on)
 
 
+def calibrate_scale(error_model: ErrorModel, features: np.ndarray, errors: np.ndarray) -> ErrorModel:
+    """``error_model`` with the ``scale`` that brings the coverage of 1, 2 and 3 sigma closest to a Gaussian's.
+
+    Real fill errors have heavier tails than a Gaussian: the likelihood fit makes the mean
+    of ``(e / sigma)**2`` one, which leaves too many errors within 1 sigma and too few
+    within 3. The scale (searched from 0.5 to 2) minimises the largest of the three
+    differences from 68.3, 95.4 and 99.7 %.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = np.zeros((len(FEATURES), 50000)); e = rng.normal(0, 2.0, 50000)
+    >>> round(calibrate_scale(ErrorModel((0.0,) * (len(FEATURES) + 1)), f, e).scale, 1)
+    2.0
+    """
+    base = ErrorModel(error_model.coefficients, error_model.fitted_on, error_model.features).sigma(features)
+    e = np.abs(np.asarray(errors, dtype="float64"))
+    ok = np.isfinite(e) & np.isfinite(base) & (base > 0)
+    z = e[ok] / base[ok]
+    targets = np.array([0.682689492, 0.954499736, 0.997300204])
+    scales = np.exp(np.linspace(np.log(0.5), np.log(2.0), 301))
+    worst = [np.max(np.abs(np.array([np.mean(z <= k * sc) for k in (1, 2, 3)]) - targets)) for sc in scales]
+    best = float(scales[int(np.argmin(worst))])
+    return ErrorModel(error_model.coefficients, error_model.fitted_on, error_model.features, round(best, 4))
+
+
 #: The error model of the classical harmonic (Laplace) fill, also used for model files
 #: saved before sstfill had error models. Fitted by ``benchmarks/calibration.py`` on the
 #: calibration cases (training parts of the real data); see ``docs/benchmarks/calibration.md``.
-FALLBACK_ERROR_MODEL = ErrorModel((-1.6, 0.35, 0.6, 0.2, -0.5), fitted_on="placeholder until benchmarks/calibration.py is run")
+FALLBACK_ERROR_MODEL = ErrorModel((-1.6, 0.35, 0.6, 0.2, -0.5, 0.0), fitted_on="placeholder until benchmarks/calibration.py is run")

@@ -26,6 +26,7 @@ from sstfill.models.networks import ModelConfig
 from sstfill.training.banks import HoleBank, batch_indices, flip_rotate, to_device, validation_holes
 from sstfill.training.checkpoints import RunState, load_checkpoint, save_checkpoint
 from sstfill.training.losses import adversarial_loss, evaluate_tiles, losses, split_samples
+from sstfill.training.uncertainty import fit_tile_error_model
 from sstfill.training.settings import TrainSettings
 from sstfill.training.tiles import draw_holes
 from sstfill.training.windows import draw_window_holes, tiles_as_windows
@@ -326,6 +327,10 @@ def fit(
 ) -> Inpainter:
     """Train ``model`` on tile banks; early stopping on validation; returns the best model.
 
+    At the end its error model is fitted on the validation tiles' hidden pixels
+    (:func:`sstfill.training.uncertainty.fit_tile_error_model`), so its fills come with a
+    ``<var>_error`` learnt from its own errors.
+
     Parameters
     ----------
     model : Inpainter
@@ -384,4 +389,6 @@ def fit(
     if test_tiles is not None and len(test_tiles):
         score_test(run, test_tiles)
     model.generator.eval()
+    # the error of its fills, learnt on the validation tiles' hidden pixels (kept if none fits)
+    model.fitted_error_model = fit_tile_error_model(model, run.val_tiles, run.val_holes) or model.fitted_error_model
     return model

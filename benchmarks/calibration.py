@@ -1,0 +1,268 @@
+#!/usr/bin/env python
+"""Fit each model's error model on the training parts of the real data; measure its calibration on the held-out cases.
+
+The error model (:mod:`sstfill.kernels.uncertainty`) of each method is fitted, by Gaussian
+likelihood, on real cloud shapes transplanted onto data the benchmarks never score:
+
+* the MUR region stacks of ``benchmarks/cases.py`` (clouds on every day), filled as series
+  (a model with neighbouring days gets them), scored on their *training* days only;
+* 128 x 128 windows of the training SLSTR parts (the Norwegian Sea scene, the NE Atlantic
+  rows above the held-out band), one real cloud per window in each cover bin.
+
+It is then measured on the held-out cases of the accuracy benchmark, every group apart: the
+43 standard windows (SLSTR, MUR, each cover bin), the MUR series, the large clouds and the
+swath-edge bands (filled everywhere, ``max_distance=None``): the fraction of errors within
+1, 2 and 3 predicted sigma (Gaussian: 68.3 / 95.4 / 99.7 %), the CRPS of the Gaussian beside
+the RMSE of the fill and of the best single-image peer on the same pixels, the reliability
+diagram and the spread-skill relation.
+
+    python benchmarks/calibration.py --shared ../shared/data --out docs/benchmarks
+    python benchmarks/calibration.py --shared ../shared/data --write-models   # store the fits in the bundled model files
+
+About 10 minutes on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import harness, split  # noqa: E402
+from benchmarks.accuracy_extra import FILL_EVERYWHERE_SETS, build_units, unit_dataarray  # noqa: E402
+from benchmarks.cases import FRACTION_BINS, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
+from benchmarks.peers import PEERS  # noqa: E402
+from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
+from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, error_features, fit_error_model  # noqa: E402
+
+MODELS = ("default", "context", "fast", "laplace")
+SINGLE_PEERS = ("laplace", "biharmonic", "telea")
+KELVIN = 273.15
+SLSTR_FIT_WINDOW = 128
+SLSTR_FIT_STRIDE = 64
+
+
+# ----------------------------------------------------------------------------- inputs
+class Item:
+    """One input to fill: values (2-D or time, y, x), truth, land, where it is scored, its group labels."""
+
+    def __init__(self, name, values, truth, land, scored, lat, lon, time=None, groups=(), fill_everywhere=False):
+        self.name, self.values, self.truth, self.land, self.scored = name, values, truth, land, scored
+        self.lat, self.lon, self.time, self.groups, self.fill_everywhere = lat, lon, time, tuple(groups), fill_everywhere
+
+
+def fit_items(shared: Path, seed: int = 0) -> list[Item]:
+    """The fit set: training days of the MUR stacks, windows of the training SLSTR parts."""
+    items = []
+    _, stacks, used = _mur_build(shared, 128, seed)
+    for name, st in stacks.items():
+        scored = st.hidden.copy()
+        scored[list(st.heldout_steps)] = False
+        items.append(Item(f"fit_{name}", st.observed_input, st.truth, st.land, scored, st.lat, st.lon, st.time, ("fit", "fit_mur")))
+    import xarray as xr
+
+    for rid, (fname, rows) in enumerate([(split.SLSTR_NORWEGIAN_FILE, None), (split.SLSTR_NE_ATL_FILE, "train")]):
+        ds = xr.open_dataset(shared / fname)
+        sst = ds[split.SLSTR_VAR].isel(time=0).values.astype(np.float32) - np.float32(KELVIN)
+        lat, lon = ds["lat"].values, ds["lon"].values
+        valid = np.isfinite(sst)
+        land = split.land_mask(lat, lon)
+        inside = split.swath_mask(valid)
+        stop = split.ne_atl_split_row(sst.shape[0]) if rows == "train" else sst.shape[0]
+        w = SLSTR_FIT_WINDOW
+        k = 0
+        for r0 in range(0, stop - w + 1, SLSTR_FIT_STRIDE):
+            for c0 in range(0, sst.shape[1] - w + 1, SLSTR_FIT_STRIDE):
+                blk = (slice(r0, r0 + w), slice(c0, c0 + w))
+                if land[blk].any() or not inside[blk].all() or valid[blk].mean() < SLSTR_MIN_OBSERVED:
+                    continue
+                if (r0 // SLSTR_FIT_STRIDE + c0 // SLSTR_FIT_STRIDE) % 2:  # a checkerboard: windows overlap by half at most
+                    continue
+                truth = sst[blk].copy()
+                obs_px = np.isfinite(truth)
+                target = FRACTION_BINS[k % len(FRACTION_BINS)]
+                k += 1
+                m, _ = _pick_mask(truth.shape, obs_px, target, _rng(seed, 300 + rid, r0, c0), used=set(used))
+                hid = m & obs_px
+                values = truth.copy()
+                values[hid] = np.nan
+                items.append(Item(f"fit_slstr{rid}_r{r0}_c{c0}", values, truth, np.zeros(truth.shape, bool), hid, lat[blk[0]], lon[blk[1]], None, ("fit", "fit_slstr")))
+    return items
+
+
+def heldout_items(shared: Path, seed: int = 0) -> list[Item]:
+    """The held-out cases of the accuracy benchmark (standard and extra sets), with their groups."""
+    items = []
+    for c in load_heldout_cases(shared, 128, seed):
+        lo, hi = c.target_bin
+        groups = ("all standard", "SLSTR" if c.source == "slstr_l2" else "MUR", f"cover {int(lo * 100)}-{int(hi * 100)} %")
+        items.append(Item(c.name, c.observed_input, c.truth, c.land, c.hidden, c.lat, c.lon, None, groups))
+    units, _ = build_units(shared, 128, seed)
+    for u in units:
+        scored = np.zeros(u.truth.shape, bool)
+        for c in u.cases:
+            if u.time is not None:
+                scored[c.tags["t"]] |= c.hidden
+            else:
+                scored |= c.hidden
+        label = {"mur_series": "MUR series", "large_clouds": "large clouds", "swath_edge": "swath edge"}[u.set]
+        extra = (f"{label}: {'SLSTR' if u.source == 'slstr_l2' else 'MUR'}",) if u.set != "mur_series" else ()
+        items.append(Item(u.name, u.observed_input, u.truth, u.land, scored, u.lat, u.lon, u.time, (label,) + extra, u.set in FILL_EVERYWHERE_SETS))
+    return items
+
+
+# ----------------------------------------------------------------------------- filling
+def fill_item(item: Item, model) -> np.ndarray:
+    """Fill through the accessor as a user would (no error: it is computed from the features here)."""
+    import sstfill  # noqa: F401
+
+    da = unit_dataarray(item, item.values)
+    da.attrs = {"units": "degC", "standard_name": "sea_surface_temperature"}
+    land = unit_dataarray(item, item.land.astype(bool), "land")
+    kwargs = {"max_distance": None} if item.fill_everywhere else {}
+    return np.asarray(da.inpaint.fill(model, land=land, error=False, **kwargs).values, dtype=np.float32)
+
+
+def peer_fill(item: Item, peer: str) -> np.ndarray:
+    """A single-image peer, image by image."""
+    fn = PEERS[peer]
+    values = item.values if item.values.ndim == 3 else item.values[None]
+    land = item.land if item.land.ndim == values.ndim - 1 else item.land
+    out = np.empty(values.shape, np.float32)
+    for t in range(len(values)):
+        scored_t = item.scored[t] if item.scored.ndim == 3 else item.scored
+        if not scored_t.any():
+            out[t] = np.nan
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[t] = fn(values[t], land if land.ndim == 2 else land[t])
+    return out if item.values.ndim == 3 else out[0]
+
+
+def pixels(item: Item, filled: np.ndarray, others: dict | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Features (F, n) and errors (n,) of the scored pixels of one filled item; ``others``' errors (fills by name) on the same pixels."""
+    others = others or {}
+    other_errs: dict[str, list] = {k: [] for k in others}
+    vals = item.values if item.values.ndim == 3 else item.values[None]
+    fill = filled if filled.ndim == 3 else filled[None]
+    truth = item.truth if item.truth.ndim == 3 else item.truth[None]
+    scored = item.scored if item.scored.ndim == 3 else item.scored[None]
+    land = item.land
+    feats, errs = [], []
+    for t in range(len(vals)):
+        where = scored[t] & np.isfinite(fill[t]) & np.isfinite(truth[t])
+        if not where.any():
+            continue
+        f = error_features(vals[t], fill[t], land if land.ndim == 2 else land[t])
+        feats.append(f[:, where])
+        errs.append((fill[t][where].astype("float64") - truth[t][where]))
+        for k, o in others.items():
+            o3 = o if o.ndim == 3 else o[None]
+            other_errs[k].append(o3[t][where].astype("float64") - truth[t][where])
+    if not errs:
+        return np.zeros((len(FEATURES), 0)), np.zeros(0), {k: np.zeros(0) for k in others}
+    return np.concatenate(feats, axis=1), np.concatenate(errs), {k: np.concatenate(v) for k, v in other_errs.items()}
+
+
+# ----------------------------------------------------------------------------- scores
+def group_scores(errors: np.ndarray, sigma: np.ndarray) -> dict:
+    cov = coverage(errors, sigma)
+    nominal, observed = reliability(errors, sigma)
+    spread, skill, count = spread_skill(errors, sigma)
+    return {
+        "pixels": int(errors.size),
+        "within_1": cov[1], "within_2": cov[2], "within_3": cov[3],
+        "rmse": float(np.sqrt(np.mean(errors**2))) if errors.size else float("nan"),
+        "crps": crps_gaussian(errors, sigma),
+        "mean_sigma": float(np.mean(sigma)) if sigma.size else float("nan"),
+        "reliability": {"nominal": nominal.tolist(), "observed": observed.tolist()},
+        "spread_skill": {"rms_sigma": spread.tolist(), "rmse": skill.tolist(), "count": count.tolist()},
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--shared", default=str(split.DEFAULT_SHARED))
+    p.add_argument("--out", default=None, help="folder for calibration.json/.md and the figures")
+    p.add_argument("--models", nargs="*", default=list(MODELS))
+    p.add_argument("--write-models", action="store_true", help="store each fitted error model in its bundled model file")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    shared = _shared(args.shared)
+    t0 = time.perf_counter()
+    fit_set, held = fit_items(shared, args.seed), heldout_items(shared, args.seed)
+    print(f"[calibration] {len(fit_set)} fit inputs, {len(held)} held-out inputs ({time.perf_counter() - t0:.0f} s)", flush=True)
+    results: dict = {"models": {}, "fit_set": {}, "command": "python benchmarks/calibration.py " + " ".join(argv or sys.argv[1:])}
+    groups = sorted({g for it in held for g in it.groups}, key=lambda g: (g != "all standard", g))
+    peer_fills = {it.name: {peer: peer_fill(it, peer) for peer in SINGLE_PEERS} for it in held}
+    print(f"[calibration] peers filled ({time.perf_counter() - t0:.0f} s)", flush=True)
+    fitted: dict[str, ErrorModel] = {}
+    for name in args.models:
+        t1 = time.perf_counter()
+        feats, errs, _ = zip(*[pixels(it, fill_item(it, name)) for it in fit_set])
+        f_fit, e_fit = np.concatenate(feats, axis=1), np.concatenate(errs)
+        raw = fit_error_model(f_fit, e_fit, fitted_on=f"benchmarks/calibration.py: {e_fit.size} hidden pixels under real clouds on the training parts of the MUR and SLSTR data")
+        em = calibrate_scale(raw, f_fit, e_fit)
+        fitted[name] = em
+        results["fit_set"][name] = group_scores(e_fit, em.sigma(f_fit)) | {"coefficients": list(em.coefficients), "scale": em.scale, "raw": group_scores(e_fit, raw.sigma(f_fit))}
+        per_group: dict[str, list] = {g: [] for g in groups}
+        for it in held:
+            f, e, peers = pixels(it, fill_item(it, name), peer_fills[it.name])
+            for g in it.groups:
+                per_group[g].append((e, em.sigma(f), raw.sigma(f), peers))
+        results["models"][name] = {}
+        for g, v in per_group.items():
+            e = np.concatenate([a[0] for a in v])
+            scores = group_scores(e, np.concatenate([a[1] for a in v]))
+            scores["raw"] = group_scores(e, np.concatenate([a[2] for a in v]))
+            del scores["raw"]["reliability"], scores["raw"]["spread_skill"]
+            scores["peer_rmse"] = {p: float(np.sqrt(np.mean(np.concatenate([a[3][p] for a in v]) ** 2))) for p in SINGLE_PEERS}
+            results["models"][name][g] = scores
+        print(f"[calibration] {name}: fit on {e_fit.size} px, coefficients {[round(c, 3) for c in em.coefficients]}, scale {em.scale} ({time.perf_counter() - t1:.0f} s)", flush=True)
+        for g, r in results["models"][name].items():
+            best = min(r["peer_rmse"].values())
+            print(f"   {g:22s} {r['pixels']:8d} px  1s {r['within_1']:.3f}  2s {r['within_2']:.3f}  3s {r['within_3']:.3f} (raw {r['raw']['within_1']:.3f} {r['raw']['within_2']:.3f} {r['raw']['within_3']:.3f})  rmse {r['rmse']:.3f}  crps {r['crps']:.3f}  best peer rmse {best:.3f}", flush=True)
+    results["seconds"] = time.perf_counter() - t0
+    results["gaussian"] = {str(k): v for k, v in GAUSSIAN_COVERAGE.items()}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        results["environment"] = harness.environment()
+        results["run_at"] = harness.utc_timestamp()
+        harness.write_json(out / "calibration.json", results)
+        print(f"[calibration] wrote {out / 'calibration.json'}")
+    if args.write_models:
+        write_models(fitted)
+    return 0
+
+
+def write_models(fitted: dict[str, ErrorModel]) -> None:
+    """Store each fitted error model in its bundled model file (the weights are unchanged)."""
+    from sstfill.models.inpainter import Inpainter
+    from sstfill.models.store import BUNDLED_MODELS
+
+    for name, em in fitted.items():
+        if name not in BUNDLED_MODELS:
+            print(f"[calibration] {name}: not a bundled model file; its coefficients: {list(em.coefficients)}")
+            continue
+        path = REPO / "sstfill" / "data" / BUNDLED_MODELS[name]
+        model = Inpainter.load(path)
+        before = {k: v.clone() for k, v in model.generator.state_dict().items()}
+        model.fitted_error_model = em
+        model.save(path)
+        after = Inpainter.load(path).generator.state_dict()
+        assert all((before[k] == after[k]).all() for k in before), "weights changed"
+        print(f"[calibration] wrote the error model into {path}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
