@@ -76,6 +76,15 @@ def test_demo(tmp_path):
         err = (ds["analysed_sst"].values - truth)[hidden].astype("float64")
     assert hidden.sum() > 10_000 and np.isfinite(err).all()
     assert float(np.sqrt(np.mean(err**2))) == pytest.approx(ours["rmse"], abs=6e-4)
+    # the standard error is written (NaN where nothing was filled) and the printed share within 1 and 2 sigma is its own
+    with xr.open_dataset(nc) as ds:
+        sigma, flag = ds["analysed_sst_error"].values, ds["analysed_sst_fill_flag"].values
+        np.testing.assert_array_equal(np.isfinite(sigma), flag == 1)
+        sigma = sigma[hidden].astype("float64")
+    within = {int(k): float(v) for k, v in re.findall(r"within (\d) sigma: (\d+) %", res.stdout)}
+    assert set(within) == {1, 2}, res.stdout
+    for k, shown in within.items():
+        assert shown == pytest.approx(100 * np.mean(np.abs(err) <= k * sigma), abs=0.51)
     # the bundled model fills this held-out day well and beats the Laplace fill it starts from
     # (measured: 0.147 vs 0.190 degC; the accuracy tests in test_default_model.py say more)
     assert ours["rmse"] < 0.165 and ours["rmse"] < 0.85 * laplace["rmse"]
@@ -98,6 +107,35 @@ def test_fill_keeps_observed_and_adds_flag(tmp_path, gappy_file, fast_model, suf
         assert (flag[observed] == 0).all()
         assert np.isfinite(after[flag == 1]).all() and (flag == 1).sum() > 0
     assert [f for f in os.listdir(tmp_path) if f.startswith(".")] == []
+
+
+def test_fill_writes_error_unless_no_error(tmp_path, gappy_file):
+    res = run_cli("fill", gappy_file, "with.nc", "--model", "laplace", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    with xr.open_dataset(tmp_path / "with.nc") as out:
+        error, flag = out["sst_error"], out["sst_fill_flag"].values
+        assert error.dtype == np.float32 and error.dims == out["sst"].dims
+        assert error.attrs["units"] == out["sst"].attrs["units"]
+        assert error.attrs["standard_name"] == "sea_surface_temperature standard_error"
+        assert error.attrs["long_name"] and error.attrs["comment"]
+        assert set(out["sst"].attrs["ancillary_variables"].split()) == {"sst_fill_flag", "sst_error"}
+        sigma = error.values
+        np.testing.assert_array_equal(np.isfinite(sigma), flag == 1)  # NaN exactly where nothing was filled
+        assert (flag == 1).sum() > 0 and (sigma[flag == 1] > 0).all()
+        median, p95 = np.percentile(sigma[flag == 1], [50, 95])
+    line = re.search(r"error of filled values \(1 sigma\): median (\S+) (\S+), 95th percentile (\S+) \S+ \(in sst_error\)", res.stdout)
+    assert line, res.stdout
+    assert line[2] == out["sst"].attrs["units"]
+    span = float(np.nanmax(sigma) - np.nanmin(sigma))  # the summary is exact to a histogram bin, printed to 3 digits
+    assert float(line[1]) == pytest.approx(median, rel=5e-3, abs=span / 1000)
+    assert float(line[3]) == pytest.approx(p95, rel=5e-3, abs=span / 1000)
+
+    res = run_cli("fill", gappy_file, "without.nc", "--model", "laplace", "--no-error", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "error of filled values" not in res.stdout
+    with xr.open_dataset(tmp_path / "without.nc") as out:
+        assert "sst_error" not in out.variables and "sst_fill_flag" in out
+        assert out["sst"].attrs["ancillary_variables"] == "sst_fill_flag"
 
 
 def test_fill_glob_of_daily_files(tmp_path, gappy_file):

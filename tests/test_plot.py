@@ -45,8 +45,8 @@ def test_quicklook_without_truth(case):
     sst, gappy, _, filled = case
     fig = splot.quicklook(gappy, filled)
     assert isinstance(fig, Figure)
-    assert len(panels(fig)) == 3
-    assert [a.get_xlabel() for a in panels(fig)] == ["longitude (°E)"] * 3
+    assert len(panels(fig)) == 4  # and the standard error fill() attached
+    assert [a.get_xlabel() for a in panels(fig)] == ["longitude (°E)"] * 4
     assert panels(fig)[0].get_ylabel() == "latitude (°N)"
     assert panels(fig)[2].get_legend() is not None
 
@@ -55,7 +55,7 @@ def test_quicklook_with_truth(case):
     sst, gappy, hidden, filled = case
     fig = splot.quicklook(gappy, filled, truth=sst, title="case")
     axes = panels(fig)
-    assert len(axes) == 6
+    assert len(axes) == 7  # and the standard error fill() attached
     assert "RMSE" in axes[5].get_title() and "bias" in axes[5].get_title()
     assert f"({int(hidden.sum()):,} pixels" in axes[5].get_title()
     # the error map is centred on 0 with symmetric limits
@@ -165,6 +165,47 @@ def test_user_axes_and_errors(case):
         splot.quicklook(gappy.to_dataset(), filled)
 
 
+def test_standard_error_panel(case):
+    sst, gappy, _, filled = case
+    sigma = filled["sst_error"].values
+    title = "standard error of the fill (1 sigma)"
+    for fig in (splot.quicklook(gappy, filled), splot.quicklook(gappy, filled, truth=sst)):
+        axes = panels(fig)
+        assert axes[-1].get_title().startswith(title)
+        assert [a.get_title().startswith(title) for a in axes].count(True) == 1
+        assert "error (1 sigma, °C)" in colourbar_labels(fig)  # a spread in kelvin is one in degC
+        shown = [im for im in axes[-1].images if im.get_cmap().name == "magma"]
+        assert len(shown) == 1
+        values = np.ma.filled(np.ma.asarray(shown[0].get_array(), dtype=float), np.nan)
+        np.testing.assert_array_equal(np.isfinite(values), np.isfinite(sigma))  # NaN where nothing was filled
+        np.testing.assert_allclose(np.nanmedian(values), np.nanmedian(sigma), rtol=1e-6)  # not shifted by 273.15
+        assert shown[0].get_clim() == pytest.approx((0.0, np.nanpercentile(sigma, 99)))
+    for fig, n in ((splot.quicklook(gappy, filled, show_error=False), 3), (splot.quicklook(gappy, filled, truth=sst, show_error=False), 6)):
+        assert len(panels(fig)) == n and not any(a.get_title().startswith(title) for a in panels(fig))
+        assert not any(label.startswith("error (1 sigma") for label in colourbar_labels(fig))
+
+
+def test_no_standard_error_panel_without_the_error(case):
+    sst, gappy, _, filled = case
+    for bare in (filled.drop_vars("sst_error"), gappy.inpaint.fill(model="laplace", land=sst.isnull(), error=False)):
+        assert "sst_error" not in bare.coords
+        fig = splot.quicklook(gappy, bare, truth=sst)
+        assert len(panels(fig)) == 6
+        assert not any("standard error" in a.get_title() for a in panels(fig))
+
+
+def test_standard_error_in_user_axes(case):
+    sst, gappy, _, filled = case
+    fig, axes = plt.subplots(1, 4)
+    assert splot.quicklook(gappy, filled, ax=axes) is fig
+    assert axes[3].get_title().startswith("standard error of the fill")
+    fig, axes = plt.subplots(2, 3)  # no room for it: left out
+    splot.quicklook(gappy, filled, truth=sst, ax=axes)
+    assert not any("standard error" in a.get_title() for a in axes.ravel())
+    with pytest.raises(ValueError, match="6 Axes, or 7"):
+        splot.quicklook(gappy, filled, truth=sst, ax=plt.subplots(1, 5)[1])
+
+
 def test_flag_map(case):
     _, gappy, _, filled = case
     fig = splot.flag_map(filled["sst_fill_flag"])
@@ -217,5 +258,5 @@ def test_dask_backed_series():
     filled = gappy.inpaint.fill(model="laplace", land=land)
     assert hasattr(filled.data, "dask")
     fig = splot.quicklook(gappy, filled, truth=sst)
-    assert len(panels(fig)) == 6 and "first of 2" in fig._suptitle.get_text()
+    assert len(panels(fig)) == 7 and "first of 2" in fig._suptitle.get_text()
     assert "RMSE" in panels(fig)[5].get_title()

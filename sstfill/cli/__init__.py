@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("fill", help="fill the gaps of netCDF/zarr inputs into a new netCDF or zarr output", formatter_class=_Formatter,
                        usage="%(prog)s INPUT [INPUT ...] OUTPUT [options]",
-                       description="Fill cloud gaps lazily (dask) and write the filled variable and its <var>_fill_flag atomically: "
+                       description="Fill cloud gaps lazily (dask) and write the filled variable, its <var>_fill_flag and <var>_error atomically: "
                        "nothing appears under OUTPUT unless the whole run succeeds.")
     p.add_argument("paths", nargs="+", metavar="INPUT... OUTPUT", help="netCDF files, quoted glob patterns ('data/*.nc') or zarr stores, then the output (.nc or .zarr)")
     p.add_argument("--var", default=None, help="variable to fill (default: the only floating-point field)")
@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="dask.distributed scheduler to run on, e.g. tcp://10.0.0.5:8786 (workers must see the inputs and the output directory)")
     p.add_argument("--max-distance", default="auto", metavar="DIST", help="fill gaps only this far from the observations, e.g. '50 km' or '30 px'; "
                    "'auto' is the measured default, 'none' fills every gap however far (default: %(default)s)")
+    p.add_argument("--no-error", action="store_true", help="do not write <var>_error (the standard error of each filled value): a little faster")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fill)

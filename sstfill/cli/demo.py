@@ -1,8 +1,9 @@
 """``sstfill demo``: hide real cloud shapes on a bundled real SST image, fill them, score and draw.
 
-Writes ``OUT/demo_filled.nc`` (the fill, its flag and the hidden pixels) and ``OUT/demo.png``
-(:func:`sstfill.plot.demo.demo_figure`), each atomically, and prints the scores of the model,
-scikit-image's biharmonic inpainting and sstfill's Laplace fill on the hidden pixels.
+Writes ``OUT/demo_filled.nc`` (the fill, its flag, its standard error and the hidden pixels) and
+``OUT/demo.png`` (:func:`sstfill.plot.demo.demo_figure`), each atomically, and prints the scores
+of the model, scikit-image's biharmonic inpainting and sstfill's Laplace fill on the hidden
+pixels, and the share of the hidden pixels whose error is within 1 and 2 standard errors.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sstfill.atomic import write_atomically
     from sstfill.evaluation.metrics import scores
     from sstfill.models.harmonic import LaplaceFiller
-    from sstfill.plot.demo import demo_figure
+    from sstfill.plot.demo import GAUSSIAN_WITHIN, demo_figure, within_sigma
     from sstfill.plot.units import shown_in_celsius, to_celsius
     from sstfill.xr.fields import pick_variable
     from sstfill.xr.io import check_output, write_atomic
@@ -106,6 +107,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     gappy_da, hidden_da = truth_da.inpaint.add_holes("clouds", fraction=0.4, seed=args.seed, land=land)
     filled_da = gappy_da.inpaint.fill(model, land=land)
     flag_name = f"{var}_fill_flag"
+    error_name = f"{var}_error"
 
     units = truth_da.attrs.get("units")
     truth_c = to_celsius(truth_da.values.astype("float64"), units)
@@ -114,6 +116,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     hidden = hidden_da.values.astype(bool)
     land_px = filled_da[flag_name].values == 2
     unit = "degC" if shown_in_celsius(units) else (units or "field units")
+    error = filled_da[error_name] if error_name in filled_da.coords else None  # a spread: kelvin and degC alike
+    coverage = within_sigma(filled_c, truth_c, error.values, hidden) if error is not None else None
 
     rows: list[tuple[str, dict]] = [(model_label, scores(filled_c, truth_c, hidden))]
     peers_note = []
@@ -127,7 +131,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         rows.append(("sstfill laplace", scores(to_celsius(lap.values.astype("float64"), units), truth_c, hidden)))
 
     # outputs: netCDF (filled field, its flag, the hidden pixels) and the figure
-    out = filled_da.reset_coords(flag_name)
+    out = filled_da.reset_coords([n for n in (flag_name, error_name) if n in filled_da.coords])
     out[f"{var}_hidden"] = hidden_da.astype("int8").assign_attrs(
         long_name=f"pixels of {var} hidden by the demo's synthetic clouds (1 = hidden)", flag_values=np.array([0, 1], "int8"), flag_meanings="kept hidden"
     )
@@ -153,7 +157,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     no_truth = ~np.isfinite(truth_c) & ~hidden & np.isfinite(filled_c)
     if no_truth.any():  # e.g. SLSTR outside the swath: filled (extrapolated) in the file, shaded "no data" in the figure
         sample_note += "\n" + "\n".join(textwrap.wrap(f"{format_count(int(no_truth.sum()))} pixels without truth (outside the swath) are filled in demo_filled.nc but not shown here.", 78))
-    fig = demo_figure(truth_da, gappy_da, filled_da, hidden=hidden_da, land=filled_da[flag_name] == 2, scores=rows, title=title, note=sample_note)
+    fig = demo_figure(truth_da, gappy_da, filled_da, hidden=hidden_da, land=filled_da[flag_name] == 2, scores=rows, title=title, note=sample_note, error=error)
     try:
         png_path = write_atomically(out_dir / "demo.png", lambda tmp: fig.savefig(tmp, format="png", dpi=110), overwrite=True)
     finally:
@@ -171,8 +175,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"  {name:<30}{s['rmse']:>8.3f}{s['mae']:>8.3f}{s['bias']:>+9.3f}{ratio:>8.2f}")
     for note in peers_note:
         say(f"  ({note})")
+    if coverage is not None:
+        say("")
+        say(f"standard error of the {rows[0][0]} ({error_name}): hidden pixels with |filled - truth| within 1 and 2 sigma")
+        say("  " + ", ".join(f"within {k:g} sigma: {100 * v:.0f} % (Gaussian: {100 * GAUSSIAN_WITHIN[k]:.0f} %)" for k, v in coverage.items()))
     say("")
-    say(f"wrote {nc_path}  (variables {var}, {flag_name}, {var}_hidden)")
+    written_vars = ", ".join([var, flag_name] + ([error_name] if error is not None else []) + [f"{var}_hidden"])
+    say(f"wrote {nc_path}  (variables {written_vars})")
     say(f"wrote {png_path}")
     say(f"done in {time.perf_counter() - t_start:.1f} s")
     return 0

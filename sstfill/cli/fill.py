@@ -9,7 +9,7 @@ from pathlib import Path
 from sstfill.cli.common import format_count, parse_chunks, resolve_cli_model, say
 from sstfill.errors import CLIError
 
-__all__ = ["cmd_fill", "flag_counts", "max_distance_arg"]
+__all__ = ["cmd_fill", "flag_counts", "error_quantiles", "max_distance_arg"]
 
 
 def max_distance_arg(text: str) -> str | float | None:
@@ -53,6 +53,57 @@ def flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
     return {FILL_FLAGS[v]: int(c) for v, c in zip(FILL_FLAGS, counts)}
 
 
+def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tuple[float, ...] = (0.5, 0.95), bins: int = 4096) -> dict[float, float] | None:
+    """Quantiles of ``<var>_error`` over the filled pixels (flag 1) of a written output.
+
+    Streamed through dask like :func:`flag_counts`: one pass for the range, one for a
+    histogram of ``bins`` bins over it, so the quantiles are exact to 1/``bins`` of the
+    range (the value below which that share of the pixels lies, linear within a bin),
+    whatever the size of the output. None when the output has
+    no error variable or nothing was filled.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, xarray as xr
+    >>> path = Path(tempfile.mkdtemp()) / "out.nc"
+    >>> xr.Dataset({"sst_error": ("x", np.r_[np.arange(1.0, 101.0), 1e3]),
+    ...             "sst_fill_flag": ("x", np.r_[np.ones(100, "int8"), 0])}).to_netcdf(path)
+    >>> {q: round(v, 1) for q, v in error_quantiles(path, "sst_error", "sst_fill_flag").items()}
+    {0.5: 50.0, 0.95: 95.0}
+    """
+    import dask
+    import dask.array as dsa
+    import numpy as np
+
+    from sstfill.xr.io import open_input
+
+    try:
+        with open_input(str(path), {}) as ds:
+            if error_name not in ds:
+                return None
+            error = ds[error_name]
+            if flag_name in ds:
+                error = error.where(ds[flag_name] == 1)
+            values = dsa.asarray(error.data).ravel()
+            lo, hi, n = dask.compute(dsa.nanmin(values), dsa.nanmax(values), dsa.isfinite(values).sum(), scheduler="threads")
+            if not n or not np.isfinite(lo):
+                return None
+            if hi <= lo:
+                return {q: float(lo) for q in quantiles}
+            counts, edges = dsa.histogram(values, bins=bins, range=(float(lo), float(hi)))  # NaN falls outside the range
+            counts = np.asarray(counts.compute(scheduler="threads"), dtype="float64")
+    except Exception:  # noqa: BLE001  (a summary only)
+        return None
+    cumulative = np.concatenate([[0.0], np.cumsum(counts)])  # pixels below each edge
+    out = {}
+    for q in quantiles:
+        target = q * cumulative[-1]
+        k = int(np.clip(np.searchsorted(cumulative, target, side="left"), 1, counts.size))  # first edge with that many below
+        inside = (target - cumulative[k - 1]) / counts[k - 1] if counts[k - 1] else 0.0
+        out[q] = float(edges[k - 1] + inside * (edges[k] - edges[k - 1]))
+    return out
+
+
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
     from sstfill.xr.io import check_output, open_inputs, output_format, write_atomic
@@ -87,7 +138,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     try:
         t0 = time.perf_counter()
         before = set(ds.data_vars)
-        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance)
+        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False))
         flag_name = next(v for v in out.data_vars if v not in before and str(v).endswith("_fill_flag"))
         var = str(flag_name)[: -len("_fill_flag")]
         field = ds[var]
@@ -102,6 +153,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     counts = flag_counts(written, flag_name)
+    error_name = f"{var}_error"
+    sigma = error_quantiles(written, error_name, flag_name) if error_name in out.data_vars else None
     say(f"wrote {written} in {seconds:.1f} s")
     if counts:
         total = sum(counts.values()) or 1
@@ -113,4 +166,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
                 f"note: {format_count(counts['beyond_reach'])} pixels lie beyond the reach of the data (--max-distance {args.max_distance}); "
                 f"they stay NaN with {flag_name} = 4 (--max-distance none fills them)"
             )
+    if sigma:
+        units = field.attrs.get("units")
+        unit = f" {units}" if units else ""
+        say(f"error of filled values (1 sigma): median {sigma[0.5]:.3g}{unit}, 95th percentile {sigma[0.95]:.3g}{unit} (in {error_name})")
     return 0

@@ -1,9 +1,10 @@
-"""Quick-look figures: the input, the fill, its flags, the error, and training curves.
+"""Quick-look figures: the input, the fill, its standard error, its flags, the error, and training curves.
 
 Import it yourself (``import sstfill.plot``); matplotlib is only needed here. The figures
 follow the SST report's figures 10-15: input with gaps, filled field, where it was filled,
 and, when the truth is known, the error map and a scatter of filled against true values on
-the pixels that were missing from the input.
+the pixels that were missing from the input. A fill that carries its standard error
+(``<name>_error``, from ``fill(error=True)``) gets a map of it beside the fill.
 
 SST in kelvin is shown in degrees Celsius. Land is grey, gaps are white. Fields with more
 than two dimensions are shown at the first index of every other dimension.

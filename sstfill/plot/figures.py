@@ -1,4 +1,4 @@
-"""The quick-look figures: the input, the fill, its flags, the error, and a scatter."""
+"""The quick-look figures: the input, the fill, its standard error, its flags, the error, and a scatter."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from sstfill.plot.maps import (
     axes_for,
     first_image,
     land_layer,
+    pyplot,
     select_image,
     spatial_dims,
 )
@@ -33,6 +34,8 @@ FLAG_COLOURS = {
     "beyond_reach": "#ffffcc",
 }
 _PALETTE = ("#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d")
+#: sequential colormap of the standard-error map (0 is dark)
+ERROR_CMAP = "magma"
 
 
 def _cmap():
@@ -122,6 +125,17 @@ def _find_flag(filled: xr.DataArray) -> xr.DataArray | None:
     return None
 
 
+def _find_error(filled: xr.DataArray) -> xr.DataArray | None:
+    """The ``<name>_error`` coordinate ``fill`` attaches, else one whose standard_name ends in ``standard_error``."""
+    name = f"{filled.name}_error"
+    if name in filled.coords:
+        return filled.coords[name]
+    for c in filled.coords.values():
+        if str(c.attrs.get("standard_name", "")).endswith("standard_error"):
+            return c
+    return None
+
+
 # ----------------------------------------------------------------------------- public
 
 
@@ -173,11 +187,14 @@ def quicklook(
     land: Any = None,
     ax: Any = None,
     title: str | None = None,
+    show_error: bool = True,
 ):
-    """Input, fill and flags side by side; with the truth, also the error and a scatter.
+    """Input, fill, its standard error and flags side by side; with the truth, also the error and a scatter.
 
-    Panels: the input with its gaps (white), the filled field, the fill flag; when
-    ``truth`` is given, the truth, the error ``filled - truth`` on the pixels missing from
+    Panels: the input with its gaps (white), the filled field, the standard error of the
+    filled values (when ``filled`` carries the ``<name>_error`` that ``fill`` adds: a
+    sequential colour scale from 0 to its 99th percentile, observed sea light grey), the
+    fill flag; when ``truth`` is given, the truth, the error ``filled - truth`` on the pixels missing from
     the input but known in the truth (diverging colours centred at 0, limits at the 99th
     percentile of its size), and filled against true values on those pixels with the 1:1
     line, RMSE and bias. The field panels share their colour limits (2nd to 98th
@@ -197,9 +214,14 @@ def quicklook(
     land : DataArray or bool array, optional
         Land to shade grey; default: the flag's land, else pixels missing in every input.
     ax : sequence of Axes, optional
-        Three Axes (six with ``truth``) to draw into; a new figure by default.
+        Axes to draw into, in the order input, fill, flag (then truth, error, scatter with
+        ``truth``), and the standard error last: three (six with ``truth``), or one more to
+        show the standard error. A new figure by default.
     title : str, optional
         Figure title; default: the variable's ``long_name``.
+    show_error : bool
+        Show the standard error of the filled values when ``filled`` carries it (the
+        ``<name>_error`` coordinate of ``fill(error=True)``); False leaves the panel out.
 
     Returns
     -------
@@ -212,6 +234,8 @@ def quicklook(
     >>> gappy, hidden = sst.inpaint.add_holes("clouds", fraction=0.3, seed=0)
     >>> filled = gappy.inpaint.fill(model="laplace")
     >>> fig = sstfill.plot.quicklook(gappy, filled, truth=sst)
+    >>> [ax.get_title().split(":")[0] for ax in fig.axes if ax.get_label() != "<colorbar>"][-1]
+    'standard error of the fill (1 sigma)'
     >>> fig.savefig("quicklook.png", dpi=120)  # doctest: +SKIP
     """
     for what, obj in (("gappy", gappy), ("filled", filled), ("truth", truth)):
@@ -260,9 +284,28 @@ def quicklook(
     if flag is None and "land" in meanings:
         codes[land_mask & ~np.isfinite(g)] = 2
 
+    sigma_da = _find_error(filled) if show_error else None
+    sigma = None
+    if sigma_da is not None:
+        sigma = select_image(sigma_da, dims, g, "error").astype("float64")  # a spread: kelvin and degC alike
+
     rows = 2 if truth is not None else 1
     row_height = 3.3 * grid.ratio() + 1.4
-    fig, axes = axes_for(ax, 3 * rows, (15.0, rows * row_height + 0.5), rows, 3, "quicklook")
+    if sigma is not None and ax is not None:
+        n_given = np.asarray(ax, dtype=object).size
+        if n_given == 3 * rows:  # no room for it: drawn as before the standard error existed
+            sigma = None
+        elif n_given != 3 * rows + 1:
+            raise ValueError(f"quicklook draws {3 * rows} panels here; pass ax= a sequence of {3 * rows} Axes, or {3 * rows + 1} to show the standard error too (got {n_given}).")
+    if sigma is None or ax is not None:
+        fig, axes = axes_for(ax, 3 * rows + (sigma is not None), (15.0, rows * row_height + 0.5), rows, 3, "quicklook")
+    else:
+        # four columns, each error map under the standard error: input | fill | standard error | flag,
+        # then truth | scatter | filled - truth (the flag's legend below it); axes in the order of ax=
+        fig = pyplot().figure(figsize=(19.0, rows * row_height + 0.5), layout="constrained")
+        gs = fig.add_gridspec(rows, 4)
+        places = [(0, 0), (0, 1), (0, 3)] + ([(1, 0), (1, 2), (1, 1)] if truth is not None else []) + [(0, 2)]
+        axes = [fig.add_subplot(gs[i, j]) for i, j in places]
     cmap = _cmap()
     vmin, vmax = _limits(t, f)
     quantity = "SST" if _is_temperature(gappy) else str(gappy.name or "value")
@@ -283,6 +326,8 @@ def quicklook(
     field_panel(axes[1], f, f"filled: {n_filled:,} pixels")
     _draw_flags(axes[2], grid, codes, flag_values, meanings, legend="below")
     axes[2].set_title("fill flag", fontsize="medium")
+    if sigma is not None:
+        _error_panel(fig, axes[-1], grid, sigma, sea & ~np.isfinite(sigma), land_mask, display_units(sigma_da.attrs.get("units", gappy.attrs.get("units"))))
 
     if truth is not None:
         field_panel(axes[3], t, "truth")
@@ -303,6 +348,20 @@ def quicklook(
         title = str(gappy.attrs.get("long_name") or gappy.name or "field")
     fig.suptitle(title + (f"\n{note}" if note else ""))
     return fig
+
+
+def _error_panel(fig, ax, grid: MapGrid, sigma: np.ndarray, unshown: np.ndarray, land_mask: np.ndarray, units: str) -> None:
+    """The standard error of the filled values: sequential colours from 0, the rest light grey."""
+    finite = sigma[np.isfinite(sigma)]
+    top = float(np.percentile(finite, 99)) if finite.size else 1.0
+    top = top if top > 0 else 1e-3
+    grid.shade(ax, unshown, UNSCORED_COLOUR)
+    artist = grid.draw(ax, sigma, cmap=ERROR_CMAP, vmin=0.0, vmax=top)
+    land_layer(ax, grid, land_mask)
+    grid.label(ax)
+    median = f"median {np.median(finite):.3g} {units}".rstrip() if finite.size else "nothing filled"
+    ax.set_title(f"standard error of the fill (1 sigma): {median}\n(light grey: observed or not filled)", fontsize="medium")
+    fig.colorbar(artist, ax=ax, label=f"error (1 sigma, {units})" if units else "error (1 sigma)", shrink=0.9, extend="max")
 
 
 def _scatter(ax, truth: np.ndarray, filled: np.ndarray, units: str) -> None:
