@@ -119,11 +119,6 @@ def test_error_of_a_fill_is_the_kernels_on_input_and_fill(eager, series):
     np.testing.assert_array_equal(_bits(eager["sst_error"].values), _bits(expected))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accessor._fill computes the error on the field as given, the fill on the canonical "
-    "orientation: a mirrored field gets the same fill but an error that differs in the last bit",
-)
 def test_a_mirrored_field_gets_the_same_error_bit_for_bit(series):
     gappy = series.isel(time=0)
     straight = gappy.inpaint.fill(model="laplace")

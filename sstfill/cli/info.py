@@ -87,6 +87,11 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows.append(("", f"tiles train/validation/test: {'/'.join(map(str, h['tiles']))} ({h.get('split', '')})"))
     else:
         rows.append(("training", "no history recorded (untrained or saved without history)"))
+    em = model.fitted_error_model
+    if em is not None:
+        rows.append(("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}"))
+    else:
+        rows.append(("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)"))
     training = config.get("training") or {}
     if training.get("command"):
         rows.append(("command", str(training["command"])))

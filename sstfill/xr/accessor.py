@@ -111,7 +111,8 @@ def _fill(
     if error:  # the standard error of each filled value, from the model's error model
         error_name = f"{name}_error"
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
-        sigma = work.copy(data=error_array(work.data, filled.data, error_model=error_model))
+        # in the fill's canonical orientation, like the fill: a mirrored field gets the same error bit for bit
+        sigma = work.copy(data=flip_yx(error_array(flip_yx(work.data, flips), filled_data, error_model=error_model), flips))
         coords[error_name] = cf.error_variable(sigma.transpose(*da.dims), da, error_model.fitted_on)
     filled = filled.transpose(*da.dims)
     filled.attrs = cf.filled_attrs(da, model.description, flag_name, error_name)
