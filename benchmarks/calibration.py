@@ -6,6 +6,8 @@ likelihood, on real cloud shapes transplanted onto data the benchmarks never sco
 
 * the MUR region stacks of ``benchmarks/cases.py`` (clouds on every day), filled as series
   (a model with neighbouring days gets them), scored on their *training* days only;
+* 256 x 256 MUR windows of those training days under clouds wider than a tile (2x
+  upscaled real clouds, as in the large-cloud set), filled everywhere;
 * 128 x 128 windows of the training SLSTR parts (the Norwegian Sea scene, the NE Atlantic
   rows above the held-out band), one real cloud per window in each cover bin.
 
@@ -38,7 +40,8 @@ if str(REPO) not in sys.path:
 
 from benchmarks import harness, split  # noqa: E402
 from benchmarks.accuracy_extra import FILL_EVERYWHERE_SETS, build_units, unit_dataarray  # noqa: E402
-from benchmarks.cases import FRACTION_BINS, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
+from benchmarks.cases import FRACTION_BINS, MUR_MAX_LAND, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
+from benchmarks.cases_extra import LARGE_WINDOW, _pick_large  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
 from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, error_features, fit_error_model  # noqa: E402
@@ -63,10 +66,28 @@ def fit_items(shared: Path, seed: int = 0) -> list[Item]:
     """The fit set: training days of the MUR stacks, windows of the training SLSTR parts."""
     items = []
     _, stacks, used = _mur_build(shared, 128, seed)
-    for name, st in stacks.items():
+    large_used: set = set()
+    for rid, (name, st) in enumerate(stacks.items()):
         scored = st.hidden.copy()
         scored[list(st.heldout_steps)] = False
         items.append(Item(f"fit_{name}", st.observed_input, st.truth, st.land, scored, st.lat, st.lon, st.time, ("fit", "fit_mur")))
+        # clouds wider than a tile (as in the large-cloud set), on the training days
+        _, ny, nx = st.truth.shape
+        size = LARGE_WINDOW
+        for t in (t for t in range(len(st.time)) if t not in st.heldout_steps):
+            for r0 in range(0, ny - size + 1, size):
+                for c0 in range(0, nx - size + 1, size):
+                    blk = (slice(r0, r0 + size), slice(c0, c0 + size))
+                    land = st.land[blk]
+                    if land.mean() >= MUR_MAX_LAND:
+                        continue
+                    up, _ = _pick_large(~land, _rng(seed, 500 + rid, t, r0, c0), large_used)
+                    if up is None:
+                        continue
+                    hid = up & ~land
+                    truth = st.truth[t][blk]
+                    items.append(Item(f"fit_large_{name}_{t}_r{r0}_c{c0}", np.where(hid, np.nan, truth).astype(np.float32), truth, land, hid,
+                                      st.lat[blk[0]], st.lon[blk[1]], None, ("fit", "fit_large"), fill_everywhere=True))
     import xarray as xr
 
     for rid, (fname, rows) in enumerate([(split.SLSTR_NORWEGIAN_FILE, None), (split.SLSTR_NE_ATL_FILE, "train")]):
@@ -201,7 +222,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     fit_set, held = fit_items(shared, args.seed), heldout_items(shared, args.seed)
     print(f"[calibration] {len(fit_set)} fit inputs, {len(held)} held-out inputs ({time.perf_counter() - t0:.0f} s)", flush=True)
-    results: dict = {"models": {}, "fit_set": {}, "command": "python benchmarks/calibration.py " + " ".join(argv or sys.argv[1:])}
+    results: dict = {"models": {}, "fit_set": {}, "command": harness.command_line("calibration.py", argv or sys.argv[1:])}
     groups = sorted({g for it in held for g in it.groups}, key=lambda g: (g != "all standard", g))
     peer_fills = {it.name: {peer: peer_fill(it, peer) for peer in SINGLE_PEERS} for it in held}
     print(f"[calibration] peers filled ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -225,7 +246,9 @@ def main(argv=None) -> int:
             scores = group_scores(e, np.concatenate([a[1] for a in v]))
             scores["raw"] = group_scores(e, np.concatenate([a[2] for a in v]))
             del scores["raw"]["reliability"], scores["raw"]["spread_skill"]
-            scores["peer_rmse"] = {p: float(np.sqrt(np.mean(np.concatenate([a[3][p] for a in v]) ** 2))) for p in SINGLE_PEERS}
+            # each peer on the pixels it filled among these (a harmonic fill leaves gaps with no data in reach)
+            scores["peer_rmse"] = {p: float(np.sqrt(np.nanmean(np.concatenate([a[3][p] for a in v]) ** 2))) for p in SINGLE_PEERS}
+            scores["peer_coverage"] = {p: float(np.mean(np.isfinite(np.concatenate([a[3][p] for a in v])))) for p in SINGLE_PEERS}
             results["models"][name][g] = scores
         print(f"[calibration] {name}: fit on {e_fit.size} px, coefficients {[round(c, 3) for c in em.coefficients]}, scale {em.scale} ({time.perf_counter() - t1:.0f} s)", flush=True)
         for g, r in results["models"][name].items():

@@ -103,7 +103,7 @@ def _module_doc(module_name: str, paragraphs: int = 1) -> str:
 def sections() -> list[Section]:
     import sstfill
     from sstfill import errors
-    from sstfill.kernels import holes
+    from sstfill.kernels import holes, uncertainty
     from sstfill.xr import accessor, land
 
     fill_items = [
@@ -121,6 +121,12 @@ def sections() -> list[Section]:
         Item("sstfill.xr.land.find_land", land.find_land, "function", ("find_land",)),
     ]
     error_items = [Item(f"sstfill.{n}", getattr(errors, n), "exception", (n, f"sstfill.errors.{n}")) for n in errors.__all__]
+    uncertainty_items = [
+        _class(uncertainty.ErrorModel, "sstfill.kernels.uncertainty.ErrorModel"),
+        Item("sstfill.kernels.uncertainty.error_features", uncertainty.error_features, "function", ("error_features",)),
+        Item("sstfill.kernels.uncertainty.fit_error_model", uncertainty.fit_error_model, "function", ("fit_error_model",)),
+        Item("sstfill.kernels.uncertainty.calibrate_scale", uncertainty.calibrate_scale, "function", ("calibrate_scale",)),
+    ] + _functions("sstfill.evaluation.calibration")
     return [
         Section("Package layout", layout(), []),
         Section(
@@ -132,6 +138,7 @@ def sections() -> list[Section]:
         Section("Masks and holes", _module_doc("sstfill.xr.land", 3), mask_items),
         Section("Plots", _module_doc("sstfill.plot"), _functions("sstfill.plot")),
         Section("Metrics", _module_doc("sstfill.evaluation.metrics"), _functions("sstfill.evaluation.metrics")),
+        Section("Uncertainty", _module_doc("sstfill.kernels.uncertainty", 2), uncertainty_items),
         Section("Errors", _module_doc("sstfill.errors", 2), error_items),
     ]
 

@@ -88,6 +88,7 @@ def _error_model(config: dict) -> ErrorModel | None:
 def _from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str, precision: str = "auto") -> Inpainter:
     model = Inpainter(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"), error_model=_error_model(config))
     model.generator.load_state_dict(arrays_to_state("generator", arrays))
+    model.adapted_on = config.get("adapted_on")
     return model.to(device, precision=precision)
 
 
@@ -120,6 +121,9 @@ class Inpainter:
     def __init__(self, config: ModelConfig | None = None, *, history: dict | None = None, preset: str | None = None, error_model: ErrorModel | None = None) -> None:
         self.config = config or ModelConfig()
         self.fitted_error_model = error_model
+        #: what the model was adapted on (``ds.inpaint.train(init=...)``): data, variable,
+        #: time span, settings; saved in its JSON, shown by ``sstfill info``
+        self.adapted_on: dict | None = None
         self.generator = Generator(self.config)
         self.discriminator = make_discriminator(self.config)
         self.history: dict[str, list] = history or {}
@@ -313,6 +317,8 @@ class Inpainter:
         out = {"model": self.config.to_dict(), "preset": self.preset, "history": self.history}
         if self.fitted_error_model is not None:
             out["error_model"] = self.fitted_error_model.to_dict()
+        if self.adapted_on is not None:
+            out["adapted_on"] = self.adapted_on
         return out
 
     def save(self, path: str | os.PathLike, *, extra_arrays: dict[str, np.ndarray] | None = None, extra_config: dict | None = None) -> Path:
@@ -341,6 +347,7 @@ class Inpainter:
         try:
             model = cls(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"), error_model=_error_model(config))
             model.generator.load_state_dict(arrays_to_state("generator", arrays))
+            model.adapted_on = config.get("adapted_on")
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(f"Model file {str(path)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
         model._path = str(Path(path).resolve())

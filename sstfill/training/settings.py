@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 __all__ = ["TrainSettings"]
 
@@ -26,3 +28,9 @@ class TrainSettings:
     hole_bank: int = 8192
     refresh: float = 1.0
     clip_grad: float = 1.0
+    #: real cloud masks of the training data (bool (N, size, size)) for the ``"own_clouds"``
+    #: hole kind (:func:`sstfill.training.tiles.cut_cloud_masks`); None: that kind is unused
+    hole_library: np.ndarray | None = field(default=None, repr=False)
+    #: validate the starting weights first and return them unless an epoch beats them
+    #: (adapting a trained model: it never comes back worse on validation)
+    keep_start: bool = False

@@ -8,7 +8,10 @@ import numpy as np
 
 from sstfill.kernels.holes import make_holes
 
-__all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes"]
+__all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "cut_cloud_masks", "LibraryDrawer", "OWN_CLOUDS"]
+
+#: The hole kind drawn from a dataset's own cloud masks (:class:`LibraryDrawer`).
+OWN_CLOUDS = "own_clouds"
 
 
 def cut_tiles_by_index(images: Iterable[np.ndarray], tile: int = 64, stride: int = 32, min_valid: float = 0.8, max_tiles: int | None = None, seed: int = 0) -> np.ndarray:
@@ -69,3 +72,78 @@ def draw_holes(n: int, tile: int, kinds: Sequence[str], fraction: tuple[float, f
         kind = kinds[rng.integers(len(kinds))]
         out[i] = make_holes(kind, (tile, tile), rng, fraction=float(rng.uniform(*fraction)), tile=tile)
     return out
+
+
+def cut_cloud_masks(
+    images: Iterable[tuple[np.ndarray, np.ndarray | None]], size: int, stride: int, fraction: tuple[float, float], max_masks: int = 4096, seed: int = 0
+) -> np.ndarray:
+    """The real cloud masks of a dataset: windows of its gaps (bool (N, size, size)), for training holes.
+
+    ``images`` yields ``(image, never_observed)`` pairs: a 2-D field (NaN in its gaps) and
+    the pixels to leave out (land, or pixels never observed in the series; None: none).
+    A window every ``stride`` pixels is kept when the share of its other pixels that are
+    missing lies in ``fraction``; ``max_masks`` keeps a random subset. Holes drawn from
+    them hide observed pixels under the clouds of other days and places, the
+    cross-validation convention of DINEOF and DINCAE.
+
+    Examples
+    --------
+    >>> img = np.zeros((128, 128), "float32"); img[10:60, 20:70] = np.nan
+    >>> cut_cloud_masks([(img, None)], 64, 32, (0.1, 0.9)).shape
+    (4, 64, 64)
+    """
+    out = []
+    for img, never in images:
+        missing = ~np.isfinite(np.asarray(img))
+        keep = np.ones(missing.shape, bool) if never is None else ~np.asarray(never, dtype=bool)
+        ny, nx = missing.shape
+        for y in range(0, ny - size + 1, stride):
+            for x in range(0, nx - size + 1, stride):
+                k = keep[y : y + size, x : x + size]
+                n = k.sum()
+                if n < 0.5 * size * size:
+                    continue
+                m = missing[y : y + size, x : x + size] & k
+                if fraction[0] <= m.sum() / n <= fraction[1]:
+                    out.append(m)
+    masks = np.stack(out) if out else np.zeros((0, size, size), bool)
+    if len(masks) > max_masks:
+        masks = masks[np.sort(np.random.default_rng(seed).choice(len(masks), max_masks, replace=False))]
+    return masks
+
+
+class LibraryDrawer:
+    """A hole drawer that takes the :data:`OWN_CLOUDS` kind from a library of real masks.
+
+    Other kinds go to ``base`` (:func:`draw_holes`, or the windows' drawer). Library masks
+    smaller than the size asked for are tiled 2 x 2 (or more) from random masks and cut.
+
+    Examples
+    --------
+    >>> lib = np.zeros((3, 64, 64), bool); lib[:, :32] = True
+    >>> draw = LibraryDrawer(lib, draw_holes)
+    >>> draw(2, 64, (OWN_CLOUDS,), (0.1, 0.7), np.random.default_rng(0)).mean()
+    np.float64(0.5)
+    """
+
+    def __init__(self, library: np.ndarray, base) -> None:
+        self.library, self.base = np.asarray(library, dtype=bool), base
+        if self.library.ndim != 3 or not len(self.library):
+            raise ValueError("the library of own cloud masks is empty: the dataset has no gaps in the hole_fraction range")
+
+    def __call__(self, n: int, size: int, kinds, fraction: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+        kinds = tuple(kinds)
+        chosen = [kinds[rng.integers(len(kinds))] for _ in range(n)]
+        own = np.array([k == OWN_CLOUDS for k in chosen], dtype=bool)
+        out = np.empty((n, size, size), dtype=bool)
+        others = [k for k in kinds if k != OWN_CLOUDS]
+        if (~own).any():
+            out[~own] = self.base(int((~own).sum()), size, others, fraction, rng)
+        edge = self.library.shape[-1]
+        reps = -(-size // edge)
+        for i in np.flatnonzero(own):
+            picks = self.library[rng.integers(0, len(self.library), reps * reps)]
+            big = np.block([[picks[a * reps + b] for b in range(reps)] for a in range(reps)])
+            oy, ox = rng.integers(0, big.shape[0] - size + 1), rng.integers(0, big.shape[1] - size + 1)
+            out[i] = big[oy : oy + size, ox : ox + size]
+        return out

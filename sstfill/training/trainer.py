@@ -28,7 +28,7 @@ from sstfill.training.checkpoints import RunState, load_checkpoint, save_checkpo
 from sstfill.training.losses import adversarial_loss, evaluate_tiles, losses, split_samples
 from sstfill.training.uncertainty import fit_tile_error_model
 from sstfill.training.settings import TrainSettings
-from sstfill.training.tiles import draw_holes
+from sstfill.training.tiles import LibraryDrawer, draw_holes
 from sstfill.training.windows import draw_window_holes, tiles_as_windows
 
 __all__ = ["TrainSettings", "TrainingRun", "new_model", "grow_inputs", "uses_context", "fit", "start_run", "train_epoch", "end_epoch", "should_stop", "keep_final_weights", "score_test"]
@@ -37,7 +37,7 @@ __all__ = ["TrainSettings", "TrainingRun", "new_model", "grow_inputs", "uses_con
 #: missing days and single images (where every neighbour is empty).
 NEIGHBOUR_DROPOUT = 0.3
 #: What ``model.history`` records for every epoch, in this order.
-HISTORY_KEYS = ("epoch", "train_loss", "train_rec", "adv_g", "adv_d", "val_loss", "val_rmse_hidden", "seconds", "tiles_per_second")
+HISTORY_KEYS = ("epoch", "train_loss", "train_rec", "adv_g", "adv_d", "val_loss", "val_rmse_hidden", "val_rmse_field_units", "seconds", "tiles_per_second")
 
 
 def new_model(preset: str = "default", base: Inpainter | None = None, seed: int = 0, **config) -> Inpainter:
@@ -161,8 +161,9 @@ def check_tiles(model: Inpainter, train_tiles: Any, val_tiles: Any) -> None:
         raise InputDataError(f"Training {what} are {train_tiles.shape[-1]} px but the model takes {size} px {what} (tile_size {model.config.tile_size}, context_margin {model.config.context_margin}).")
 
 
-def _hole_drawer(model: Inpainter):
-    return draw_window_holes if uses_context(model) else draw_holes
+def _hole_drawer(model: Inpainter, library: np.ndarray | None = None):
+    base = draw_window_holes if uses_context(model) else draw_holes
+    return base if library is None else LibraryDrawer(library, base)
 
 
 def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: TrainSettings, device: str | None, resume: str | Path | None) -> TrainingRun:
@@ -178,7 +179,7 @@ def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: Trai
     if resume is not None:
         saved = load_checkpoint(resume, model, opt_g, opt_d)
         model.to(dev)
-    draw = _hole_drawer(model)
+    draw = _hole_drawer(model, settings.hole_library)
     val_holes = validation_holes(len(val_tiles), tile, settings, draw)
     bank = HoleBank(min(settings.hole_bank, max(256, 2 * len(train_tiles))), tile, settings, dev, np.random.default_rng([settings.seed, 2]), draw)
     context = uses_context(model)
@@ -190,6 +191,13 @@ def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: Trai
         run.start = run.history["epoch"][-1] + 1
         scheduler.load_state_dict(saved.scheduler)
         bank.replay(run.start)  # the bank as it was at the end of the checkpointed epoch
+    elif settings.keep_start:  # adapting: the starting weights are the ones to beat
+        start = evaluate_tiles(model, val_tiles, val_holes)
+        run.best = start["loss"]
+        run.best_state = {k: v.detach().cpu().clone() for k, v in model.generator.state_dict().items()}
+        run.history["start_val_loss"] = [start["loss"]]
+        run.history["start_val_rmse_hidden"] = [start["rmse_hidden"]]
+        run.history["start_val_rmse_field_units"] = [start["rmse_hidden_field"]]
     return run
 
 
@@ -270,9 +278,9 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
         run.recent = (run.recent + [{k: v.detach().clone() for k, v in generator.state_dict().items()}])[-run.settings.average_last :]
     val = evaluate_tiles(run.model, run.val_tiles, run.val_holes)
     run.scheduler.step(val["loss"])
-    record = {"epoch": epoch, **trained, "val_loss": val["loss"], "val_rmse_hidden": val["rmse_hidden"]}
+    record = {"epoch": epoch, **trained, "val_loss": val["loss"], "val_rmse_hidden": val["rmse_hidden"], "val_rmse_field_units": val["rmse_hidden_field"]}
     for key in HISTORY_KEYS:
-        run.history[key].append(record[key])
+        run.history.setdefault(key, []).append(record[key])  # setdefault: checkpoints of older versions lack newer keys
     if val["loss"] < run.best - 1e-7:
         run.best, run.bad_epochs = val["loss"], 0
         run.best_state = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
@@ -307,7 +315,7 @@ def score_test(run: TrainingRun, test_tiles: np.ndarray) -> None:
     """Score the final model once on ``test_tiles`` with holes of their own (``history["test_loss"]``, ``["test_rmse_hidden"]``)."""
     s = run.settings
     size = run.model.config.window if uses_context(run.model) else run.model.config.tile_size
-    holes = validation_holes(len(test_tiles), size, TrainSettings(seed=s.seed + 1, holes=s.holes, hole_fraction=s.hole_fraction), _hole_drawer(run.model))
+    holes = validation_holes(len(test_tiles), size, TrainSettings(seed=s.seed + 1, holes=s.holes, hole_fraction=s.hole_fraction), _hole_drawer(run.model, s.hole_library))
     test = evaluate_tiles(run.model, test_tiles, holes)
     run.history["test_loss"] = [test["loss"]]
     run.history["test_rmse_hidden"] = [test["rmse_hidden"]]
@@ -372,11 +380,16 @@ def fit(
         if bar is not None:
             # the validation RMSE on hidden pixels in the field's units (K for SST in kelvin) and,
             # as the history records it, in normalised units (1 = a tile's standard deviation)
+            extra = {}
+            if settings.max_seconds is not None:  # a time budget: what is left of it
+                left = max(0.0, settings.max_seconds - sum(run.history["seconds"]))
+                extra["time_left"] = f"{int(left // 60)}:{int(left % 60):02d}"
             bar.set_postfix(
                 train_loss=f"{trained['train_loss']:.4f}",
                 val_loss=f"{val['loss']:.4f}",
                 val_rmse_field_units=f"{val['rmse_hidden_field']:.3f}",
                 val_rmse_norm=f"{val['rmse_hidden']:.3f}",
+                **extra,
             )
             bar.update(1)
         if checkpoint is not None:

@@ -385,7 +385,9 @@ class DatasetInpaint(_Base):
         self,
         var: str | None = None,
         *,
-        holes: str | Sequence[str] = ("clouds", "squares", "squares6", "square10", "random_field"),
+        init: Any = None,
+        max_minutes: float | None = None,
+        holes: str | Sequence[str] | None = None,
         hole_fraction: tuple[float, float] = (0.1, 0.7),
         epochs: int = 30,
         batch_size: int = 32,
@@ -396,17 +398,17 @@ class DatasetInpaint(_Base):
         preset: str = "default",
         model: Any = None,
         stride: int = 32,
-        min_valid: float = 0.8,
+        min_valid: float | None = None,
         max_tiles: int | None = None,
         steps_per_epoch: int | None = None,
         max_seconds: float | None = None,
-        lr: float = 1e-3,
+        lr: float | None = None,
         checkpoint: str | None = None,
         resume: str | None = None,
         progress: bool = True,
         **config: Any,
     ):
-        """Train an adversarial autoencoder on ``var``; returns the trained :class:`~sstfill.Inpainter`.
+        """Train an adversarial autoencoder on ``var``, or adapt one to it; returns the trained :class:`~sstfill.Inpainter`.
 
         Tiles are cut by index (``stride`` apart, at least ``min_valid`` observed) and split
         so none leaks between the sets: by blocks of time when there is a time axis,
@@ -414,12 +416,27 @@ class DatasetInpaint(_Base):
         fixed; training stops early after ``patience`` epochs without improvement and the
         best weights are kept.
 
+        With ``init`` a copy of that model is fine-tuned on the dataset's own observed
+        pixels (DINEOF's and DINCAE's convention: hide observed pixels under the dataset's
+        own clouds of other days and places, learn to restore them), for ``max_minutes``;
+        the original model is left unchanged and the result records what it was adapted on
+        (``model.adapted_on``, saved with it).
+
         Parameters
         ----------
         var : str, optional
             The variable (needed when the dataset has several).
+        init : "default", "fast", "context", path or Inpainter, optional
+            Adapt a copy of this model instead of training a fresh ``preset`` one. Changes
+            the defaults: ``holes=("own_clouds", "clouds")``, ``lr=3e-4``,
+            ``min_valid=0.5``, ``patience=3``.
+        max_minutes : float, optional
+            Time budget in minutes (``max_seconds`` in minutes; the smaller wins).
         holes : str or sequence of str
-            Kinds of synthetic holes (see :func:`sstfill.kernels.holes.make_holes`).
+            Kinds of synthetic holes (see :func:`sstfill.kernels.holes.make_holes`), and
+            ``"own_clouds"``: windows of the dataset's own gaps, from other days and places
+            (:func:`sstfill.training.tiles.cut_cloud_masks`). Default: the five synthetic
+            kinds for a fresh model, ``("own_clouds", "clouds")`` with ``init``.
         hole_fraction : (float, float)
             Range of the fraction of each tile hidden.
         epochs, batch_size, patience : int
@@ -433,8 +450,9 @@ class DatasetInpaint(_Base):
             any :class:`~sstfill.models.networks.ModelConfig` field (e.g. ``discriminator="pair"``,
             ``adversarial_weight=0``).
         model : Inpainter, optional
-            Start from a copy of this model (fine-tuning) instead of a fresh one; the model
-            passed in is left unchanged.
+            Start from a copy of this model (fine-tuning) with the settings of a fresh run;
+            ``init`` is the same with the adaptation defaults. The model passed in is left
+            unchanged.
         steps_per_epoch : int, optional
             Batches per epoch (default: one pass over the training tiles).
         max_seconds : float, optional
@@ -458,29 +476,82 @@ class DatasetInpaint(_Base):
         >>> len(model.history["val_loss"])
         1
         """
+        from sstfill.training.tiles import OWN_CLOUDS
         from sstfill.training.trainer import TrainSettings, fit, new_model
-        from sstfill.xr.samples import tiles_from_dataarray
+        from sstfill.xr.samples import own_cloud_masks, tiles_from_dataarray
 
         da = self._var(var)
         check_field(da)
         grid = find_grid(da)
+        adapting = init is not None
+        if adapting:
+            if model is not None:
+                raise TypeError("train() takes init= or model=, not both (init= adapts a copy of a model to this dataset).")
+            model = resolve_model(init, device=None)
+            if not hasattr(model, "generator"):
+                raise ModelMismatchError(f"init={init!r} is not a neural model that can be adapted: pass 'default', 'fast', 'context', a model file or an Inpainter.")
+        holes = holes if holes is not None else ((OWN_CLOUDS, "clouds") if adapting else ("clouds", "squares", "squares6", "square10", "random_field"))
+        holes = (holes,) if isinstance(holes, str) else tuple(holes)
+        lr = lr if lr is not None else (3e-4 if adapting else 1e-3)
+        min_valid = min_valid if min_valid is not None else (0.5 if adapting else 0.8)
+        if adapting and patience == 5:
+            patience = 3
+        if max_minutes is not None:
+            max_seconds = 60 * max_minutes if max_seconds is None else min(max_seconds, 60 * max_minutes)
         net = new_model(preset, base=model, seed=seed, **config)  # seeded: the initial weights are part of a reproducible run
         tile = net.config.tile_size
         train, val, test, how = tiles_from_dataarray(
             da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config
         )
+        library = None
+        if OWN_CLOUDS in holes:
+            size = net.config.window if (net.config.context_margin or net.config.time_offsets) else tile
+            library = own_cloud_masks(da, grid.dims, size=size, fraction=tuple(hole_fraction), seed=seed)
+            if not len(library):
+                raise InputDataError(
+                    f"Variable {da.name!r} has no gaps covering {hole_fraction[0]:.0%}-{hole_fraction[1]:.0%} of a {size}x{size} window "
+                    f"to use as 'own_clouds' holes. Pass holes=('clouds',) or a wider hole_fraction."
+                )
         settings = TrainSettings(
             epochs=epochs,
             batch_size=batch_size,
             patience=patience,
             lr=lr,
-            holes=(holes,) if isinstance(holes, str) else tuple(holes),
+            holes=holes,
             hole_fraction=tuple(hole_fraction),
             seed=seed,
             steps_per_epoch=steps_per_epoch,
             max_seconds=max_seconds,
+            hole_library=library,
+            keep_start=adapting,
         )
         net = fit(net, train, val, settings, test_tiles=test, device=device, checkpoint=checkpoint, resume=resume, progress=progress)
         net.history["split"] = how
         net.history["tiles"] = [len(train), len(val), len(test)]
+        if adapting:
+            net.adapted_on = _adaptation_record(da, self._obj, init, settings, how, [len(train), len(val), len(test)], library)
         return net
+
+
+def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], library: Any) -> dict:
+    """What a model was adapted on, for its JSON and ``sstfill info``."""
+    from sstfill.xr.series import find_time_dim
+
+    record: dict[str, Any] = {
+        "init": init if isinstance(init, str) else (getattr(init, "_path", None) or getattr(init, "preset", None) or "a model object"),
+        "variable": str(da.name),
+        "sizes": {str(k): int(v) for k, v in da.sizes.items()},
+        "split": split,
+        "tiles": tiles,
+        "own_cloud_masks": None if library is None else int(len(library)),
+        "settings": {"holes": list(settings.holes), "hole_fraction": list(settings.hole_fraction), "lr": settings.lr, "max_seconds": settings.max_seconds,
+                     "patience": settings.patience, "seed": settings.seed},
+    }
+    source = da.encoding.get("source") or ds.encoding.get("source")
+    if source:
+        record["source"] = str(source)
+    time_dim = find_time_dim(da, find_grid(da).dims)
+    if time_dim is not None and da.sizes[time_dim]:
+        t = da[time_dim].values
+        record["time_span"] = [str(t[0])[:19], str(t[-1])[:19]]
+    return record

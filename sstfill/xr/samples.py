@@ -9,10 +9,10 @@ import xarray as xr
 
 from sstfill.errors import InputDataError
 from sstfill.kernels.holes import make_holes
-from sstfill.training.tiles import cut_tiles_by_index, split_blocks
+from sstfill.training.tiles import cut_cloud_masks, cut_tiles_by_index, split_blocks
 from sstfill.training.windows import WindowBank, window_bank
 
-__all__ = ["hole_pattern", "images_of", "tiles_from_dataarray"]
+__all__ = ["hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
 
 
 def _holes_for_block(block: np.ndarray, *, kind: str, fraction: float, seed: int, tile: int, full_yx: tuple[int, int], block_info: dict | None = None) -> np.ndarray:
@@ -54,6 +54,31 @@ def images_of(da: xr.DataArray, spatial: tuple[str, str]) -> Iterator[np.ndarray
     work = da.transpose(*other, *spatial)
     for index in np.ndindex(*[work.sizes[d] for d in other]):
         yield np.asarray(work[index].values, dtype="float32")
+
+
+def own_cloud_masks(
+    da: xr.DataArray, spatial: tuple[str, str], *, size: int, fraction: tuple[float, float], stride: int | None = None, max_masks: int = 4096, seed: int = 0
+) -> np.ndarray:
+    """The dataset's own cloud masks: ``size`` x ``size`` windows of its gaps (bool (N, size, size)).
+
+    Pixels never observed at any step (land, in a series) are left out of every mask and of
+    its cover fraction; one image is read at a time. See
+    :func:`sstfill.training.tiles.cut_cloud_masks`.
+
+    Examples
+    --------
+    >>> import sstfill.testing
+    >>> da = sstfill.testing.synthetic_sst(128, 128, nt=3)
+    >>> cloudy, _ = da.inpaint.add_holes("clouds", fraction=0.3, seed=0)
+    >>> own_cloud_masks(cloudy, ("lat", "lon"), size=64, fraction=(0.1, 0.7)).shape[1:]
+    (64, 64)
+    """
+    other = [d for d in da.dims if d not in spatial]
+    never = None
+    if other:
+        never = np.asarray((~da.notnull().any(other)).transpose(*spatial).values, dtype=bool)
+    pairs = ((image, never) for image in images_of(da, spatial))
+    return cut_cloud_masks(pairs, size, stride or max(8, size // 4), fraction, max_masks, seed)
 
 
 def tiles_from_dataarray(

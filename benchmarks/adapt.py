@@ -1,0 +1,145 @@
+#!/usr/bin/env python
+"""Adapting the bundled model to the series it fills: the gain after 1, 5 and 15 minutes on this machine's CPUs.
+
+For each MUR time series of the accuracy benchmark (``benchmarks/cases.py``: Southern
+California 0.01 degree, 10 days; Arabian Sea 0.1 degree, 6 days; real cloud shapes
+transplanted on every day), the user's archive is the region stack as a user would have it:
+the observed pixels only, the transplanted clouds as gaps. The bundled default model is
+adapted to it with ``ds.inpaint.train(var, init="default", max_minutes=M)`` (holes from the
+series' own clouds, validation held out by time, the starting weights kept unless an epoch
+beats them), and the adapted model fills the series cases (the 128 x 128 windows of the
+held-out days, filled as series); RMSE on their hidden pixels. One run per region with a
+checkpoint: the 5-minute model is the 1-minute run resumed to 5 minutes of training (the
+same trajectory as a 5-minute run), and so on. Peers on the same pixels: the bundled model
+unadapted, DINEOF trained on the same region stack, and the best single-image peer.
+DINCAE needs its own environment (``benchmarks/dincae/``) and is 'n/a' when that is absent.
+
+    python benchmarks/adapt.py --shared ../shared/data --out docs/benchmarks
+
+The budgets count training time (``history["seconds"]``: the epochs' optimisation, not the
+validation passes), on however many cores torch uses here (2 on the reference machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks import harness, split  # noqa: E402
+from benchmarks.accuracy_extra import dincae_module, fill_unit_with_model  # noqa: E402
+from benchmarks.cases import _mur_build, _shared  # noqa: E402
+from benchmarks.cases_extra import series_units  # noqa: E402
+from benchmarks.dineof import dineof  # noqa: E402
+from benchmarks.peers import PEERS  # noqa: E402
+
+BUDGETS = (1.0, 5.0, 15.0)
+
+
+def region_dataset(st):
+    """The region stack as the user's archive: a Dataset with ``sst`` (degC), gaps where clouds are."""
+    import xarray as xr
+
+    da = xr.DataArray(st.observed_input, dims=("time", "lat", "lon"), coords={"time": st.time, "lat": st.lat, "lon": st.lon}, name="sst")
+    da.attrs = {"units": "degC", "standard_name": "sea_surface_temperature"}
+    return da.to_dataset()
+
+
+def score_units(units, fills: dict) -> dict:
+    """RMSE over all units' case pixels, per method in ``fills`` (unit name -> filled array)."""
+    sq, n = 0.0, 0
+    for u in units:
+        f = fills[u.name]
+        for c in u.cases:
+            t = c.tags["t"]
+            d = np.asarray(f[t], "float64")[c.hidden] - c.truth[c.hidden].astype("float64")
+            d = d[np.isfinite(d)]
+            sq += float(np.sum(d**2))
+            n += d.size
+    return {"rmse": float(np.sqrt(sq / n)) if n else float("nan"), "pixels": n}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--shared", default=str(split.DEFAULT_SHARED))
+    p.add_argument("--out", default=None)
+    p.add_argument("--budgets", type=float, nargs="*", default=list(BUDGETS), help="minutes of training (default: %(default)s)")
+    p.add_argument("--init", default="default")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    import sstfill  # noqa: F401
+
+    shared = _shared(args.shared)
+    built = _mur_build(shared, 128, args.seed)
+    stacks = built[1]
+    units = series_units(shared, 128, args.seed, built)
+    results: dict = {"regions": {}, "budgets": args.budgets, "init": args.init,
+                     "command": harness.command_line("adapt.py", argv or sys.argv[1:]), "run_at": harness.utc_timestamp()}
+    dincae = dincae_module()
+    t_all = time.perf_counter()
+    for region, st in stacks.items():
+        mine = [u for u in units if u.stack_ref["stack"] == region]
+        row: dict = {"cases": sum(len(u.cases) for u in mine), "days": len(st.time), "shape": list(st.observed_input.shape)}
+        print(f"[adapt] {region}: {row['cases']} series cases in {len(mine)} windows", flush=True)
+        row["bundled"] = score_units(mine, {u.name: fill_unit_with_model(u, args.init) for u in mine})
+        # peers on the same pixels: DINEOF on the region stack, the single-image peers day by day
+        res = dineof(st.observed_input, st.land, seed=args.seed)
+        row["dineof"] = score_units(mine, {u.name: res.filled[:, u.stack_ref["rows"][0]:u.stack_ref["rows"][1], u.stack_ref["cols"][0]:u.stack_ref["cols"][1]] for u in mine})
+        for peer, fn in PEERS.items():
+            fills = {}
+            for u in mine:
+                f = np.full(u.observed_input.shape, np.nan, np.float32)
+                for t in u.steps:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        f[t] = fn(u.observed_input[t], u.land)
+                fills[u.name] = f
+            row[peer] = score_units(mine, fills)
+        if dincae is not None:
+            try:
+                filled = dincae.fill_dincae(st.observed_input, st.land, st.lat, st.lon, st.time)
+                row["dincae"] = score_units(mine, {u.name: filled[:, u.stack_ref["rows"][0]:u.stack_ref["rows"][1], u.stack_ref["cols"][0]:u.stack_ref["cols"][1]] for u in mine})
+            except Exception as exc:  # noqa: BLE001  recorded, never fatal
+                row["dincae"] = {"error": f"{type(exc).__name__}: {exc}"}
+        else:
+            row["dincae"] = None
+        ds = region_dataset(st)
+        row["adapted"] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt = Path(tmp) / "run.npz"
+            resume = None
+            for minutes in sorted(args.budgets):
+                t0 = time.perf_counter()
+                model = ds.inpaint.train("sst", init=args.init, max_minutes=minutes, epochs=10_000, checkpoint=str(ckpt), resume=resume,
+                                         progress=False, seed=args.seed)
+                wall = time.perf_counter() - t0
+                resume = str(ckpt)
+                h = model.history
+                score = score_units(mine, {u.name: fill_unit_with_model(u, model) for u in mine})
+                entry = {"minutes": minutes, "trained_seconds": float(sum(h["seconds"])), "epochs": len(h["epoch"]), "wall_seconds_this_step": wall,
+                         "start_val_loss": h.get("start_val_loss", [None])[0], "best_val_loss": float(min(h["val_loss"])),
+                         "kept_start": bool(min(h["val_loss"]) >= h.get("start_val_loss", [np.inf])[0]), **score, "tiles": h.get("tiles")}
+                row["adapted"].append(entry)
+                gain = 1 - score["rmse"] / row["bundled"]["rmse"]
+                print(f"[adapt] {region} {minutes:g} min ({entry['trained_seconds']:.0f} s trained, {entry['epochs']} epochs): rmse {score['rmse']:.4f} "
+                      f"vs bundled {row['bundled']['rmse']:.4f} ({100 * gain:+.1f} %), dineof {row['dineof']['rmse']:.4f}", flush=True)
+        results["regions"][region] = row
+    results["seconds"] = time.perf_counter() - t_all
+    results["environment"] = harness.environment()
+    if args.out:
+        harness.write_json(Path(args.out) / "adapt.json", results)
+        print(f"[adapt] wrote {Path(args.out) / 'adapt.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""Adapting a trained model to the dataset being filled: ``ds.inpaint.train(init=...)`` (issue 16)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import sstfill
+from sstfill.errors import InputDataError, ModelMismatchError
+from sstfill.models.store import load_bundled_model
+from sstfill.testing import synthetic_sst
+from sstfill.training.tiles import OWN_CLOUDS, LibraryDrawer, cut_cloud_masks, draw_holes
+from sstfill.xr.samples import own_cloud_masks
+
+
+@pytest.fixture(scope="module")
+def cloudy_series():
+    """Eight days with real-looking clouds (the user's archive: observed pixels and gaps)."""
+    da = synthetic_sst(128, 160, nt=8, seed=5)
+    cloudy, _ = da.inpaint.add_holes("clouds", fraction=0.3, seed=1)
+    return cloudy
+
+
+def _weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.generator.state_dict().items()}
+
+
+def test_adapting_records_what_and_leaves_the_original_unchanged(cloudy_series, tmp_path):
+    base = load_bundled_model("fast")
+    before = _weights(base)
+    model = cloudy_series.to_dataset().inpaint.train("sst", init="fast", max_minutes=0.02, steps_per_epoch=2, batch_size=8, progress=False)
+    assert model is not base and all(torch.equal(before[k], v) for k, v in _weights(base).items())
+    rec = model.adapted_on
+    assert rec["init"] == "fast" and rec["variable"] == "sst" and rec["sizes"]["time"] == 8
+    assert rec["time_span"] == ["2021-01-01T00:00:00", "2021-01-08T00:00:00"]
+    assert rec["settings"]["holes"] == [OWN_CLOUDS, "clouds"] and rec["own_cloud_masks"] > 0
+    assert rec["split"].startswith("by time")
+    assert "start_val_loss" in model.history and model.history["val_loss"]
+    back = sstfill.load_model(model.save(tmp_path / "adapted.npz"))
+    assert back.adapted_on == rec
+
+
+def test_adapting_keeps_the_starting_weights_unless_an_epoch_beats_them(cloudy_series):
+    """A learning rate that wrecks the network: no epoch beats the start, which comes back bit for bit."""
+    start = _weights(load_bundled_model("fast"))
+    model = cloudy_series.to_dataset().inpaint.train("sst", init="fast", lr=1.0, epochs=1, steps_per_epoch=3, batch_size=8, progress=False)
+    assert not any(v < model.history["start_val_loss"][0] for v in model.history["val_loss"])  # worse, or NaN
+    assert all(torch.equal(start[k], v) for k, v in _weights(model).items())
+
+
+def test_own_cloud_masks_are_the_gaps_of_the_data_not_its_land(cloudy_series):
+    masks = own_cloud_masks(cloudy_series, ("lat", "lon"), size=64, fraction=(0.1, 0.7))
+    assert masks.ndim == 3 and masks.shape[1:] == (64, 64) and len(masks) > 10
+    frac = masks.reshape(len(masks), -1).mean(1)
+    assert frac.max() <= 0.7 + 1e-9 and frac.min() > 0
+    # land (never observed on any day) is in no mask
+    never = ~cloudy_series.notnull().any("time").values
+    assert never.any()
+    ny, nx = never.shape
+    img = cloudy_series.isel(time=0).values
+    direct = cut_cloud_masks([(img, never)], 64, 16, (0.1, 0.7))
+    for m in direct[:20]:
+        assert m.sum() > 0
+    land_only = np.zeros((1, ny, nx), "float32")
+    land_only[0][never] = np.nan
+    assert len(cut_cloud_masks([(land_only[0], never)], 64, 16, (0.01, 1.0))) == 0
+
+
+def test_library_drawer_mixes_own_clouds_and_synthetic_kinds():
+    library = np.zeros((5, 64, 64), bool)
+    library[:, 10:40, 5:50] = True
+    draw = LibraryDrawer(library, draw_holes)
+    rng = np.random.default_rng(0)
+    own = draw(6, 64, (OWN_CLOUDS,), (0.1, 0.7), rng)
+    assert own.shape == (6, 64, 64) and all(m.sum() == library[0].sum() for m in own)
+    big = draw(3, 160, (OWN_CLOUDS,), (0.1, 0.7), rng)  # windows wider than the masks: tiled
+    assert big.shape == (3, 160, 160) and big.any(axis=(1, 2)).all()
+    mixed = draw(40, 64, (OWN_CLOUDS, "squares"), (0.3, 0.3), rng)
+    exact = np.array([(m == library[0]).all() for m in mixed])
+    assert exact.any() and not exact.all()
+    with pytest.raises(ValueError, match="empty"):
+        LibraryDrawer(np.zeros((0, 64, 64), bool), draw_holes)
+
+
+def test_adapting_refuses_what_it_cannot_do(cloudy_series):
+    ds = cloudy_series.to_dataset()
+    with pytest.raises(ModelMismatchError, match="not a neural model"):
+        ds.inpaint.train("sst", init="laplace", max_minutes=0.01, progress=False)
+    with pytest.raises(TypeError, match="init= or model="):
+        ds.inpaint.train("sst", init="fast", model=load_bundled_model("fast"), progress=False)
+    clear = synthetic_sst(160, 224, nt=4, seed=2, land=False).to_dataset()  # no gaps: no own clouds
+    with pytest.raises(InputDataError, match="own_clouds"):
+        clear.inpaint.train("sst", init="fast", max_minutes=0.01, progress=False)
