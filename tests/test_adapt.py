@@ -16,8 +16,8 @@ from sstfill.xr.samples import own_cloud_masks
 
 @pytest.fixture(scope="module")
 def cloudy_series():
-    """Eight days with real-looking clouds (the user's archive: observed pixels and gaps)."""
-    da = synthetic_sst(128, 160, nt=8, seed=5)
+    """Four days with real-looking clouds (the user's archive: observed pixels and gaps)."""
+    da = synthetic_sst(256, 128, nt=4, seed=5)
     cloudy, _ = da.inpaint.add_holes("clouds", fraction=0.3, seed=1)
     return cloudy
 
@@ -32,10 +32,11 @@ def test_adapting_records_what_and_leaves_the_original_unchanged(cloudy_series, 
     model = cloudy_series.to_dataset().inpaint.train("sst", init="fast", max_minutes=0.02, steps_per_epoch=2, batch_size=8, progress=False)
     assert model is not base and all(torch.equal(before[k], v) for k, v in _weights(base).items())
     rec = model.adapted_on
-    assert rec["init"] == "fast" and rec["variable"] == "sst" and rec["sizes"]["time"] == 8
-    assert rec["time_span"] == ["2021-01-01T00:00:00", "2021-01-08T00:00:00"]
+    assert rec["init"] == "fast" and rec["variable"] == "sst" and rec["sizes"]["time"] == 4
+    assert rec["time_span"] == ["2021-01-01T00:00:00", "2021-01-04T00:00:00"]
     assert rec["settings"]["holes"] == [OWN_CLOUDS, "clouds"] and rec["own_cloud_masks"] > 0
-    assert rec["split"].startswith("by time")
+    # every day teaches the model: split by bands of rows, no test set
+    assert rec["split"].startswith("by bands of lat") and rec["tiles"][0] > 0 and rec["tiles"][1] > 0 and rec["tiles"][2] == 0
     assert "start_val_loss" in model.history and model.history["val_loss"]
     back = sstfill.load_model(model.save(tmp_path / "adapted.npz"))
     assert back.adapted_on == rec
@@ -89,6 +90,20 @@ def test_adapting_refuses_what_it_cannot_do(cloudy_series):
         ds.inpaint.train("sst", init="laplace", max_minutes=0.01, progress=False)
     with pytest.raises(TypeError, match="init= or model="):
         ds.inpaint.train("sst", init="fast", model=load_bundled_model("fast"), progress=False)
-    clear = synthetic_sst(160, 224, nt=4, seed=2, land=False).to_dataset()  # no gaps: no own clouds
+    clear = synthetic_sst(256, 128, nt=3, seed=2, land=False).to_dataset()  # no gaps: no own clouds
     with pytest.raises(InputDataError, match="own_clouds"):
         clear.inpaint.train("sst", init="fast", max_minutes=0.01, progress=False)
+
+
+def test_training_from_a_model_file_never_changes_the_loaded_copy(cloudy_series):
+    """Runs start from a copy: the model of the file, shared by every fill in the process, stays as saved."""
+    from sstfill.models.store import bundled_model_path
+
+    loaded = sstfill.load_model(bundled_model_path("fast"))
+    saved = _weights(loaded)
+    ds = cloudy_series.to_dataset()
+    first = ds.inpaint.train("sst", init=loaded, epochs=1, steps_per_epoch=2, batch_size=8, progress=False)
+    second = ds.inpaint.train("sst", init=loaded, epochs=1, steps_per_epoch=2, batch_size=8, progress=False)
+    assert all(torch.equal(saved[k], v) for k, v in _weights(loaded).items())
+    assert first.history["start_val_loss"] == second.history["start_val_loss"]  # both started from the file's weights
+    assert first.history is not second.history

@@ -353,6 +353,26 @@ class Inpainter:
         model._path = str(Path(path).resolve())
         return model.to(device or "cpu", precision=precision)
 
+    def copy(self) -> Inpainter:
+        """An independent copy: same configuration, weights (and discriminator's), error model, device and precision.
+
+        Not ``copy.deepcopy``: pickling a model that was loaded from a file sends its path
+        (:meth:`__reduce__`), and unpickling gives the one shared, cached model of that file.
+
+        Examples
+        --------
+        >>> a = Inpainter.from_preset("fast"); b = a.copy()
+        >>> b is not a and all(bool((p == q).all()) for p, q in zip(a.generator.parameters(), b.generator.parameters()))
+        True
+        """
+        out = Inpainter(ModelConfig.from_dict(self.config.to_dict()), history=copy.deepcopy(self.history), preset=self.preset, error_model=self.fitted_error_model)
+        out.generator.load_state_dict({k: v.detach().clone() for k, v in self.generator.state_dict().items()})
+        if self.discriminator is not None and out.discriminator is not None:
+            out.discriminator.load_state_dict({k: v.detach().clone() for k, v in self.discriminator.state_dict().items()})
+        out.adapted_on = copy.deepcopy(self.adapted_on)
+        out.cross_chunk_batching = self.cross_chunk_batching
+        return out.to(self.device, precision=self.precision)
+
     def __reduce__(self):
         # dask pickles the model into its task graph: send a path (loaded once per worker)
         # or plain numpy arrays, never a pickled torch module

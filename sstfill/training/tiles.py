@@ -51,14 +51,16 @@ def split_blocks(n: int, fractions: Sequence[float]) -> list[np.ndarray]:
     --------
     >>> [b.tolist() for b in split_blocks(10, (0.65, 0.15, 0.2))]
     [[0, 1, 2, 3, 4, 5, 6], [7], [8, 9]]
+    >>> [len(b) for b in split_blocks(10, (0.8, 0.2, 0.0))]  # a part of fraction 0 stays empty
+    [8, 2, 0]
     """
     fr = np.asarray(fractions, dtype="float64")
     fr = fr / fr.sum()
     counts = np.floor(fr * n).astype(int)
     for i in np.argsort(-(fr * n - counts))[: n - counts.sum()]:
         counts[i] += 1
-    for i in range(len(counts)):  # every part gets something if there is enough
-        if counts[i] == 0 and n >= len(counts):
+    for i in range(len(counts)):  # every part asked for gets something if there is enough
+        if counts[i] == 0 and fr[i] > 0 and n >= len(counts):
             counts[np.argmax(counts)] -= 1
             counts[i] = 1
     edges = np.concatenate([[0], np.cumsum(counts)])

@@ -56,7 +56,7 @@ def new_model(preset: str = "default", base: Inpainter | None = None, seed: int 
     torch.manual_seed(seed)
     if base is not None and config:
         return grow_inputs(base, ModelConfig(**{**base.config.to_dict(), **config}))
-    return copy.deepcopy(base) if base is not None else Inpainter.from_preset(preset, **config)
+    return base.copy() if base is not None else Inpainter.from_preset(preset, **config)
 
 
 def grow_inputs(base: Inpainter, config: ModelConfig) -> Inpainter:

@@ -92,12 +92,14 @@ def tiles_from_dataarray(
     max_tiles: int | None = None,
     seed: int = 0,
     context: Any = None,
+    by: str = "auto",
 ) -> tuple[Any, Any, Any, str]:
     """Train/validation/test tiles of a field, split so that no tile leaks between sets.
 
     With a time axis (the first non-spatial dimension, 3 or more steps) the split is by
-    contiguous blocks of time; otherwise by bands of rows of the image(s), each band cut
-    separately. Returns the three tile banks and a description of the split.
+    contiguous blocks of time; otherwise, or with ``by="space"``, by bands of rows of the
+    image(s), each band cut separately (every step in every set). A fraction of 0 leaves
+    its set empty. Returns the three tile banks and a description of the split.
 
     For a model with context (``context``: its :class:`~sstfill.models.networks.ModelConfig`, with a ``context_margin`` or
     ``time_offsets``) the banks are :class:`~sstfill.training.windows.WindowBank` samples:
@@ -112,7 +114,9 @@ def tiles_from_dataarray(
             return cut_tiles_by_index(images_of(part, spatial), tile, stride, min_valid, max_tiles, seed)
         return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed)
 
-    if other and da.sizes[other[0]] >= 3:
+    if by not in ("auto", "space"):
+        raise ValueError(f"by must be 'auto' or 'space', got {by!r}")
+    if by == "auto" and other and da.sizes[other[0]] >= 3:
         dim = other[0]
         blocks = split_blocks(da.sizes[dim], split)
         banks = [bank(da.isel({dim: b})) for b in blocks]
@@ -120,13 +124,14 @@ def tiles_from_dataarray(
     else:
         ny = da.sizes[spatial[0]]
         blocks = split_blocks(ny, split)
-        if min(len(b) for b in blocks) < tile:
+        if min(len(b) for b, f in zip(blocks, split) if f > 0) < tile:
+            what = "one image" if not other or by == "auto" else "images"
             raise InputDataError(
-                f"Variable {da.name!r} has one image of {ny} rows: too few to split by bands of rows into "
-                f"{len(blocks)} sets of at least {tile} rows each. Train on several time steps, or a larger region, "
+                f"Variable {da.name!r} has {what} of {ny} rows: too few to split by bands of rows into "
+                f"{sum(1 for f in split if f > 0)} sets of at least {tile} rows each. Train on several time steps, or a larger region, "
                 "or pass split fractions that give every set enough rows."
             )
-        banks = [bank(da.isel({spatial[0]: b})) for b in blocks]
+        banks = [bank(da.isel({spatial[0]: b})) if len(b) else bank(da.isel({spatial[0]: slice(0, 0)})) for b in blocks]
         how = f"by bands of {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
     return banks[0], banks[1], banks[2], how
 
