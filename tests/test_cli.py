@@ -12,11 +12,13 @@ from pathlib import Path
 import dask.array as dsa
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 
 import sstfill
 from sstfill.xr import io as sio
-from sstfill.models.store import DEFAULT_MODEL
+from sstfill.models.files import load_arrays
+from sstfill.models.store import DEFAULT_MODEL, load_bundled_model
 from sstfill.testing import synthetic_sst
 
 ROW = re.compile(r"^\s{2}(?P<name>\S.*?)\s+(?P<rmse>-?\d+\.\d+|nan)\s+(?P<mae>-?\d+\.\d+|nan)\s+(?P<bias>[+-]\d+\.\d+|nan)\s+(?P<ratio>\d+\.\d+|nan)$")
@@ -287,3 +289,121 @@ def test_train_then_info(tmp_path):
     res = run_cli("info", "fast", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "[16, 32, 48]" in res.stdout and "121,873" in res.stdout and "--preset fast" in res.stdout
+
+
+@pytest.fixture(scope="module")
+def cloudy_series(tmp_path_factory) -> Path:
+    """Three days of synthetic SST under cloud-shaped gaps: enough rows to split in bands (validation: a quarter) and gaps to cut 'own_clouds' masks from."""
+    path = tmp_path_factory.mktemp("adapt") / "cloudy.nc"
+    gappy, hidden = synthetic_sst(256, 128, nt=3, seed=4).inpaint.add_holes("clouds", fraction=0.3, seed=2)
+    assert int(hidden.sum()) > 0
+    gappy.to_dataset().to_netcdf(path)
+    return path
+
+
+def _kept_start_or_changed(stdout: str, adapted: sstfill.Inpainter) -> None:
+    """The printed before/after agrees with the history, and with the weights: unchanged exactly when it says it kept them."""
+    h = adapted.history
+    line = re.search(r"validation loss (\d+\.\d+) -> (\d+\.\d+), hidden-pixel RMSE (\d+\.\d+) -> (\d+\.\d+) kelvin", stdout)
+    assert line, stdout
+    assert float(line[1]) == pytest.approx(h["start_val_loss"][0], abs=6e-5)
+    assert float(line[3]) == pytest.approx(h["start_val_rmse_field_units"][0], abs=6e-4)
+    assert float(line[2]) == pytest.approx(min(h["start_val_loss"][0], min(h["val_loss"])), abs=6e-5)
+    start = load_bundled_model("fast", "cpu").generator.state_dict()
+    same = all(torch.equal(v, start[k]) for k, v in adapted.generator.state_dict().items())
+    assert same == ("kept them" in stdout), stdout
+
+
+@pytest.mark.slow
+def test_train_init_adapts_and_info_shows_it(tmp_path, cloudy_series):
+    res = run_cli("train", cloudy_series, "--init", "fast", "--max-minutes", "0.02", "-o", "m.npz", "--max-tiles", "4", "--steps-per-epoch", "1", "--batch-size", "8", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "adapted 'fast' on 'sst'" in res.stdout and "own cloud masks:" in res.stdout
+    _, config = load_arrays(tmp_path / "m.npz")
+    adapted_on, training = config["adapted_on"], config["training"]
+    with xr.open_dataset(cloudy_series) as src:
+        times = [str(t)[:19] for t in src["time"].values[[0, -1]]]
+        sizes = dict(src["sst"].sizes)
+    assert adapted_on["init"] == "fast" and adapted_on["variable"] == "sst"
+    assert adapted_on["time_span"] == times and adapted_on["sizes"] == sizes
+    assert adapted_on["settings"]["holes"] == ["own_clouds", "clouds"] and adapted_on["own_cloud_masks"] > 0
+    assert training["init"] == "fast" and "--init fast" in training["command"]
+    model = sstfill.load_model(tmp_path / "m.npz")
+    assert model.adapted_on == adapted_on and model.preset == "fast"
+    _kept_start_or_changed(res.stdout, model)
+
+    res = run_cli("info", "m.npz", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = dict(re.match(r"(\S+(?: \S+)*)\s{2,}(.*)$", line).groups() for line in res.stdout.splitlines() if re.match(r"\S", line))
+    assert rows["adapted from"] == "fast" and rows["variable"] == "'sst'"
+    assert rows["time span"] == f"{times[0]} to {times[1]}"
+    assert rows["sizes"] == " x ".join(f"{d} {n}" for d, n in sizes.items())
+    assert rows["own cloud masks"].startswith(f"{adapted_on['own_cloud_masks']} windows")
+    assert rows["source"] == str(cloudy_series) and "own_clouds, clouds" in rows["settings"]
+    assert "error model" in rows and "adapted: validation loss" in res.stdout
+
+
+@pytest.mark.slow
+def test_fill_adapt_then_fill(tmp_path, cloudy_series):
+    res = run_cli("fill", cloudy_series, "out.nc", "--model", "fast", "--adapt", "0.02", "--save-model", "adapted.npz", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^adapted 'fast' on 'sst' for \d+\.\d min: validation loss", res.stdout, re.M), res.stdout
+    assert "with the adapted model" in res.stdout
+    with xr.open_dataset(cloudy_series) as src, xr.open_dataset(tmp_path / "out.nc") as out:
+        assert {"sst", "sst_fill_flag", "sst_error"} <= set(out.data_vars)
+        before, after, flag = src["sst"].values, out["sst"].values, out["sst_fill_flag"].values
+        observed = np.isfinite(before)
+        np.testing.assert_array_equal(after[observed], before[observed])
+        assert (flag == 1).sum() > 0 and np.isfinite(after[flag == 1]).all()
+        np.testing.assert_array_equal(np.isfinite(out["sst_error"].values), flag == 1)
+        # the written fill is the saved adapted model's fill
+        adapted = sstfill.load_model(tmp_path / "adapted.npz", device="cpu")
+        again = src["sst"].inpaint.fill(adapted, device="cpu", precision="auto").values
+        np.testing.assert_allclose(after, again, rtol=0, atol=1e-3, equal_nan=True)
+    assert adapted.adapted_on["variable"] == "sst" and load_arrays(tmp_path / "adapted.npz")[1]["training"]["init"] == "fast"
+    _kept_start_or_changed(res.stdout, adapted)
+
+
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["train", "IN", "--init", "fast", "--preset", "fast", "-o", "m.npz"], "--init 'fast' and --preset 'fast' cannot go together"),
+        (["train", "IN", "--init", "no_such_model.npz", "-o", "m.npz"], "--init 'no_such_model.npz': no such model file"),
+        (["train", "IN", "--holes", "own_clouds,nope", "-o", "m.npz"], "unknown kind(s) ['nope']; choose from "),  # own_clouds itself is accepted
+        (["fill", "IN", "out.nc", "--adapt", "0"], "--adapt 0: give the minutes"),
+        (["fill", "IN", "out.nc", "--model", "laplace", "--adapt", "1"], "has no weights to adapt"),
+        (["fill", "IN", "out.nc", "--save-model", "m.npz"], "give --adapt MINUTES too"),
+    ],
+    ids=["init-with-preset", "init-missing-file", "holes", "adapt-zero", "adapt-laplace", "save-model-without-adapt"],
+)
+def test_adapt_option_errors(tmp_path, cloudy_series, args, expect, monkeypatch, capsys):
+    from sstfill.cli import main  # in this process: the options are checked before anything is read or trained
+
+    monkeypatch.chdir(tmp_path)
+    assert main([str(cloudy_series) if a == "IN" else a for a in args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sstfill: error:") and expect in err and len(err.strip().splitlines()) == 1, err
+    if "--holes" in args:
+        assert err.rstrip().endswith("own_clouds (comma-separated).")
+    assert os.listdir(tmp_path) == []  # nothing written
+
+
+def test_train_option_defaults_with_and_without_init(tmp_path, cloudy_series, monkeypatch):
+    """--epochs and --max-minutes default to a time-bounded run with --init, to 30 epochs without; --holes takes own_clouds."""
+    from sstfill.cli import main
+    from sstfill.xr.accessor import DatasetInpaint
+
+    seen = []
+
+    def capture(self, var=None, **kwargs):
+        seen.append(kwargs)
+        raise sstfill.SSTFillError("captured")
+
+    monkeypatch.setattr(DatasetInpaint, "train", capture)
+    assert main(["train", str(cloudy_series), "--init", "fast", "-o", str(tmp_path / "a.npz")]) == 2
+    assert main(["train", str(cloudy_series), "--init", "fast", "--max-minutes", "2", "--epochs", "7", "--holes", "own_clouds", "-o", str(tmp_path / "b.npz")]) == 2
+    assert main(["train", str(cloudy_series), "--out", str(tmp_path / "c.npz")]) == 2
+    adapt, explicit, fresh = seen
+    assert (adapt["init"], adapt["epochs"], adapt["max_seconds"]) == ("fast", 1000, 600) and "preset" not in adapt
+    assert (explicit["epochs"], explicit["max_seconds"], explicit["holes"]) == (7, 120, ("own_clouds",))
+    assert (fresh["preset"], fresh["epochs"], fresh["max_seconds"]) == ("default", 30, None) and "init" not in fresh

@@ -83,27 +83,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-distance", default="auto", metavar="DIST", help="fill gaps only this far from the observations, e.g. '50 km' or '30 px'; "
                    "'auto' is the measured default, 'none' fills every gap however far (default: %(default)s)")
     p.add_argument("--no-error", action="store_true", help="do not write <var>_error (the standard error of each filled value): a little faster")
+    p.add_argument("--adapt", type=float, default=None, metavar="MINUTES", help="first adapt --model to the inputs for MINUTES minutes "
+                   "(fine-tune a copy on their own observed pixels and cloud masks, as sstfill train --init does), then fill with it")
+    p.add_argument("--save-model", default=None, metavar="PATH", help="with --adapt: also write the adapted model to PATH (after the output is written)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fill)
 
-    p = sub.add_parser("train", help="train a model on your own data", formatter_class=_Formatter,
-                       description="Train an adversarial convolutional autoencoder on tiles of INPUT and save it to --out, exactly as named (an .npz archive).")
+    p = sub.add_parser("train", help="train a model on your own data, or adapt a bundled one to it (--init)", formatter_class=_Formatter,
+                       description="Train an adversarial convolutional autoencoder on tiles of INPUT and save it to --out, exactly as named (an .npz archive).\n"
+                       "With --init, adapt a copy of that model instead: fine-tune it on INPUT's observed pixels hidden under INPUT's own clouds "
+                       "(from other days and places) for --max-minutes; its starting weights are kept unless an epoch beats them on validation.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="netCDF files, quoted glob patterns or zarr stores")
-    p.add_argument("--out", required=True, metavar="MODEL.npz", help="the model file to write, exactly as named (an .npz archive whatever the name)")
+    p.add_argument("-o", "--out", required=True, metavar="MODEL.npz", help="the model file to write, exactly as named (an .npz archive whatever the name)")
     p.add_argument("--var", default=None, help="variable to train on (default: the only floating-point field)")
-    p.add_argument("--epochs", type=int, default=30, help="at most this many epochs (default: %(default)s)")
+    p.add_argument("--init", default=None, metavar="MODEL", help="adapt this model to INPUT instead of training a fresh one: default, fast, context or a model file (not with --preset)")
+    p.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default: 30; 1000 with --init, so that --max-minutes decides)")
     p.add_argument("--batch-size", type=int, default=32, help="tiles per training step (default: %(default)s)")
-    p.add_argument("--preset", default="default", help="architecture: report, fast, default or large (default: %(default)s)")
+    p.add_argument("--preset", default=None, help="architecture of a fresh model: report, fast, default or large (default: default)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="auto: CUDA when available (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="makes CPU training reproducible (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=5, help="epochs without validation improvement before stopping (default: %(default)s)")
-    p.add_argument("--holes", default=None, help="comma-separated hole kinds (default: clouds,squares,squares6,square10,random_field)")
+    p.add_argument("--patience", type=int, default=5, help="epochs without validation improvement before stopping (default: %(default)s; 3 with --init)")
+    p.add_argument("--holes", default=None, help="comma-separated hole kinds, own_clouds for INPUT's own gaps "
+                   "(default: clouds,squares,squares6,square10,random_field; own_clouds,clouds with --init)")
     p.add_argument("--checkpoint", default=None, metavar="PATH", help="save a resumable checkpoint after every epoch")
     p.add_argument("--resume", default=None, metavar="PATH", help="continue from a checkpoint")
     p.add_argument("--max-tiles", type=int, default=None, metavar="N", help="at most N tiles per set")
-    p.add_argument("--steps-per-epoch", type=int, default=None, metavar="N", help="batches per epoch (default: one pass over the tiles)")
-    p.add_argument("--max-minutes", type=float, default=None, metavar="M", help="stop after the epoch in which training passes M minutes")
+    p.add_argument("--steps-per-epoch", type=int, default=None, metavar="N", help="batches per epoch (default: one pass over the tiles; 16 with --init)")
+    p.add_argument("--max-minutes", type=float, default=None, metavar="M", help="stop after the epoch in which training passes M minutes (default: none; 10 with --init)")
     p.add_argument("--chunks", default=None, help="dask chunks for reading, e.g. time=1")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

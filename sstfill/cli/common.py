@@ -14,6 +14,8 @@ __all__ = [
     "resolve_cli_model",
     "format_count",
     "history_lines",
+    "resolve_init",
+    "adaptation_scores",
     "NORMALISED_UNITS",
 ]
 
@@ -101,3 +103,86 @@ def history_lines(h: dict) -> list[str]:
         rm = h.get("test_rmse_hidden") or [float("nan")]
         lines.append(f"test: loss {h['test_loss'][-1]:.4f}, hidden-pixel RMSE {rm[-1]:.4f} {NORMALISED_UNITS}")
     return lines
+
+
+def resolve_init(name: str, option: str = "--init") -> str:
+    """What ``train(init=...)`` gets for a model named on the command line, checked before any data is read.
+
+    A bundled model's name (``default``, ``fast``, ``context``) as it is; a model file as
+    its absolute path. A missing file, a missing bundled model or ``laplace`` (nothing to
+    adapt) is a one-line :class:`CLIError` naming ``option``.
+
+    Examples
+    --------
+    >>> resolve_init("Fast")
+    'fast'
+    >>> resolve_init("no_such_model.npz")
+    Traceback (most recent call last):
+    ...
+    sstfill.errors.CLIError: --init 'no_such_model.npz': no such model file; give default, fast, context or the path of a model file.
+    """
+    from sstfill.models.files import resolve_model_file
+    from sstfill.models.store import BUNDLED_MODELS
+
+    choices = f"give {', '.join(BUNDLED_MODELS)} or the path of a model file"
+    key = name.lower()
+    if key in BUNDLED_MODELS:
+        if not bundled_file(BUNDLED_MODELS[key]).is_file():
+            raise CLIError(f"{option} {name!r}: the bundled {key!r} model is missing from this installation of sstfill (reinstall sstfill), or {choices}.")
+        return key
+    if key in ("laplace", "harmonic"):
+        raise CLIError(f"{option} {name!r} is the classical harmonic fill, which has no weights to adapt; {choices}.")
+    try:
+        path = resolve_model_file(name)
+    except ModelFileError as err:
+        if Path(name).expanduser().exists():  # a directory: the message lists the model files in it
+            raise CLIError(f"{option}: {err}") from err
+        raise CLIError(f"{option} {name!r}: no such model file; {choices}.") from err
+    return str(path.resolve())
+
+
+def adaptation_scores(h: dict, units: str | None = None) -> str | None:
+    """Validation before and after adapting a model (``train(init=...)``), for people; None for other histories.
+
+    Before: the starting weights (``start_val_loss``, ``start_val_rmse_field_units``).
+    After: the weights kept, that is the best epoch if it beat the start (or the averaged
+    weights when those validated better still, whose field-unit RMSE is not recorded),
+    else the starting weights themselves.
+
+    Examples
+    --------
+    >>> h = {"start_val_loss": [0.05], "start_val_rmse_field_units": [0.3], "val_loss": [0.06, 0.04], "val_rmse_field_units": [0.33, 0.25]}
+    >>> adaptation_scores(h, "K")
+    'validation loss 0.0500 -> 0.0400, hidden-pixel RMSE 0.300 -> 0.250 K'
+    >>> adaptation_scores({**h, "val_loss": [0.06, 0.07]})
+    'validation loss 0.0500 -> 0.0500, hidden-pixel RMSE 0.300 -> 0.300 (no epoch beat the starting weights: kept them)'
+    >>> adaptation_scores({"val_loss": [0.1]}) is None
+    True
+    """
+    import numpy as np
+
+    start = h.get("start_val_loss") or []
+    if not start:
+        return None
+    before = after = float(start[-1])
+    rmse_start = h.get("start_val_rmse_field_units") or []
+    rmse_before = rmse_after = float(rmse_start[-1]) if rmse_start else None
+    kept_start = True
+    val = h.get("val_loss") or []
+    if val:
+        best = int(np.nanargmin(val))
+        if val[best] < before - 1e-7:  # as the trainer decides (it starts from the starting weights' loss)
+            rmse = h.get("val_rmse_field_units") or []
+            after, rmse_after, kept_start = float(val[best]), (float(rmse[best]) if len(rmse) > best else None), False
+    averaged = h.get("averaged_val_loss") or []
+    if averaged and averaged[-1] < after:
+        after, rmse_after, kept_start = float(averaged[-1]), None, False
+    text = f"validation loss {before:.4f} -> {after:.4f}"
+    unit = f" {units}" if units else ""
+    if rmse_before is not None and rmse_after is not None:
+        text += f", hidden-pixel RMSE {rmse_before:.3f} -> {rmse_after:.3f}{unit}"
+    elif rmse_before is not None:
+        text += f", hidden-pixel RMSE before {rmse_before:.3f}{unit}"
+    if kept_start:
+        text += " (no epoch beat the starting weights: kept them)"
+    return text

@@ -1,12 +1,14 @@
-"""``sstfill fill``: fill netCDF/zarr inputs lazily into a new netCDF file or zarr store, atomically."""
+"""``sstfill fill``: fill netCDF/zarr inputs lazily into a new netCDF file or zarr store, atomically (``--adapt``: adapt the model to them first)."""
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 import time
 from pathlib import Path
 
-from sstfill.cli.common import format_count, parse_chunks, resolve_cli_model, say
+from sstfill.cli.common import adaptation_scores, format_count, parse_chunks, resolve_cli_model, resolve_init, say
 from sstfill.errors import CLIError
 
 __all__ = ["cmd_fill", "flag_counts", "error_quantiles", "max_distance_arg"]
@@ -106,7 +108,7 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
 
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
-    from sstfill.xr.io import check_output, open_inputs, output_format, write_atomic
+    from sstfill.xr.io import check_output, expand_inputs, open_inputs, output_format, write_atomic
 
     if len(args.paths) < 2:
         raise CLIError("fill needs at least one INPUT and an OUTPUT: sstfill fill INPUT... OUTPUT.nc|OUTPUT.zarr")
@@ -116,6 +118,21 @@ def cmd_fill(args: argparse.Namespace) -> int:
     if (target.exists() or target.is_symlink()) and not args.overwrite:
         raise CLIError(f"Output {output!r} exists already. Pass --overwrite to replace it, or choose another name.")
     check_output(target, overwrite=args.overwrite)  # a directory that takes no new file fails now, not after the fill
+    adapt_minutes = getattr(args, "adapt", None)
+    save_model = getattr(args, "save_model", None)
+    init = None
+    if adapt_minutes is not None:
+        if not adapt_minutes > 0:
+            raise CLIError(f"--adapt {adapt_minutes:g}: give the minutes to spend adapting the model, more than 0 (e.g. --adapt 10), or drop --adapt.")
+        init = resolve_init(args.model if args.model is not None else "default", "--model")  # --adapt needs a neural model
+    if save_model is not None:
+        if adapt_minutes is None:
+            raise CLIError("--save-model writes the adapted model: give --adapt MINUTES too (to keep a model trained on your data, use sstfill train).")
+        model_path = Path(save_model).expanduser()
+        if model_path.is_dir():
+            raise CLIError(f"--save-model {save_model!r} is a directory; give the model file's name, e.g. --save-model {str(model_path / 'adapted.npz')!r}.")
+        if model_path.exists() and not args.overwrite:
+            raise CLIError(f"Model file {save_model!r} exists already. Pass --overwrite to replace it, or choose another name.")
     chunks = parse_chunks(args.chunks)
     ds = open_inputs(inputs, chunks=chunks)
     if args.var is not None and args.var not in ds.data_vars:
@@ -124,7 +141,16 @@ def cmd_fill(args: argparse.Namespace) -> int:
         if Path(p).expanduser().resolve() == target.resolve() and target.suffix.lower() == ".zarr":
             raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
     max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
-    model = resolve_cli_model(args.model, args.device, args.precision)
+    if init is None:
+        model = resolve_cli_model(args.model, args.device, args.precision)
+    else:
+        t0 = time.perf_counter()
+        model = ds.inpaint.train(args.var, init=init, max_minutes=adapt_minutes, device=args.device, progress=not args.no_progress)
+        minutes = (time.perf_counter() - t0) / 60
+        adapted_var = model.adapted_on["variable"]
+        scores = adaptation_scores(model.history, ds[adapted_var].attrs.get("units"))
+        name = init if args.model is None or init == args.model.lower() else args.model  # a bundled name, or the path as given
+        say(f"adapted {name!r} on {adapted_var!r} for {minutes:.1f} min" + (f": {scores}" if scores else ""))
     client = None
     if args.scheduler:
         try:
@@ -144,7 +170,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
         field = ds[var]
         n_chunks = getattr(field.data, "npartitions", 1)
         sizes = " x ".join(f"{d} {n}" for d, n in field.sizes.items())
-        say(f"filling {var!r} ({sizes}; {n_chunks} dask chunk{'s' if n_chunks != 1 else ''}) with {getattr(model, 'description', model)}")
+        what = getattr(model, "description", model)
+        say(f"filling {var!r} ({sizes}; {n_chunks} dask chunk{'s' if n_chunks != 1 else ''}) with {'the adapted model: ' if init else ''}{what}")
         if client is not None:
             say(f"on the dask cluster at {args.scheduler} (dashboard: {client.dashboard_link})")
         written = write_atomic(out, target, overwrite=args.overwrite, progress=not args.no_progress and client is None)
@@ -152,10 +179,16 @@ def cmd_fill(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
+    if save_model is not None:  # after the output: a failed run writes nothing
+        saved = model.save(Path(save_model).expanduser(), extra_config={"training": {"command": "sstfill " + shlex.join(getattr(args, "argv", None) or sys.argv[1:]),
+                                                                                     "inputs": expand_inputs(inputs), "variable": var, "init": init,
+                                                                                     "device": str(model.device), "seconds": round(60 * minutes, 1)}})
     counts = flag_counts(written, flag_name)
     error_name = f"{var}_error"
     sigma = error_quantiles(written, error_name, flag_name) if error_name in out.data_vars else None
     say(f"wrote {written} in {seconds:.1f} s")
+    if save_model is not None:
+        say(f"wrote the adapted model to {saved} (sstfill info {shlex.quote(str(saved))} describes it)")
     if counts:
         total = sum(counts.values()) or 1
         say("pixels: " + ", ".join(f"{k} {format_count(v)} ({v / total:.1%})" for k, v in counts.items()))

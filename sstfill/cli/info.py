@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from sstfill.cli.common import bundled_file, history_lines, say
+from sstfill.cli.common import adaptation_scores, bundled_file, history_lines, say
 from sstfill.errors import CLIError, ModelFileError
 
-__all__ = ["cmd_info", "list_bundled_models", "saved_with"]
+__all__ = ["cmd_info", "list_bundled_models", "saved_with", "adaptation_rows"]
 
 
 def saved_with(config: dict) -> str:
@@ -20,6 +20,52 @@ def saved_with(config: dict) -> str:
     if version == UNKNOWN_VERSION:
         return "saved with an sstfill source checkout of unknown version"
     return f"saved with sstfill {version}"
+
+
+def adaptation_rows(adapted_on: dict, units: str | None = None) -> list[tuple[str, str]]:
+    """``sstfill info`` rows for what a model was adapted on (its ``adapted_on`` record), in a fixed order.
+
+    Examples
+    --------
+    >>> rows = adaptation_rows({"init": "default", "variable": "sst", "sizes": {"time": 6, "lat": 128, "lon": 128},
+    ...                         "time_span": ["2021-01-01T00:00:00", "2021-01-06T00:00:00"], "own_cloud_masks": 142})
+    >>> for key, value in rows:
+    ...     print(f"{key}: {value}")
+    adapted from: default
+    variable: 'sst'
+    time span: 2021-01-01T00:00:00 to 2021-01-06T00:00:00
+    sizes: time 6 x lat 128 x lon 128
+    own cloud masks: 142 windows of the data's own gaps
+    """
+    a = adapted_on
+    rows: list[tuple[str, str]] = [("adapted from", str(a.get("init", "unknown")))]
+    if a.get("variable") is not None:
+        rows.append(("variable", repr(a["variable"])))
+    span = a.get("time_span")
+    if span:
+        rows.append(("time span", f"{span[0]} to {span[-1]}"))
+    if a.get("sizes"):
+        rows.append(("sizes", " x ".join(f"{d} {n}" for d, n in a["sizes"].items())))
+    if a.get("tiles"):
+        rows.append(("tiles", f"train/validation/test: {'/'.join(map(str, a['tiles']))}" + (f" ({a['split']})" if a.get("split") else "")))
+    if "own_cloud_masks" in a:
+        masks = a["own_cloud_masks"]
+        rows.append(("own cloud masks", "not used" if masks is None else f"{masks} windows of the data's own gaps"))
+    settings = a.get("settings") or {}
+    if settings:
+        rows.append(("settings", "; ".join(f"{k} {_setting(v)}" for k, v in settings.items())))
+    if a.get("source"):
+        rows.append(("source", str(a["source"])))
+    return rows
+
+
+def _setting(value: object) -> str:
+    """One adaptation setting for people: lists joined by commas, numbers short."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(_setting, value)) if all(isinstance(v, str) for v in value) else "-".join(map(_setting, value))
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
 
 
 def list_bundled_models() -> int:
@@ -83,8 +129,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows.append(("training", f"{len(h['val_loss'])} epoch(s), {seconds:.0f} s of training"))
         for line in history_lines(h):
             rows.append(("", line))
-        if h.get("tiles"):
+        if h.get("tiles") and not (config.get("adapted_on") or {}).get("tiles"):  # else a row of its own below
             rows.append(("", f"tiles train/validation/test: {'/'.join(map(str, h['tiles']))} ({h.get('split', '')})"))
+        scores = adaptation_scores(h)
+        if scores:
+            rows.append(("", f"adapted: {scores}"))
     else:
         rows.append(("training", "no history recorded (untrained or saved without history)"))
     em = model.fitted_error_model
@@ -92,12 +141,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows.append(("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}"))
     else:
         rows.append(("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)"))
+    adapted_on = config.get("adapted_on")
+    if adapted_on:
+        rows += adaptation_rows(adapted_on)
     training = config.get("training") or {}
     if training.get("command"):
         rows.append(("command", str(training["command"])))
-    labels = {"inputs": "training data", "variable": "variable", "device": "device", "seconds": "training time"}
+    labels = {"inputs": "training data", "variable": "variable", "device": "device", "seconds": "training time", "init": "started from"}
     for key, value in training.items():
-        if key == "command":
+        if key == "command" or (adapted_on and key in ("init", "variable")):  # shown with what it was adapted on
             continue
         if isinstance(value, (list, tuple)):
             value = ", ".join(map(str, value))

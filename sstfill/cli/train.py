@@ -1,4 +1,4 @@
-"""``sstfill train``: train a model on your own files and save it, with the command that trained it."""
+"""``sstfill train``: train a model on your own files, or adapt a bundled one to them (``--init``), and save it with the command that made it."""
 
 from __future__ import annotations
 
@@ -9,15 +9,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sstfill.cli.common import history_lines, parse_chunks, say
+from sstfill.cli.common import adaptation_scores, history_lines, parse_chunks, resolve_init, say
 from sstfill.errors import CLIError, ModelFileError
 
-__all__ = ["cmd_train"]
+__all__ = ["cmd_train", "ADAPT_EPOCHS", "ADAPT_MINUTES", "FRESH_EPOCHS"]
+
+#: ``--epochs`` when not given: a fresh model's epochs, and with ``--init`` enough that the
+#: time budget (``--max-minutes``, default :data:`ADAPT_MINUTES`) decides when to stop
+FRESH_EPOCHS = 30
+ADAPT_EPOCHS = 1000
+ADAPT_MINUTES = 10.0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    """Run ``sstfill train``: check the options, train, save the model with the command that trained it."""
+    """Run ``sstfill train``: check the options, train (or adapt ``--init``), save the model with the command that trained it."""
     from sstfill.kernels.holes import HOLE_KINDS
+    from sstfill.training.tiles import OWN_CLOUDS
     from sstfill.models.files import resolve_model_file
     from sstfill.models.networks import PRESETS
     from sstfill.xr.fields import pick_variable
@@ -30,38 +37,54 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"Model file {str(out)!r} exists already. Pass --overwrite to replace it, or choose another name.")
     if args.checkpoint is not None and Path(args.checkpoint).expanduser().is_dir():
         raise CLIError(f"--checkpoint {args.checkpoint!r} is a directory; give a file name, e.g. --checkpoint {str(Path(args.checkpoint) / 'run.npz')!r}.")
-    if args.preset not in PRESETS:
-        raise CLIError(f"Unknown --preset {args.preset!r}; choose one of {sorted(PRESETS)}.")
+    adapting = args.init is not None
+    if adapting and args.preset is not None:
+        raise CLIError(
+            f"--init {args.init!r} and --preset {args.preset!r} cannot go together: --init adapts that model and keeps its architecture. "
+            "Drop --preset to adapt it, or drop --init to train a fresh model of that preset."
+        )
+    preset = args.preset if args.preset is not None else "default"
+    if preset not in PRESETS:
+        raise CLIError(f"Unknown --preset {preset!r}; choose one of {sorted(PRESETS)}.")
+    kinds = (*HOLE_KINDS, OWN_CLOUDS)
     holes = [h.strip() for h in args.holes.split(",") if h.strip()] if args.holes else None
     if holes is not None:
-        unknown = [h for h in holes if h not in HOLE_KINDS]
+        unknown = [h for h in holes if h not in kinds]
         if unknown or not holes:
-            raise CLIError(f"--holes {args.holes!r}: unknown kind(s) {unknown}; choose from {', '.join(HOLE_KINDS)} (comma-separated).")
+            raise CLIError(f"--holes {args.holes!r}: unknown kind(s) {unknown}; choose from {', '.join(kinds)} (comma-separated).")
+    init = resolve_init(args.init) if adapting else None
+    epochs = args.epochs if args.epochs is not None else (ADAPT_EPOCHS if adapting else FRESH_EPOCHS)
+    max_minutes = args.max_minutes if args.max_minutes is not None or not adapting else ADAPT_MINUTES
+    if max_minutes is not None and max_minutes <= 0:
+        raise CLIError(f"--max-minutes must be more than 0 (got {max_minutes:g}).")
     resume = None
     if args.resume is not None:
         try:
             resume = resolve_model_file(args.resume)
         except ModelFileError as err:
             raise CLIError(f"--resume {args.resume!r}: {err}") from err
-    for name in ("epochs", "batch_size", "patience"):
-        if getattr(args, name) < 1:
+    for name, value in (("epochs", epochs), ("batch_size", args.batch_size), ("patience", args.patience)):
+        if value < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be at least 1.")
     files = expand_inputs(args.inputs)
     ds = open_inputs(args.inputs, chunks=parse_chunks(args.chunks))
     kwargs: dict[str, Any] = dict(
-        epochs=args.epochs,
+        epochs=epochs,
         batch_size=args.batch_size,
         patience=args.patience,
         device=args.device,
         seed=args.seed,
-        preset=args.preset,
         max_tiles=args.max_tiles,
         steps_per_epoch=args.steps_per_epoch,
-        max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
+        max_seconds=None if max_minutes is None else 60 * max_minutes,
         checkpoint=args.checkpoint,
         resume=resume,
         progress=not args.no_progress,
     )
+    if adapting:
+        kwargs["init"] = init  # the model's own architecture; patience 5 (the default) becomes 3, see train()
+    else:
+        kwargs["preset"] = preset
     if holes is not None:
         kwargs["holes"] = tuple(holes)
 
@@ -77,12 +100,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         "device": str(model.device),
         "seconds": round(seconds, 1),
     }
+    if adapting:
+        training["init"] = init  # adapted, not trained from scratch (model.adapted_on has the details)
     saved = model.save(out, extra_config={"training": training})
     h = model.history
-    say(f"trained a {args.preset!r} model on {var!r} in {seconds:.1f} s on {model.device}")
+    if adapting:
+        say(f"adapted {init!r} on {var!r} in {seconds:.1f} s on {model.device}")
+    else:
+        say(f"trained a {preset!r} model on {var!r} in {seconds:.1f} s on {model.device}")
     if h.get("tiles"):
         say(f"tiles train/validation/test: {'/'.join(map(str, h['tiles']))} ({h.get('split', '')})")
     for line in history_lines(h):
         say(line)
+    scores = adaptation_scores(h, ds[var].attrs.get("units"))
+    if scores:
+        say(f"adapted: {scores}")
+    masks = (getattr(model, "adapted_on", None) or {}).get("own_cloud_masks")
+    if masks:
+        say(f"own cloud masks: {masks} windows of the data's own gaps (other days and places)")
     say(f"wrote {saved}")
     return 0
