@@ -27,6 +27,7 @@ About 10 minutes on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -216,8 +217,13 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=None, help="folder for calibration.json/.md and the figures")
     p.add_argument("--models", nargs="*", default=list(MODELS))
     p.add_argument("--write-models", action="store_true", help="store each fitted error model in its bundled model file")
+    p.add_argument("--write-models-from", default=None, metavar="JSON", help="only store the error models of an earlier run's calibration.json in the bundled model files")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
+    if args.write_models_from:
+        saved = json.loads(Path(args.write_models_from).read_text())
+        write_models({m: ErrorModel(tuple(r["coefficients"]), _fitted_on(r["pixels"]), scale=r["scale"]) for m, r in saved["fit_set"].items()})
+        return 0
     shared = _shared(args.shared)
     t0 = time.perf_counter()
     fit_set, held = fit_items(shared, args.seed), heldout_items(shared, args.seed)
@@ -231,7 +237,7 @@ def main(argv=None) -> int:
         t1 = time.perf_counter()
         feats, errs, _ = zip(*[pixels(it, fill_item(it, name)) for it in fit_set])
         f_fit, e_fit = np.concatenate(feats, axis=1), np.concatenate(errs)
-        raw = fit_error_model(f_fit, e_fit, fitted_on=f"benchmarks/calibration.py: {e_fit.size} hidden pixels under real clouds on the training parts of the MUR and SLSTR data")
+        raw = fit_error_model(f_fit, e_fit, fitted_on=_fitted_on(e_fit.size))
         em = calibrate_scale(raw, f_fit, e_fit)
         fitted[name] = em
         results["fit_set"][name] = group_scores(e_fit, em.sigma(f_fit)) | {"coefficients": list(em.coefficients), "scale": em.scale, "raw": group_scores(e_fit, raw.sigma(f_fit))}
@@ -268,8 +274,13 @@ def main(argv=None) -> int:
     return 0
 
 
+def _fitted_on(pixels: int) -> str:
+    return f"benchmarks/calibration.py: {pixels} hidden pixels under real clouds on the training parts of the MUR and SLSTR data"
+
+
 def write_models(fitted: dict[str, ErrorModel]) -> None:
     """Store each fitted error model in its bundled model file (the weights are unchanged)."""
+    from sstfill.models.files import load_arrays
     from sstfill.models.inpainter import Inpainter
     from sstfill.models.store import BUNDLED_MODELS
 
@@ -279,9 +290,11 @@ def write_models(fitted: dict[str, ErrorModel]) -> None:
             continue
         path = REPO / "sstfill" / "data" / BUNDLED_MODELS[name]
         model = Inpainter.load(path)
+        _, config = load_arrays(path)
+        kept = {k: v for k, v in config.items() if k not in ("model", "preset", "history", "error_model", "format", "sstfill_version")}
         before = {k: v.clone() for k, v in model.generator.state_dict().items()}
         model.fitted_error_model = em
-        model.save(path)
+        model.save(path, extra_config=kept)  # the file's other records (how it was trained) stay
         after = Inpainter.load(path).generator.state_dict()
         assert all((before[k] == after[k]).all() for k in before), "weights changed"
         print(f"[calibration] wrote the error model into {path}")
