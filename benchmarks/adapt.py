@@ -14,7 +14,10 @@ same trajectory as a 5-minute run), and so on. Peers on the same pixels: the bun
 unadapted, DINEOF trained on the same region stack, and the best single-image peer.
 DINCAE needs its own environment (``benchmarks/dincae/``) and is 'n/a' when that is absent.
 
-    python benchmarks/adapt.py --shared ../shared/data --out docs/benchmarks
+    python benchmarks/adapt.py --shared ../shared/data --init context --out docs/benchmarks
+    python benchmarks/adapt.py --shared ../shared/data --init default --budgets 1 5 --out docs/benchmarks
+
+(``adapt_<init>.json``; ``benchmarks/render_adapt.py`` writes the page.)
 
 The budgets count training time (``history["seconds"]``: the epochs' optimisation, not the
 validation passes), on however many cores torch uses here (2 on the reference machine).
@@ -136,8 +139,9 @@ def main(argv=None) -> int:
     results["seconds"] = time.perf_counter() - t_all
     results["environment"] = harness.environment()
     if args.out:
-        harness.write_json(Path(args.out) / "adapt.json", results)
-        print(f"[adapt] wrote {Path(args.out) / 'adapt.json'}")
+        out = Path(args.out) / f"adapt_{Path(args.init).stem}.json"
+        harness.write_json(out, results)
+        print(f"[adapt] wrote {out}")
     return 0
 
 

@@ -37,7 +37,8 @@ def test_adapting_records_what_and_leaves_the_original_unchanged(cloudy_series, 
     assert rec["settings"]["holes"] == [OWN_CLOUDS, "clouds"] and rec["own_cloud_masks"] > 0
     # every day teaches the model: split by bands of rows, no test set
     assert rec["split"].startswith("by bands of lat") and rec["tiles"][0] > 0 and rec["tiles"][1] > 0 and rec["tiles"][2] == 0
-    assert "start_val_loss" in model.history and model.history["val_loss"]
+    assert "start_val_rmse_hidden" in model.history and model.history["val_rmse_hidden"]
+    assert model.config.adversarial_weight == 0 and model.discriminator is None  # fine-tuned on the reconstruction alone
     back = sstfill.load_model(model.save(tmp_path / "adapted.npz"))
     assert back.adapted_on == rec
 
@@ -46,7 +47,7 @@ def test_adapting_keeps_the_starting_weights_unless_an_epoch_beats_them(cloudy_s
     """A learning rate that wrecks the network: no epoch beats the start, which comes back bit for bit."""
     start = _weights(load_bundled_model("fast"))
     model = cloudy_series.to_dataset().inpaint.train("sst", init="fast", lr=1.0, epochs=1, steps_per_epoch=3, batch_size=8, progress=False)
-    assert not any(v < model.history["start_val_loss"][0] for v in model.history["val_loss"])  # worse, or NaN
+    assert not any(v < model.history["start_val_rmse_hidden"][0] for v in model.history["val_rmse_hidden"])  # worse, or NaN
     assert all(torch.equal(start[k], v) for k, v in _weights(model).items())
 
 
@@ -105,5 +106,5 @@ def test_training_from_a_model_file_never_changes_the_loaded_copy(cloudy_series)
     first = ds.inpaint.train("sst", init=loaded, epochs=1, steps_per_epoch=2, batch_size=8, progress=False)
     second = ds.inpaint.train("sst", init=loaded, epochs=1, steps_per_epoch=2, batch_size=8, progress=False)
     assert all(torch.equal(saved[k], v) for k, v in _weights(loaded).items())
-    assert first.history["start_val_loss"] == second.history["start_val_loss"]  # both started from the file's weights
+    assert first.history["start_val_rmse_hidden"] == second.history["start_val_rmse_hidden"]  # both started from the file's weights
     assert first.history is not second.history

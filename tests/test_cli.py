@@ -304,11 +304,12 @@ def cloudy_series(tmp_path_factory) -> Path:
 def _kept_start_or_changed(stdout: str, adapted: sstfill.Inpainter) -> None:
     """The printed before/after agrees with the history, and with the weights: unchanged exactly when it says it kept them."""
     h = adapted.history
-    line = re.search(r"validation loss (\d+\.\d+) -> (\d+\.\d+), hidden-pixel RMSE (\d+\.\d+) -> (\d+\.\d+) kelvin", stdout)
+    line = re.search(r"validation RMSE of hidden pixels (\d+\.\d+) -> (\d+\.\d+) kelvin", stdout)
     assert line, stdout
-    assert float(line[1]) == pytest.approx(h["start_val_loss"][0], abs=6e-5)
-    assert float(line[3]) == pytest.approx(h["start_val_rmse_field_units"][0], abs=6e-4)
-    assert float(line[2]) == pytest.approx(min(h["start_val_loss"][0], min(h["val_loss"])), abs=6e-5)
+    assert float(line[1]) == pytest.approx(h["start_val_rmse_field_units"][0], abs=6e-4)
+    best = int(np.nanargmin(h["val_rmse_hidden"]))
+    improved = h["val_rmse_hidden"][best] < h["start_val_rmse_hidden"][0] - 1e-7
+    assert float(line[2]) == pytest.approx(h["val_rmse_field_units"][best] if improved else h["start_val_rmse_field_units"][0], abs=6e-4)
     start = load_bundled_model("fast", "cpu").generator.state_dict()
     same = all(torch.equal(v, start[k]) for k, v in adapted.generator.state_dict().items())
     assert same == ("kept them" in stdout), stdout
@@ -340,14 +341,14 @@ def test_train_init_adapts_and_info_shows_it(tmp_path, cloudy_series):
     assert rows["sizes"] == " x ".join(f"{d} {n}" for d, n in sizes.items())
     assert rows["own cloud masks"].startswith(f"{adapted_on['own_cloud_masks']} windows")
     assert rows["source"] == str(cloudy_series) and "own_clouds, clouds" in rows["settings"]
-    assert "error model" in rows and "adapted: validation loss" in res.stdout
+    assert "error model" in rows and "adapted: validation RMSE" in res.stdout
 
 
 @pytest.mark.slow
 def test_fill_adapt_then_fill(tmp_path, cloudy_series):
     res = run_cli("fill", cloudy_series, "out.nc", "--model", "fast", "--adapt", "0.02", "--save-model", "adapted.npz", "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert re.search(r"^adapted 'fast' on 'sst' for \d+\.\d min: validation loss", res.stdout, re.M), res.stdout
+    assert re.search(r"^adapted 'fast' on 'sst' for \d+\.\d min: validation RMSE", res.stdout, re.M), res.stdout
     assert "with the adapted model" in res.stdout
     with xr.open_dataset(cloudy_series) as src, xr.open_dataset(tmp_path / "out.nc") as out:
         assert {"sst", "sst_fill_flag", "sst_error"} <= set(out.data_vars)

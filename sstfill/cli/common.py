@@ -144,45 +144,35 @@ def resolve_init(name: str, option: str = "--init") -> str:
 def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     """Validation before and after adapting a model (``train(init=...)``), for people; None for other histories.
 
-    Before: the starting weights (``start_val_loss``, ``start_val_rmse_field_units``).
-    After: the weights kept, that is the best epoch if it beat the start (or the averaged
-    weights when those validated better still, whose field-unit RMSE is not recorded),
-    else the starting weights themselves.
+    Before: the starting weights. After: the weights kept, chosen as the trainer chooses
+    them when adapting (``select_on="rmse"``): the epoch with the lowest hidden-pixel RMSE
+    if it beat the start, else the starting weights themselves.
 
     Examples
     --------
-    >>> h = {"start_val_loss": [0.05], "start_val_rmse_field_units": [0.3], "val_loss": [0.06, 0.04], "val_rmse_field_units": [0.33, 0.25]}
+    >>> h = {"start_val_rmse_hidden": [0.5], "start_val_rmse_field_units": [0.3], "val_rmse_hidden": [0.55, 0.4], "val_rmse_field_units": [0.33, 0.25]}
     >>> adaptation_scores(h, "K")
-    'validation loss 0.0500 -> 0.0400, hidden-pixel RMSE 0.300 -> 0.250 K'
-    >>> adaptation_scores({**h, "val_loss": [0.06, 0.07]})
-    'validation loss 0.0500 -> 0.0500, hidden-pixel RMSE 0.300 -> 0.300 (no epoch beat the starting weights: kept them)'
+    'validation RMSE of hidden pixels 0.300 -> 0.250 K'
+    >>> adaptation_scores({**h, "val_rmse_hidden": [0.6, 0.7]}, "K")
+    'validation RMSE of hidden pixels 0.300 -> 0.300 K (no epoch beat the starting weights: kept them)'
     >>> adaptation_scores({"val_loss": [0.1]}) is None
     True
     """
     import numpy as np
 
-    start = h.get("start_val_loss") or []
-    if not start:
+    start = h.get("start_val_rmse_hidden") or []
+    start_field = h.get("start_val_rmse_field_units") or []
+    if not start or not start_field:
         return None
-    before = after = float(start[-1])
-    rmse_start = h.get("start_val_rmse_field_units") or []
-    rmse_before = rmse_after = float(rmse_start[-1]) if rmse_start else None
+    before = after = float(start_field[-1])
     kept_start = True
-    val = h.get("val_loss") or []
-    if val:
+    val, val_field = h.get("val_rmse_hidden") or [], h.get("val_rmse_field_units") or []
+    if val and len(val_field) == len(val):
         best = int(np.nanargmin(val))
-        if val[best] < before - 1e-7:  # as the trainer decides (it starts from the starting weights' loss)
-            rmse = h.get("val_rmse_field_units") or []
-            after, rmse_after, kept_start = float(val[best]), (float(rmse[best]) if len(rmse) > best else None), False
-    averaged = h.get("averaged_val_loss") or []
-    if averaged and averaged[-1] < after:
-        after, rmse_after, kept_start = float(averaged[-1]), None, False
-    text = f"validation loss {before:.4f} -> {after:.4f}"
+        if val[best] < float(start[-1]) - 1e-7:  # as the trainer decides
+            after, kept_start = float(val_field[best]), False
     unit = f" {units}" if units else ""
-    if rmse_before is not None and rmse_after is not None:
-        text += f", hidden-pixel RMSE {rmse_before:.3f} -> {rmse_after:.3f}{unit}"
-    elif rmse_before is not None:
-        text += f", hidden-pixel RMSE before {rmse_before:.3f}{unit}"
+    text = f"validation RMSE of hidden pixels {before:.3f} -> {after:.3f}{unit}"
     if kept_start:
         text += " (no epoch beat the starting weights: kept them)"
     return text

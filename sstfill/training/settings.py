@@ -34,3 +34,6 @@ class TrainSettings:
     #: validate the starting weights first and return them unless an epoch beats them
     #: (adapting a trained model: it never comes back worse on validation)
     keep_start: bool = False
+    #: what the best weights are chosen by: the validation "loss" (the weighted
+    #: reconstruction the network is trained on) or the "rmse" of the hidden pixels
+    select_on: str = "loss"

@@ -37,6 +37,8 @@ __all__ = ["TrainSettings", "TrainingRun", "new_model", "grow_inputs", "uses_con
 #: missing days and single images (where every neighbour is empty).
 NEIGHBOUR_DROPOUT = 0.3
 #: What ``model.history`` records for every epoch, in this order.
+#: What a run keeps its best weights by (``TrainSettings.select_on``): the key in :func:`evaluate_tiles`'s scores.
+SELECT_ON = {"loss": "loss", "rmse": "rmse_hidden"}
 HISTORY_KEYS = ("epoch", "train_loss", "train_rec", "adv_g", "adv_d", "val_loss", "val_rmse_hidden", "val_rmse_field_units", "seconds", "tiles_per_second")
 
 
@@ -193,7 +195,7 @@ def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: Trai
         bank.replay(run.start)  # the bank as it was at the end of the checkpointed epoch
     elif settings.keep_start:  # adapting: the starting weights are the ones to beat
         start = evaluate_tiles(model, val_tiles, val_holes)
-        run.best = start["loss"]
+        run.best = start[SELECT_ON[settings.select_on]]
         run.best_state = {k: v.detach().cpu().clone() for k, v in model.generator.state_dict().items()}
         run.history["start_val_loss"] = [start["loss"]]
         run.history["start_val_rmse_hidden"] = [start["rmse_hidden"]]
@@ -281,8 +283,9 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
     record = {"epoch": epoch, **trained, "val_loss": val["loss"], "val_rmse_hidden": val["rmse_hidden"], "val_rmse_field_units": val["rmse_hidden_field"]}
     for key in HISTORY_KEYS:
         run.history.setdefault(key, []).append(record[key])  # setdefault: checkpoints of older versions lack newer keys
-    if val["loss"] < run.best - 1e-7:
-        run.best, run.bad_epochs = val["loss"], 0
+    score = val[SELECT_ON[run.settings.select_on]]
+    if score < run.best - 1e-7:
+        run.best, run.bad_epochs = score, 0
         run.best_state = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
     else:
         run.bad_epochs += 1
@@ -304,7 +307,7 @@ def keep_final_weights(run: TrainingRun) -> None:
         run.model.generator.load_state_dict(averaged)
         avg_val = evaluate_tiles(run.model, run.val_tiles, run.val_holes)
         run.history["averaged_val_loss"] = [avg_val["loss"]]
-        if avg_val["loss"] < run.best:
+        if avg_val[SELECT_ON[run.settings.select_on]] < run.best:
             best_state = None  # the average is better: keep it
     if best_state is not None:
         run.model.generator.load_state_dict(best_state)

@@ -430,8 +430,11 @@ class DatasetInpaint(_Base):
         init : "default", "fast", "context", path or Inpainter, optional
             Adapt a copy of this model instead of training a fresh ``preset`` one. Changes
             the defaults: ``holes=("own_clouds", "clouds")``, ``lr=1e-4``,
-            ``min_valid=0.5``, ``patience=3``, ``steps_per_epoch=16`` (validated often
-            within a budget of minutes), ``split``/``split_by`` below.
+            ``min_valid=0.5``, ``steps_per_epoch=16`` (validated often within a budget of
+            minutes), ``split``/``split_by`` below; no adversary (the reconstruction alone);
+            the weights kept are those with the lowest validation RMSE on hidden pixels,
+            the starting ones included; with a time budget the budget decides when to stop,
+            else ``patience=3``.
         max_minutes : float, optional
             Time budget in minutes (``max_seconds`` in minutes; the smaller wins).
         holes : str or sequence of str
@@ -505,12 +508,15 @@ class DatasetInpaint(_Base):
         split = tuple(split) if split is not None else ((0.75, 0.25, 0.0) if adapting else (0.65, 0.15, 0.2))
         split_by = split_by or ("space" if adapting else "auto")
         if adapting and patience == 5:
-            patience = 3
+            patience = 3 if max_seconds is None and max_minutes is None else 10**6  # a budget: it decides; the best weights are kept
         if adapting and steps_per_epoch is None:
             steps_per_epoch = 16
         if max_minutes is not None:
             max_seconds = 60 * max_minutes if max_seconds is None else min(max_seconds, 60 * max_minutes)
         net = new_model(preset, base=model, seed=seed, **config)  # seeded: the initial weights are part of a reproducible run
+        if adapting and not config:  # fine-tuning: the reconstruction alone (a fresh adversary's first steps only add noise)
+            net.config.adversarial_weight = 0.0
+            net.discriminator = None
         tile = net.config.tile_size
         train, val, test, how = tiles_from_dataarray(
             da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config, by=split_by
@@ -536,8 +542,9 @@ class DatasetInpaint(_Base):
             max_seconds=max_seconds,
             hole_library=library,
             keep_start=adapting,
+            select_on="rmse" if adapting else "loss",
         )
-        net = fit(net, train, val, settings, test_tiles=test, device=device, checkpoint=checkpoint, resume=resume, progress=progress)
+        net = fit(net, train, val, settings, test_tiles=test if len(test) else None, device=device, checkpoint=checkpoint, resume=resume, progress=progress)
         net.history["split"] = how
         net.history["tiles"] = [len(train), len(val), len(test)]
         if adapting:

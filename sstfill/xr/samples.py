@@ -131,7 +131,7 @@ def tiles_from_dataarray(
                 f"{sum(1 for f in split if f > 0)} sets of at least {tile} rows each. Train on several time steps, or a larger region, "
                 "or pass split fractions that give every set enough rows."
             )
-        banks = [bank(da.isel({spatial[0]: b})) if len(b) else bank(da.isel({spatial[0]: slice(0, 0)})) for b in blocks]
+        banks = [bank(da.isel({spatial[0]: b})) if len(b) else np.empty((0, tile, tile), "float32") for b in blocks]
         how = f"by bands of {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
     return banks[0], banks[1], banks[2], how
 
