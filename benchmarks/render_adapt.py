@@ -1,0 +1,93 @@
+#!/usr/bin/env python
+"""Render ``adapt_<init>.json`` (``benchmarks/adapt.py``) as ``adapt.md``.
+
+    python benchmarks/render_adapt.py docs/benchmarks
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.harness import fmt, md_table  # noqa: E402
+
+TARGET_GAIN = 0.10  # issue 16: 5 minutes lower the RMSE by at least 10 %
+
+
+def render(runs: list[dict]) -> str:
+    lines = [
+        "# Adapting a bundled model to the series it fills",
+        "",
+        "`ds.inpaint.train(var, init=\"context\", max_minutes=5)` fine-tunes a copy of a bundled",
+        "model on the dataset's own observed pixels: holes are the dataset's own cloud masks from",
+        "other days and places, every day teaches the model (validation on a band of rows held out",
+        "in space), the reconstruction alone is trained, and the weights kept are those with the",
+        "lowest validation RMSE of hidden pixels, the starting weights included (so adapting",
+        "never returns a model that validates worse than the one it started from).",
+        "",
+        "Measured on the time-series cases of the accuracy benchmark: for each MUR series (the",
+        "region stack with real clouds transplanted on every day, as a user would have it) the",
+        "model is adapted on the stack, then fills the series cases (128 x 128 windows of the",
+        "held-out days, filled as series); RMSE in degC on their hidden pixels, which no method",
+        "ever sees. The 5- and 15-minute models continue the 1-minute run (the same trajectory",
+        "as a single run of that length). Minutes are training time on the machine's 2 CPU",
+        "cores; tile cutting, validation and the error model's fit come on top (wall time below).",
+        "Peers on the same pixels: the bundled model unadapted, DINEOF trained on the same stack,",
+        "and the single-image peers.",
+        "",
+    ]
+    for res in runs:
+        lines += [f"## init = `{res['init']}`", "", f"    {res['command']}", "", f"Run {res['run_at']}, {res['seconds'] / 60:.0f} min in all.", ""]
+        rows = []
+        for region, r in res["regions"].items():
+            base = r["bundled"]["rmse"]
+            peers = {p: r[p]["rmse"] for p in ("biharmonic", "laplace", "telea") if r.get(p)}
+            best_peer = min(peers.items(), key=lambda kv: kv[1])
+            row = [region, f"{r['cases']} ({r['shape'][0]} days)", fmt(base)]
+            for a in r["adapted"]:
+                row.append(f"{fmt(a['rmse'])} ({100 * (1 - a['rmse'] / base):+.1f} %)")
+            row += [fmt(r["dineof"]["rmse"]), "n/a" if not r.get("dincae") or "rmse" not in r["dincae"] else fmt(r["dincae"]["rmse"]), f"{best_peer[0]} {fmt(best_peer[1])}"]
+            rows.append(row)
+        budgets = [f"adapted {a['minutes']:g} min" for a in next(iter(res["regions"].values()))["adapted"]]
+        lines += md_table(["series", "cases", "bundled"] + budgets + ["DINEOF", "DINCAE", "best single-image peer"], rows)
+        lines += ["", "Per step: training seconds, epochs, wall seconds of that step (cutting, validation, error fit included), whether the starting weights were kept.", ""]
+        rows = []
+        for region, r in res["regions"].items():
+            for a in r["adapted"]:
+                rows.append([region, f"{a['minutes']:g}", f"{a['trained_seconds']:.0f}", a["epochs"], f"{a['wall_seconds_this_step']:.0f}", "yes" if a["kept_start"] else "no",
+                             f"{100 * (1 - a['rmse'] / r['bundled']['rmse']) / max(a['trained_seconds'] / 60, 1e-9):+.2f}"])
+        lines += md_table(["series", "budget (min)", "trained (s)", "epochs", "wall (s)", "kept start", "gain per training minute (%)"], rows)
+        lines += [""]
+        five = [a for r in res["regions"].values() for a in r["adapted"] if a["minutes"] == 5]
+        if five:
+            gains = [1 - a["rmse"] / r["bundled"]["rmse"] for r in res["regions"].values() for a in r["adapted"] if a["minutes"] == 5]
+            met = all(g >= TARGET_GAIN for g in gains)
+            lines += [f"After 5 minutes: {', '.join(f'{100 * g:+.1f} %' for g in gains)} against the bundled model (target: -10 % RMSE, i.e. +10 % here): **{'met' if met else 'not met'}**.", ""]
+    lines += [
+        "## DINCAE",
+        "",
+        "DINCAE needs TensorFlow in its own environment (`benchmarks/dincae/setup_env.sh`); it was",
+        "not installed on the machine of this run, so it is 'n/a' above. Measured earlier on one",
+        "128 x 128 window of the Southern California series (`benchmarks/dincae/README.md`):",
+        "DINCAE 1.1.0 trained on that 10-day stack, 0.230 degC on the held-out days' hidden",
+        "pixels, against 0.157 for biharmonic inpainting: ten days are too few for it.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    folder = Path((argv or sys.argv[1:] or ["docs/benchmarks"])[0])
+    runs = [json.loads(p.read_text()) for p in sorted(folder.glob("adapt_*.json"), key=lambda p: (p.stem != "adapt_context", p.stem))]
+    (folder / "adapt.md").write_text(render(runs) + "\n")
+    print(f"wrote {folder / 'adapt.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
