@@ -1,0 +1,135 @@
+"""Training from a DataArray: cut its tiles, its own cloud masks, train or adapt, record what on.
+
+:meth:`sstfill.xr.accessor.DatasetInpaint.train` is the front end (its docstring says what
+every option does); this is its body.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import xarray as xr
+
+from sstfill.errors import InputDataError, ModelMismatchError
+from sstfill.models.store import resolve_model
+from sstfill.training.tiles import OWN_CLOUDS
+from sstfill.training.trainer import TrainSettings, fit, new_model
+from sstfill.xr.fields import check_field
+from sstfill.xr.grid import find_grid
+from sstfill.xr.samples import own_cloud_masks, tiles_from_dataarray
+
+__all__ = ["train_model"]
+
+
+def train_model(
+    da: xr.DataArray,
+    dataset: xr.Dataset,
+    *,
+    init: Any = None,
+    max_minutes: float | None = None,
+    holes: str | Sequence[str] | None = None,
+    hole_fraction: tuple[float, float] = (0.1, 0.7),
+    epochs: int = 30,
+    batch_size: int = 32,
+    patience: int = 5,
+    split: Sequence[float] | None = None,
+    split_by: str | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    preset: str = "default",
+    model: Any = None,
+    stride: int = 32,
+    min_valid: float | None = None,
+    max_tiles: int | None = None,
+    steps_per_epoch: int | None = None,
+    max_seconds: float | None = None,
+    lr: float | None = None,
+    checkpoint: str | None = None,
+    resume: str | None = None,
+    progress: bool = True,
+    **config: Any,
+):
+    """Train (or, with ``init``, adapt) a model on ``da``; see :meth:`~sstfill.xr.accessor.DatasetInpaint.train`."""
+
+    check_field(da)
+    grid = find_grid(da)
+    adapting = init is not None
+    if adapting:
+        if model is not None:
+            raise TypeError("train() takes init= or model=, not both (init= adapts a copy of a model to this dataset).")
+        model = resolve_model(init, device=None)
+        if not hasattr(model, "generator"):
+            raise ModelMismatchError(f"init={init!r} is not a neural model that can be adapted: pass 'default', 'fast', 'context', a model file or an Inpainter.")
+    holes = holes if holes is not None else ((OWN_CLOUDS, "clouds") if adapting else ("clouds", "squares", "squares6", "square10", "random_field"))
+    holes = (holes,) if isinstance(holes, str) else tuple(holes)
+    lr = lr if lr is not None else (1e-4 if adapting else 1e-3)
+    min_valid = min_valid if min_valid is not None else (0.5 if adapting else 0.8)
+    split = tuple(split) if split is not None else ((0.75, 0.25, 0.0) if adapting else (0.65, 0.15, 0.2))
+    split_by = split_by or ("space" if adapting else "auto")
+    if adapting and patience == 5:
+        patience = 3 if max_seconds is None and max_minutes is None else 10**6  # a budget: it decides; the best weights are kept
+    if adapting and steps_per_epoch is None:
+        steps_per_epoch = 16
+    if max_minutes is not None:
+        max_seconds = 60 * max_minutes if max_seconds is None else min(max_seconds, 60 * max_minutes)
+    net = new_model(preset, base=model, seed=seed, **config)  # seeded: the initial weights are part of a reproducible run
+    if adapting and not config:  # fine-tuning: the reconstruction alone (a fresh adversary's first steps only add noise)
+        net.config.adversarial_weight = 0.0
+        net.discriminator = None
+    tile = net.config.tile_size
+    train, val, test, how = tiles_from_dataarray(
+        da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config, by=split_by
+    )
+    library = None
+    if OWN_CLOUDS in holes:
+        size = net.config.window if (net.config.context_margin or net.config.time_offsets) else tile
+        library = own_cloud_masks(da, grid.dims, size=size, fraction=tuple(hole_fraction), seed=seed)
+        if not len(library):
+            raise InputDataError(
+                f"Variable {da.name!r} has no gaps covering {hole_fraction[0]:.0%}-{hole_fraction[1]:.0%} of a {size}x{size} window "
+                f"to use as 'own_clouds' holes. Pass holes=('clouds',) or a wider hole_fraction."
+            )
+    settings = TrainSettings(
+        epochs=epochs,
+        batch_size=batch_size,
+        patience=patience,
+        lr=lr,
+        holes=holes,
+        hole_fraction=tuple(hole_fraction),
+        seed=seed,
+        steps_per_epoch=steps_per_epoch,
+        max_seconds=max_seconds,
+        hole_library=library,
+        keep_start=adapting,
+        select_on="rmse" if adapting else "loss",
+    )
+    net = fit(net, train, val, settings, test_tiles=test if len(test) else None, device=device, checkpoint=checkpoint, resume=resume, progress=progress)
+    net.history["split"] = how
+    net.history["tiles"] = [len(train), len(val), len(test)]
+    if adapting:
+        net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library)
+    return net
+
+
+def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], library: Any) -> dict:
+    """What a model was adapted on, for its JSON and ``sstfill info``."""
+    from sstfill.xr.series import find_time_dim
+
+    record: dict[str, Any] = {
+        "init": init if isinstance(init, str) else (getattr(init, "_path", None) or getattr(init, "preset", None) or "a model object"),
+        "variable": str(da.name),
+        "sizes": {str(k): int(v) for k, v in da.sizes.items()},
+        "split": split,
+        "tiles": tiles,
+        "own_cloud_masks": None if library is None else int(len(library)),
+        "settings": {"holes": list(settings.holes), "hole_fraction": list(settings.hole_fraction), "lr": settings.lr, "max_seconds": settings.max_seconds,
+                     "patience": settings.patience, "seed": settings.seed},
+    }
+    source = da.encoding.get("source") or ds.encoding.get("source")
+    if source:
+        record["source"] = str(source)
+    time_dim = find_time_dim(da, find_grid(da).dims)
+    if time_dim is not None and da.sizes[time_dim]:
+        t = da[time_dim].values
+        record["time_span"] = [str(t[0])[:19], str(t[-1])[:19]]
+    return record
