@@ -77,9 +77,16 @@ def train_model(
         net.config.adversarial_weight = 0.0
         net.discriminator = None
     tile = net.config.tile_size
-    train, val, test, how = tiles_from_dataarray(
-        da, grid.dims, split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config, by=split_by
-    )
+    cut = dict(split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config)
+    try:
+        train, val, test, how = tiles_from_dataarray(da, grid.dims, by=split_by, **cut)
+    except InputDataError:
+        if not (adapting and split_by == "space"):
+            raise
+        train = val = ()
+    if adapting and split_by == "space" and (not len(train) or not len(val)):
+        # a band of rows too small (or all land) for a tile or context window: split by time instead
+        train, val, test, how = tiles_from_dataarray(da, grid.dims, by="auto", **cut)
     library = None
     if OWN_CLOUDS in holes:
         size = net.config.window if (net.config.context_margin or net.config.time_offsets) else tile
