@@ -78,6 +78,7 @@ def main(argv=None) -> int:
     p.add_argument("--budgets", type=float, nargs="*", default=list(BUDGETS), help="minutes of training (default: %(default)s)")
     p.add_argument("--init", default="default")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--regions", nargs="*", default=None, help="only these MUR series (default: all)")
     args = p.parse_args(argv)
     import sstfill  # noqa: F401
 
@@ -90,6 +91,8 @@ def main(argv=None) -> int:
     dincae = dincae_module()
     t_all = time.perf_counter()
     for region, st in stacks.items():
+        if args.regions and region not in args.regions:
+            continue
         mine = [u for u in units if u.stack_ref["stack"] == region]
         row: dict = {"cases": sum(len(u.cases) for u in mine), "days": len(st.time), "shape": list(st.observed_input.shape)}
         print(f"[adapt] {region}: {row['cases']} series cases in {len(mine)} windows", flush=True)

@@ -119,7 +119,7 @@ def tiles_from_dataarray(
     if by == "auto" and other and da.sizes[other[0]] >= 3:
         dim = other[0]
         blocks = split_blocks(da.sizes[dim], split)
-        banks = [bank(da.isel({dim: b})) for b in blocks]
+        banks = [bank(da.isel({dim: b})) if len(b) else np.empty((0, tile, tile), "float32") for b in blocks]
         how = f"by {dim}: " + ", ".join(f"{len(b)} steps" for b in blocks)
     else:
         ny = da.sizes[spatial[0]]
