@@ -70,7 +70,7 @@ def test_filled_real_style_files_write_back(tmp_path, packed, fill_and_missing, 
     else:
         np.testing.assert_array_equal(back.sst.values, out.sst.values)
     assert back.sst_fill_flag.dtype == np.int8
-    assert back.sst.attrs["ancillary_variables"] == "sst_fill_flag"
+    assert back.sst.attrs["ancillary_variables"] == "sst_fill_flag sst_error"
     assert back.sst_fill_flag.attrs["flag_meanings"].startswith("observed filled land not_filled")
     # the observed values survived the trip bit for bit (packed: the same stored integers)
     obs = gappy.sst.notnull().values

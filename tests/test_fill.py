@@ -150,7 +150,7 @@ def test_dataset_fill_adds_flag_variable(sst_series):
     ds = ds.inpaint.add_holes("sst", kind="squares", fraction=0.2, seed=0)
     out = ds.inpaint.fill("sst", model="laplace")
     assert "sst_fill_flag" in out.data_vars and "sst_fill_flag" not in out.sst.coords
-    assert out.sst.attrs["ancillary_variables"] == "sst_fill_flag"
+    assert out.sst.attrs["ancillary_variables"] == "sst_fill_flag sst_error"
     assert out.sst_fill_flag.attrs["flag_meanings"] == "observed filled land not_filled beyond_reach"
     xr.testing.assert_identical(out.other.variable, ds.other.variable)
 

@@ -163,8 +163,13 @@ def test_info_without_a_model_lists_the_bundled_models(capsys):
     assert "Run 'sstfill info' with no MODEL to list the bundled models" in capsys.readouterr().err
 
 
-def test_info_says_which_sstfill_saved_a_file_honestly(tmp_path, small_model, capsys):
-    assert main(["info", "default"]) == 0
+def test_info_says_which_sstfill_saved_a_file_honestly(tmp_path, small_model, capsys, monkeypatch):
+    import sstfill.models.files as files
+
+    monkeypatch.setattr(files, "__version__", files.UNKNOWN_VERSION)  # as a source checkout without metadata saves
+    small_model.save(tmp_path / "checkout.npz")
+    monkeypatch.undo()
+    assert main(["info", str(tmp_path / "checkout.npz")]) == 0
     out = capsys.readouterr().out
     assert "saved with an sstfill source checkout of unknown version" in out and "0.0.0+unknown" not in out
     small_model.save(tmp_path / "m.npz")
