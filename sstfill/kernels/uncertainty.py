@@ -165,44 +165,50 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     known = np.isfinite(filled)
     if land is not None:
         known &= ~np.asarray(land, dtype=bool)
+    # each feature is finished (float32) before the next starts: a 1024-pixel block with its
+    # halo needs ~100 MB, not the ~360 MB of keeping every temporary (dask workers share memory)
+    features = np.empty((len(FEATURES),) + values.shape, dtype="float32")
     if observed.any():
-        distance = ndimage.distance_transform_edt(~observed)
-        distance = np.minimum(distance, ERROR_HALO)
+        features[0] = np.log1p(np.minimum(ndimage.distance_transform_edt(~observed), ERROR_HALO))
     else:
-        distance = np.full(values.shape, float(ERROR_HALO))
+        features[0] = np.log1p(float(ERROR_HALO))
     w = known.astype("float64")
     x = np.where(known, filled, 0.0)
-    s1, n = _box_mean(x, w, STD_WINDOW)
-    s2, _ = _box_mean(x * x, w, STD_WINDOW)
+    n = _box_sum(w, STD_WINDOW)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, s1 / np.maximum(n, 1e-12), 0.0)
-        var = np.where(n > 0, s2 / np.maximum(n, 1e-12) - mean * mean, 0.0)
-    local_std = np.sqrt(np.maximum(var, 0.0))
-    observed_fraction = _box_sum(observed, STD_WINDOW) / _box_sum(np.ones_like(w), STD_WINDOW)
+        mean = np.where(n > 0, _box_sum(x, STD_WINDOW) / np.maximum(n, 1e-12), 0.0)
+        var = np.where(n > 0, _box_sum(x * x, STD_WINDOW) / np.maximum(n, 1e-12) - mean * mean, 0.0)
+    del mean, n
+    features[1] = np.log(np.sqrt(np.maximum(var, 0.0)) + _STD_FLOOR)
+    del var
+    features[3] = _box_sum(observed, STD_WINDOW) / _box_sum(np.ones_like(w), STD_WINDOW)
     # |gradient| of the filled field: central differences where both neighbours are known
-    gy = np.zeros_like(x)
-    gx = np.zeros_like(x)
-    ok_y = known[2:, :] & known[:-2, :]
-    ok_x = known[:, 2:] & known[:, :-2]
-    gy[1:-1, :] = np.where(ok_y, (x[2:, :] - x[:-2, :]) / 2, 0.0)
-    gx[:, 1:-1] = np.where(ok_x, (x[:, 2:] - x[:, :-2]) / 2, 0.0)
+    grad = np.zeros_like(x)
     has = np.zeros_like(w)
-    has[1:-1, :] += ok_y
-    has[:, 1:-1] += ok_x
-    grad = np.hypot(gy, gx)
-    g_sum, g_n = _box_mean(grad, (has > 0).astype("float64"), GRADIENT_WINDOW)
+    ok = known[2:, :] & known[:-2, :]
+    grad[1:-1, :] = np.where(ok, (x[2:, :] - x[:-2, :]) / 2, 0.0) ** 2
+    has[1:-1, :] += ok
+    ok = known[:, 2:] & known[:, :-2]
+    grad[:, 1:-1] += np.where(ok, (x[:, 2:] - x[:, :-2]) / 2, 0.0) ** 2
+    has[:, 1:-1] += ok
+    del ok, x, w
+    np.sqrt(grad, out=grad)
+    has = (has > 0).astype("float64")
+    g_sum, g_n = _box_mean(grad, has, GRADIENT_WINDOW)
+    del grad, has
     with np.errstate(invalid="ignore", divide="ignore"):
-        gradient = np.where(g_n > 0, g_sum / np.maximum(g_n, 1e-12), 0.0)
+        features[2] = np.log(np.where(g_n > 0, g_sum / np.maximum(g_n, 1e-12), 0.0) + _STD_FLOOR)
+    del g_sum, g_n
     # pixel-scale roughness of the observations: |value - its 3x3 mean| where all 9 are observed
     v = np.where(observed, values, 0.0)
     full = _box_sum(observed, 3) == 9
     rough = np.where(full, np.abs(v - _box_sum(v, 3) / 9), 0.0)
+    del v
     r_sum, r_n = _box_mean(rough, full.astype("float64"), STD_WINDOW)
+    del rough, full
     with np.errstate(invalid="ignore", divide="ignore"):
-        roughness = np.where(r_n > 0, r_sum / np.maximum(r_n, 1e-12), 0.0)
-    return np.stack(
-        [np.log1p(distance), np.log(local_std + _STD_FLOOR), np.log(gradient + _STD_FLOOR), observed_fraction, np.log(roughness + _STD_FLOOR)]
-    )
+        features[4] = np.log(np.where(r_n > 0, r_sum / np.maximum(r_n, 1e-12), 0.0) + _STD_FLOOR)
+    return features
 
 
 def error_block(values: np.ndarray, filled: np.ndarray, land: np.ndarray | None, *, error_model: ErrorModel) -> np.ndarray:
@@ -230,8 +236,13 @@ def error_block(values: np.ndarray, filled: np.ndarray, land: np.ndarray | None,
             todo &= ~land_b[i]
         if not todo.any():
             continue
-        feats = error_features(vals[i], fill[i], None if land_b is None else land_b[i])
-        out[i][todo] = error_model.sigma(feats[:, todo]).astype("float32")
+        # features depend on pixels within ERROR_HALO: the box around the gaps is enough
+        rows, cols = np.flatnonzero(todo.any(axis=1)), np.flatnonzero(todo.any(axis=0))
+        y0, y1 = max(0, rows[0] - ERROR_HALO), min(ny, rows[-1] + 1 + ERROR_HALO)
+        x0, x1 = max(0, cols[0] - ERROR_HALO), min(nx, cols[-1] + 1 + ERROR_HALO)
+        box = (slice(y0, y1), slice(x0, x1))
+        feats = error_features(vals[i][box], fill[i][box], None if land_b is None else land_b[i][box])
+        out[i][box][todo[box]] = error_model.sigma(feats[:, todo[box]]).astype("float32")
     return out.reshape(shape)
 
 
