@@ -198,9 +198,9 @@ def _cost(res: dict) -> list[str]:
                       [[r["input"], f"{r['without_s']:.2f}", f"{r['with_s']:.2f}", f"{r['ratio']:.2f}"] for r in cost["rows"]])
     return lines + [
         "",
-        "The error's features (a distance transform and box statistics) cost up to as much as the",
-        "fill itself on one large image in numpy, where they run on one core; with dask, chunks",
-        "compute them in parallel (1.3x). `fill(error=False)` and `sstfill fill --no-error` skip them.",
+        "The error's features (a distance transform and box statistics, on the gaps' bounding box",
+        "plus a 64-pixel halo) add 17-45 % to a fill. `fill(error=False)` and `sstfill fill",
+        "--no-error` skip them.",
         "",
     ]
 
