@@ -27,48 +27,46 @@ def _ok(r: dict) -> bool:
     return all(abs(r[f"within_{k}"] - t) <= TOLERANCE for k, t in zip((1, 2, 3), TARGETS))
 
 
-def figures(res: dict, out: Path) -> list[str]:
+def _panels(res: dict, out: Path, name: str, draw, ylabel: str, title: str, legend: str) -> str:
+    """One panel per model, one line per shown group, and the diagonal; saved as ``name``.
+
+    ``draw(ax, scores, group)`` draws one group's line and returns how far the diagonal must reach.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = []
     models = list(res["models"])
     fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.6), squeeze=False)
     for ax, m in zip(axes[0], models):
-        for g in SHOWN_GROUPS:
-            r = res["models"][m].get(g)
-            if r:
-                ax.plot(r["reliability"]["nominal"], r["reliability"]["observed"], marker="o", ms=3, label=g)
-        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-        ax.set(title=m, xlabel="nominal probability of the interval", xlim=(0, 1), ylim=(0, 1))
-    axes[0][0].set_ylabel("observed frequency")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.suptitle("Reliability of the predicted error (held-out real clouds)")
-    fig.tight_layout()
-    fig.savefig(out / "calibration_reliability.png", dpi=110)
-    plt.close(fig)
-    names.append("calibration_reliability.png")
-    fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.6), squeeze=False)
-    for ax, m in zip(axes[0], models):
-        top = 0.0
-        for g in SHOWN_GROUPS:
-            r = res["models"][m].get(g)
-            if r:
-                ss = r["spread_skill"]
-                ax.plot(ss["rms_sigma"], ss["rmse"], marker="o", ms=3, label=g)
-                top = max(top, max(ss["rms_sigma"]), max(ss["rmse"]))
+        top = max([draw(ax, res["models"][m][g], g) for g in SHOWN_GROUPS if res["models"][m].get(g)], default=1.0)
         ax.plot([0, top], [0, top], "k--", lw=0.8)
-        ax.set(title=m, xlabel="predicted sigma (RMS in bin, degC)")
-    axes[0][0].set_ylabel("observed RMSE (degC)")
-    axes[0][-1].legend(fontsize=7, loc="upper left")
-    fig.suptitle("Spread-skill: 10 equally populated bins of predicted sigma")
+        ax.set(title=m)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=7, loc=legend)
+    fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(out / "calibration_spread_skill.png", dpi=110)
+    fig.savefig(out / name, dpi=110)
     plt.close(fig)
-    names.append("calibration_spread_skill.png")
-    return names
+    return name
+
+
+def figures(res: dict, out: Path) -> list[str]:
+    def reliability(ax, r, g):
+        ax.plot(r["reliability"]["nominal"], r["reliability"]["observed"], marker="o", ms=3, label=g)
+        ax.set(xlabel="nominal probability of the interval", xlim=(0, 1), ylim=(0, 1))
+        return 1.0
+
+    def spread_skill(ax, r, g):
+        ax.plot(r["spread_skill"]["rms_sigma"], r["spread_skill"]["rmse"], marker="o", ms=3, label=g)
+        ax.set(xlabel="predicted sigma (RMS in bin, degC)")
+        return max(r["spread_skill"]["rms_sigma"] + r["spread_skill"]["rmse"])
+
+    return [
+        _panels(res, out, "calibration_reliability.png", reliability, "observed frequency", "Reliability of the predicted error (held-out real clouds)", "lower right"),
+        _panels(res, out, "calibration_spread_skill.png", spread_skill, "observed RMSE (degC)", "Spread-skill: 10 equally populated bins of predicted sigma", "upper left"),
+    ]
 
 
 def _misses(r: dict) -> str:
@@ -174,7 +172,8 @@ def render(res: dict) -> str:
         "![reliability](calibration_reliability.png)",
         "",
         "Spread-skill: the observed RMSE in ten equally populated bins of predicted sigma (the",
-        "diagonal is perfect): sigma ranks the errors; where it is large it is somewhat too small.",
+        "diagonal is perfect): sigma ranks the errors; in its largest bins it is too small under",
+        "clouds wider than a tile and too large elsewhere.",
         "",
         "![spread-skill](calibration_spread_skill.png)",
         "",

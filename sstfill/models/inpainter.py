@@ -80,16 +80,18 @@ def load_file_once(path: str, mtime: float, device: str, precision: str = "auto"
     return LOADED_MODELS.get(("file", path, mtime, device, precision), lambda: Inpainter.load(path, device=device, precision=precision))
 
 
-def _error_model(config: dict) -> ErrorModel | None:
+def _from_config(config: dict, arrays: dict[str, np.ndarray]) -> Inpainter:
+    """The model a file's JSON ``config`` and weight ``arrays`` describe (on the CPU)."""
     saved = config.get("error_model")
-    return None if saved is None else ErrorModel.from_dict(saved)
+    model = Inpainter(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"),
+                      error_model=None if saved is None else ErrorModel.from_dict(saved))
+    model.generator.load_state_dict(arrays_to_state("generator", arrays))
+    model.adapted_on = config.get("adapted_on")
+    return model
 
 
 def _from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str, precision: str = "auto") -> Inpainter:
-    model = Inpainter(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"), error_model=_error_model(config))
-    model.generator.load_state_dict(arrays_to_state("generator", arrays))
-    model.adapted_on = config.get("adapted_on")
-    return model.to(device, precision=precision)
+    return _from_config(config, arrays).to(device, precision=precision)
 
 
 class Inpainter:
@@ -345,9 +347,7 @@ class Inpainter:
         path = resolve_model_file(path)
         arrays, config = load_arrays(path)
         try:
-            model = cls(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"), error_model=_error_model(config))
-            model.generator.load_state_dict(arrays_to_state("generator", arrays))
-            model.adapted_on = config.get("adapted_on")
+            model = _from_config(config, arrays)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ModelFileError(f"Model file {str(path)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
         model._path = str(Path(path).resolve())

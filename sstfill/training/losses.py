@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from sstfill.models.inpainter import Inpainter
 from sstfill.training.banks import to_device
 
-__all__ = ["ring_mask", "losses", "split_samples", "adversarial_loss", "evaluate_tiles"]
+__all__ = ["ring_mask", "losses", "split_samples", "adversarial_loss", "neighbour_holes", "evaluate_tiles"]
 
 
 def ring_mask(holes: torch.Tensor, width: int) -> torch.Tensor:
@@ -120,6 +120,19 @@ def adversarial_loss(
     return 0.5 * (bce(logit_real, torch.ones_like(logit_real)) + bce(logit_fake, torch.zeros_like(logit_fake)))
 
 
+def neighbour_holes(model: Inpainter, holes: np.ndarray, rows: np.ndarray, steps: int) -> np.ndarray | None:
+    """The fixed holes of the ``steps`` neighbouring tiles of samples ``rows`` (N, S, T, T): the next samples' holes.
+
+    Real clouds on every day: sample ``i``'s neighbours get the holes of samples ``i + 1 ...``,
+    cropped to the tile. None without neighbours.
+    """
+    if steps <= 0:
+        return None
+    m, t = model.config.context_margin, model.config.tile_size
+    later = holes[(rows[:, None] + 1 + np.arange(steps)[None]) % len(holes)]
+    return np.ascontiguousarray(later[..., m : m + t, m : m + t])
+
+
 def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int = 256) -> dict[str, float]:
     """Weighted loss and hidden-pixel RMSE of ``model`` on fixed holes.
 
@@ -139,10 +152,8 @@ def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int =
             part = tiles.gather(rows) if hasattr(tiles, "gather") else tiles[rows]
             t = to_device(part, model.device)
             h = to_device(holes[rows], model.device)
-            nh = None
-            if t.dim() == 4 and t.shape[1] > 1:
-                later = holes[(rows[:, None] + 1 + np.arange(t.shape[1] - 1)[None]) % len(holes)]
-                nh = to_device(np.ascontiguousarray(later[..., m : m + t_size, m : m + t_size]), model.device)
+            later = neighbour_holes(model, holes, rows, t.shape[1] - 1 if t.dim() == 4 else 0)
+            nh = None if later is None else to_device(later, model.device)
             target, nb = split_samples(model, t, nh)
             out = losses(model, target, h, nb)
             scored = torch.isfinite(target) & h

@@ -42,6 +42,11 @@ SELECT_ON = {"loss": "loss", "rmse": "rmse_hidden"}
 HISTORY_KEYS = ("epoch", "train_loss", "train_rec", "adv_g", "adv_d", "val_loss", "val_rmse_hidden", "val_rmse_field_units", "seconds", "tiles_per_second")
 
 
+def _snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of ``module``'s weights on the CPU (the best weights so far)."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
 def new_model(preset: str = "default", base: Inpainter | None = None, seed: int = 0, **config) -> Inpainter:
     """The network a run starts from: a copy of ``base``, or a fresh ``preset`` with ``config`` overrides.
 
@@ -196,7 +201,7 @@ def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: Trai
     elif settings.keep_start:  # adapting: the starting weights are the ones to beat
         start = evaluate_tiles(model, val_tiles, val_holes)
         run.best = start[SELECT_ON[settings.select_on]]
-        run.best_state = {k: v.detach().cpu().clone() for k, v in model.generator.state_dict().items()}
+        run.best_state = _snapshot(model.generator)
         run.history["start_val_loss"] = [start["loss"]]
         run.history["start_val_rmse_hidden"] = [start["rmse_hidden"]]
         run.history["start_val_rmse_field_units"] = [start["rmse_hidden_field"]]
@@ -286,7 +291,7 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
     score = val[SELECT_ON[run.settings.select_on]]
     if score < run.best - 1e-7:
         run.best, run.bad_epochs = score, 0
-        run.best_state = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
+        run.best_state = _snapshot(generator)
     else:
         run.bad_epochs += 1
     return val

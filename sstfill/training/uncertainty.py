@@ -17,7 +17,7 @@ import torch
 
 from sstfill.kernels.uncertainty import ErrorModel, calibrate_scale, error_features, fit_error_model
 from sstfill.models.inpainter import Inpainter
-from sstfill.training.losses import split_samples
+from sstfill.training.losses import neighbour_holes, split_samples
 
 __all__ = ["fit_tile_error_model", "MAX_ERROR_TILES"]
 
@@ -39,12 +39,9 @@ def fit_tile_error_model(model: Inpainter, tiles: Any, holes: np.ndarray, batch:
     for i in range(0, n, batch):
         rows = np.arange(i, min(i + batch, n))
         part = tiles.gather(rows) if hasattr(tiles, "gather") else tiles[rows]
-        nh = None
         part_t = torch.as_tensor(np.asarray(part))
-        if part_t.dim() == 4 and part_t.shape[1] > 1:
-            later = holes[(rows[:, None] + 1 + np.arange(part_t.shape[1] - 1)[None]) % len(holes)]
-            nh = torch.as_tensor(np.ascontiguousarray(later[..., m : m + t_size, m : m + t_size]))
-        target, nb = split_samples(model, part_t, nh)
+        later = neighbour_holes(model, holes, rows, part_t.shape[1] - 1 if part_t.dim() == 4 else 0)
+        target, nb = split_samples(model, part_t, None if later is None else torch.as_tensor(later))
         truth = target.numpy()
         hidden = np.asarray(holes[rows], dtype=bool)
         values = np.where(hidden, np.nan, truth).astype("float32")
