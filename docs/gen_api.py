@@ -104,6 +104,8 @@ def sections() -> list[Section]:
     import sstfill
     from sstfill import errors
     from sstfill.kernels import holes, uncertainty
+    from sstfill.evaluation import quality
+    from sstfill.models import latent
     from sstfill.xr import accessor, land
 
     fill_items = [
@@ -113,6 +115,8 @@ def sections() -> list[Section]:
     model_items = [
         _class(sstfill.Inpainter, "sstfill.Inpainter"),
         Item("sstfill.load_model", sstfill.load_model, "function", ("load_model", "sstfill.models.store.load_model")),
+        _class(latent.LatentInpainter, "sstfill.models.latent.LatentInpainter"),
+        _class(latent.LatentConfig, "sstfill.models.latent.LatentConfig"),
         _class(sstfill.LaplaceFiller, "sstfill.LaplaceFiller"),
         _class(sstfill.TilePlan, "sstfill.TilePlan"),
     ]
@@ -138,6 +142,8 @@ def sections() -> list[Section]:
         Section("Masks and holes", _module_doc("sstfill.xr.land", 3), mask_items),
         Section("Plots", _module_doc("sstfill.plot"), _functions("sstfill.plot")),
         Section("Metrics", _module_doc("sstfill.evaluation.metrics"), _functions("sstfill.evaluation.metrics")),
+        Section("Sample quality", _module_doc("sstfill.evaluation.quality"),
+                [*_functions("sstfill.evaluation.quality"), _class(quality.BirthdayResult, "sstfill.evaluation.quality.BirthdayResult")]),
         Section("Uncertainty", _module_doc("sstfill.kernels.uncertainty", 2), uncertainty_items),
         Section("Errors", _module_doc("sstfill.errors", 2), error_items),
     ]

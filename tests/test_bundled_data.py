@@ -49,11 +49,12 @@ def libs():
 def test_files_present_and_small():
     for name in MASK_FILES + SAMPLES + ("README.md",):
         assert (DATA / name).is_file(), name
-    models = ("default_model.npz", "fast_model.npz", "context_model.npz")
+    models = ("default_model.npz", "fast_model.npz", "context_model.npz", "latent_model.npz")
     data = sum(p.stat().st_size for p in DATA.iterdir() if p.is_file() and p.name not in models)
     assert data < 1.5e6
     assert (DATA / "default_model.npz").stat().st_size < 5e6  # the weights: a few MB at most
     assert (DATA / "context_model.npz").stat().st_size < 5e6
+    assert (DATA / "latent_model.npz").stat().st_size < 5e6  # bundled only because it is small (issue 17)
     assert (DATA / "fast_model.npz").stat().st_size < 1e6
     assert sum((DATA / n).stat().st_size for n in MASK_FILES) < 400e3
 

@@ -1,4 +1,4 @@
-"""The ``sstfill`` command: ``demo``, ``fill``, ``train`` and ``info``.
+"""The ``sstfill`` command: ``demo``, ``fill``, ``train``, ``info`` and ``quality``.
 
 Examples
 --------
@@ -20,7 +20,7 @@ existing outputs) are printed as one line, ``sstfill: error: ...``, with exit st
 nothing is written when a run fails.
 
 One module per command: :mod:`~sstfill.cli.demo`, :mod:`~sstfill.cli.fill`,
-:mod:`~sstfill.cli.train`, :mod:`~sstfill.cli.info`; what they share is in
+:mod:`~sstfill.cli.train`, :mod:`~sstfill.cli.info`, :mod:`~sstfill.cli.quality`; what they share is in
 :mod:`~sstfill.cli.common`. This module builds the parser and runs a command.
 """
 
@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from sstfill.cli.demo import DEMO_SAMPLES, cmd_demo
 from sstfill.cli.fill import cmd_fill
 from sstfill.cli.info import cmd_info
+from sstfill.cli.quality import cmd_quality
 from sstfill.cli.train import cmd_train
 from sstfill.errors import CLIError, SSTFillError
 
@@ -74,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "nothing appears under OUTPUT unless the whole run succeeds.")
     p.add_argument("paths", nargs="+", metavar="INPUT... OUTPUT", help="netCDF files, quoted glob patterns ('data/*.nc') or zarr stores, then the output (.nc or .zarr)")
     p.add_argument("--var", default=None, help="variable to fill (default: the only floating-point field)")
-    p.add_argument("--model", default=None, help="model file (.npz), 'fast' (the bundled fast model) or 'laplace' (default: the bundled default model)")
+    p.add_argument("--model", default=None, help="model file (.npz), a bundled model ('fast', 'context', 'latent') or 'laplace' (default: the bundled default model)")
     p.add_argument("--chunks", default=None, help="dask chunks, e.g. time=1,lat=512,lon=512 (default: automatic, one time step per chunk)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where a neural model runs (default: %(default)s)")
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
@@ -97,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="netCDF files, quoted glob patterns or zarr stores")
     p.add_argument("-o", "--out", required=True, metavar="MODEL.npz", help="the model file to write, exactly as named (an .npz archive whatever the name)")
     p.add_argument("--var", default=None, help="variable to train on (default: the only floating-point field)")
+    p.add_argument("--method", choices=["autoencoder", "latent"], default="autoencoder",
+                   help="autoencoder (default): the adversarial autoencoder; latent: latent-space inpainting with a DCGAN (slow fills; see the benchmarks)")
     p.add_argument("--init", default=None, metavar="MODEL", help="adapt this model to INPUT instead of training a fresh one: default, fast, context or a model file (not with --preset)")
     p.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default: 30; 1000 with --init, so that --max-minutes decides)")
     p.add_argument("--batch-size", type=int, default=32, help="tiles per training step (default: %(default)s)")
@@ -121,6 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
                        "With MODEL: print its architecture, the sstfill version that saved it, its training history and command.")
     p.add_argument("model", metavar="MODEL", nargs="?", default=None, help="a model file, or 'default' or 'fast' (the bundled models); omit it to list the bundled models")
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("quality", help="compare a fill or generated field with a reference: SSIM, Frechet distance, birthday test", formatter_class=_Formatter,
+                       description="Cut both fields into 64x64 tiles at the same places and steps (kept where both are at least half observed) "
+                       "and print the SSIM of the candidate against the reference, the Frechet distance between their feature statistics "
+                       "(sstfill's shipped SST encoder) and the birthday test for near-duplicates (sstfill.evaluation.quality).")
+    p.add_argument("reference", metavar="REFERENCE", help="netCDF file or zarr store with the reference field (e.g. the truth)")
+    p.add_argument("candidate", metavar="CANDIDATE", help="netCDF file or zarr store with the field to judge, on the same grid")
+    p.add_argument("--var", default=None, help="variable of REFERENCE (default: the only floating-point field)")
+    p.add_argument("--candidate-var", default=None, help="variable of CANDIDATE (default: the same name as REFERENCE's)")
+    p.add_argument("--max-tiles", type=int, default=2000, metavar="N", help="compare at most N tiles (default: %(default)s)")
+    p.add_argument("--plot", default=None, metavar="PNG", help="also draw the candidate's closest pairs of tiles")
+    p.set_defaults(func=cmd_quality)
     return parser
 
 

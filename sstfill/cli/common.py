@@ -99,6 +99,10 @@ def history_lines(h: dict) -> list[str]:
         rm = h.get("val_rmse_hidden") or []
         rm_text = f", hidden-pixel RMSE {rm[best]:.4f} {NORMALISED_UNITS}" if len(rm) > best else ""
         lines.append(f"validation: best loss {val[best]:.4f} at epoch {int(epochs[best]) + 1} of {len(val)}{rm_text}")
+    if h.get("d_loss"):  # a latent (DCGAN) model: adversarial losses, then its fills' score
+        lines.append(f"DCGAN: {len(h['d_loss'])} epoch(s), final discriminator loss {h['d_loss'][-1]:.3f}, generator loss {h['g_loss'][-1]:.3f}")
+        if h.get("val_rmse"):
+            lines.append(f"validation: hidden-pixel RMSE of its fills {h['val_rmse'][-1]:.4f} (field units)")
     if h.get("test_loss"):
         rm = h.get("test_rmse_hidden") or [float("nan")]
         lines.append(f"test: loss {h['test_loss'][-1]:.4f}, hidden-pixel RMSE {rm[-1]:.4f} {NORMALISED_UNITS}")
@@ -124,8 +128,11 @@ def resolve_init(name: str, option: str = "--init") -> str:
     from sstfill.models.files import resolve_model_file
     from sstfill.models.store import BUNDLED_MODELS
 
-    choices = f"give {', '.join(BUNDLED_MODELS)} or the path of a model file"
+    adaptable = [n for n in BUNDLED_MODELS if n != "latent"]
+    choices = f"give {', '.join(adaptable)} or the path of a model file"
     key = name.lower()
+    if key == "latent":
+        raise CLIError(f"{option} {name!r}: the latent (DCGAN) model cannot be adapted; train one with --method latent, or {choices}.")
     if key in BUNDLED_MODELS:
         if not bundled_file(BUNDLED_MODELS[key]).is_file():
             raise CLIError(f"{option} {name!r}: the bundled {key!r} model is missing from this installation of sstfill (reinstall sstfill), or {choices}.")

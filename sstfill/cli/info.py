@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sstfill.cli.common import adaptation_scores, bundled_file, history_lines, say
 from sstfill.errors import CLIError, ModelFileError
@@ -109,6 +110,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         except ModelFileError as err:
             raise CLIError(f"{err} Run 'sstfill info' with no MODEL to list the bundled models ({', '.join(BUNDLED_MODELS)}).") from err
     _, config = load_arrays(path)  # also checks the file before the model is built
+    if config.get("kind") == "latent":
+        return describe_latent(path, config)
     model = Inpainter.load(path)
     c = model.config
     n_params = sum(p.numel() for p in model.generator.parameters())
@@ -156,6 +159,37 @@ def cmd_info(args: argparse.Namespace) -> int:
         elif key == "seconds":
             value = f"{value} s"
         rows.append((labels.get(key, str(key).replace("_", " ")), str(value)))
+    width = max(len(k) for k, _ in rows) + 2
+    for key, value in rows:
+        say(f"{key:<{width}}{value}")
+    return 0
+
+
+def describe_latent(path: Path, config: dict) -> int:
+    """``sstfill info`` for a latent-space (DCGAN) model file."""
+    from sstfill.models.store import load_model
+
+    model = load_model(path)
+    c = model.config
+    n_g = sum(p.numel() for p in model.generator.parameters())
+    n_d = sum(p.numel() for p in model.discriminator.parameters())
+    rows = [
+        ("model file", f"{path} ({path.stat().st_size / 2**20:.2f} MiB)"),
+        ("format", f"{config.get('format')}, {saved_with(config)}"),
+        ("kind", "latent-space inpainting (DCGAN generator + discriminator, search for z)"),
+        ("tile size", f"{c.tile_size} x {c.tile_size} pixels"),
+        ("latent", f"z in [-1, 1]^{c.z_dim}; generator widths {list(c.widths)}"),
+        ("search", f"{c.steps} Adam steps (lr {c.search_lr:g}) x {c.restarts} restarts, prior weight {c.prior_weight:g}, {c.blend} blending"),
+        ("parameters", f"{n_g:,} (generator), {n_d:,} (discriminator)"),
+    ]
+    for line in history_lines(config.get("history") or {}):
+        rows.append(("training", line))
+    em = model.fitted_error_model
+    rows.append(("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}" if em is not None
+                 else "none saved: fills use the harmonic fill's error model"))
+    training = config.get("training") or {}
+    if training.get("command"):
+        rows.append(("command", str(training["command"])))
     width = max(len(k) for k, _ in rows) + 2
     for key, value in rows:
         say(f"{key:<{width}}{value}")

@@ -38,6 +38,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint is not None and Path(args.checkpoint).expanduser().is_dir():
         raise CLIError(f"--checkpoint {args.checkpoint!r} is a directory; give a file name, e.g. --checkpoint {str(Path(args.checkpoint) / 'run.npz')!r}.")
     adapting = args.init is not None
+    latent = getattr(args, "method", "autoencoder") == "latent"
+    if latent and (adapting or args.preset is not None or args.checkpoint is not None or args.resume is not None or args.holes):
+        given = [f"--{n}" for n, v in (("init", args.init), ("preset", args.preset), ("checkpoint", args.checkpoint), ("resume", args.resume), ("holes", args.holes)) if v]
+        raise CLIError(f"--method latent does not take {', '.join(given)}: a latent (DCGAN) model is trained from scratch, in one run, on whole tiles. Drop them.")
     if adapting and args.preset is not None:
         raise CLIError(
             f"--init {args.init!r} and --preset {args.preset!r} cannot go together: --init adapts that model and keeps its architecture. "
@@ -81,7 +85,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=resume,
         progress=not args.no_progress,
     )
-    if adapting:
+    if latent:
+        kwargs["method"] = "latent"
+        for name in ("patience", "checkpoint", "resume"):
+            kwargs.pop(name)
+    elif adapting:
         kwargs["init"] = init  # the model's own architecture; patience 5 (the default) becomes 3, see train()
     else:
         kwargs["preset"] = preset
@@ -106,6 +114,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     h = model.history
     if adapting:
         say(f"adapted {init!r} on {var!r} in {seconds:.1f} s on {model.device}")
+    elif latent:
+        say(f"trained a latent (DCGAN) model on {var!r} in {seconds:.1f} s on {model.device}")
     else:
         say(f"trained a {preset!r} model on {var!r} in {seconds:.1f} s on {model.device}")
     if h.get("tiles"):

@@ -1,1 +1,1 @@
-"""Evaluation: metrics and protocols."""
+"""Evaluation: metrics, protocols, calibration of the error, and sample quality (SSIM, Frechet distance, birthday test)."""

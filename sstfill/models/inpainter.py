@@ -82,6 +82,8 @@ def load_file_once(path: str, mtime: float, device: str, precision: str = "auto"
 
 def _from_config(config: dict, arrays: dict[str, np.ndarray]) -> Inpainter:
     """The model a file's JSON ``config`` and weight ``arrays`` describe (on the CPU)."""
+    if config.get("kind", "autoencoder") != "autoencoder":
+        raise ModelFileError(f"This file holds a {config['kind']!r} model, not an autoencoder: load it with sstfill.load_model(path).")
     saved = config.get("error_model")
     model = Inpainter(ModelConfig.from_dict(config["model"]), history=config.get("history"), preset=config.get("preset"),
                       error_model=None if saved is None else ErrorModel.from_dict(saved))

@@ -30,12 +30,13 @@ __all__ = [
 
 DEFAULT_MODEL = "default_model.npz"
 #: Trained models shipped in ``sstfill/data``, by the name ``model=`` accepts.
-BUNDLED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast_model.npz", "context": "context_model.npz"}
+BUNDLED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast_model.npz", "context": "context_model.npz", "latent": "latent_model.npz"}
 #: What each bundled model is for, one line each (``sstfill info`` lists them).
 BUNDLED_MODEL_USES = {
     "default": "the most accurate; what fill() uses when no model is given",
     "fast": "fills 1.7-1.9x as fast on a CPU for a slightly higher error",
     "context": "sees neighbouring days and a 192-pixel window: the best on time series, worse than default on single images (CPU-trained)",
+    "latent": "latent-space inpainting with a DCGAN (Yeh et al.): less accurate and far slower than default; for comparison (CPU-trained)",
 }
 
 
@@ -60,7 +61,19 @@ def load_model(path: str | os.PathLike, device: str | None = None, precision: st
     >>> load_model(p).config.widths
     (16, 32, 48)
     """
-    return Inpainter.load(path, device=device, precision=precision)
+    from sstfill.models.files import load_arrays, resolve_model_file
+    from sstfill.models.latent import KIND, LatentInpainter
+
+    file = resolve_model_file(path)
+    arrays, config = load_arrays(file)
+    if config.get("kind") != KIND:
+        return Inpainter.load(file, device=device, precision=precision)
+    try:
+        model = LatentInpainter.from_file_contents(config, arrays)
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ModelFileError(f"Latent model file {str(file)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
+    model._path = str(file.resolve())
+    return model.to(device or "cpu")
 
 
 def bundled_model_path(name: str = "default"):

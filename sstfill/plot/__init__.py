@@ -12,7 +12,8 @@ than two dimensions are shown at the first index of every other dimension.
 The modules: :mod:`~sstfill.plot.figures` (``quicklook``, ``flag_map``),
 :mod:`~sstfill.plot.history` (``training_curves``), :mod:`~sstfill.plot.demo` (the figure of
 ``sstfill demo``), :mod:`~sstfill.plot.maps` (the map layer they share) and
-:mod:`~sstfill.plot.units` (kelvin to degrees Celsius).
+:mod:`~sstfill.plot.units` (kelvin to degrees Celsius); :mod:`~sstfill.plot.quality`
+(``plot_closest_pairs``: the closest pairs of a birthday test).
 """
 
 from __future__ import annotations
@@ -20,5 +21,6 @@ from __future__ import annotations
 from sstfill.plot.figures import FLAG_COLOURS, flag_map, quicklook  # noqa: F401  (FLAG_COLOURS re-exported)
 from sstfill.plot.history import training_curves
 from sstfill.plot.maps import LAND_COLOUR, UNSCORED_COLOUR  # noqa: F401  (the map colours, re-exported)
+from sstfill.plot.quality import plot_closest_pairs
 
-__all__ = ["quicklook", "flag_map", "training_curves"]
+__all__ = ["quicklook", "flag_map", "training_curves", "plot_closest_pairs"]

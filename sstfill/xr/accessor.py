@@ -226,10 +226,9 @@ class DataArrayInpaint(_Base):
 
         Parameters
         ----------
-        model : None, "fast", "laplace", path or model object
-            None uses the bundled default model; "fast" the bundled model of the ``fast``
-            preset (1.7-1.9x as fast on a CPU, slightly less accurate); "laplace" the
-            classical harmonic fill.
+        model : None, "fast", "context", "latent", "laplace", path or model object
+            None: the bundled default model; "fast", "context", "latent": the other bundled
+            models (``sstfill info`` says what each is for); "laplace": the harmonic fill.
         land : "auto", None, str or DataArray
             Where land comes from; see :func:`sstfill.xr.land.find_land`.
         tile : int, optional
@@ -385,6 +384,7 @@ class DatasetInpaint(_Base):
         self,
         var: str | None = None,
         *,
+        method: str = "autoencoder",
         init: Any = None,
         max_minutes: float | None = None,
         holes: str | Sequence[str] | None = None,
@@ -427,6 +427,11 @@ class DatasetInpaint(_Base):
         ----------
         var : str, optional
             The variable (needed when the dataset has several).
+        method : {"autoencoder", "latent"}
+            "latent": a DCGAN on the whole tiles that fills by searching its latent space
+            (:mod:`sstfill.models.latent`, guide "Latent-space inpainting"); it ignores
+            ``init``, ``model``, ``preset``, ``patience`` and checkpoints, and ``**config``
+            sets :class:`~sstfill.models.latent.LatentConfig` fields.
         init : "default", "fast", "context", path or Inpainter, optional
             Adapt a copy of this model instead of training a fresh ``preset`` one. Changes
             the defaults: ``holes=("own_clouds", "clouds")``, ``lr=1e-4``,
@@ -476,7 +481,7 @@ class DatasetInpaint(_Base):
 
         Returns
         -------
-        Inpainter
+        Inpainter or LatentInpainter
             With ``model.history`` (losses per epoch, test score) for plotting.
 
         Examples

@@ -18,13 +18,18 @@ from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
 from sstfill.xr.samples import own_cloud_masks, tiles_from_dataarray
 
-__all__ = ["train_model"]
+__all__ = ["train_model", "METHODS"]
+
+#: What ``train(method=...)`` accepts: the adversarial autoencoder, or latent-space
+#: inpainting with a DCGAN (:mod:`sstfill.models.latent`).
+METHODS = ("autoencoder", "latent")
 
 
 def train_model(
     da: xr.DataArray,
     dataset: xr.Dataset,
     *,
+    method: str,
     init: Any,
     max_minutes: float | None,
     holes: str | Sequence[str] | None,
@@ -56,13 +61,25 @@ def train_model(
 
     check_field(da)
     grid = find_grid(da)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "latent":
+        unused = {"init": init, "model": model, "checkpoint": checkpoint, "resume": resume}
+        given = [k for k, v in unused.items() if v is not None]
+        if given:
+            raise TypeError(f"train(method='latent') does not take {', '.join(given)}: a latent (DCGAN) model is trained from scratch, in one run.")
+        if max_minutes is not None:
+            max_seconds = 60 * max_minutes if max_seconds is None else min(max_seconds, 60 * max_minutes)
+        return _train_latent(da, grid.dims, holes=holes, hole_fraction=hole_fraction, epochs=epochs, batch_size=batch_size, split=split,
+                             split_by=split_by, device=device, seed=seed, stride=stride, max_tiles=max_tiles, steps_per_epoch=steps_per_epoch,
+                             max_seconds=max_seconds, lr=lr, progress=progress, config=config)
     adapting = init is not None
     if adapting:
         if model is not None:
             raise TypeError("train() takes init= or model=, not both (init= adapts a copy of a model to this dataset).")
         model = resolve_model(init, device=None)
-        if not hasattr(model, "generator"):
-            raise ModelMismatchError(f"init={init!r} is not a neural model that can be adapted: pass 'default', 'fast', 'context', a model file or an Inpainter.")
+        if not hasattr(model, "generator") or getattr(model.config, "context_floor", None) is not None:
+            raise ModelMismatchError(f"init={init!r} is not an autoencoder that can be adapted (a latent model is trained afresh with method='latent'): pass 'default', 'fast', 'context', a model file or an Inpainter.")
     holes = holes if holes is not None else ((OWN_CLOUDS, "clouds") if adapting else ("clouds", "squares", "squares6", "square10", "random_field"))
     holes = (holes,) if isinstance(holes, str) else tuple(holes)
     lr = lr if lr is not None else (1e-4 if adapting else 1e-3)
@@ -119,6 +136,29 @@ def train_model(
     if adapting:
         net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library)
     return net
+
+
+def _train_latent(da: xr.DataArray, spatial: tuple[str, str], *, holes: Any, hole_fraction: tuple[float, float], epochs: int, batch_size: int,
+                  split: Sequence[float] | None, split_by: str | None, device: str, seed: int, stride: int, max_tiles: int | None,
+                  steps_per_epoch: int | None, max_seconds: float | None, lr: float | None, progress: bool, config: dict) -> Any:
+    """``train(method="latent")``: a DCGAN on the field's whole tiles; validation tiles with fixed holes fit its error model."""
+    import numpy as np
+
+    from sstfill.models.latent import LatentConfig
+    from sstfill.training.latent import MAX_MISSING, train_latent
+    from sstfill.training.tiles import draw_holes
+
+    cfg = LatentConfig(**config)
+    split = tuple(split) if split is not None else (0.8, 0.2, 0.0)
+    train, val, _, how = tiles_from_dataarray(da, spatial, split=split, tile=cfg.tile_size, stride=stride, min_valid=1 - MAX_MISSING,
+                                              max_tiles=max_tiles, seed=seed, by=split_by or "auto")
+    kinds = (holes,) if isinstance(holes, str) else tuple(holes or ("clouds", "squares"))
+    val_holes = draw_holes(len(val), cfg.tile_size, kinds, tuple(hole_fraction), np.random.default_rng(seed + 1)) if len(val) else None
+    model = train_latent(np.asarray(train), np.asarray(val), val_holes, config=cfg, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                         batch_size=batch_size, lr=lr if lr is not None else 2e-4, max_seconds=max_seconds, device=device, seed=seed,
+                         progress=progress)
+    model.history["split"] = how
+    return model
 
 
 def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], library: Any) -> dict:
