@@ -87,8 +87,10 @@ def test_library_drawer_mixes_own_clouds_and_synthetic_kinds():
 
 def test_adapting_refuses_what_it_cannot_do(cloudy_series):
     ds = cloudy_series.to_dataset()
-    with pytest.raises(ModelMismatchError, match="not a neural model"):
+    with pytest.raises(ModelMismatchError, match="not an autoencoder that can be adapted"):
         ds.inpaint.train("sst", init="laplace", max_minutes=0.01, progress=False)
+    with pytest.raises(ModelMismatchError, match="latent model is trained afresh"):  # a DCGAN has no adaptation
+        ds.inpaint.train("sst", init="latent", max_minutes=0.01, progress=False)
     with pytest.raises(TypeError, match="init= or model="):
         ds.inpaint.train("sst", init="fast", model=load_bundled_model("fast"), progress=False)
     clear = synthetic_sst(256, 128, nt=3, seed=2, land=False).to_dataset()  # no gaps: no own clouds
