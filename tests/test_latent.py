@@ -132,6 +132,11 @@ def test_files_round_trip_through_load_model_and_pickle(tiny_model, tmp_path):
     assert loaded.fitted_error_model.to_dict() == tiny_model.fitted_error_model.to_dict()
     with pytest.raises(ModelFileError, match="load_model"):
         sstfill.Inpainter.load(path)
+    # a model read from a file pickles as its path (dask workers read it once), search settings kept
+    variant = loaded.with_search(steps=3)
+    assert len(pickle.dumps(variant)) < 2000
+    assert pickle.loads(pickle.dumps(variant)).config == variant.config
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(loaded)).predict_tiles(values, observed), ref)
 
 
 def test_accessor_trains_and_fills_with_cf_output_and_dask(tmp_path):

@@ -45,26 +45,26 @@ def crops() -> dict[str, np.ndarray]:
     }
 
 
+def _shuffled_tiles(crops: dict, stride: int) -> np.ndarray:
+    """Real 64x64 tiles ``stride`` apart from all three crops, shuffled."""
+    tiles = np.concatenate([
+        cut_tiles_by_index(crops["mur"], 64, stride, min_valid=0.9),
+        cut_tiles_by_index(crops["med"], 64, stride, min_valid=0.9),
+        cut_tiles_by_index(crops["atl"], 64, stride, min_valid=0.6),
+    ])
+    return tiles[np.random.default_rng(0).permutation(len(tiles))]
+
+
 @pytest.fixture(scope="module")
 def real_tiles(crops) -> np.ndarray:
     """292 real 64x64 tiles (stride 16) from all three crops, shuffled."""
-    tiles = np.concatenate([
-        cut_tiles_by_index(crops["mur"], 64, 16, min_valid=0.9),
-        cut_tiles_by_index(crops["med"], 64, 16, min_valid=0.9),
-        cut_tiles_by_index(crops["atl"], 64, 16, min_valid=0.6),
-    ])
-    return tiles[np.random.default_rng(0).permutation(len(tiles))]
+    return _shuffled_tiles(crops, 16)
 
 
 @pytest.fixture(scope="module")
 def dense_tiles(crops) -> np.ndarray:
     """1079 real 64x64 tiles (stride 8) from all three crops, shuffled: enough for stable Fréchet distances."""
-    tiles = np.concatenate([
-        cut_tiles_by_index(crops["mur"], 64, 8, min_valid=0.9),
-        cut_tiles_by_index(crops["med"], 64, 8, min_valid=0.9),
-        cut_tiles_by_index(crops["atl"], 64, 8, min_valid=0.6),
-    ])
-    return tiles[np.random.default_rng(0).permutation(len(tiles))]
+    return _shuffled_tiles(crops, 8)
 
 
 @pytest.fixture(scope="module")

@@ -139,11 +139,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows.append(("", f"adapted: {scores}"))
     else:
         rows.append(("training", "no history recorded (untrained or saved without history)"))
-    em = model.fitted_error_model
-    if em is not None:
-        rows.append(("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}"))
-    else:
-        rows.append(("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)"))
+    rows.append(error_model_row(model))
     adapted_on = config.get("adapted_on")
     if adapted_on:
         rows += adaptation_rows(adapted_on)
@@ -159,10 +155,23 @@ def cmd_info(args: argparse.Namespace) -> int:
         elif key == "seconds":
             value = f"{value} s"
         rows.append((labels.get(key, str(key).replace("_", " ")), str(value)))
+    say_rows(rows)
+    return 0
+
+
+def error_model_row(model) -> tuple[str, str]:
+    """The ``error model`` row of a model's table: what its own was fitted on, or the fallback."""
+    em = model.fitted_error_model
+    if em is not None:
+        return ("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}")
+    return ("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)")
+
+
+def say_rows(rows: list[tuple[str, str]]) -> None:
+    """Print ``(key, value)`` rows as a two-column table."""
     width = max(len(k) for k, _ in rows) + 2
     for key, value in rows:
         say(f"{key:<{width}}{value}")
-    return 0
 
 
 def describe_latent(path: Path, config: dict) -> int:
@@ -184,13 +193,9 @@ def describe_latent(path: Path, config: dict) -> int:
     ]
     for line in history_lines(config.get("history") or {}):
         rows.append(("training", line))
-    em = model.fitted_error_model
-    rows.append(("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}" if em is not None
-                 else "none saved: fills use the harmonic fill's error model"))
+    rows.append(error_model_row(model))
     training = config.get("training") or {}
     if training.get("command"):
         rows.append(("command", str(training["command"])))
-    width = max(len(k) for k, _ in rows) + 2
-    for key, value in rows:
-        say(f"{key:<{width}}{value}")
+    say_rows(rows)
     return 0

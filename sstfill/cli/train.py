@@ -38,7 +38,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.checkpoint is not None and Path(args.checkpoint).expanduser().is_dir():
         raise CLIError(f"--checkpoint {args.checkpoint!r} is a directory; give a file name, e.g. --checkpoint {str(Path(args.checkpoint) / 'run.npz')!r}.")
     adapting = args.init is not None
-    latent = getattr(args, "method", "autoencoder") == "latent"
+    latent = args.method == "latent"
     if latent and (adapting or args.preset is not None or args.checkpoint is not None or args.resume is not None or args.holes):
         given = [f"--{n}" for n, v in (("init", args.init), ("preset", args.preset), ("checkpoint", args.checkpoint), ("resume", args.resume), ("holes", args.holes)) if v]
         raise CLIError(f"--method latent does not take {', '.join(given)}: a latent (DCGAN) model is trained from scratch, in one run, on whole tiles. Drop them.")

@@ -30,7 +30,7 @@ from sstfill._version import __version__
 from sstfill.atomic import as_target, write_atomically
 from sstfill.errors import ModelFileError
 
-__all__ = ["FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state"]
+__all__ = ["FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state", "build_model"]
 
 FORMAT = "sstfill-model/1"
 #: The version a model file records when it was saved from a source checkout whose version
@@ -198,3 +198,16 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
     return arrays, config
 
 
+
+
+def build_model(path: Path, arrays: dict[str, np.ndarray], config: dict[str, Any], build: Any) -> Any:
+    """``build(config, arrays)``, the model a file read by :func:`load_arrays` holds, remembering its ``path``.
+
+    A file whose arrays or config do not fit this version's networks raises ``ModelFileError``.
+    """
+    try:
+        model = build(config, arrays)
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ModelFileError(f"Model file {str(path)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
+    model._path = str(Path(path).resolve())
+    return model

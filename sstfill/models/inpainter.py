@@ -20,7 +20,7 @@ from sstfill.errors import ModelFileError, ModelMismatchError
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL, ErrorModel
 from sstfill.models.batching import TileBatcher, batcher_for, existing_batcher
 from sstfill.models.cache import LOADED_MODELS
-from sstfill.models.files import arrays_to_state, load_arrays, resolve_model_file, save_arrays, state_to_arrays
+from sstfill.models.files import arrays_to_state, build_model, load_arrays, resolve_model_file, save_arrays, state_to_arrays
 from sstfill.models.networks import Generator, ModelConfig, PRESETS, build_inputs, make_discriminator, normalise_tiles
 
 __all__ = ["Inpainter", "resolve_device", "resolve_precision", "load_file_once", "PRECISIONS"]
@@ -348,12 +348,7 @@ class Inpainter:
         """
         path = resolve_model_file(path)
         arrays, config = load_arrays(path)
-        try:
-            model = _from_config(config, arrays)
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise ModelFileError(f"Model file {str(path)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
-        model._path = str(Path(path).resolve())
-        return model.to(device or "cpu", precision=precision)
+        return build_model(path, arrays, config, _from_config).to(device or "cpu", precision=precision)
 
     def copy(self) -> Inpainter:
         """An independent copy: same configuration, weights (and discriminator's), error model, device and precision.

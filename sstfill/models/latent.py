@@ -38,7 +38,8 @@ from torch import nn
 
 from sstfill.errors import ModelMismatchError
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL, ErrorModel
-from sstfill.models.files import arrays_to_state, save_arrays, state_to_arrays
+from sstfill.models.cache import LOADED_MODELS
+from sstfill.models.files import arrays_to_state, build_model, load_arrays, save_arrays, state_to_arrays
 from sstfill.models.harmonic import harmonic_fill
 from sstfill.models.inpainter import resolve_device
 from sstfill.models.networks import normalise_tiles
@@ -178,6 +179,17 @@ def _model_from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str)
     return LatentInpainter.from_file_contents(config, arrays).to(device)
 
 
+def _model_from_file(path: str, mtime: float, device: str, search: dict) -> LatentInpainter:
+    """The model saved at ``path``, read once per process (the cache of :mod:`sstfill.models.cache`), with the ``search`` settings."""
+
+    def read() -> LatentInpainter:
+        arrays, config = load_arrays(path)
+        return build_model(path, arrays, config, LatentInpainter.from_file_contents).to(device)
+
+    model = LOADED_MODELS.get(("latent-file", path, mtime, device), read)
+    return model if model.config.to_dict() == search else model.with_search(**search)
+
+
 class LatentInpainter:
     """A DCGAN that fills tiles by searching its latent space (see the module's docstring).
 
@@ -221,11 +233,11 @@ class LatentInpainter:
 
     @property
     def context_margin(self) -> int:
-        return 0
+        return self.config.context_margin
 
     @property
     def time_offsets(self) -> tuple[float, ...]:
-        return ()
+        return self.config.time_offsets
 
     @property
     def error_model(self) -> ErrorModel:
@@ -365,7 +377,10 @@ class LatentInpainter:
         return out.to(self.device)
 
     def __reduce__(self):
-        # dask pickles the model into its task graph: plain arrays and JSON, never torch modules
+        # dask pickles the model into its task graph: a file's path (read once per worker) or
+        # plain arrays and JSON, never torch modules
+        if self._path is not None and Path(self._path).is_file():
+            return (_model_from_file, (self._path, os.path.getmtime(self._path), str(self.device), self.config.to_dict()))
         return (_model_from_arrays, (self._config_json(), self._arrays(), str(self.device)))
 
     def __repr__(self) -> str:

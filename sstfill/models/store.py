@@ -41,7 +41,7 @@ BUNDLED_MODEL_USES = {
 
 
 def load_model(path: str | os.PathLike, device: str | None = None, precision: str = "auto") -> Inpainter:
-    """Load a model saved with :meth:`Inpainter.save` (weights only; never unpickles).
+    """Load a model saved with :meth:`Inpainter.save` or :meth:`~sstfill.models.latent.LatentInpainter.save` (weights only; never unpickles).
 
     ``path`` may have any name (the file is an ``.npz`` archive whatever it is called); see
     :func:`sstfill.models.files.resolve_model_file` for directories and files that older sstfill versions saved
@@ -61,19 +61,14 @@ def load_model(path: str | os.PathLike, device: str | None = None, precision: st
     >>> load_model(p).config.widths
     (16, 32, 48)
     """
-    from sstfill.models.files import load_arrays, resolve_model_file
+    from sstfill.models.files import build_model, load_arrays, resolve_model_file
+    from sstfill.models.inpainter import _from_config
     from sstfill.models.latent import KIND, LatentInpainter
 
     file = resolve_model_file(path)
-    arrays, config = load_arrays(file)
-    if config.get("kind") != KIND:
-        return Inpainter.load(file, device=device, precision=precision)
-    try:
-        model = LatentInpainter.from_file_contents(config, arrays)
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise ModelFileError(f"Latent model file {str(file)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
-    model._path = str(file.resolve())
-    return model.to(device or "cpu")
+    arrays, config = load_arrays(file)  # read once; the file's "kind" says which class it holds
+    build = LatentInpainter.from_file_contents if config.get("kind") == KIND else _from_config
+    return build_model(file, arrays, config, build).to(device or "cpu", precision=precision)
 
 
 def bundled_model_path(name: str = "default"):

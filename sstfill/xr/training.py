@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputDataError, ModelMismatchError
+from sstfill.models.inpainter import Inpainter
+from sstfill.models.latent import LatentConfig
 from sstfill.models.store import resolve_model
-from sstfill.training.tiles import OWN_CLOUDS
+from sstfill.training.latent import MAX_MISSING, train_latent
+from sstfill.training.tiles import OWN_CLOUDS, draw_holes
 from sstfill.training.trainer import TrainSettings, fit, new_model
 from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
@@ -78,7 +82,7 @@ def train_model(
         if model is not None:
             raise TypeError("train() takes init= or model=, not both (init= adapts a copy of a model to this dataset).")
         model = resolve_model(init, device=None)
-        if not hasattr(model, "generator") or getattr(model.config, "context_floor", None) is not None:
+        if not isinstance(model, Inpainter):
             raise ModelMismatchError(f"init={init!r} is not an autoencoder that can be adapted (a latent model is trained afresh with method='latent'): pass 'default', 'fast', 'context', a model file or an Inpainter.")
     holes = holes if holes is not None else ((OWN_CLOUDS, "clouds") if adapting else ("clouds", "squares", "squares6", "square10", "random_field"))
     holes = (holes,) if isinstance(holes, str) else tuple(holes)
@@ -142,11 +146,6 @@ def _train_latent(da: xr.DataArray, spatial: tuple[str, str], *, holes: Any, hol
                   split: Sequence[float] | None, split_by: str | None, device: str, seed: int, stride: int, max_tiles: int | None,
                   steps_per_epoch: int | None, max_seconds: float | None, lr: float | None, progress: bool, config: dict) -> Any:
     """``train(method="latent")``: a DCGAN on the field's whole tiles; validation tiles with fixed holes fit its error model."""
-    import numpy as np
-
-    from sstfill.models.latent import LatentConfig
-    from sstfill.training.latent import MAX_MISSING, train_latent
-    from sstfill.training.tiles import draw_holes
 
     cfg = LatentConfig(**config)
     split = tuple(split) if split is not None else (0.8, 0.2, 0.0)
