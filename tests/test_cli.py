@@ -68,8 +68,9 @@ def test_demo(tmp_path):
     assert len(rows) >= 2 and all(math.isfinite(v) for r in rows.values() for v in r.values()), res.stdout
     assert (Path(sstfill.__file__).parent / "data" / DEFAULT_MODEL).is_file()  # so the demo uses it
     ours, laplace = rows["sstfill default model"], rows["sstfill laplace"]
-    for row in rows.values():  # ratio = RMSE / RMSE of the first row (printed to 2 and 3 decimals)
-        assert row["ratio"] == pytest.approx(row["rmse"] / ours["rmse"], abs=0.01)
+    for row in rows.values():  # ratio = RMSE / RMSE of the first row (printed to 2 and 3 decimals:
+        # from the printed RMSEs of ~0.13 the ratio is known to +-0.006, printed to +-0.005)
+        assert row["ratio"] == pytest.approx(row["rmse"] / ours["rmse"], abs=0.015)
     # the printed RMSE is that of the written fill against the bundled truth (MUR, first day)
     truth_file = Path(sstfill.__file__).parent / "data" / "sample_mur_socal.nc"
     with xr.open_dataset(nc) as ds, xr.open_dataset(truth_file) as truth_ds:

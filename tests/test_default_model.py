@@ -30,29 +30,32 @@ SAMPLES = ("sample_mur_socal.nc", "sample_slstr_ne_atl_south.nc", "sample_slstr_
 
 # RMSE (K) on real pixels hidden under real cloud shapes (fraction 0.4, seed 0), first as an
 # absolute bound, then as a ratio to the classical fill the network starts from
-# (``model="laplace"``). Measured (2026-12-02, CPU; bfloat16 moves the ratios by < 0.003):
+# (``model="laplace"``). Measured (2026-12-02, CPU, with the tile reach, cover rule and
+# smoothing of issue 14; bfloat16 moves the ratios by < 0.003):
 #
 #   sample                     default           fast              laplace   first guess only
-#   sample_mur_socal           0.147 (x 0.774)   0.184 (x 0.966)   0.190     0.194 (x 1.020)
-#   sample_slstr_ne_atl_south  0.130 (x 0.976)   0.139 (x 1.047)   0.133     0.134 (x 1.007)
-#   sample_slstr_nw_med        0.179 (x 0.922)   0.187 (x 0.965)   0.194     0.195 (x 1.003)
-#   all hidden pixels pooled         (x 0.864)         (x 0.976)             (x 1.011)
+#   sample_mur_socal           0.126 (x 0.670)   0.172 (x 0.909)   0.189     0.185 (x 0.979)
+#   sample_slstr_ne_atl_south  0.130 (x 0.976)   0.139 (x 1.045)   0.133     0.134 (x 1.008)
+#   sample_slstr_nw_med        0.179 (x 0.921)   0.187 (x 0.964)   0.194     0.195 (x 1.004)
+#   all hidden pixels pooled         (x 0.823)         (x 0.949)             (x 0.993)
 #
 # "first guess only" is either model with its network's output zeroed: a network that has
 # learned nothing, or whose correction is lost, lands there, and every margin below fails.
-# The `fast` model honestly loses to Laplace on the NE Atlantic sample (x 1.047), so for it
+# (Beyond 16 px from the data both it and the models hand over to the converged harmonic
+# fallback, which is why it is a little better than Laplace on the MUR sample.)
+# The `fast` model honestly loses to Laplace on the NE Atlantic sample (x 1.045), so for it
 # the margin is demanded on all samples pooled, with a no-worse-than bound on that sample.
 LIMITS = {
     # (model, sample): (RMSE bound in K, largest RMSE / RMSE of laplace)
-    (None, "sample_mur_socal.nc"): (0.165, 0.85),
+    (None, "sample_mur_socal.nc"): (0.14, 0.75),
     (None, "sample_slstr_ne_atl_south.nc"): (0.145, 0.99),
     (None, "sample_slstr_nw_med.nc"): (0.19, 0.96),
-    ("fast", "sample_mur_socal.nc"): (0.20, 0.985),
+    ("fast", "sample_mur_socal.nc"): (0.19, 0.95),
     ("fast", "sample_slstr_ne_atl_south.nc"): (0.15, 1.08),  # no worse than 8 % above laplace
     ("fast", "sample_slstr_nw_med.nc"): (0.20, 0.985),
 }
 #: largest RMSE / RMSE of laplace over the hidden pixels of all three samples together
-POOLED_LIMITS = {None: 0.92, "fast": 0.99}
+POOLED_LIMITS = {None: 0.88, "fast": 0.975}
 
 
 @functools.lru_cache(maxsize=None)

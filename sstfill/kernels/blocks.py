@@ -15,7 +15,8 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from sstfill.kernels.tiling import TilePlan, blend_tiles
+from sstfill.kernels.reach import beyond_reach
+from sstfill.kernels.tiling import MIN_COVERAGE, TilePlan, blend_tiles, smooth_tiles, window_coverage
 from sstfill.kernels.windows import TileSource, window_sums
 
 __all__ = [
@@ -33,7 +34,13 @@ __all__ = [
 
 
 class TileModel(Protocol):
-    """What a fill needs from a model."""
+    """What a fill needs from a model.
+
+    Optional attributes: ``context_margin`` and ``time_offsets`` (what the model sees
+    beyond its tile), ``tile_reach`` (pixels: gaps farther than this from the observed
+    pixels of their image are left to the fallback; None: no limit) and ``smooth_output``
+    (its tiles go through :func:`~sstfill.kernels.tiling.smooth_tiles`).
+    """
 
     tile_size: int | None
     description: str
@@ -161,6 +168,8 @@ def fill_block(
     if neighbours is not None and getattr(model, "time_offsets", ()):
         extra = _NeighbourTiles(source, np.asarray(neighbours))
     run_tiles(model, source, None, idx, batch_size or getattr(model, "preferred_batch", 256), pred, extra)
+    if getattr(model, "smooth_output", False) and idx.size:
+        pred[idx] = smooth_tiles(pred[idx])
     # blending weight: the window times the tile's observed fraction, floored (tiles with data
     # only in their context still count); 0 for unused tiles and wherever a model returned no value
     lead = source.shape3
@@ -172,6 +181,8 @@ def fill_block(
     blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
     blended = blended.reshape(block.shape)
     out = np.where(observed, block, blended.astype(block.dtype))
+    leave = _left_to_fallback(weights.reshape(lead + (tile, tile)), plan, oy, ox, images_obs, images_gaps, getattr(model, "tile_reach", None))
+    out[leave.reshape(block.shape)] = np.nan
     if targets is not None:  # context images come back as they were
         keep = np.broadcast_to(~wanted.reshape(block.shape[:-2] + (1, 1)), block.shape)
         out = np.where(keep, block, out)
@@ -187,6 +198,21 @@ def fill_block(
             land_or_context = land if targets is None else _land_and_context(land, wanted, block.shape)
             out = fill_beyond_tiles(out, land_or_context, fill_gaps=fallback)
     return out
+
+
+def _left_to_fallback(weights: np.ndarray, plan: TilePlan, oy: np.ndarray, ox: np.ndarray, observed: np.ndarray, gaps: np.ndarray, reach: float | None) -> np.ndarray:
+    """Gaps (n_images, ny, nx) the tiles' blend does not fill: too little cover, or beyond the model's reach.
+
+    Tiles with a prediction must cover at least :data:`~sstfill.kernels.tiling.MIN_COVERAGE`
+    of a pixel's window (:func:`~sstfill.kernels.tiling.window_coverage`), and the pixel
+    must lie within ``reach`` pixels of an observed pixel of its image. Both depend only
+    on pixels within a tile's reach, so the choice does not depend on the chunking.
+    """
+    used = (weights > 0).any(axis=(-2, -1))
+    leave = (window_coverage(used, plan.window(), oy, ox, gaps.shape[-2:]) < MIN_COVERAGE) & gaps
+    if reach is not None:
+        leave |= beyond_reach(observed, float(reach)) & gaps
+    return leave
 
 
 def _land_and_context(land: np.ndarray | None, wanted: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -33,6 +33,15 @@ CPU_MICRO_BATCH = 16
 #: Tiles per ``predict_tiles`` call that :func:`sstfill.xr.dispatch.fill_block` aims at, and
 #: the batch a GPU's :class:`~sstfill.models.batching.TileBatcher` gathers across chunks.
 PREFERRED_BATCH = {"cpu": 256, "cuda": 8192}
+#: Pixels from the nearest observation of the same image beyond which a model that sees one
+#: image fills no gap: the harmonic fallback does (issue 14). Far from its data a tile is
+#: normalised on a few pixels, is worse than a smooth fill, and meets its neighbours in
+#: tile-sized steps. Measured with the default model on the held-out cases
+#: (``python benchmarks/accuracy.py``), pooled RMSE / under clouds wider than a tile, degC:
+#: no limit 0.211 / 0.643; 48 px 0.211 / 0.643; 32 px 0.209 / 0.633; 20 px 0.208 / 0.630;
+#: 12 px 0.208 / 0.631; 6 px 0.209 / 0.638; 16 px with the cover rule and the smoothing of
+#: the tiles, as shipped, 0.207 / 0.631.
+TILE_REACH = 16
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -162,6 +171,20 @@ class Inpainter:
     def time_offsets(self) -> tuple[float, ...]:
         """Offsets (days) of the neighbouring time steps ``predict_tiles`` takes as ``neighbours``."""
         return self.config.time_offsets
+
+    #: Tiles go through :func:`~sstfill.kernels.tiling.smooth_tiles` (the decoder's ripple).
+    smooth_output = True
+
+    @property
+    def tile_reach(self) -> int | None:
+        """Gaps farther than this (pixels) from the data of their image are left to the fallback.
+
+        :data:`TILE_REACH` for a model that sees its tile of one image only; None (no
+        limit) for one that sees neighbouring time steps or a context window beyond its
+        tile: such tiles know more than the image's data around them (the reach was
+        measured for the tile-only models).
+        """
+        return None if self.config.time_offsets or self.config.context_margin else TILE_REACH
 
     @property
     def error_model(self) -> ErrorModel:

@@ -234,7 +234,7 @@ class DataArrayInpaint(_Base):
         tile : int, optional
             Tile size (default: the model's).
         overlap : int
-            Pixels shared by neighbouring tiles, blended with a tapered window.
+            Pixels shared by neighbouring tiles, blended with a tapered window (see the tiling guide).
         batch_size : int, optional
             Tiles per model call; default: the model's ``preferred_batch`` (256 on a CPU,
             8192 on a GPU, where concurrent chunks are also batched together).
@@ -244,9 +244,9 @@ class DataArrayInpaint(_Base):
             to their observed fraction, at least 0.05 (so one tile outweighs a neighbour by at
             most 20 to 1).
         fallback : bool
-            Gaps beyond the reach of any tile with data (clouds wider than a tile) get a
-            harmonic fill from their surroundings, on the whole image (so chunking does not
-            change it); with ``fallback=False`` they stay NaN and are flagged ``not_filled``.
+            Gaps the tiles leave (clouds wider than a tile; gaps beyond a model's ``tile_reach``,
+            :data:`sstfill.models.inpainter.TILE_REACH`, from its image's data) get a harmonic
+            fill on the whole image; with ``fallback=False`` they stay NaN, flagged ``not_filled``.
         device : {"auto", "cpu", "cuda"}, optional
             Where a neural model runs: "auto" (the default) is the GPU when CUDA is
             available, else the CPU; None leaves a model object where it is.
