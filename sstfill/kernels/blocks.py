@@ -181,7 +181,9 @@ def fill_block(
     blended = blend_tiles(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
     blended = blended.reshape(block.shape)
     out = np.where(observed, block, blended.astype(block.dtype))
-    leave = _left_to_fallback(weights.reshape(lead + (tile, tile)), plan, oy, ox, images_obs, images_gaps, getattr(model, "tile_reach", None))
+    without_prediction = has_gap.copy()
+    without_prediction[idx] = ~np.isfinite(pred[idx]).any(axis=(1, 2))
+    leave = _left_to_fallback(without_prediction.reshape(lead), plan, oy, ox, images_obs, images_gaps, getattr(model, "tile_reach", None))
     out[leave.reshape(block.shape)] = np.nan
     if targets is not None:  # context images come back as they were
         keep = np.broadcast_to(~wanted.reshape(block.shape[:-2] + (1, 1)), block.shape)
@@ -200,16 +202,20 @@ def fill_block(
     return out
 
 
-def _left_to_fallback(weights: np.ndarray, plan: TilePlan, oy: np.ndarray, ox: np.ndarray, observed: np.ndarray, gaps: np.ndarray, reach: float | None) -> np.ndarray:
+def _left_to_fallback(without_prediction: np.ndarray, plan: TilePlan, oy: np.ndarray, ox: np.ndarray, observed: np.ndarray, gaps: np.ndarray, reach: float | None) -> np.ndarray:
     """Gaps (n_images, ny, nx) the tiles' blend does not fill: too little cover, or beyond the model's reach.
 
     Tiles with a prediction must cover at least :data:`~sstfill.kernels.tiling.MIN_COVERAGE`
-    of a pixel's window (:func:`~sstfill.kernels.tiling.window_coverage`), and the pixel
-    must lie within ``reach`` pixels of an observed pixel of its image. Both depend only
-    on pixels within a tile's reach, so the choice does not depend on the chunking.
+    of a pixel's window: the windows of all lattice tiles sum to one, so that is where the
+    tiles with gaps but ``without_prediction`` hold more than the rest
+    (:func:`~sstfill.kernels.tiling.window_coverage` of those alone; tiles without gaps
+    cover only observed pixels). And the pixel must lie within ``reach`` pixels of an
+    observed pixel of its image. Both depend only on pixels within a tile's reach, so the
+    choice does not depend on the chunking.
     """
-    used = (weights > 0).any(axis=(-2, -1))
-    leave = (window_coverage(used, plan.window(), oy, ox, gaps.shape[-2:]) < MIN_COVERAGE) & gaps
+    leave = np.zeros(gaps.shape, dtype=bool)
+    if without_prediction.any():
+        leave = (window_coverage(without_prediction, plan.window(), oy, ox, gaps.shape[-2:]) > 1 - MIN_COVERAGE) & gaps
     if reach is not None:
         leave |= beyond_reach(observed, float(reach)) & gaps
     return leave
