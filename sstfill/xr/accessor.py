@@ -348,7 +348,7 @@ class DatasetInpaint(_Base):
     >>> ds = sstfill.testing.synthetic_sst(64, 80).to_dataset()
     >>> out = ds.inpaint.fill(var="sst", model="laplace")
     >>> sorted(out.data_vars)
-    ['sst', 'sst_fill_flag']
+    ['sst', 'sst_error', 'sst_fill_flag']
     """
 
     def _var(self, var: str | None) -> xr.DataArray:

@@ -42,7 +42,7 @@ def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
     Examples
     --------
     >>> import pandas as pd
-    >>> da = xr.DataArray(np.zeros(3), dims="time", coords={"time": pd.to_datetime(["2021-01-01", "2021-01-02", "2021-01-04T12:00"])})
+    >>> da = xr.DataArray(np.zeros(3), dims="time", coords={"time": pd.to_datetime(["2021-01-01T00:00", "2021-01-02T00:00", "2021-01-04T12:00"])})
     >>> step_days(da, "time").tolist()
     [0.0, 1.0, 3.5]
     """
