@@ -135,9 +135,23 @@ def _box_sum(a: np.ndarray, size: int) -> np.ndarray:
     return sliding_window_view(rows, size, axis=0).sum(axis=-1)
 
 
+def _box_count(mask: np.ndarray, size: int) -> np.ndarray:
+    """:func:`_box_sum` of a 0/1 array, as float64, from integer cumulative sums.
+
+    Counts are exact integers however they are summed, so this gives the very values of
+    :func:`_box_sum` (bit for bit, wherever the image starts) at a fraction of its cost.
+    """
+    half = size // 2
+    c = np.pad(np.asarray(mask, dtype=bool), half).astype(np.int32)
+    c = np.pad(c.cumsum(axis=1), ((0, 0), (1, 0)))
+    c = c[:, size:] - c[:, :-size]
+    c = np.pad(c.cumsum(axis=0), ((1, 0), (0, 0)))
+    return (c[size:] - c[:-size]).astype("float64")
+
+
 def _box_mean(values: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Box sums of ``values * weights`` and of ``weights`` (see :func:`_box_sum`)."""
-    return _box_sum(np.where(weights > 0, values * weights, 0.0), size), _box_sum(weights, size)
+    """Box sums of ``values * weights`` and of ``weights``, weights 0 or 1 (see :func:`_box_sum`)."""
+    return _box_sum(np.where(weights > 0, values * weights, 0.0), size), _box_count(weights > 0, size)
 
 
 def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | None = None) -> np.ndarray:
@@ -174,14 +188,14 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
         features[0] = np.log1p(float(ERROR_HALO))
     w = known.astype("float64")
     x = np.where(known, filled, 0.0)
-    n = _box_sum(w, STD_WINDOW)
+    n = _box_count(known, STD_WINDOW)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n > 0, _box_sum(x, STD_WINDOW) / np.maximum(n, 1e-12), 0.0)
         var = np.where(n > 0, _box_sum(x * x, STD_WINDOW) / np.maximum(n, 1e-12) - mean * mean, 0.0)
     del mean, n
     features[1] = np.log(np.sqrt(np.maximum(var, 0.0)) + _STD_FLOOR)
     del var
-    features[3] = _box_sum(observed, STD_WINDOW) / _box_sum(np.ones_like(w), STD_WINDOW)
+    features[3] = _box_count(observed, STD_WINDOW) / _box_count(np.ones(w.shape, dtype=bool), STD_WINDOW)
     # |gradient| of the filled field: central differences where both neighbours are known
     grad = np.zeros_like(x)
     has = np.zeros_like(w)
@@ -201,7 +215,7 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     del g_sum, g_n
     # pixel-scale roughness of the observations: |value - its 3x3 mean| where all 9 are observed
     v = np.where(observed, values, 0.0)
-    full = _box_sum(observed, 3) == 9
+    full = _box_count(observed, 3) == 9
     rough = np.where(full, np.abs(v - _box_sum(v, 3) / 9), 0.0)
     del v
     r_sum, r_n = _box_mean(rough, full.astype("float64"), STD_WINDOW)
