@@ -389,3 +389,24 @@ def test_default_model_error_is_roughly_calibrated_on_real_data(real_fills, name
     if model.fitted_error_model is None and not 0.3 < mean_z2 < 3:
         pytest.xfail(f"the default model has no fitted error model; the placeholder fallback gives mean (e/sigma)^2 = {mean_z2:.2f}")
     assert 0.3 < mean_z2 < 3
+
+
+@pytest.mark.parametrize("size", [1, 3, 5, 33])
+def test_box_sums_match_a_direct_sum_and_do_not_depend_on_where_the_image_starts(size):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from sstfill.kernels.uncertainty import _box_count, _box_sum
+
+    rng = np.random.default_rng(size)
+    sst = 285 + np.cumsum(rng.normal(0, 0.05, (120, 100)), axis=1)  # values like an SST field
+    half = size // 2
+    padded = np.pad(sst, half)
+    direct = sliding_window_view(sliding_window_view(padded, size, axis=1).sum(-1), size, axis=0).sum(-1)
+    np.testing.assert_allclose(_box_sum(sst, size), direct, rtol=1e-13)
+    mask = rng.random(sst.shape) < 0.4
+    np.testing.assert_array_equal(_box_count(mask, size), sliding_window_view(sliding_window_view(np.pad(mask, half).astype(int), size, axis=1).sum(-1), size, axis=0).sum(-1))
+    # a block cut with a halo of at least half a box gives its core the whole image's bits
+    core = (slice(40, 80), slice(30, 70))
+    block = sst[40 - half - 3 : 80 + half + 5, 30 - half - 7 : 70 + half + 2]
+    inner = (slice(half + 3, half + 43), slice(half + 7, half + 47))
+    np.testing.assert_array_equal(_box_sum(block, size)[inner], _box_sum(sst, size)[core])

@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 __all__ = [
@@ -122,31 +121,55 @@ class ErrorModel:
         return cls(tuple(float(c) for c in d["coefficients"]), d.get("fitted_on", ""), tuple(d.get("features", FEATURES)), float(d.get("scale", 1.0)))
 
 
+def _window_sums(a: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Sums of ``size`` consecutive values of ``a`` along ``axis`` (length ``n - size + 1``).
+
+    By doubling: sums of 2, 4, 8, ... values from those of half as many, then the powers of
+    two that make up ``size``. Each sum is the same tree of additions over its own values,
+    wherever the array starts (not a running sum), in ~log2(size) passes.
+    """
+    def part(x: np.ndarray, start: int, length: int) -> np.ndarray:
+        return x[start : start + length] if axis == 0 else x[:, start : start + length]
+
+    n = a.shape[axis] - size + 1
+    kept = {1: a} if size & 1 else {}
+    power, sums = 1, a
+    while 2 * power <= size:
+        sums = part(sums, 0, sums.shape[axis] - power) + part(sums, power, sums.shape[axis] - power)
+        power *= 2
+        if size & power:
+            kept[power] = sums
+    out, offset = None, 0
+    for power in sorted(kept, reverse=True):
+        piece = part(kept[power], offset, n)
+        out = piece.copy() if out is None else out.__iadd__(piece)
+        offset += power
+    return out
+
+
+def _add_shifted(padded: np.ndarray, size: int) -> np.ndarray:
+    """Box sums of an image padded by ``size // 2``: window sums along x, then along y."""
+    return _window_sums(_window_sums(padded, size, 1), size, 0)
+
+
 def _box_sum(a: np.ndarray, size: int) -> np.ndarray:
     """Sum over the ``size`` x ``size`` box centred on each pixel (zero outside the image).
 
-    Each sum adds the same values in the same order wherever the image starts (two 1-D
-    window sums, not a running sum), so a block with a halo gives its core the very bits
-    the whole image gives.
+    Each sum adds the same values in the same order wherever the image starts
+    (:func:`_window_sums`: not a running sum), so a block with a halo gives its core the
+    very bits the whole image gives.
     """
-    half = size // 2
-    padded = np.pad(np.asarray(a, dtype="float64"), half)
-    rows = sliding_window_view(padded, size, axis=1).sum(axis=-1)
-    return sliding_window_view(rows, size, axis=0).sum(axis=-1)
+    return _add_shifted(np.pad(np.asarray(a, dtype="float64"), size // 2), size)
 
 
 def _box_count(mask: np.ndarray, size: int) -> np.ndarray:
-    """:func:`_box_sum` of a 0/1 array, as float64, from integer cumulative sums.
+    """:func:`_box_sum` of a 0/1 array, as float64, counted in small integers.
 
-    Counts are exact integers however they are summed, so this gives the very values of
-    :func:`_box_sum` (bit for bit, wherever the image starts) at a fraction of its cost.
+    Counts are exact however they are added, so this gives the very values of
+    :func:`_box_sum` at a fraction of its cost (``size`` up to 181: counts fit int16).
     """
-    half = size // 2
-    c = np.pad(np.asarray(mask, dtype=bool), half).astype(np.int32)
-    c = np.pad(c.cumsum(axis=1), ((0, 0), (1, 0)))
-    c = c[:, size:] - c[:, :-size]
-    c = np.pad(c.cumsum(axis=0), ((1, 0), (0, 0)))
-    return (c[size:] - c[:-size]).astype("float64")
+    padded = np.pad(np.asarray(mask, dtype=bool), size // 2).astype(np.int16)
+    return _add_shifted(padded, size).astype("float64")
 
 
 def _box_mean(values: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
