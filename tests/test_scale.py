@@ -92,6 +92,7 @@ def test_cli_fills_archive_larger_than_worker_memory_on_local_cluster(tmp_path):
     # and grew by some chunks' worth, not by anything like the archive (2.4 GB decoded):
     # measured 435 MiB over the 331 MiB after imports, peak 766 MiB (chunks of 2 steps;
     # the growth is the chunks in flight with their halos, torch's and glibc's pools)
+    assert peak < 0.95 * MEMORY_LIMIT, f"worker peak RSS {peak / 2**20:.0f} MiB"
     assert peak - baseline < 0.25 * decoded_bytes, f"worker grew by {(peak - baseline) / 2**20:.0f} MiB"
     assert "pixels: observed" in run.stderr + run.stdout
     out = xr.open_zarr(dst)
