@@ -139,17 +139,24 @@ def _window_sums(a: np.ndarray, size: int, axis: int) -> np.ndarray:
         power *= 2
         if size & power:
             kept[power] = sums
-    out, offset = None, 0
-    for power in sorted(kept, reverse=True):
-        piece = part(kept[power], offset, n)
-        out = piece.copy() if out is None else out.__iadd__(piece)
+    powers = sorted(kept, reverse=True)
+    out, offset = part(kept[powers[0]], 0, n).copy(), powers[0]
+    for power in powers[1:]:
+        out += part(kept[power], offset, n)
         offset += power
     return out
 
 
-def _add_shifted(padded: np.ndarray, size: int) -> np.ndarray:
+def _padded_box_sums(padded: np.ndarray, size: int) -> np.ndarray:
     """Box sums of an image padded by ``size // 2``: window sums along x, then along y."""
     return _window_sums(_window_sums(padded, size, 1), size, 0)
+
+
+def _in_image_count(shape: tuple[int, int], size: int) -> np.ndarray:
+    """How many pixels of the ``size`` x ``size`` box around each pixel lie in an image of ``shape`` (float64)."""
+    half = size // 2
+    per_axis = [np.minimum(np.arange(n) + half, n - 1) - np.maximum(np.arange(n) - half, 0) + 1 for n in shape]
+    return np.multiply.outer(per_axis[0], per_axis[1]).astype("float64")
 
 
 def _box_sum(a: np.ndarray, size: int) -> np.ndarray:
@@ -159,7 +166,7 @@ def _box_sum(a: np.ndarray, size: int) -> np.ndarray:
     (:func:`_window_sums`: not a running sum), so a block with a halo gives its core the
     very bits the whole image gives.
     """
-    return _add_shifted(np.pad(np.asarray(a, dtype="float64"), size // 2), size)
+    return _padded_box_sums(np.pad(np.asarray(a, dtype="float64"), size // 2), size)
 
 
 def _box_count(mask: np.ndarray, size: int) -> np.ndarray:
@@ -169,7 +176,7 @@ def _box_count(mask: np.ndarray, size: int) -> np.ndarray:
     :func:`_box_sum` at a fraction of its cost (``size`` up to 181: counts fit int16).
     """
     padded = np.pad(np.asarray(mask, dtype=bool), size // 2).astype(np.int16)
-    return _add_shifted(padded, size).astype("float64")
+    return _padded_box_sums(padded, size).astype("float64")
 
 
 def _box_mean(values: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +225,7 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     del mean, n
     features[1] = np.log(np.sqrt(np.maximum(var, 0.0)) + _STD_FLOOR)
     del var
-    features[3] = _box_count(observed, STD_WINDOW) / _box_count(np.ones(w.shape, dtype=bool), STD_WINDOW)
+    features[3] = _box_count(observed, STD_WINDOW) / _in_image_count(observed.shape, STD_WINDOW)
     # |gradient| of the filled field: central differences where both neighbours are known
     grad = np.zeros_like(x)
     has = np.zeros_like(w)
