@@ -180,8 +180,8 @@ def _box_count(mask: np.ndarray, size: int) -> np.ndarray:
 
 
 def _box_mean(values: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Box sums of ``values * weights`` and of ``weights``, weights 0 or 1 (see :func:`_box_sum`)."""
-    return _box_sum(np.where(weights > 0, values * weights, 0.0), size), _box_count(weights > 0, size)
+    """Box sums of ``values`` where ``weights`` (bool) and of ``weights`` (see :func:`_box_sum`)."""
+    return _box_sum(np.where(weights, values, 0.0), size), _box_count(weights, size)
 
 
 def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | None = None) -> np.ndarray:
@@ -216,7 +216,6 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
         features[0] = np.log1p(np.minimum(ndimage.distance_transform_edt(~observed), ERROR_HALO))
     else:
         features[0] = np.log1p(float(ERROR_HALO))
-    w = known.astype("float64")
     x = np.where(known, filled, 0.0)
     n = _box_count(known, STD_WINDOW)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -228,16 +227,15 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     features[3] = _box_count(observed, STD_WINDOW) / _in_image_count(observed.shape, STD_WINDOW)
     # |gradient| of the filled field: central differences where both neighbours are known
     grad = np.zeros_like(x)
-    has = np.zeros_like(w)
+    has = np.zeros(known.shape, dtype=bool)  # a central difference along y or x
     ok = known[2:, :] & known[:-2, :]
     grad[1:-1, :] = np.where(ok, (x[2:, :] - x[:-2, :]) / 2, 0.0) ** 2
-    has[1:-1, :] += ok
+    has[1:-1, :] |= ok
     ok = known[:, 2:] & known[:, :-2]
     grad[:, 1:-1] += np.where(ok, (x[:, 2:] - x[:, :-2]) / 2, 0.0) ** 2
-    has[:, 1:-1] += ok
-    del ok, x, w
+    has[:, 1:-1] |= ok
+    del ok, x
     np.sqrt(grad, out=grad)
-    has = (has > 0).astype("float64")
     g_sum, g_n = _box_mean(grad, has, GRADIENT_WINDOW)
     del grad, has
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -248,7 +246,7 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     full = _box_count(observed, 3) == 9
     rough = np.where(full, np.abs(v - _box_sum(v, 3) / 9), 0.0)
     del v
-    r_sum, r_n = _box_mean(rough, full.astype("float64"), STD_WINDOW)
+    r_sum, r_n = _box_mean(rough, full, STD_WINDOW)
     del rough, full
     with np.errstate(invalid="ignore", divide="ignore"):
         features[4] = np.log(np.where(r_n > 0, r_sum / np.maximum(r_n, 1e-12), 0.0) + _STD_FLOOR)
