@@ -15,6 +15,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks.harness import fmt, md_table  # noqa: E402
+from sstfill.kernels.uncertainty import SIGNAL_FEATURES  # noqa: E402
 
 TARGETS = (0.683, 0.954, 0.997)
 TOLERANCE = 0.05
@@ -114,17 +115,17 @@ def render(res: dict) -> str:
     lines += [f"- **{m}**: {met.get(m, 0)} of {total[m]} groups within 5 points at 1, 2 and 3 sigma; misses: {'; '.join(misses.get(m, [])) or 'none'}." for m in total]
     lines += [
         "",
-        "Nearly every miss is the same one: too many errors within 1 sigma (74-81 % where a Gaussian has",
-        "68 %), while 2 and 3 sigma hold (91-97 % and 96-99 %). Fill errors have",
+        "Nearly every miss is the same one: too many errors within 1 sigma (74-80 % where a Gaussian has",
+        "68 %), while 2 and 3 sigma hold. Fill errors have",
         "heavier tails than a Gaussian (many small errors next to the data, a few large ones where",
         "a front was hidden), and one sigma per pixel cannot match both the centre and the tails;",
         "a smaller sigma would fix 1 sigma and break 2 and 3 sigma. The raw likelihood fit",
-        "(before the scale) covers 75-86 % at 1 sigma. Under clouds wider than a tile, 2 and 3",
-        "sigma cover 90-92 % and 96-97 %, at the low edge of the band, and for `default` and `fast`",
-        "on the MUR windows just below it (2 sigma 89.7 and 90.2 %): sigma grows with the distance",
-        "to the data slightly slower than the error, and since the tiles' reach of issue 14 the",
-        "cores of those clouds (beyond 16 px) are filled harmonically, with larger errors than the",
-        "one error model per fill describes. Identical groups (same pixels) are counted",
+        "(before the scale) covers 73-85 % at 1 sigma. Under clouds wider than a tile on MUR, 2",
+        "sigma covers 89.8 % for `default` and 90.1 % for `fast`, just below the band: the cores of",
+        "those clouds (beyond the tiles' 16 px reach) are filled harmonically, with larger errors.",
+        "Since 2026-12-03 the log sigma is piecewise linear in the log distance (knots at 4 and 16",
+        "px: [Error features tried](error_features_trial.md)), which met one more group for every",
+        "model. Identical groups (same pixels) are counted",
         "once: " + ", ".join(f"'{a}' = '{b}'" for a, b in DUPLICATES.items()) + "; 'MUR series' equals 'MUR' for the",
         "models that do not look at neighbouring days.",
         "",
@@ -158,7 +159,7 @@ def render(res: dict) -> str:
         rows.append([m, f"{r['pixels']:,}", f"{100 * r['within_1']:.1f}", f"{100 * r['within_2']:.1f}", f"{100 * r['within_3']:.1f}", fmt(r["rmse"]),
                      ", ".join(f"{c:.3f}" for c in r["coefficients"]), f"{r['scale']:.3f}"])
     lines += md_table(["model", "pixels", "1 sigma %", "2 sigma %", "3 sigma %", "RMSE",
-                       "coefficients (noise: n0, log_roughness; fill: s0, log_distance, log_local_std, log_gradient, observed_fraction)", "scale"], rows)
+                       f"coefficients (noise: n0, log_roughness; fill: s0, {', '.join(SIGNAL_FEATURES)})", "scale"], rows)
     lines += [
         "",
         "The Laplace fit is `FALLBACK_ERROR_MODEL`: the error of `model=\"laplace\"` and of model",
@@ -198,11 +199,13 @@ def _cost(res: dict) -> list[str]:
     ]
     lines += md_table(["input", "without error (s)", "with error (s)", "ratio"],
                       [[r["input"], f"{r['without_s']:.2f}", f"{r['with_s']:.2f}", f"{r['ratio']:.2f}"] for r in cost["rows"]])
+    extra = [100 * (r["ratio"] - 1) for r in cost["rows"]]
     return lines + [
         "",
         "The error's features (a distance transform and box statistics, on the gaps' bounding box",
-        "plus a 64-pixel halo) add 17-45 % to a fill. `fill(error=False)` and `sstfill fill",
-        "--no-error` skip them.",
+        f"plus a 64-pixel halo) add {min(extra):.0f} to {max(extra):.0f} % to a fill in this run (timings on a",
+        "shared 2-core machine vary by a few %). `fill(error=False)` and `sstfill fill --no-error`",
+        "skip them.",
         "",
     ]
 

@@ -77,9 +77,10 @@ def test_calibrate_scale_finds_the_factor_of_a_mis_scaled_model(calibrated):
     errors, sigma = calibrated
     features = np.zeros((len(FEATURES), errors.size))
     features[0] = np.log(sigma)  # log sigma = log_distance feature: sigma**2 = exp(2 * f0) (fill part)
-    model = ErrorModel((-50.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0))
+    hinges = (0.0,) * (len(FEATURES) - 5)  # the distance hinges' coefficients (their features are 0 here)
+    model = ErrorModel((-50.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0) + hinges)
     np.testing.assert_allclose(model.sigma(features), sigma, rtol=1e-9)
-    too_small = ErrorModel((-50.0, 0.0, 2 * np.log(0.6), 2.0, 0.0, 0.0, 0.0))
+    too_small = ErrorModel((-50.0, 0.0, 2 * np.log(0.6), 2.0, 0.0, 0.0, 0.0) + hinges)
     fixed = calibrate_scale(too_small, features, errors)
     assert fixed.scale == pytest.approx(1 / 0.6, rel=0.03)
     assert fixed.coefficients == too_small.coefficients

@@ -163,7 +163,10 @@ def error_model_row(model) -> tuple[str, str]:
     """The ``error model`` row of a model's table: what its own was fitted on, or the fallback."""
     em = model.fitted_error_model
     if em is not None:
-        return ("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}")
+        from sstfill.kernels.uncertainty import FEATURES
+
+        older = "" if tuple(em.features) == FEATURES else f"; saved before the distance hinges (features: {', '.join(em.features)})"
+        return ("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}{older}")
     return ("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)")
 
 

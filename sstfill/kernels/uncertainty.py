@@ -14,16 +14,21 @@ model of what makes a fill a guess (:data:`FEATURES`):
 * ``log_roughness``: the log of the mean |observed value - mean of its 3 x 3 neighbourhood|
   over the observed pixels of that box whose neighbourhood is all observed: pixel-scale
   variability (sensor noise of an L2 swath, none in a smooth L4 analysis) that no fill can
-  reproduce.
+  reproduce;
+* ``log_distance_beyond_4``, ``log_distance_beyond_16``: ``max(0, log_distance - log(1 + k))``
+  for the :data:`DISTANCE_KNOTS` ``k``: the log sigma is piecewise linear in the log
+  distance, so it can grow at its own rate next to the data, within a tile's reach and
+  beyond it (measured in ``benchmarks/error_features_trial.py``).
 
 The variance is the sum of a noise part and a fill part,
 ``sigma**2 = exp(n0 + n1 * log_roughness) + exp(s0 + s . [log_distance, log_local_std,
-log_gradient, observed_fraction])``: next to the data an L2 fill's error is the sensor noise
+log_gradient, observed_fraction, log_distance_beyond_4, log_distance_beyond_16])``: next to the data an L2 fill's error is the sensor noise
 no fill reproduces, while a smooth L4 analysis has none and its error grows from zero with
 the distance. Fitted by the Gaussian negative log-likelihood of held-out errors
 (:func:`fit_error_model`), then scaled (:func:`calibrate_scale`). Each model carries its own
 :class:`ErrorModel` (saved in its JSON); the classical fills and model files from before
-the error model use :data:`FALLBACK_ERROR_MODEL`. Every feature is computed from pixels
+the error model use :data:`FALLBACK_ERROR_MODEL`; error models saved before the distance
+hinges (:data:`FEATURES_V1`) still load and give the sigma they gave. Every feature is computed from pixels
 within :data:`ERROR_HALO` of the pixel, so a block with a halo that wide gives the same
 sigma as the whole image, bit for bit.
 """
@@ -39,6 +44,8 @@ from scipy import ndimage
 __all__ = [
     "ERROR_HALO",
     "FEATURES",
+    "FEATURES_V1",
+    "DISTANCE_KNOTS",
     "STD_WINDOW",
     "GRADIENT_WINDOW",
     "ErrorModel",
@@ -55,10 +62,17 @@ ERROR_HALO = 64
 STD_WINDOW = 33
 #: Edge of the box the |gradient| is averaged over.
 GRADIENT_WINDOW = 5
+#: Distances (pixels) where the log sigma may change its slope in the log distance (a gap
+#: pixel is at least 1 pixel from the data, so a knot at 1 would repeat ``log_distance``).
+DISTANCE_KNOTS = (4, 16)
 #: The features :func:`error_features` computes, in this order.
-FEATURES = ("log_distance", "log_local_std", "log_gradient", "observed_fraction", "log_roughness")
-#: The features of the fill part of the variance (the noise part has ``log_roughness``).
-SIGNAL_FEATURES = FEATURES[:4]
+FEATURES = ("log_distance", "log_local_std", "log_gradient", "observed_fraction", "log_roughness") + tuple(f"log_distance_beyond_{k}" for k in DISTANCE_KNOTS)
+#: The features of error models saved before the distance hinges (their files still load).
+FEATURES_V1 = FEATURES[:5]
+#: The feature of the noise part of the variance; the others make the fill part.
+NOISE_FEATURE = "log_roughness"
+#: The features of the fill part of the variance.
+SIGNAL_FEATURES = tuple(name for name in FEATURES if name != NOISE_FEATURE)
 #: Floor (field units, field units per pixel) inside the logs of the std and gradient features.
 _STD_FLOOR = 1e-3
 
@@ -68,24 +82,29 @@ class ErrorModel:
     """The error model of one fill method: sigma from the :data:`FEATURES` of a pixel.
 
     ``sigma = scale * sqrt(exp(n0 + n1 * log_roughness) + exp(s0 + s . signal))`` with
-    ``coefficients = (n0, n1, s0, *s)``, ``s`` one per name in :data:`SIGNAL_FEATURES`.
+    ``coefficients = (n0, n1, s0, *s)``, ``s`` one per feature of ``features`` other than
+    ``log_roughness``, in their order.
 
     Parameters
     ----------
     coefficients : tuple of float
-        ``(n0, n1, s0, s_1, ..., s_4)``: the noise part, then the fill part.
+        ``(n0, n1, s0, s_1, ..., s_k)``: the noise part, then the fill part.
     fitted_on : str
         What it was fitted on (cases, pixels), for ``sstfill info``.
     features : tuple of str
-        The feature names (must be :data:`FEATURES`).
+        The feature names: :data:`FEATURES`, or :data:`FEATURES_V1` (models saved before
+        the distance hinges).
     scale : float
         Calibration factor applied to the likelihood fit's sigma (:func:`calibrate_scale`).
 
     Examples
     --------
-    >>> em = ErrorModel((np.log(0.09), 0.0, 0.0, 2.0, 0.0, 0.0, 0.0))
+    >>> em = ErrorModel((np.log(0.09), 0.0, 0.0, 2.0, 0.0, 0.0, 0.0), features=FEATURES_V1)
     >>> f = np.array([[np.log1p(0.2)], [0.0], [0.0], [0.5], [0.0]])  # 0.2 px from data
     >>> round(float(em.sigma(f)[0]), 3)  # sqrt(0.09 + 1.2**2)
+    1.237
+    >>> f_all = np.vstack([f, np.zeros((len(FEATURES) - len(f), 1))])  # all FEATURES: the same
+    >>> round(float(em.sigma(f_all)[0]), 3)
     1.237
     """
 
@@ -95,21 +114,27 @@ class ErrorModel:
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if tuple(self.features) != FEATURES:
-            raise ValueError(f"error model features {tuple(self.features)} are not this sstfill's {FEATURES}")
-        if len(self.coefficients) != len(FEATURES) + 2:
-            raise ValueError(f"an error model needs {len(FEATURES) + 2} coefficients (noise: 2, fill: {len(SIGNAL_FEATURES) + 1}), got {len(self.coefficients)}")
+        if tuple(self.features) not in (FEATURES, FEATURES_V1):
+            raise ValueError(f"error model features {tuple(self.features)} are not this sstfill's {FEATURES} (or {FEATURES_V1})")
+        n = len(self.features) + 2
+        if len(self.coefficients) != n:
+            raise ValueError(f"an error model of {len(self.features)} features needs {n} coefficients (noise: 2, fill: {n - 2}), got {len(self.coefficients)}")
 
     def variance_parts(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The noise and fill parts of the variance (before ``scale``), features on the first axis."""
+        """The noise and fill parts of the variance (before ``scale``); see :meth:`sigma` for ``features``."""
         c = np.asarray(self.coefficients, dtype="float64")
         f = np.asarray(features, dtype="float64")
-        noise = np.exp(c[0] + c[1] * f[len(SIGNAL_FEATURES)])
-        signal = np.exp(c[2] + np.tensordot(c[3:], f[: len(SIGNAL_FEATURES)], axes=1))
+        names = FEATURES if len(f) == len(FEATURES) else self.features
+        if len(f) != len(names):
+            raise ValueError(f"features: expected {len(FEATURES)} (or this model's {len(self.features)}) on the first axis, got {len(f)}")
+        signal_rows = [names.index(name) for name in self.features if name != NOISE_FEATURE]
+        noise = np.exp(c[0] + c[1] * f[names.index(NOISE_FEATURE)])
+        signal = np.exp(c[2] + np.tensordot(c[3:], f[signal_rows], axes=1))
         return noise, signal
 
     def sigma(self, features: np.ndarray) -> np.ndarray:
-        """Sigma (field units) from features stacked on the first axis, shape (len(FEATURES), ...)."""
+        """Sigma (field units) from features stacked on the first axis: all :data:`FEATURES` (as
+        :func:`error_features` gives them) or this model's own ``features``, in their order."""
         noise, signal = self.variance_parts(features)
         return self.scale * np.sqrt(noise + signal)
 
@@ -118,7 +143,9 @@ class ErrorModel:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorModel:
-        return cls(tuple(float(c) for c in d["coefficients"]), d.get("fitted_on", ""), tuple(d.get("features", FEATURES)), float(d.get("scale", 1.0)))
+        coefficients = tuple(float(c) for c in d["coefficients"])
+        default = FEATURES_V1 if len(coefficients) == len(FEATURES_V1) + 2 else FEATURES
+        return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), float(d.get("scale", 1.0)))
 
 
 def _window_sums(a: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -250,6 +277,8 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     del rough, full
     with np.errstate(invalid="ignore", divide="ignore"):
         features[4] = np.log(np.where(r_n > 0, r_sum / np.maximum(r_n, 1e-12), 0.0) + _STD_FLOOR)
+    for i, knot in enumerate(DISTANCE_KNOTS):
+        np.maximum(features[0] - np.float32(np.log1p(knot)), 0.0, out=features[5 + i])
     return features
 
 
@@ -321,7 +350,8 @@ def fit_error_model(features: np.ndarray, errors: np.ndarray, *, fitted_on: str 
     --------
     >>> rng = np.random.default_rng(0)
     >>> f = np.vstack([rng.uniform(0, 3, (4, 40000)), rng.uniform(-4, -2, (1, 40000))])
-    >>> truth = ErrorModel((0.0, 1.0, -2.0, 1.0, 0.0, 0.0, 0.0))
+    >>> f = np.vstack([f, [np.maximum(f[0] - np.log1p(k), 0) for k in DISTANCE_KNOTS]])
+    >>> truth = ErrorModel((0.0, 1.0, -2.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.5))
     >>> e = rng.normal(0, truth.sigma(f))
     >>> fitted = fit_error_model(f, e)
     >>> bool(np.allclose(fitted.sigma(f), truth.sigma(f), rtol=0.05))
@@ -335,9 +365,8 @@ def fit_error_model(features: np.ndarray, errors: np.ndarray, *, fitted_on: str 
     f, e2 = f[:, ok], e2[ok]
     if e2.size < 10:
         raise ValueError(f"fitting an error model needs at least 10 finite errors, got {e2.size}")
-    k = len(SIGNAL_FEATURES)
-    noise_phi = np.vstack([np.ones(e2.size), f[k]])
-    signal_phi = np.vstack([np.ones(e2.size), f[:k]])
+    noise_phi = np.vstack([np.ones(e2.size), f[FEATURES.index(NOISE_FEATURE)]])
+    signal_phi = np.vstack([np.ones(e2.size), f[[FEATURES.index(name) for name in SIGNAL_FEATURES]]])
     start_signal = 2 * _log_linear_fit(signal_phi, e2)  # log variance
     start = np.concatenate([[np.log(0.05 * float(e2.mean()) + 1e-12), 0.0], start_signal])
 
@@ -366,7 +395,7 @@ def calibrate_scale(error_model: ErrorModel, features: np.ndarray, errors: np.nd
     --------
     >>> rng = np.random.default_rng(0)
     >>> f = np.zeros((len(FEATURES), 50000)); e = rng.normal(0, 2.0, 50000)
-    >>> flat = ErrorModel((np.log(0.5), 0.0, np.log(0.5), 0.0, 0.0, 0.0, 0.0))  # sigma 1
+    >>> flat = ErrorModel((np.log(0.5), 0.0, np.log(0.5)) + (0.0,) * len(SIGNAL_FEATURES))  # sigma 1
     >>> round(calibrate_scale(flat, f, e).scale, 1)
     2.0
     """
@@ -385,7 +414,7 @@ def calibrate_scale(error_model: ErrorModel, features: np.ndarray, errors: np.nd
 #: saved before sstfill had error models. Fitted by ``benchmarks/calibration.py`` on the
 #: calibration cases (training parts of the real data); see ``docs/benchmarks/calibration.md``.
 FALLBACK_ERROR_MODEL = ErrorModel(
-    (6.9144, 3.5379, -4.7959, 1.8096, 0.2980, 0.3460, -2.0365),
+    (6.1431, 3.2864, -6.1440, 2.9402, 0.3050, 0.3209, -2.5580, -1.8351, 1.0755),
     fitted_on="benchmarks/calibration.py, the harmonic (Laplace) fill: 3700929 hidden pixels under real clouds on the training parts of the MUR and SLSTR data",
-    scale=0.8586,
+    scale=0.8625,
 )
