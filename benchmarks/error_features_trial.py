@@ -4,7 +4,7 @@
 The error model (:mod:`sstfill.kernels.uncertainty`) misses the 1/2/3-sigma target in 5 of
 the default model's 11 groups, nearly always by heavy tails. This script asks whether a
 better-informed sigma would help: it fills the fit and held-out sets of
-``benchmarks/calibration.py`` once, computes the shipped features plus candidates at every
+``benchmarks/calibration.py`` once, computes the error features plus candidates at every
 scored pixel, fits each feature set by Gaussian likelihood on the fit set, scales it as
 :func:`~sstfill.kernels.uncertainty.calibrate_scale` does, and counts the held-out groups
 within 5 points at 1, 2 and 3 sigma. Candidates:
@@ -13,7 +13,7 @@ within 5 points at 1, 2 and 3 sigma. Candidates:
 * ``wide_fraction``: the observed fraction of a 97-pixel box;
 * ``observed_std``: the log standard deviation of the *observed* values in the 33-pixel box;
 * ``departure``: the log |fill - harmonic (Laplace) fill|;
-* ``distance128``: ``log1p(min(d, 128))``, the distance capped at 128 pixels (the shipped
+* ``distance128``: ``log1p(min(d, 128))``, the distance capped at 128 pixels (the
   feature stops at :data:`~sstfill.kernels.uncertainty.ERROR_HALO`, 64), used in place
   of ``log_distance``;
 * ``hinges``: ``max(0, log_distance - log1p(k))`` for knots ``k``: sigma piecewise linear in
@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-from scipy.optimize import minimize
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -43,15 +42,15 @@ if str(REPO) not in sys.path:
 
 from benchmarks import calibration  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
-from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE  # noqa: E402
-from sstfill.kernels.uncertainty import FEATURES, _box_count, _box_sum, error_features  # noqa: E402
+from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage  # noqa: E402
+from sstfill.kernels.uncertainty import FEATURES, FEATURES_V1, _box_count, _box_sum, coverage_scale, error_features, fit_variance  # noqa: E402
 
 CANDIDATES = ("beyond16", "wide_fraction", "observed_std", "departure", "distance128")
 NAMES = FEATURES + CANDIDATES
 TARGETS = np.array([GAUSSIAN_COVERAGE[k] for k in (1, 2, 3)])
-#: Feature sets to compare: the shipped signal features with candidates added (or swapped in).
+#: Feature sets to compare: the five features of before 2026-12-03 (FEATURES_V1) with candidates added (or swapped in).
 TRIALS = {
-    "shipped": (),
+    "five features (until 2026-12-03)": (),
     "+beyond16": ("beyond16",),
     "+wide_fraction": ("wide_fraction",),
     "+observed_std": ("observed_std",),
@@ -99,8 +98,8 @@ def item_pixels(item: calibration.Item, filled: np.ndarray) -> tuple[np.ndarray,
 
 
 def signal_matrix(features: np.ndarray, trial: tuple[str, ...]) -> np.ndarray:
-    """The fill part's regressors of one trial: the shipped signal features, then the candidates."""
-    rows = [features[i] for i in range(4)]
+    """The fill part's regressors of one trial: the signal features of :data:`FEATURES_V1`, then the candidates."""
+    rows = [features[NAMES.index(name)] for name in FEATURES_V1 if name != "log_roughness"]
     for name in trial:
         if name == "distance128!":
             rows[0] = features[NAMES.index("distance128")]
@@ -112,36 +111,15 @@ def signal_matrix(features: np.ndarray, trial: tuple[str, ...]) -> np.ndarray:
 
 
 def fit(signal: np.ndarray, roughness: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, float]:
-    """Noise (from roughness) plus fill (from ``signal``) variance, by Gaussian likelihood."""
+    """Noise (from roughness) plus fill (from ``signal``) variance, by Gaussian likelihood (:func:`fit_variance`)."""
     e2 = errors**2
-    noise_phi = np.vstack([np.ones(e2.size), roughness])
-
-    def nll(c: np.ndarray) -> tuple[float, np.ndarray]:
-        noise = np.exp(np.clip(c[:2] @ noise_phi, -60, 60))
-        fill = np.exp(np.clip(c[2:] @ signal, -60, 60))
-        var = noise + fill
-        dv = 0.5 * (1 / var - e2 / var**2) / e2.size
-        return float(np.mean(0.5 * np.log(var) + 0.5 * e2 / var)), np.concatenate([noise_phi @ (dv * noise), signal @ (dv * fill)])
-
     start = np.zeros(2 + signal.shape[0])
     start[0], start[2] = np.log(0.05 * e2.mean()), np.log(e2.mean())
-    best = minimize(nll, start, jac=True, method="L-BFGS-B", options={"maxiter": 1000})
-    return best.x, float(best.fun)
+    return fit_variance(np.vstack([np.ones(e2.size), roughness]), signal, e2, start, maxiter=1000)
 
 
 def sigma(c: np.ndarray, signal: np.ndarray, roughness: np.ndarray) -> np.ndarray:
     return np.sqrt(np.exp(c[0] + c[1] * roughness) + np.exp(c[2:] @ signal))
-
-
-def coverage(errors: np.ndarray, s: np.ndarray) -> np.ndarray:
-    z = np.abs(errors) / s
-    return np.array([np.mean(z <= k) for k in (1, 2, 3)])
-
-
-def best_scale(errors: np.ndarray, s: np.ndarray) -> float:
-    """As :func:`~sstfill.kernels.uncertainty.calibrate_scale`: the smallest worst deviation."""
-    scales = np.exp(np.linspace(np.log(0.5), np.log(2.0), 301))
-    return float(scales[int(np.argmin([np.max(np.abs(coverage(errors, k * s) - TARGETS)) for k in scales]))])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| features | fit NLL | scale | groups within 5 points | misses (1/2/3 sigma %) |\n|---|---|---|---|---|")
     for name, trial in TRIALS.items():
         c, nll = fit(signal_matrix(f_fit, trial), f_fit[rough], e_fit)
-        scale = best_scale(e_fit, sigma(c, signal_matrix(f_fit, trial), f_fit[rough]))
+        scale = coverage_scale(e_fit, sigma(c, signal_matrix(f_fit, trial), f_fit[rough]))
         good, misses = 0, []
         for g, parts in groups.items():
             f, e = np.concatenate([a for a, _ in parts], axis=1), np.concatenate([b for _, b in parts])
-            cov = coverage(e, scale * sigma(c, signal_matrix(f, trial), f[rough]))
+            cov = np.array(list(coverage(e, scale * sigma(c, signal_matrix(f, trial), f[rough])).values()))
             if np.all(np.abs(cov - TARGETS) <= 0.05):
                 good += 1
             else:
