@@ -44,7 +44,9 @@ __all__ = [
     "unit_dataarray",
 ]
 
-FILL_EVERYWHERE_SETS = ("large_clouds", "swath_edge")
+#: Sets scored on every hidden pixel, so sstfill fills them without a reach limit, as the peers do
+#: (the ERSST series of ``benchmarks/cases_ersst.py``: at 2 degrees the default reach is 4 px).
+FILL_EVERYWHERE_SETS = ("large_clouds", "swath_edge", "ersst_series")
 
 
 def unit_dataarray(unit, values, name: str = "sst"):

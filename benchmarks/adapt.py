@@ -3,7 +3,8 @@
 
 For each MUR time series of the accuracy benchmark (``benchmarks/cases.py``: Southern
 California 0.01 degree, 10 days; Arabian Sea 0.1 degree, 6 days; real cloud shapes
-transplanted on every day), the user's archive is the region stack as a user would have it:
+transplanted on every day), and for ERSST v5 (``benchmarks/cases_ersst.py``: global,
+2 degrees, 128 months; the one series no bundled model was trained on), the user's archive is the region stack as a user would have it:
 the observed pixels only, the transplanted clouds as gaps. The bundled default model is
 adapted to it with ``ds.inpaint.train(var, init="default", max_minutes=M)`` (holes from the
 series' own clouds, validation held out by time, the starting weights kept unless an epoch
@@ -41,6 +42,7 @@ if str(REPO) not in sys.path:
 from benchmarks import harness, split  # noqa: E402
 from benchmarks.accuracy_extra import dincae_module, fill_unit_with_model  # noqa: E402
 from benchmarks.cases import _mur_build, _shared  # noqa: E402
+from benchmarks.cases_ersst import ersst_series  # noqa: E402
 from benchmarks.cases_extra import series_units  # noqa: E402
 from benchmarks.dineof import dineof  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
@@ -78,7 +80,8 @@ def main(argv=None) -> int:
     p.add_argument("--budgets", type=float, nargs="*", default=list(BUDGETS), help="minutes of training (default: %(default)s)")
     p.add_argument("--init", default="default")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--regions", nargs="*", default=None, help="only these MUR series (default: all)")
+    p.add_argument("--regions", nargs="*", default=None, help="only these series: mur_socal, mur_arabian, ersst (default: all)")
+    p.add_argument("--merge", action="store_true", help="update only these regions' rows of an existing adapt_<init>.json (each row keeps its own command)")
     args = p.parse_args(argv)
     import sstfill  # noqa: F401
 
@@ -86,6 +89,9 @@ def main(argv=None) -> int:
     built = _mur_build(shared, 128, args.seed)
     stacks = built[1]
     units = series_units(shared, 128, args.seed, built)
+    if not args.regions or "ersst" in args.regions:  # the series no bundled model has seen
+        stacks["ersst"], ersst_unit = ersst_series(shared, args.seed)
+        units.append(ersst_unit)
     results: dict = {"regions": {}, "budgets": args.budgets, "init": args.init,
                      "command": harness.command_line("adapt.py", argv or sys.argv[1:]), "run_at": harness.utc_timestamp()}
     dincae = dincae_module()
@@ -138,11 +144,21 @@ def main(argv=None) -> int:
                 gain = 1 - score["rmse"] / row["bundled"]["rmse"]
                 print(f"[adapt] {region} {minutes:g} min ({entry['trained_seconds']:.0f} s trained, {entry['epochs']} epochs): rmse {score['rmse']:.4f} "
                       f"vs bundled {row['bundled']['rmse']:.4f} ({100 * gain:+.1f} %), dineof {row['dineof']['rmse']:.4f}", flush=True)
+        row["command"], row["run_at"] = results["command"], harness.utc_timestamp()
         results["regions"][region] = row
     results["seconds"] = time.perf_counter() - t_all
     results["environment"] = harness.environment()
     if args.out:
         out = Path(args.out) / f"adapt_{Path(args.init).stem}.json"
+        if args.merge and out.is_file():  # the other regions' rows as they were measured
+            import json
+
+            previous = json.loads(out.read_text())
+            for region, old_row in previous["regions"].items():
+                old_row.setdefault("command", previous["command"])
+                old_row.setdefault("run_at", previous["run_at"])
+            previous["regions"].update(results["regions"])
+            results = {**previous, "regions": previous["regions"], "environment": results["environment"]}
         harness.write_json(out, results)
         print(f"[adapt] wrote {out}")
     return 0

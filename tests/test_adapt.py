@@ -110,3 +110,29 @@ def test_training_from_a_model_file_never_changes_the_loaded_copy(cloudy_series)
     assert all(torch.equal(saved[k], v) for k, v in _weights(loaded).items())
     assert first.history["start_val_rmse_hidden"] == second.history["start_val_rmse_hidden"]  # both started from the file's weights
     assert first.history is not second.history
+
+
+def test_adapting_to_a_monthly_series_makes_the_adjacent_months_its_neighbouring_steps(tmp_path):
+    """The bundled context model looks +-1 and +-2 days away; adapted to monthly maps it looks +-1 and +-2 months away."""
+    import pandas as pd
+
+    from sstfill.xr.series import time_context
+
+    # images smaller than the model's 192 px window (its own-cloud masks are cut tile-sized)
+    monthly = synthetic_sst(128, 128, nt=6, seed=3).assign_coords(time=pd.date_range("2010-01-01", periods=6, freq="MS"))
+    cloudy, _ = monthly.inpaint.add_holes("clouds", fraction=0.3, seed=2)
+    assert time_context(cloudy, load_bundled_model("context"), ("lat", "lon")) is None  # no month is a day from another
+    model = cloudy.to_dataset().inpaint.train("sst", init="context", epochs=1, steps_per_epoch=1, batch_size=4, progress=False)
+    assert model.config.time_step_days == 31.0 and model.adapted_on["time_step_days"] == 31.0  # the median month
+    assert "neighbouring steps -2, -1, +1, +2 x 31 d" in model.description
+    steps = time_context(cloudy, model, ("lat", "lon")).steps
+    assert steps[0].tolist() == [-1, -1, 1, 2] and steps[3].tolist() == [1, 2, 4, 5]  # Feb (28 d) and Apr (30 d) still count
+    back = sstfill.load_model(model.save(tmp_path / "monthly.npz"))
+    assert back.config.time_step_days == 31.0
+    # the fill of a month's gaps uses the months around it
+    filled = cloudy.inpaint.fill(back, max_distance=None, error=False)
+    changed = cloudy.copy(data=cloudy.values.copy())
+    changed[2] = changed[2] + 1.0
+    refilled = changed.inpaint.fill(back, max_distance=None, error=False)
+    gaps = np.isnan(cloudy.values[3])
+    assert not np.allclose(filled.values[3][gaps], refilled.values[3][gaps])

@@ -206,15 +206,23 @@ def _record_shapes(monkeypatch, name: str) -> list:
     return shapes
 
 
-def test_fallback_tasks_hold_one_image_when_images_are_chunked(monkeypatch):
+def test_fallback_tasks_gather_whole_images_by_the_fields_chunks_up_to_dasks_chunk_size(monkeypatch):
+    import dask
+
     from sstfill.models.harmonic import LaplaceFiller
 
     field, land = _wide_clouds()
-    field = np.concatenate([field, field])  # 4 images
+    field = np.concatenate([field, field])  # 4 images of 300 x 360 float32 (432 kB each)
     seen = _record_shapes(monkeypatch, "fill_beyond_tiles")
     kw = dict(model=LaplaceFiller(), plan=TilePlan(64, 16))
-    fill_array(da.from_array(field, chunks=(4, 150, 180)), land, **kw).compute(scheduler="sync")
-    assert sorted(seen) == [(1, 300, 360)] * 4  # a time chunk of 4 images is not gathered into one task
+    reference = fill_array(field, land, **kw)
+    chunked = da.from_array(field, chunks=(2, 150, 180))
+    np.testing.assert_array_equal(fill_array(chunked, land, **kw).compute(scheduler="sync"), reference)
+    assert sorted(seen) == [(2, 300, 360)] * 2  # each time chunk's four pieces gathered into one task
+    seen.clear()
+    with dask.config.set({"array.chunk-size": "600kB"}):  # two whole images would be larger than that
+        np.testing.assert_array_equal(fill_array(chunked, land, **kw).compute(scheduler="sync"), reference)
+    assert sorted(seen) == [(1, 300, 360)] * 4  # one image per task, the same fill bit for bit
     seen.clear()
     fill_array(da.from_array(field, chunks=(2, 300, 360)), land, **kw).compute(scheduler="sync")
     assert sorted(seen) == [(2, 300, 360)] * 2  # blocks of whole images are used as they are

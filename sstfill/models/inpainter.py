@@ -169,8 +169,13 @@ class Inpainter:
 
     @property
     def time_offsets(self) -> tuple[float, ...]:
-        """Offsets (days) of the neighbouring time steps ``predict_tiles`` takes as ``neighbours``."""
+        """Offsets of the neighbouring time steps ``predict_tiles`` takes as ``neighbours``, in units of :attr:`time_step_days`."""
         return self.config.time_offsets
+
+    @property
+    def time_step_days(self) -> float:
+        """Days per unit of :attr:`time_offsets` (1: offsets in days)."""
+        return self.config.time_step_days
 
     #: Tiles go through :func:`~sstfill.kernels.tiling.smooth_tiles` (the decoder's ripple).
     smooth_output = True
@@ -200,7 +205,8 @@ class Inpainter:
         if c.context_margin:
             context += f", context window {c.window}x{c.window}"
         if c.time_offsets:
-            context += f", neighbouring steps {', '.join(f'{t:+g}' for t in c.time_offsets)} d"
+            unit = "d" if c.time_step_days == 1 else f"x {c.time_step_days:g} d"
+            context += f", neighbouring steps {', '.join(f'{t:+g}' for t in c.time_offsets)} {unit}"
         return f"adversarial convolutional autoencoder, {name}preset, widths {list(c.widths)}, {adv}, {c.tile_size}x{c.tile_size} tiles{context}"
 
     def forward_tiles(

@@ -93,7 +93,11 @@ class ModelConfig:
     wide_factor : int
         Averaging factor of the coarse view of that window.
     time_offsets : tuple of float
-        Offsets in days of the neighbouring time steps the ``neighbours`` input holds.
+        Offsets of the neighbouring time steps the ``neighbours`` input holds, in units of
+        ``time_step_days``.
+    time_step_days : float
+        Days per unit of ``time_offsets``: 1 for the bundled models (offsets in days); a
+        model adapted to a coarser series (e.g. monthly) counts in that series' steps.
     """
 
     tile_size: int = 64
@@ -112,6 +116,7 @@ class ModelConfig:
     context_margin: int = 0
     wide_factor: int = 4
     time_offsets: tuple[float, ...] = ()
+    time_step_days: float = 1.0
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
@@ -119,6 +124,9 @@ class ModelConfig:
         self.time_offsets = tuple(float(t) for t in self.time_offsets)
         if ("neighbours" in self.inputs) != bool(self.time_offsets):
             raise ValueError("the 'neighbours' input and time_offsets go together: give both or neither")
+        self.time_step_days = float(self.time_step_days)
+        if not self.time_step_days > 0:
+            raise ValueError(f"time_step_days must be positive, got {self.time_step_days}")
         if any(t == 0 for t in self.time_offsets):
             raise ValueError(f"time_offsets are offsets from the filled step and cannot be 0, got {self.time_offsets}")
         wide = [c for c in self.inputs if c.startswith("wide_")]

@@ -337,9 +337,33 @@ def fill_array(
     meta = np.array((), dtype=data.dtype)
     if len(data.chunks[-2]) == 1 and len(data.chunks[-1]) == 1:
         return da.map_blocks(step, tiled, land_full, dtype=data.dtype, meta=meta)
-    one_image = (1,) * (data.ndim - 2) + (ny, nx)
-    filled = da.map_blocks(step, tiled.rechunk(one_image), land_full.rechunk(one_image), dtype=data.dtype, meta=meta)
+    whole = _whole_image_chunks(data.chunks[:-2], ny * nx * data.dtype.itemsize) + ((ny,), (nx,))
+    filled = da.map_blocks(step, tiled.rechunk(whole), land_full.rechunk(whole), dtype=data.dtype, meta=meta)
     return filled.rechunk(data.chunks)
+
+
+def _whole_image_chunks(leading: tuple[tuple[int, ...], ...], image_bytes: int) -> tuple[tuple[int, ...], ...]:
+    """Chunks along the axes before (y, x) for the fallback's whole images: the field's own, or one image each.
+
+    The field's own chunks when a block of whole images is at most dask's
+    ``array.chunk-size``: the rechunk then only gathers each block's spatial pieces (one
+    task per block; one image each would also split every block, 8x the rechunk tasks
+    for blocks of two steps in four pieces). Otherwise one image per task. The fallback
+    solves each image's regions one by one (:func:`~sstfill.kernels.blocks.fill_regions`),
+    so the result is the same either way, bit for bit.
+
+    >>> _whole_image_chunks(((2, 2, 1),), 16 * 2**20)
+    ((2, 2, 1),)
+    >>> _whole_image_chunks(((50, 50),), 16 * 2**20)[0][:3]
+    (1, 1, 1)
+    """
+    import dask
+    from dask.utils import parse_bytes
+
+    limit = parse_bytes(dask.config.get("array.chunk-size"))
+    if int(np.prod([max(c) for c in leading], dtype=np.int64)) * image_bytes <= limit:
+        return leading
+    return tuple((1,) * sum(c) for c in leading)
 
 
 def _fill_beyond_tiles_task(filled: np.ndarray, land: np.ndarray, **kwargs: Any) -> np.ndarray:
@@ -440,11 +464,15 @@ def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorM
     chunks[-1] = _merge_small_chunks(chunks[-1], ERROR_HALO)
     filled = filled.rechunk(tuple(chunks))
     data = data.rechunk(filled.chunks)
-    land_full = da.zeros(data.shape, dtype=bool, chunks=data.chunks) if land is None else da.broadcast_to(da.asarray(land).astype(bool), data.shape).rechunk(data.chunks)
+    arrays = [data, filled]
+    if land is not None:  # without land, no third array (and its halos) in the graph
+        arrays.append(da.broadcast_to(da.asarray(land).astype(bool), data.shape).rechunk(data.chunks))
+    else:
+        kernel = functools.partial(kernel, land=None)
     depth = {axis: 0 for axis in range(data.ndim)}
     depth[data.ndim - 2] = ERROR_HALO if len(chunks[-2]) > 1 else 0
     depth[data.ndim - 1] = ERROR_HALO if len(chunks[-1]) > 1 else 0
     return da.map_overlap(
-        kernel, data, filled, land_full, depth=depth, boundary="none", trim=True, align_arrays=False,
+        kernel, *arrays, depth=depth, boundary="none", trim=True, align_arrays=False,
         dtype="float32", meta=np.array((), dtype="float32"),
     )

@@ -149,7 +149,7 @@ def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, s
             series.append((np.asarray(one.transpose(*spatial).values, dtype="float32")[None], np.zeros(1)))
         else:
             one = one.transpose(time_dim, *spatial)
-            series.append((np.asarray(one.values, dtype="float32"), step_days(one, time_dim)))
+            series.append((np.asarray(one.values, dtype="float32"), step_days(one, time_dim) / config.time_step_days))
     samples = window_bank(series, config.time_offsets, config.tile_size, config.context_margin, stride, min_valid)
     if max_tiles is not None and len(samples) > max_tiles:
         samples = samples.subset(np.sort(np.random.default_rng(seed).choice(len(samples), max_tiles, replace=False)))

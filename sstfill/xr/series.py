@@ -1,6 +1,7 @@
 """The time axis of a field and each step's neighbouring steps, for models that look at them.
 
-A model with ``time_offsets`` (days) sees each tile at the neighbouring steps too. The
+A model with ``time_offsets`` (in days, or in units of its ``time_step_days``) sees each
+tile at the neighbouring steps too. The
 neighbours are chosen by time, not by index (:func:`sstfill.kernels.windows.neighbour_steps`):
 a series with missing days or irregular steps gets, for each offset, the step nearest to it
 within half a day, or none. A field without a time axis, or with one step, gets none, and
@@ -16,7 +17,12 @@ import xarray as xr
 
 from sstfill.kernels.windows import TimeContext, neighbour_steps
 
-__all__ = ["find_time_dim", "step_days", "time_context"]
+__all__ = ["COARSE_STEP_DAYS", "find_time_dim", "step_days", "time_context", "typical_step_days"]
+
+#: A series whose typical step is at least this many days (every other day, weekly,
+#: monthly) gets, when a model with neighbouring steps is trained or adapted on it, offsets
+#: counted in its own steps (``time_step_days``): the neighbours are then the adjacent steps.
+COARSE_STEP_DAYS = 1.5
 
 
 def find_time_dim(da: xr.DataArray, spatial_dims: tuple[str, ...]) -> str | None:
@@ -57,6 +63,24 @@ def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
     return np.arange(da.sizes[dim], dtype="float64")
 
 
+def typical_step_days(da: xr.DataArray, spatial_dims: tuple[str, ...]) -> float | None:
+    """The median step of ``da``'s time axis in days; None without a time axis of 2 steps or more.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> da = xr.DataArray(np.zeros(4), dims="time", coords={"time": pd.date_range("2010-01-01", periods=4, freq="MS")})
+    >>> typical_step_days(da, ())
+    31.0
+    """
+    dim = find_time_dim(da, spatial_dims)
+    if dim is None or da.sizes[dim] < 2:
+        return None
+    steps = np.diff(np.sort(step_days(da, dim)))
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if steps.size else None
+
+
 def time_context(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) -> TimeContext | None:
     """The :class:`TimeContext` of ``work`` (dims: others, then y, x) for ``model``; None when not needed.
 
@@ -69,7 +93,7 @@ def time_context(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) 
     dim = find_time_dim(work, spatial_dims)
     if dim is None or work.sizes[dim] < 2:
         return None
-    steps = neighbour_steps(step_days(work, dim), offsets)
+    steps = neighbour_steps(step_days(work, dim) / getattr(model, "time_step_days", 1.0), offsets)
     if not (steps >= 0).any():
         return None
     axis = work.dims.index(dim)

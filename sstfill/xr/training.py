@@ -21,6 +21,7 @@ from sstfill.training.trainer import TrainSettings, fit, new_model
 from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
 from sstfill.xr.samples import own_cloud_masks, tiles_from_dataarray
+from sstfill.xr.series import COARSE_STEP_DAYS, typical_step_days
 
 __all__ = ["train_model", "METHODS"]
 
@@ -97,6 +98,9 @@ def train_model(
     if max_minutes is not None:
         max_seconds = 60 * max_minutes if max_seconds is None else min(max_seconds, 60 * max_minutes)
     net = new_model(preset, base=model, seed=seed, **config)  # seeded: the initial weights are part of a reproducible run
+    step = typical_step_days(da, grid.dims) if net.config.time_offsets and "time_step_days" not in config else None
+    if step is not None and step >= COARSE_STEP_DAYS:  # a coarser series than daily: the neighbours are its adjacent steps
+        net.config.time_step_days = round(step, 3)
     if adapting and not config:  # fine-tuning: the reconstruction alone (a fresh adversary's first steps only add noise)
         net.config.adversarial_weight = 0.0
         net.discriminator = None
@@ -114,6 +118,8 @@ def train_model(
     library = None
     if OWN_CLOUDS in holes:
         size = net.config.window if (net.config.context_margin or net.config.time_offsets) else tile
+        if size > min(da.sizes[d] for d in grid.dims):  # images smaller than a window: tile-sized masks, tiled into windows when drawn
+            size = tile
         library = own_cloud_masks(da, grid.dims, size=size, fraction=tuple(hole_fraction), seed=seed)
         if not len(library):
             raise InputDataError(
@@ -139,6 +145,8 @@ def train_model(
     net.history["tiles"] = [len(train), len(val), len(test)]
     if adapting:
         net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library)
+        if net.config.time_offsets:  # the neighbours it learnt on: offsets in steps of this many days
+            net.adapted_on["time_step_days"] = net.config.time_step_days
     return net
 
 
