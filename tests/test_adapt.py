@@ -121,7 +121,8 @@ def test_adapting_to_a_monthly_series_makes_the_adjacent_months_its_neighbouring
     # images smaller than the model's 192 px window (its own-cloud masks are cut tile-sized)
     monthly = synthetic_sst(128, 128, nt=6, seed=3).assign_coords(time=pd.date_range("2010-01-01", periods=6, freq="MS"))
     cloudy, _ = monthly.inpaint.add_holes("clouds", fraction=0.3, seed=2)
-    assert time_context(cloudy, load_bundled_model("context"), ("lat", "lon")) is None  # no month is a day from another
+    with pytest.warns(UserWarning, match="31 days apart.*each image is filled alone.*init=model"):
+        assert time_context(cloudy, load_bundled_model("context"), ("lat", "lon")) is None  # no month is a day from another
     model = cloudy.to_dataset().inpaint.train("sst", init="context", epochs=1, steps_per_epoch=1, batch_size=4, progress=False)
     assert model.config.time_step_days == 31.0 and model.adapted_on["time_step_days"] == 31.0  # the median month
     assert "neighbouring steps -2, -1, +1, +2 x 31 d" in model.description

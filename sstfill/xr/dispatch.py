@@ -332,7 +332,7 @@ def fill_array(
     if not (fallback and whole_images):
         return tiled
     # the fallback on whole images: blocks that hold whole images as they are; otherwise
-    # gather each image's blocks into one task (one image per task), fill, split again
+    # gather the blocks of each group of whole images into one task (:func:`_whole_image_chunks`), fill, split again
     step = functools.partial(_fill_beyond_tiles_task, periodic_x=periodic_x)
     meta = np.array((), dtype=data.dtype)
     if len(data.chunks[-2]) == 1 and len(data.chunks[-1]) == 1:

@@ -10,6 +10,7 @@ the same model fills it from the image alone.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -85,7 +86,9 @@ def time_context(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) 
     """The :class:`TimeContext` of ``work`` (dims: others, then y, x) for ``model``; None when not needed.
 
     None when the model looks at no neighbouring steps, ``work`` has no time axis, or no
-    step has a neighbour within the model's offsets.
+    step has a neighbour within the model's offsets; in that last case, a series coarser
+    than the model's step (a daily model on monthly maps) gets a warning that says how to
+    adapt the model to it.
     """
     offsets = tuple(getattr(model, "time_offsets", ()) or ())
     if not offsets:
@@ -93,8 +96,20 @@ def time_context(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) 
     dim = find_time_dim(work, spatial_dims)
     if dim is None or work.sizes[dim] < 2:
         return None
-    steps = neighbour_steps(step_days(work, dim) / getattr(model, "time_step_days", 1.0), offsets)
+    unit = getattr(model, "time_step_days", 1.0)
+    days = step_days(work, dim)
+    steps = neighbour_steps(days / unit, offsets)
     if not (steps >= 0).any():
+        typical = typical_step_days(work, spatial_dims)
+        if typical is not None and typical >= COARSE_STEP_DAYS * unit:
+            warnings.warn(
+                f"Variable {work.name!r}: its steps are {typical:g} days apart, so no step has a neighbour at the model's offsets "
+                f"({', '.join(f'{t:+g}' for t in offsets)} {'d' if unit == 1 else f'x {unit:g} d'}) and each image is filled alone. To use the neighbouring steps, "
+                f"adapt the model to this series: ds.inpaint.train(var, init=model, max_minutes=5) (or sstfill train --init) counts "
+                f"its offsets in the series' steps.",
+                UserWarning,
+                stacklevel=4,
+            )
         return None
     axis = work.dims.index(dim)
     chunks = work.chunks[axis] if work.chunks is not None else (work.sizes[dim],)
