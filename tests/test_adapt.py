@@ -137,3 +137,7 @@ def test_adapting_to_a_monthly_series_makes_the_adjacent_months_its_neighbouring
     refilled = changed.inpaint.fill(back, max_distance=None, error=False)
     gaps = np.isnan(cloudy.values[3])
     assert not np.allclose(filled.values[3][gaps], refilled.values[3][gaps])
+    # adapted again, to a daily series, it counts in days again
+    daily, _ = synthetic_sst(128, 128, nt=4, seed=4).inpaint.add_holes("clouds", fraction=0.3, seed=3)
+    again = daily.to_dataset().inpaint.train("sst", init=back, epochs=1, steps_per_epoch=1, batch_size=4, progress=False)
+    assert again.config.time_step_days == 1.0 and again.adapted_on["time_step_days"] == 1.0

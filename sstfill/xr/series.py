@@ -4,7 +4,7 @@ A model with ``time_offsets`` (in days, or in units of its ``time_step_days``) s
 tile at the neighbouring steps too. The
 neighbours are chosen by time, not by index (:func:`sstfill.kernels.windows.neighbour_steps`):
 a series with missing days or irregular steps gets, for each offset, the step nearest to it
-within half a day, or none. A field without a time axis, or with one step, gets none, and
+within half a unit of the offsets (half a day for the bundled models), or none. A field without a time axis, or with one step, gets none, and
 the same model fills it from the image alone.
 """
 

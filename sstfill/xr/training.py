@@ -99,8 +99,8 @@ def train_model(
         max_seconds = 60 * max_minutes if max_seconds is None else min(max_seconds, 60 * max_minutes)
     net = new_model(preset, base=model, seed=seed, **config)  # seeded: the initial weights are part of a reproducible run
     step = typical_step_days(da, grid.dims) if net.config.time_offsets and "time_step_days" not in config else None
-    if step is not None and step >= COARSE_STEP_DAYS:  # a coarser series than daily: the neighbours are its adjacent steps
-        net.config.time_step_days = round(step, 3)
+    if step is not None:  # a coarser series than daily: the neighbours are its adjacent steps; else days, as bundled
+        net.config.time_step_days = round(step, 3) if step >= COARSE_STEP_DAYS else 1.0
     if adapting and not config:  # fine-tuning: the reconstruction alone (a fresh adversary's first steps only add noise)
         net.config.adversarial_weight = 0.0
         net.discriminator = None
