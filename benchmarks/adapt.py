@@ -158,7 +158,7 @@ def main(argv=None) -> int:
                 old_row.setdefault("command", previous["command"])
                 old_row.setdefault("run_at", previous["run_at"])
             previous["regions"].update(results["regions"])
-            results = {**previous, "regions": previous["regions"], "environment": results["environment"]}
+            results = {**previous, "environment": results["environment"]}
         harness.write_json(out, results)
         print(f"[adapt] wrote {out}")
     return 0

@@ -75,9 +75,12 @@ def typical_step_days(da: xr.DataArray, spatial_dims: tuple[str, ...]) -> float 
     31.0
     """
     dim = find_time_dim(da, spatial_dims)
-    if dim is None or da.sizes[dim] < 2:
-        return None
-    steps = np.diff(np.sort(step_days(da, dim)))
+    return None if dim is None else _median_step(step_days(da, dim))
+
+
+def _median_step(days: np.ndarray) -> float | None:
+    """The median of the positive steps between sorted ``days``; None if there is none."""
+    steps = np.diff(np.sort(days))
     steps = steps[steps > 0]
     return float(np.median(steps)) if steps.size else None
 
@@ -100,7 +103,7 @@ def time_context(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) 
     days = step_days(work, dim)
     steps = neighbour_steps(days / unit, offsets)
     if not (steps >= 0).any():
-        typical = typical_step_days(work, spatial_dims)
+        typical = _median_step(days)
         if typical is not None and typical >= COARSE_STEP_DAYS * unit:
             warnings.warn(
                 f"Variable {work.name!r}: its steps are {typical:g} days apart, so no step has a neighbour at the model's offsets "

@@ -144,9 +144,7 @@ def train_model(
     net.history["split"] = how
     net.history["tiles"] = [len(train), len(val), len(test)]
     if adapting:
-        net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library)
-        if net.config.time_offsets:  # the neighbours it learnt on: offsets in steps of this many days
-            net.adapted_on["time_step_days"] = net.config.time_step_days
+        net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library, net.config)
     return net
 
 
@@ -168,7 +166,7 @@ def _train_latent(da: xr.DataArray, spatial: tuple[str, str], *, holes: Any, hol
     return model
 
 
-def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], library: Any) -> dict:
+def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], library: Any, config: Any) -> dict:
     """What a model was adapted on, for its JSON and ``sstfill info``."""
     from sstfill.xr.series import find_time_dim
 
@@ -182,6 +180,8 @@ def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: An
         "settings": {"holes": list(settings.holes), "hole_fraction": list(settings.hole_fraction), "lr": settings.lr, "max_seconds": settings.max_seconds,
                      "patience": settings.patience, "seed": settings.seed},
     }
+    if config.time_offsets:  # the neighbours it learnt on: offsets in steps of this many days
+        record["time_step_days"] = config.time_step_days
     source = da.encoding.get("source") or ds.encoding.get("source")
     if source:
         record["source"] = str(source)
