@@ -10,6 +10,8 @@ import sstfill
 from sstfill.errors import InputDataError, ModelMismatchError
 from sstfill.models.store import load_bundled_model
 from sstfill.testing import synthetic_sst
+from sstfill.training.losses import evaluate_tiles
+from sstfill.training.trainer import START_WINDOWS, beats_start
 from sstfill.training.tiles import OWN_CLOUDS, LibraryDrawer, cut_cloud_masks, draw_holes
 from sstfill.xr.samples import own_cloud_masks
 
@@ -38,6 +40,8 @@ def test_adapting_records_what_and_leaves_the_original_unchanged(cloudy_series, 
     # every day teaches the model: split by bands of rows, no test set
     assert rec["split"].startswith("by bands of lat") and rec["tiles"][0] > 0 and rec["tiles"][1] > 0 and rec["tiles"][2] == 0
     assert "start_val_rmse_hidden" in model.history and model.history["val_rmse_hidden"]
+    # the trainer's choice is recorded (-1: the start); the start's per-window errors stay out of the saved history
+    assert model.history["best_epoch"][0] in [-1, *model.history["epoch"]] and START_WINDOWS not in model.history
     assert model.config.adversarial_weight == 0 and model.discriminator is None  # fine-tuned on the reconstruction alone
     back = sstfill.load_model(model.save(tmp_path / "adapted.npz"))
     assert back.adapted_on == rec
@@ -49,6 +53,22 @@ def test_adapting_keeps_the_starting_weights_unless_an_epoch_beats_them(cloudy_s
     model = cloudy_series.to_dataset().inpaint.train("sst", init="fast", lr=1.0, epochs=1, steps_per_epoch=3, batch_size=8, progress=False)
     assert not any(v < model.history["start_val_rmse_hidden"][0] for v in model.history["val_rmse_hidden"])  # worse, or NaN
     assert all(torch.equal(start[k], v) for k, v in _weights(model).items())
+
+
+def test_beats_start_tells_a_gain_on_every_window_from_a_few_lucky_windows():
+    """Paired over validation windows: with z=2 a lower total error from a few lucky windows is not enough."""
+    model = load_bundled_model("fast")
+    sst = synthetic_sst(256, 256, seed=3, land=False).values
+    tiles = sst.reshape(4, 64, 4, 64).transpose(0, 2, 1, 3).reshape(16, 64, 64)
+    holes = draw_holes(16, 64, ("clouds",), (0.3, 0.5), np.random.default_rng(0))
+    start = evaluate_tiles(model, tiles, holes)["se_windows"]
+    assert start.shape == (16,) and (start > 0).all()
+    assert not beats_start(start, start) and not beats_start(start, start, z=2.0)
+    lucky = start * 1.03  # every window 3 % worse but the worst, filled perfectly
+    lucky[np.argmax(start)] = 0.0
+    assert lucky.sum() < start.sum()  # lower in total: the bare comparison (z=0, the default) takes it
+    assert beats_start(start, lucky, z=0.0) and not beats_start(start, lucky, z=2.0)
+    assert beats_start(start, start * 0.97, z=2.0)  # 3 % better on every window
 
 
 def test_own_cloud_masks_are_the_gaps_of_the_data_not_its_land(cloudy_series):

@@ -244,6 +244,17 @@ def test_training_curves():
         splot.training_curves({})
 
 
+def test_training_curves_mark_the_epoch_the_trainer_kept():
+    """An adapted model's history says which weights were kept: an epoch, or the starting ones (none marked)."""
+    chose_second = {**HISTORY, "best_epoch": [1]}  # not the lowest validation loss: the trainer's own choice
+    legend = [t.get_text() for t in panels(splot.training_curves(chose_second))[0].get_legend().get_texts()]
+    assert "best epoch (2)" in legend and "best epoch (3)" not in legend
+    fig = splot.training_curves({**HISTORY, "best_epoch": [-1]})
+    legend = [t.get_text() for t in panels(fig)[0].get_legend().get_texts()]
+    assert not any(t.startswith("best epoch") for t in legend)
+    assert "kept the starting weights" in fig._suptitle.get_text()
+
+
 def test_training_curves_from_a_trained_model():
     class Model:
         history = HISTORY

@@ -152,8 +152,8 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     """Validation before and after adapting a model (``train(init=...)``), for people; None for other histories.
 
     Before: the starting weights. After: the weights kept, chosen as the trainer chooses
-    them when adapting (``select_on="rmse"``): the epoch with the lowest hidden-pixel RMSE
-    if it beat the start, else the starting weights themselves.
+    them when adapting (``select_on="rmse"``): the epoch it recorded in ``best_epoch`` (the
+    lowest hidden-pixel RMSE, if it beat the start), else the starting weights themselves.
 
     Examples
     --------
@@ -161,6 +161,8 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     >>> adaptation_scores(h, "K")
     'validation RMSE of hidden pixels 0.300 -> 0.250 K'
     >>> adaptation_scores({**h, "val_rmse_hidden": [0.6, 0.7]}, "K")
+    'validation RMSE of hidden pixels 0.300 -> 0.300 K (no epoch beat the starting weights: kept them)'
+    >>> adaptation_scores({**h, "epoch": [0, 1], "best_epoch": [-1]}, "K")  # the trainer's recorded choice: the start
     'validation RMSE of hidden pixels 0.300 -> 0.300 K (no epoch beat the starting weights: kept them)'
     >>> adaptation_scores({"val_loss": [0.1]}) is None
     True
@@ -174,7 +176,12 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     before = after = float(start_field[-1])
     kept_start = True
     val, val_field = h.get("val_rmse_hidden") or [], h.get("val_rmse_field_units") or []
-    if val and len(val_field) == len(val):
+    chosen = (h.get("best_epoch") or [None])[0]
+    epochs = list(h.get("epoch") or [])
+    if isinstance(chosen, int) and len(val_field) == len(epochs):  # as the trainer recorded its choice
+        if chosen in epochs:
+            after, kept_start = float(val_field[epochs.index(chosen)]), False
+    elif val and len(val_field) == len(val):  # older histories: the choice redone
         best = int(np.nanargmin(val))
         if val[best] < float(start[-1]) - 1e-7:  # as the trainer decides
             after, kept_start = float(val_field[best]), False

@@ -16,8 +16,10 @@ def training_curves(history: Any, ax: Any = None, *, title: str | None = None):
 
     Panels: training and validation loss (log scale when positive); validation RMSE on
     the hidden pixels (per-tile standardised units, as in training), with the test score
-    if there is one; and the adversarial losses when they are not all zero. The best epoch
-    (lowest validation loss, whose weights training keeps) is marked on every panel.
+    if there is one; and the adversarial losses when they are not all zero. The epoch whose
+    weights training kept (``history["best_epoch"]``; in older histories the lowest
+    validation loss) is marked on every panel; an adapted model that kept its starting
+    weights has none marked.
     Epochs are counted from 1.
 
     Parameters
@@ -61,7 +63,12 @@ def training_curves(history: Any, ax: Any = None, *, title: str | None = None):
     adversarial = any(a is not None and np.any(np.nan_to_num(a) != 0) for a in (adv_g, adv_d))
     n = 2 + adversarial
     fig, axes = axes_for(ax, n, (4.6 * n, 3.8), 1, n, "training_curves")
-    best = int(np.nanargmin(val)) if val is not None and np.isfinite(val).any() else None
+    chosen = (history.get("best_epoch") or [None])[0]  # recorded by the trainer (-1: an adapted model's starting weights)
+    if isinstance(chosen, int) and not isinstance(chosen, bool):
+        recorded = [int(e) for e in history.get("epoch") or []]
+        best = recorded.index(chosen) if chosen in recorded and len(recorded) == len(epochs) else None
+    else:  # older histories: the lowest validation loss
+        best = int(np.nanargmin(val)) if val is not None and np.isfinite(val).any() else None
 
     def mark(axis, values=None):
         if best is None:
@@ -117,6 +124,8 @@ def training_curves(history: Any, ax: Any = None, *, title: str | None = None):
     parts = [f"{len(epochs)} epochs"]
     if best is not None:
         parts.append(f"best epoch {int(epochs[best])}")
+    elif chosen == -1:
+        parts.append("kept the starting weights")
     tiles = history.get("tiles")
     if tiles and len(tiles) == 3:
         parts.append(f"tiles train/val/test {tiles[0]}/{tiles[1]}/{tiles[2]}")

@@ -45,7 +45,8 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor, neighbour
     are the tiles at the neighbouring steps. Returns the weighted loss ``rec``, the
     hidden-pixel MSE ``mse_hidden``, the sum of the hidden pixels' squared errors in the
     field's units ``se_hidden_field`` (each tile's normalised errors times its standard
-    deviation, as filling undoes the normalisation), and the tensors the adversary needs.
+    deviation, as filling undoes the normalisation), ``se_hidden_each`` (each sample's sum of
+    its hidden pixels' squared normalised errors, (N,)), and the tensors the adversary needs.
     """
     cfg = model.config
     valid = torch.isfinite(truth)
@@ -65,9 +66,10 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor, neighbour
     mse_hidden = (sq * hidden).sum() / hidden.sum().clamp_min(1)
     # the same errors in the field's units: filling returns pred * std + mean
     se_hidden_field = (sq.detach() * std.detach().float() ** 2 * hidden).sum()
+    se_hidden_each = (sq.detach() * hidden).sum(dim=(-2, -1))
     fake = torch.where(observed, target, pred) * valid  # composite: only the holes are generated
     real = target * valid
-    return {"rec": rec, "mse_hidden": mse_hidden, "se_hidden_field": se_hidden_field, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
+    return {"rec": rec, "mse_hidden": mse_hidden, "se_hidden_field": se_hidden_field, "se_hidden_each": se_hidden_each, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
 
 
 def split_samples(model: Inpainter, samples: torch.Tensor, neighbour_holes: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -133,17 +135,20 @@ def neighbour_holes(model: Inpainter, holes: np.ndarray, rows: np.ndarray, steps
     return np.ascontiguousarray(later[..., m : m + t, m : m + t])
 
 
-def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int = 256) -> dict[str, float]:
+def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int = 256) -> dict[str, Any]:
     """Weighted loss and hidden-pixel RMSE of ``model`` on fixed holes.
 
     ``tiles`` are truth tiles (N, T, T), or samples with context (an array (N, 1 + S, W, W)
     or a :class:`~sstfill.training.windows.WindowBank`); the neighbours then get the holes
     of the next sample (fixed, like real clouds on every day). ``rmse_hidden`` is in
     normalised units (1 = a tile's standard deviation), as recorded in the training history;
-    ``rmse_hidden_field`` is the same RMSE in the field's units.
+    ``rmse_hidden_field`` is the same RMSE in the field's units; ``se_windows`` holds each
+    tile's (or sample's) sum of squared normalised errors of its hidden pixels, in order
+    (float64 (N,)), for paired comparisons of two models on the same holes.
     """
     model.generator.eval()
     rec, sq, sq_field, count = 0.0, 0.0, 0.0, 0
+    each: list[np.ndarray] = []
     cfg = model.config
     m, t_size = cfg.context_margin, cfg.tile_size
     with torch.inference_mode():
@@ -163,5 +168,7 @@ def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int =
             rec += float(out["rec"]) * len(t)
             sq += float(out["mse_hidden"]) * n_hidden
             sq_field += float(out["se_hidden_field"])
+            each.append(out["se_hidden_each"].double().cpu().numpy())
             count += n_hidden
-    return {"loss": rec / max(len(tiles), 1), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1))}
+    return {"loss": rec / max(len(tiles), 1), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1)),
+            "se_windows": np.concatenate(each) if each else np.zeros(0)}

@@ -438,8 +438,8 @@ class DatasetInpaint(_Base):
             ``min_valid=0.5``, ``steps_per_epoch=16`` (validated often within a budget of
             minutes), ``split``/``split_by`` below; no adversary (the reconstruction alone);
             the weights kept are those with the lowest validation RMSE on hidden pixels,
-            the starting ones included; with a time budget the budget decides when to stop,
-            else ``patience=3``.
+            the starting ones included (``model.history["best_epoch"]``: -1 for them);
+            with a time budget the budget decides when to stop, else ``patience=3``.
         max_minutes : float, optional
             Time budget in minutes (``max_seconds`` in minutes; the smaller wins).
         holes : str or sequence of str
