@@ -36,7 +36,6 @@ __all__ = ["TrainSettings", "TrainingRun", "new_model", "grow_inputs", "uses_con
 #: Share of neighbouring steps hidden whole in training, so a model also fills series with
 #: missing days and single images (where every neighbour is empty).
 NEIGHBOUR_DROPOUT = 0.3
-#: What ``model.history`` records for every epoch, in this order.
 #: What a run keeps its best weights by (``TrainSettings.select_on``): the key in :func:`evaluate_tiles`'s scores.
 SELECT_ON = {"loss": "loss", "rmse": "rmse_hidden"}
 #: Adapting (``keep_start``): an epoch replaces the starting weights only when its hidden-pixel
@@ -49,6 +48,7 @@ BEATS_START_Z = 0.0
 #: ``history`` key of the starting weights' errors per validation window (while a run lasts;
 #: checkpoints keep it, the finished model's history does not).
 START_WINDOWS = "start_val_se_windows"
+#: What ``model.history`` records for every epoch, in this order.
 HISTORY_KEYS = ("epoch", "train_loss", "train_rec", "adv_g", "adv_d", "val_loss", "val_rmse_hidden", "val_rmse_field_units", "seconds", "tiles_per_second")
 
 
@@ -336,7 +336,7 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
 
 
 def _beats_start_if_adapting(run: TrainingRun, val: dict[str, Any]) -> bool:
-    """True unless the run adapts a model (``keep_start``) and ``val`` does not beat its start by more than noise."""
+    """True unless the run adapts a model (``keep_start``) and ``val`` does not beat its start (:func:`beats_start`, ``BEATS_START_Z``)."""
     start = run.history.get(START_WINDOWS)
     return not (run.settings.keep_start and start) or beats_start(start, val["se_windows"])
 
