@@ -139,7 +139,7 @@ def main(argv=None) -> int:
                 score = score_units(mine, {u.name: fill_unit_with_model(u, model) for u in mine})
                 entry = {"minutes": minutes, "trained_seconds": float(sum(h["seconds"])), "epochs": len(h["epoch"]), "wall_seconds_this_step": wall,
                          "start_val_loss": h.get("start_val_loss", [None])[0], "best_val_loss": float(min(h["val_loss"])),
-                         "kept_start": h["best_epoch"][0] == -1 if "best_epoch" in h else bool(min(h["val_loss"]) >= h.get("start_val_loss", [np.inf])[0]), **score, "tiles": h.get("tiles")}
+                         "kept_start": h["best_epoch"][0] == -1, **score, "tiles": h.get("tiles")}
                 row["adapted"].append(entry)
                 gain = 1 - score["rmse"] / row["bundled"]["rmse"]
                 print(f"[adapt] {region} {minutes:g} min ({entry['trained_seconds']:.0f} s trained, {entry['epochs']} epochs): rmse {score['rmse']:.4f} "

@@ -308,7 +308,7 @@ def _kept_start_or_changed(stdout: str, adapted: sstfill.Inpainter) -> None:
     line = re.search(r"validation RMSE of hidden pixels (\d+\.\d+) -> (\d+\.\d+) kelvin", stdout)
     assert line, stdout
     assert float(line[1]) == pytest.approx(h["start_val_rmse_field_units"][0], abs=6e-4)
-    chosen = h["best_epoch"][0]  # -1: the starting weights (no epoch beat them by more than noise)
+    chosen = h["best_epoch"][0]  # -1: the starting weights (no epoch beat them)
     after = h["start_val_rmse_field_units"][0] if chosen == -1 else h["val_rmse_field_units"][h["epoch"].index(chosen)]
     assert float(line[2]) == pytest.approx(after, abs=6e-4)
     start = load_bundled_model("fast", "cpu").generator.state_dict()

@@ -169,6 +169,8 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     """
     import numpy as np
 
+    from sstfill.training.settings import kept_epoch
+
     start = h.get("start_val_rmse_hidden") or []
     start_field = h.get("start_val_rmse_field_units") or []
     if not start or not start_field:
@@ -176,11 +178,10 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     before = after = float(start_field[-1])
     kept_start = True
     val, val_field = h.get("val_rmse_hidden") or [], h.get("val_rmse_field_units") or []
-    chosen = (h.get("best_epoch") or [None])[0]
-    epochs = list(h.get("epoch") or [])
-    if isinstance(chosen, int) and len(val_field) == len(epochs):  # as the trainer recorded its choice
-        if chosen in epochs:
-            after, kept_start = float(val_field[epochs.index(chosen)]), False
+    kept = kept_epoch(h)
+    if kept is not None:  # as the trainer recorded its choice
+        if 0 <= kept < len(val_field):
+            after, kept_start = float(val_field[kept]), False
     elif val and len(val_field) == len(val):  # older histories: the choice redone
         best = int(np.nanargmin(val))
         if val[best] < float(start[-1]) - 1e-7:  # as the trainer decides

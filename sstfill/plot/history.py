@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from sstfill.plot.maps import axes_for
+from sstfill.training.settings import kept_epoch
 
 __all__ = ["training_curves"]
 
@@ -63,10 +64,9 @@ def training_curves(history: Any, ax: Any = None, *, title: str | None = None):
     adversarial = any(a is not None and np.any(np.nan_to_num(a) != 0) for a in (adv_g, adv_d))
     n = 2 + adversarial
     fig, axes = axes_for(ax, n, (4.6 * n, 3.8), 1, n, "training_curves")
-    chosen = (history.get("best_epoch") or [None])[0]  # recorded by the trainer (-1: an adapted model's starting weights)
-    if isinstance(chosen, int) and not isinstance(chosen, bool):
-        recorded = [int(e) for e in history.get("epoch") or []]
-        best = recorded.index(chosen) if chosen in recorded and len(recorded) == len(epochs) else None
+    kept = kept_epoch(history)  # recorded by the trainer (-1: an adapted model's starting weights)
+    if kept is not None:
+        best = kept if 0 <= kept < len(epochs) else None
     else:  # older histories: the lowest validation loss
         best = int(np.nanargmin(val)) if val is not None and np.isfinite(val).any() else None
 
@@ -124,7 +124,7 @@ def training_curves(history: Any, ax: Any = None, *, title: str | None = None):
     parts = [f"{len(epochs)} epochs"]
     if best is not None:
         parts.append(f"best epoch {int(epochs[best])}")
-    elif chosen == -1:
+    elif kept == -1:
         parts.append("kept the starting weights")
     tiles = history.get("tiles")
     if tiles and len(tiles) == 3:

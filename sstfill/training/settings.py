@@ -37,3 +37,21 @@ class TrainSettings:
     #: what the best weights are chosen by: the validation "loss" (the weighted
     #: reconstruction the network is trained on) or the "rmse" of the hidden pixels
     select_on: str = "loss"
+
+
+def kept_epoch(history: dict) -> int | None:
+    """Where the epoch whose weights training kept is in a history's per-epoch lists.
+
+    Read from ``history["best_epoch"]``, which the trainer records. -1: an adapted model's
+    starting weights; None: not recorded (older histories, averaged weights).
+
+    Examples
+    --------
+    >>> kept_epoch({"epoch": [3, 4, 5], "best_epoch": [4]}), kept_epoch({"epoch": [0], "best_epoch": [-1]}), kept_epoch({"epoch": [0]})
+    (1, -1, None)
+    """
+    chosen = (history.get("best_epoch") or [None])[0]
+    if isinstance(chosen, bool) or not isinstance(chosen, int):
+        return None
+    epochs = [int(e) for e in history.get("epoch") or []]
+    return -1 if chosen == -1 else (epochs.index(chosen) if chosen in epochs else None)

@@ -336,9 +336,9 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
 
 
 def _beats_start_if_adapting(run: TrainingRun, val: dict[str, Any]) -> bool:
-    """True unless the run adapts a model (``keep_start``) and ``val`` does not beat its start (:func:`beats_start`, ``BEATS_START_Z``)."""
-    start = run.history.get(START_WINDOWS)
-    return not (run.settings.keep_start and start) or beats_start(start, val["se_windows"])
+    """True unless the run adapts a model (its start's errors recorded) and ``val`` does not beat them (:func:`beats_start`)."""
+    start = run.history.get(START_WINDOWS)  # recorded only when adapting (``keep_start``)
+    return not start or beats_start(start, val["se_windows"])
 
 
 def should_stop(run: TrainingRun) -> bool:
