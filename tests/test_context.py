@@ -192,3 +192,27 @@ def test_bundled_context_model_fills_a_day_better_with_its_neighbouring_day(mur:
     rmse_series = float(np.sqrt(np.mean((with_day0[h] - truth) ** 2)))
     rmse_alone = float(np.sqrt(np.mean((alone[h] - truth) ** 2)))
     assert rmse_series < 0.8 * rmse_alone, (rmse_series, rmse_alone)
+
+
+def test_a_nearly_uniform_tile_is_normalised_by_its_window_not_blown_up(mur: xr.DataArray) -> None:
+    # a 192-px window of the real crop whose 64-px tile shows one 9 x 9 patch (81 pixels, enough
+    # for the tile's own statistics): that patch varies 0.12 degC, the window 0.43 degC
+    from sstfill.models.networks import PRESETS, normalise_tiles
+    from sstfill.models.store import bundled_model_path
+
+    window = mur.values[0, :, :192].astype("float32")
+    observed = np.isfinite(window)
+    observed[64:128, 64:128] = False
+    observed[100:109, 70:79] = True
+    values, obs = torch.from_numpy(np.nan_to_num(window))[None], torch.from_numpy(observed)[None]
+    patch, context = window[100:109, 70:79], window[observed]
+    _, _, own = normalise_tiles(values, obs, 0.05, 64)
+    norm, _, floored = normalise_tiles(values, obs, 0.05, 64, window_std_floor=1.0)
+    assert float(own) == pytest.approx(patch.std(), rel=1e-4)  # the tile's own spread: the window spans 13 of them
+    assert float(floored) == pytest.approx(context.std(), rel=1e-4)
+    assert float(norm.abs().max()) < 5 < float(normalise_tiles(values, obs, 0.05, 64)[0].abs().max())
+    # the context preset and the bundled context model use it; older configurations keep the tile's own
+    assert ModelConfig(**PRESETS["context"]).window_std_floor == 1.0
+    assert sstfill.load_model(bundled_model_path("context")).config.window_std_floor == 1.0
+    old = {k: v for k, v in ModelConfig(**PRESETS["context"]).to_dict().items() if k != "window_std_floor"}
+    assert ModelConfig.from_dict(old).window_std_floor == 0.0

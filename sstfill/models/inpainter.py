@@ -230,7 +230,7 @@ class Inpainter:
         whose weights are already ``dtype``.
         """
         cfg = self.config
-        norm, mean, std = normalise_tiles(values, observed, cfg.std_floor, cfg.context_margin)
+        norm, mean, std = normalise_tiles(values, observed, cfg.std_floor, cfg.context_margin, cfg.window_std_floor)
         nb = nb_obs = None
         if neighbours is not None and cfg.time_offsets:
             nb_obs = torch.isfinite(neighbours)

@@ -77,6 +77,12 @@ class ModelConfig:
         SOR sweeps per pyramid level of the harmonic first guess.
     std_floor : float
         Smallest per-tile standard deviation used for normalisation (field units).
+    window_std_floor : float
+        With a context margin: the per-tile standard deviation is at least this fraction of
+        the whole window's (over its observed pixels). 0 (models saved before 2026-12-03):
+        the tile's own. 1 for the ``context`` preset: a tile whose few observed pixels are
+        nearly uniform (sea ice, one side of a front) no longer turns the values hidden
+        beyond them into tens of standard deviations.
     discriminator : {"pair", "context", "global_local"} or None
         Adversary used in training (not needed to fill).
     adversarial_weight : float
@@ -107,6 +113,7 @@ class ModelConfig:
     residual: bool = True
     first_guess_iterations: int = 8
     std_floor: float = 0.05
+    window_std_floor: float = 0.0
     discriminator: str | None = "context"
     adversarial_weight: float = 0.001
     hole_weight: float = 1.0
@@ -187,7 +194,7 @@ PRESETS: dict[str, dict] = {
     "report": dict(widths=(20, 15, 10), convs_per_level=1, inputs=("field", "mask"), residual=False, discriminator="pair"),
     "fast": dict(widths=(16, 32, 48), convs_per_level=1),
     "default": dict(widths=(32, 64, 96), convs_per_level=2),
-    "context": dict(widths=(32, 64, 96), convs_per_level=2, inputs=CONTEXT_INPUTS, context_margin=64, time_offsets=(-2.0, -1.0, 1.0, 2.0)),
+    "context": dict(widths=(32, 64, 96), convs_per_level=2, inputs=CONTEXT_INPUTS, context_margin=64, time_offsets=(-2.0, -1.0, 1.0, 2.0), window_std_floor=1.0),
     "large": dict(widths=(64, 128, 192, 256), convs_per_level=2),
 }
 
@@ -314,15 +321,28 @@ def make_discriminator(config: ModelConfig) -> nn.Module | None:
     return {"pair": PairDiscriminator, "context": ContextDiscriminator, "global_local": GlobalLocalDiscriminator}[config.discriminator](config.tile_size)
 
 
-def normalise_tiles(values: torch.Tensor, observed: torch.Tensor, std_floor: float, margin: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def normalise_tiles(
+    values: torch.Tensor, observed: torch.Tensor, std_floor: float, margin: int = 0, window_std_floor: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per-tile mean and std over observed pixels; returns (normalised with gaps 0, mean, std).
 
     With a ``margin`` the images are windows around their tile: the statistics are those of
     the central tile's observed pixels, or of the whole window's when the tile holds fewer
-    than :data:`MIN_TILE_OBSERVED`.
+    than :data:`MIN_TILE_OBSERVED`; the std is then at least ``window_std_floor`` times the
+    whole window's (:attr:`ModelConfig.window_std_floor`).
+
+    Examples
+    --------
+    >>> v = torch.zeros(1, 12, 12); v[0, :, :2] = torch.tensor([-10.0, 10.0]).repeat(12, 1)  # varied context
+    >>> obs = torch.ones(1, 12, 12, dtype=torch.bool)  # an 8 x 8 tile (64 observed pixels), margin 2
+    >>> round(float(normalise_tiles(v, obs, 0.05, margin=2)[2]), 2)  # the tile is uniform: the floor
+    0.05
+    >>> round(float(normalise_tiles(v, obs, 0.05, margin=2, window_std_floor=1.0)[2]), 2)  # the window's std
+    4.08
     """
     obs = observed.to(values.dtype)
     clean = torch.where(observed, values, torch.zeros((), dtype=values.dtype, device=values.device))
+    whole = obs
     if margin:
         centre = torch.zeros(values.shape[-2:], dtype=values.dtype, device=values.device)
         centre[margin:-margin, margin:-margin] = 1
@@ -332,6 +352,11 @@ def normalise_tiles(values: torch.Tensor, observed: torch.Tensor, std_floor: flo
     mean = (clean * obs).sum(dim=(-2, -1), keepdim=True) / count if margin else clean.sum(dim=(-2, -1), keepdim=True) / count
     var = (((clean - mean) * obs) ** 2).sum(dim=(-2, -1), keepdim=True) / count
     std = var.sqrt().clamp_min(std_floor)
+    if margin and window_std_floor > 0:
+        n_all = whole.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
+        mean_all = clean.sum(dim=(-2, -1), keepdim=True) / n_all
+        std_all = ((((clean - mean_all) * whole) ** 2).sum(dim=(-2, -1), keepdim=True) / n_all).sqrt()
+        std = torch.maximum(std, window_std_floor * std_all)
     return (clean - mean) / std * observed.to(values.dtype), mean, std
 
 
