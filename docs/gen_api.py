@@ -106,7 +106,7 @@ def sections() -> list[Section]:
     from sstfill.kernels import holes, uncertainty
     from sstfill.evaluation import quality
     from sstfill.models import latent
-    from sstfill.xr import accessor, land
+    from sstfill.xr import accessor, climatology, land
 
     fill_items = [
         _accessor(accessor.DataArrayInpaint, "DataArray.inpaint"),
@@ -124,6 +124,10 @@ def sections() -> list[Section]:
         Item("sstfill.kernels.holes.make_holes", holes.make_holes, "function", ("make_holes",)),
         Item("sstfill.xr.land.find_land", land.find_land, "function", ("find_land",)),
     ]
+    climatology_items = [
+        Item("sstfill.xr.climatology.monthly_climatology", climatology.monthly_climatology, "function", ("monthly_climatology",)),
+        _class(climatology.Climatology, "sstfill.xr.climatology.Climatology"),
+    ]
     error_items = [Item(f"sstfill.{n}", getattr(errors, n), "exception", (n, f"sstfill.errors.{n}")) for n in errors.__all__]
     uncertainty_items = [
         _class(uncertainty.ErrorModel, "sstfill.kernels.uncertainty.ErrorModel"),
@@ -140,6 +144,7 @@ def sections() -> list[Section]:
         ),
         Section("Models and tiling", "What `fill` can use as `model=`, and the tile plan it cuts the field with.", model_items),
         Section("Masks and holes", _module_doc("sstfill.xr.land", 3), mask_items),
+        Section("Long series: monthly climatology", _module_doc("sstfill.xr.climatology", 2), climatology_items),
         Section("Plots", _module_doc("sstfill.plot"), _functions("sstfill.plot")),
         Section("Metrics", _module_doc("sstfill.evaluation.metrics"), _functions("sstfill.evaluation.metrics")),
         Section("Sample quality", _module_doc("sstfill.evaluation.quality"),

@@ -28,7 +28,7 @@ def _data_dir() -> Path:
 
 DATA = _data_dir()
 MASK_FILES = ("cloud_masks_train.npz", "cloud_masks_heldout.npz")
-SAMPLES = ("sample_mur_socal.nc", "sample_slstr_nw_med.nc", "sample_slstr_ne_atl_south.nc")
+SAMPLES = ("sample_mur_socal.nc", "sample_slstr_nw_med.nc", "sample_slstr_ne_atl_south.nc", "sample_ersst_pacific.nc")
 
 
 def _unpack(path: Path):
@@ -133,6 +133,25 @@ def test_sample_mur_socal():
         assert 280 < np.nanmin(v) and np.nanmax(v) < 300
         text = " ".join(str(x) for x in ds.attrs.values())
         for word in ("MUR", "MEaSUREs", "PO.DAAC", "subset by sstfill"):
+            assert word in text, word
+
+
+def test_sample_ersst_pacific():
+    with _open("sample_ersst_pacific.nc") as ds:
+        da = ds["sst"]
+        assert da.dims == ("time", "lat", "lon") and da.shape == (48, 64, 70)  # tiles of 64 fit: it can be adapted to
+        assert da.attrs["units"] == "degC" and da.encoding.get("zlib")
+        months = ds["time"].dt.month.values
+        assert (np.bincount(months)[1:] == 4).all()  # every calendar month in 4 years: a climatology is used
+        lat, lon = ds["lat"].values, ds["lon"].values
+        assert np.allclose(np.abs(np.diff(lat)), 2) and np.allclose(np.diff(lon), 2)
+        v = da.values
+        land = np.isnan(v).all(0)
+        assert np.array_equal(np.isnan(v), np.broadcast_to(land, v.shape))  # an analysis: only land is missing
+        assert 0.05 < land.mean() < 0.3
+        assert -2.5 < np.nanmin(v) and np.nanmax(v) < 33
+        text = " ".join(str(x) for x in ds.attrs.values())
+        for word in ("ERSST", "NOAA", "Huang"):
             assert word in text, word
 
 

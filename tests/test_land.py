@@ -132,3 +132,28 @@ def test_nonfinite_input_is_treated_as_missing(mur):
             obs = np.isfinite(values)
             assert (flag[obs] == 0).all()
             assert np.array_equal(out[obs].view("uint32"), values[obs].view("uint32"))
+
+
+def test_land_found_on_a_rechunked_series_does_not_break_a_lazy_write(mur, tmp_path):
+    """dask 2026.8 cannot build a delayed write of a clone of a rechunked array ("Cannot fuse
+    tasks with multiple outputs"); the land search of such a series must not make one."""
+    import dask
+
+    series = _series(mur, 4).rename("sst")
+    rechunked = series.chunk({"time": 4}).chunk({"time": 1})  # what .chunk() on an opened file makes
+    filled = rechunked.inpaint.fill("laplace")
+    write = filled.to_dataset().to_netcdf(tmp_path / "out.nc", compute=False)
+    dask.compute(write)
+    with xr.open_dataset(tmp_path / "out.nc") as back:
+        np.testing.assert_array_equal(back["sst"].values, series.inpaint.fill("laplace").values)
+        assert (back["sst_fill_flag"].values[:, series.isnull().all("time").values] == 2).all()  # land found
+
+
+def test_open_inputs_reads_a_series_in_its_final_chunks(mur, tmp_path):
+    from sstfill.xr.inputs import open_inputs
+
+    _series(mur, 3).to_dataset().to_netcdf(tmp_path / "s.nc")
+    ds = open_inputs([str(tmp_path / "s.nc")])
+    assert ds["analysed_sst"].chunks[0] == (1, 1, 1)
+    assert not any(str(n).startswith("rechunk-") for n in ds["analysed_sst"].data.dask.layers)  # so the land search has its own reads
+    assert open_inputs([str(tmp_path / "s.nc")], {"time": 3})["analysed_sst"].chunks[0] == (3,)

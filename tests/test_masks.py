@@ -135,3 +135,11 @@ def test_flag_variable_as_read_from_a_file(sst_image):
     ds["lsm"].attrs = {"flag_values": [0, 1, 2], "flag_meanings": "sea  land"}
     with pytest.raises(InputDataError, match="'lsm'"):
         ds.inpaint.mask("sst")
+
+
+@pytest.mark.parametrize("tile", [16, 32, 64])
+def test_real_cloud_shapes_fit_cells_of_any_size(tile):
+    """A coarse grid (ERSST's 2 degrees) takes the 64x64 shapes resampled to its cells."""
+    holes = make_holes("clouds", (100, 90), np.random.default_rng(0), fraction=0.4, tile=tile)
+    assert holes.shape == (100, 90)
+    assert 0.3 < holes.mean() < 0.5

@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="INPUT... OUTPUT", help="netCDF files, quoted glob patterns ('data/*.nc') or zarr stores, then the output (.nc or .zarr)")
     p.add_argument("--var", default=None, help="variable to fill (default: the only floating-point field)")
     p.add_argument("--model", default=None, help="model file (.npz), a bundled model ('fast', 'context', 'latent') or 'laplace' (default: the bundled default model)")
-    p.add_argument("--chunks", default=None, help="dask chunks, e.g. time=1,lat=512,lon=512 (default: automatic, one time step per chunk)")
+    p.add_argument("--chunks", default=None, help="dask chunks, e.g. time=1,lat=512,lon=512 (default: automatic, one time step per chunk or the steps a file stores together)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where a neural model runs (default: %(default)s)")
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
                    help="what a neural model computes in; auto: bfloat16 on GPUs and CPUs with native bfloat16, else float32 (default: %(default)s)")
@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-distance", default="auto", metavar="DIST", help="fill gaps only this far from the observations, e.g. '50 km' or '30 px'; "
                    "'auto' is the measured default, 'none' fills every gap however far (default: %(default)s)")
     p.add_argument("--no-error", action="store_true", help="do not write <var>_error (the standard error of each filled value): a little faster")
+    p.add_argument("--climatology", choices=["auto", "monthly", "none"], default="auto",
+                   help="fill the anomalies from the inputs' own monthly climatology and add it back; auto: when every calendar month "
+                   "occurs in at least 3 years (default: %(default)s)")
     p.add_argument("--adapt", type=float, default=None, metavar="MINUTES", help="first adapt --model to the inputs for MINUTES minutes "
                    "(fine-tune a copy on their own observed pixels and cloud masks, as sstfill train --init does), then fill with it")
     p.add_argument("--save-model", default=None, metavar="PATH", help="with --adapt: also write the adapted model to PATH (after the output is written)")
@@ -113,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", default=None, metavar="PATH", help="continue from a checkpoint")
     p.add_argument("--max-tiles", type=int, default=None, metavar="N", help="at most N tiles per set")
     p.add_argument("--steps-per-epoch", type=int, default=None, metavar="N", help="batches per epoch (default: one pass over the tiles; 16 with --init)")
+    p.add_argument("--climatology", choices=["auto", "monthly", "none"], default="auto",
+                   help="train on the anomalies from the inputs' own monthly climatology, as sstfill fill fills them; auto: when every "
+                   "calendar month occurs in at least 3 years (default: %(default)s)")
     p.add_argument("--max-minutes", type=float, default=None, metavar="M", help="stop after the epoch in which training passes M minutes (default: none; 10 with --init)")
     p.add_argument("--chunks", default=None, help="dask chunks for reading, e.g. time=1")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")

@@ -141,11 +141,13 @@ def cmd_fill(args: argparse.Namespace) -> int:
         if Path(p).expanduser().resolve() == target.resolve() and target.suffix.lower() == ".zarr":
             raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
     max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
+    climatology = getattr(args, "climatology", "auto")
+    climatology = None if climatology == "none" else climatology
     if init is None:
         model = resolve_cli_model(args.model, args.device, args.precision)
     else:
         t0 = time.perf_counter()
-        model = ds.inpaint.train(args.var, init=init, max_minutes=adapt_minutes, device=args.device, progress=not args.no_progress)
+        model = ds.inpaint.train(args.var, init=init, max_minutes=adapt_minutes, device=args.device, progress=not args.no_progress, climatology=climatology)
         minutes = (time.perf_counter() - t0) / 60
         adapted_var = model.adapted_on["variable"]
         scores = adaptation_scores(model.history, ds[adapted_var].attrs.get("units"))
@@ -164,7 +166,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
     try:
         t0 = time.perf_counter()
         before = set(ds.data_vars)
-        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False))
+        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False),
+                              climatology=climatology)
         flag_name = next(v for v in out.data_vars if v not in before and str(v).endswith("_fill_flag"))
         var = str(flag_name)[: -len("_fill_flag")]
         field = ds[var]
@@ -172,6 +175,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
         sizes = " x ".join(f"{d} {n}" for d, n in field.sizes.items())
         what = getattr(model, "description", model)
         say(f"filling {var!r} ({sizes}; {n_chunks} dask chunk{'s' if n_chunks != 1 else ''}) with {'the adapted model: ' if init else ''}{what}")
+        if "monthly climatology" in str(out[var].attrs.get("comment", "")):
+            say("  as anomalies from the inputs' own monthly climatology (--climatology none to fill the field as it is)")
         if client is not None:
             say(f"on the dask cluster at {args.scheduler} (dashboard: {client.dashboard_link})")
         written = write_atomic(out, target, overwrite=args.overwrite, progress=not args.no_progress and client is None)

@@ -52,6 +52,8 @@ def adaptation_rows(adapted_on: dict, units: str | None = None) -> list[tuple[st
     if "own_cloud_masks" in a:
         masks = a["own_cloud_masks"]
         rows.append(("own cloud masks", "not used" if masks is None else f"{masks} windows of the data's own gaps"))
+    if a.get("climatology"):
+        rows.append(("climatology", f"trained {a['climatology']}"))
     if a.get("time_step_days") not in (None, 1.0):
         rows.append(("neighbouring steps", f"counted in steps of {a['time_step_days']:g} days (the series' typical step)"))
     settings = a.get("settings") or {}

@@ -84,6 +84,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         resume=resume,
         progress=not args.no_progress,
+        climatology=None if args.climatology == "none" else args.climatology,
     )
     if latent:
         kwargs["method"] = "latent"

@@ -84,9 +84,10 @@ def _real_clouds(shape, fraction, rng, tile: int = 64) -> np.ndarray:
     ny, nx = shape
     cells_y, cells_x = -(-ny // tile), -(-nx // tile)
     out = np.zeros((cells_y * tile, cells_x * tile), dtype=bool)
+    resample = np.arange(tile) * masks.shape[-1] // tile  # cells of another size: the shapes resampled (nearest)
     for i in range(cells_y):
         for j in range(cells_x):
-            m = masks[rng.choice(near)]
+            m = masks[rng.choice(near)][np.ix_(resample, resample)]
             m = np.rot90(m, rng.integers(4))
             if rng.random() < 0.5:
                 m = m[:, ::-1]
@@ -104,12 +105,15 @@ def make_holes(kind: str, shape: tuple[int, int], rng: np.random.Generator, frac
     kind : {"square10", "squares6", "squares", "clouds", "random_field"}
         ``square10``: one 10x10 square in every ``tile`` x ``tile`` cell (the report's first
         set; ``fraction`` is ignored); ``squares6``: many 6x6 squares; ``squares``: many
-        squares of side 1-10; ``clouds``: real SLSTR cloud shapes; ``random_field``: a
-        thresholded Gaussian random field.
+        squares of side 1-10; ``clouds``: real SLSTR cloud shapes, one 64x64 shape per
+        ``tile`` x ``tile`` cell (resampled to the cell: on a coarse grid, ``tile=16`` makes
+        each shape four times coarser); ``random_field``: a thresholded Gaussian random field.
     shape : (ny, nx)
     rng : numpy Generator
     fraction : float
         Fraction of the image to cover (all kinds but ``square10``).
+    tile : int
+        Cell size of ``square10`` and ``clouds``.
 
     Examples
     --------

@@ -20,27 +20,16 @@ from sstfill.kernels.tiling import TilePlan
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
 from sstfill.models.store import resolve_model
 from sstfill.xr import cf
+from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.dispatch import error_array, fill_array
 from sstfill.xr.fields import check_field, pick_variable
 from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
-from sstfill.xr.land import find_land
+from sstfill.xr.land import find_land, observation_mask
 from sstfill.xr.reach import reach_mask
 from sstfill.xr.samples import hole_pattern
 from sstfill.xr.series import time_context
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
-
-
-def _mask(da: xr.DataArray, land: Any, dataset: xr.Dataset | None) -> xr.DataArray:
-    """:meth:`DataArrayInpaint.mask`; land is also looked for in ``dataset``, if given."""
-    land_da = find_land(da, find_grid(da), land, dataset)
-    missing = ~np.isfinite(da)  # +-inf is missing data too
-    codes = xr.where(missing, 1, 0)
-    if land_da is not None:
-        codes = xr.where(missing & land_da, 2, codes)
-    codes = codes.transpose(*da.dims)
-    out = cf.flag_variable(codes, cf.MASK_FLAGS, f"observation mask of {da.name or 'field'}", da, cf.MASK_FLAG_COMMENT)
-    return out.rename(f"{da.name or 'field'}_mask")
 
 
 def _fill(
@@ -58,6 +47,7 @@ def _fill(
     precision: str | None = None,
     max_distance: Any = "auto",
     error: bool = True,
+    climatology: Any = "auto",
 ) -> xr.DataArray:
     """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
     name = da.name if da.name is not None else "field"
@@ -80,13 +70,15 @@ def _fill(
         # trailing dims broadcast as they are; anything else is broadcast explicitly
         aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
         land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
+    clim = monthly_climatology(work, grid.dims, climatology, land_data, periodic_x=grid.periodic)
+    target = work if clim is None else clim.anomalies(work)  # what the model fills
     # gaps beyond the reach of the data are not filled: handed to the fill as land, flagged 4
     beyond = reach_mask(work, grid, max_distance, land_data)
     if beyond is not None:
         land_data = beyond.data if land_data is None else beyond.data | land_data
     flips = canonical_flips(work, grid)  # one orientation: a mirrored field is filled the same, bit for bit
     filled_data = fill_array(
-        flip_yx(work.data, flips),
+        flip_yx(target.data, flips),
         flip_yx(land_data, flips),
         model=model,
         plan=plan,
@@ -97,16 +89,11 @@ def _fill(
         time=time_context(work, model, grid.dims),
     )
     filled = work.copy(data=flip_yx(filled_data, flips))
-    # +-inf is not data: such pixels are filled like NaN gaps (and flagged so)
-    observed = np.isfinite(work)
-    codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
-    if land_da is not None:
-        codes = xr.where(~observed & land_da, 2, codes)
-    if beyond is not None:
-        codes = xr.where(beyond, 4, codes)
+    if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
+        filled = clim.restore(work, filled)
+        filled_data = flip_yx(filled.data, flips)
     flag_name = f"{name}_fill_flag"
-    flag = cf.flag_variable(codes.transpose(*work.dims), cf.FILL_FLAGS, f"gap-filling status of {name}", da, cf.FILL_FLAG_COMMENT)
-    coords = {flag_name: flag.transpose(*da.dims)}
+    coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da)}
     error_name = None
     if error:  # the standard error of each filled value, from the model's error model
         error_name = f"{name}_error"
@@ -115,7 +102,8 @@ def _fill(
         sigma = work.copy(data=flip_yx(error_array(flip_yx(work.data, flips), filled_data, error_model=error_model), flips))
         coords[error_name] = cf.error_variable(sigma.transpose(*da.dims), da, error_model.fitted_on)
     filled = filled.transpose(*da.dims)
-    filled.attrs = cf.filled_attrs(da, model.description, flag_name, error_name)
+    description = model.description if clim is None else f"{model.description}, {clim.note}"
+    filled.attrs = cf.filled_attrs(da, description, flag_name, error_name)
     filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
     return filled.assign_coords(coords)
 
@@ -156,7 +144,7 @@ class DataArrayInpaint(_Base):
         -------
         DataArray of int8 with CF ``flag_values``/``flag_meanings``.
         """
-        return _mask(self._obj, land, None)
+        return observation_mask(self._obj, land, None)
 
     def add_holes(
         self,
@@ -219,6 +207,7 @@ class DataArrayInpaint(_Base):
         precision: str | None = None,
         max_distance: Any = "auto",
         error: bool = True,
+        climatology: Any = "auto",
     ) -> xr.DataArray:
         """Fill cloud gaps; observed pixels are returned bit for bit and land stays NaN.
 
@@ -266,6 +255,11 @@ class DataArrayInpaint(_Base):
             Also return the standard error of each filled value, as a ``<name>_error``
             coordinate (field units, NaN where nothing was filled; see
             :mod:`sstfill.kernels.uncertainty` and the CF guide); ``error=False`` skips it.
+        climatology : "auto", "monthly", None or DataArray
+            Fill the anomalies from a monthly climatology and add it back: "auto" (the
+            default) when every calendar month of the series occurs in at least 3 years (the
+            series' own climatology, from its observed pixels); "monthly" always; None never;
+            or a climatology with a ``month`` dimension. See :mod:`sstfill.xr.climatology`.
 
         Returns
         -------
@@ -275,7 +269,7 @@ class DataArrayInpaint(_Base):
             ``error=False``, a ``<name>_error`` coordinate. Non-finite input values (+-inf)
             are treated as missing: they are filled and flagged 1, never returned as observed.
         """
-        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error)
+        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error, climatology=climatology)
         return _fill(self._obj, model, land=land, device=device, precision=precision, max_distance=max_distance, **options)
 
     def evaluate(
@@ -356,7 +350,7 @@ class DatasetInpaint(_Base):
 
     def mask(self, var: str | None = None, land: Any = "auto") -> xr.DataArray:
         """Observation mask of ``var``: see :meth:`DataArrayInpaint.mask`."""
-        return _mask(self._var(var), land, self._obj)
+        return observation_mask(self._var(var), land, self._obj)
 
     def add_holes(self, var: str | None = None, **kwargs: Any) -> xr.Dataset:
         """The dataset with ``var`` holed and a boolean ``<var>_hidden`` variable added."""
@@ -407,6 +401,7 @@ class DatasetInpaint(_Base):
         checkpoint: str | None = None,
         resume: str | None = None,
         progress: bool = True,
+        climatology: Any = "auto",
         **config: Any,
     ):
         """Train an adversarial autoencoder on ``var``, or adapt one to it; returns the trained :class:`~sstfill.Inpainter`.
@@ -478,6 +473,10 @@ class DatasetInpaint(_Base):
             Saved after every epoch; ``resume=`` takes it back.
         progress : bool
             Progress bar with the losses.
+        climatology : "auto", "monthly", None or DataArray
+            Train on the anomalies from a monthly climatology, as :meth:`DataArrayInpaint.fill`
+            fills them (same rule and default): a model adapted to a multi-year series learns
+            the fields it will be given.
 
         Returns
         -------

@@ -64,6 +64,23 @@ def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, pa
     return out
 
 
+def fill_flag(work: xr.DataArray, filled: xr.DataArray, land: xr.DataArray | None, beyond: xr.DataArray | None, source: xr.DataArray) -> xr.DataArray:
+    """The ``<name>_fill_flag`` of a fill (:data:`FILL_FLAGS`), in ``source``'s dims.
+
+    ``work`` is the input (+-inf is not data: such pixels are filled like NaN gaps, and
+    flagged so), ``filled`` the fill, ``land`` and ``beyond`` (beyond the reach) bool masks.
+    """
+    name = source.name if source.name is not None else "field"
+    observed = np.isfinite(work)
+    codes = xr.where(observed, 0, xr.where(filled.notnull(), 1, 3))
+    if land is not None:
+        codes = xr.where(~observed & land, 2, codes)
+    if beyond is not None:
+        codes = xr.where(beyond, 4, codes)
+    flag = flag_variable(codes.transpose(*work.dims), FILL_FLAGS, f"gap-filling status of {name}", source, FILL_FLAG_COMMENT)
+    return flag.transpose(*source.dims)
+
+
 def add_history(attrs: dict[str, Any], line: str) -> dict[str, Any]:
     """Return a copy of ``attrs`` with ``line`` (time-stamped) prepended to ``history``."""
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -130,7 +130,8 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
     chunks : dict, optional
         Dask chunks, e.g. ``{"time": 1, "lat": 512, "lon": 512}``. By default dask's
         automatic chunks (aligned with the files' storage chunks) with one time step per
-        chunk for netCDF inputs, and the storage chunks of zarr stores.
+        chunk for netCDF inputs (or the steps stored together in one storage chunk), and
+        the storage chunks of zarr stores.
 
     Returns
     -------
@@ -146,11 +147,27 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
         paths = [paths]
     files = expand_inputs(paths)
     user_chunks = dict(chunks) if chunks else None
+    netcdf = not any(is_zarr_store(f) for f in files)
+    if netcdf:
+        # netCDF is opened in its final chunks (one time step each by default): a rechunked
+        # array would cost the land search its own reads (see sstfill.xr.land.never_observed)
+        with open_input(files[0], None) as probe:
+            sizes = dict(probe.sizes)
+            # steps stored together are read together (splitting them would decompress each many times)
+            stored = [v.encoding.get("preferred_chunks", {}).get("time") for v in probe.data_vars.values() if "time" in v.dims]
+            stored_time_chunk = max([int(c) for c in stored if c] or [1])
+            if user_chunks is not None:
+                _check_chunks(probe, user_chunks)
+        netcdf_chunks = {d: "auto" for d in sizes}
+        if user_chunks is None and "time" in sizes and (sizes["time"] > 1 or len(files) > 1):
+            netcdf_chunks["time"] = stored_time_chunk
+        if len(files) == 1:
+            netcdf_chunks.update(user_chunks or {})
     if len(files) == 1:
-        ds = open_input(files[0], {} if is_zarr_store(files[0]) else "auto")
-    elif all(not is_zarr_store(f) for f in files):
+        ds = open_input(files[0], netcdf_chunks if netcdf else {})
+    elif netcdf:
         try:
-            ds = xr.open_mfdataset(files, combine="by_coords", chunks="auto", **_COMBINE)
+            ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, **_COMBINE)
         except Exception as err:  # noqa: BLE001
             for f in files:  # name the unreadable file, if that is the problem
                 open_input(f, {}).close()
@@ -164,9 +181,7 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
             ds = xr.combine_by_coords(parts, **_COMBINE)
         except Exception as err:  # noqa: BLE001
             raise InputDataError(f"Cannot combine the inputs {files} by their coordinates ({type(err).__name__}: {str(err)[:300]}).") from err
-    if user_chunks is not None:
+    if user_chunks is not None and not (netcdf and len(files) == 1):
         ds = ds.chunk(_check_chunks(ds, user_chunks))
-    elif "time" in ds.dims and ds.sizes["time"] > 1 and not any(is_zarr_store(f) for f in files):
-        ds = ds.chunk({"time": 1})
     return ds
 

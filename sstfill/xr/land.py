@@ -20,13 +20,15 @@ import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputDataError
-from sstfill.xr.grid import SpatialGrid, lonlat_2d
+from sstfill.xr import cf
+from sstfill.xr.grid import SpatialGrid, find_grid, lonlat_2d
 
 __all__ = [
     "find_land",
     "land_from_flags",
     "land_in_cells",
     "never_observed",
+    "observation_mask",
 ]
 
 #: In a series, a never-observed pixel is land when the 1 km land mask has land within this
@@ -162,12 +164,15 @@ def never_observed(obj: xr.DataArray, grid: SpatialGrid) -> xr.DataArray:
     (:func:`dask.graph_manipulation.clone`): sharing the fill's reads would make dask hold
     every chunk of the series in memory until the fill uses it (a 2.4 GB archive on a worker
     with 720 MB spilled to disk); with its own reads it streams, at the cost of reading the
-    data twice.
+    data twice. Not for a rechunked array: dask 2026.8 cannot build the graph of a clone of
+    a rechunk once it is wrapped in a delayed write (``to_netcdf(compute=False)``: "Cannot
+    fuse tasks with multiple outputs"), so that one shares the reads (``sstfill fill`` opens
+    its inputs in their final chunks, without a rechunk).
     """
     other = [d for d in obj.dims if d not in grid.dims]
     if not other:
         return ~np.isfinite(obj)
-    if hasattr(obj.data, "dask"):
+    if hasattr(obj.data, "dask") and not any(str(name).startswith("rechunk-") for name in obj.data.dask.layers):
         from dask.graph_manipulation import clone
 
         obj = obj.copy(data=clone(obj.data))
@@ -282,3 +287,15 @@ def _coastal_never_observed(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[
         )
         land = land | shelves
     return land.rename("land")
+
+
+def observation_mask(da: xr.DataArray, land: Any, dataset: xr.Dataset | None) -> xr.DataArray:
+    """Flags per pixel of ``da``: 0 observed, 1 cloud, 2 land; land is also looked for in ``dataset``, if given."""
+    land_da = find_land(da, find_grid(da), land, dataset)
+    missing = ~np.isfinite(da)  # +-inf is missing data too
+    codes = xr.where(missing, 1, 0)
+    if land_da is not None:
+        codes = xr.where(missing & land_da, 2, codes)
+    codes = codes.transpose(*da.dims)
+    out = cf.flag_variable(codes, cf.MASK_FLAGS, f"observation mask of {da.name or 'field'}", da, cf.MASK_FLAG_COMMENT)
+    return out.rename(f"{da.name or 'field'}_mask")

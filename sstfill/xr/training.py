@@ -18,6 +18,7 @@ from sstfill.models.store import resolve_model
 from sstfill.training.latent import MAX_MISSING, train_latent
 from sstfill.training.tiles import OWN_CLOUDS, draw_holes
 from sstfill.training.trainer import TrainSettings, fit, new_model
+from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
 from sstfill.xr.samples import own_cloud_masks, tiles_from_dataarray
@@ -57,6 +58,7 @@ def train_model(
     checkpoint: str | None,
     resume: str | None,
     progress: bool,
+    climatology: Any,
     **config: Any,
 ):
     """Train (or, with ``init``, adapt) a model on ``da``; see :meth:`~sstfill.xr.accessor.DatasetInpaint.train`.
@@ -66,6 +68,11 @@ def train_model(
 
     check_field(da)
     grid = find_grid(da)
+    work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)
+    clim = monthly_climatology(work, grid.dims, climatology, periodic_x=grid.periodic)
+    if clim is not None:  # what fill() will give the model: the anomalies from the series' monthly climatology
+        da = clim.anomalies(work).rename(da.name)
+        da.attrs = dict(work.attrs)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "latent":
@@ -145,6 +152,8 @@ def train_model(
     net.history["tiles"] = [len(train), len(val), len(test)]
     if adapting:
         net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library, net.config)
+        if clim is not None:
+            net.adapted_on["climatology"] = clim.note
     return net
 
 
