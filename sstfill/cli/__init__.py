@@ -85,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "'auto' is the measured default, 'none' fills every gap however far (default: %(default)s)")
     p.add_argument("--no-error", action="store_true", help="do not write <var>_error (the standard error of each filled value): a little faster")
     p.add_argument("--climatology", choices=["auto", "monthly", "none"], default="auto",
-                   help="fill the anomalies from the inputs' own monthly climatology and add it back; auto: when every calendar month "
-                   "occurs in at least 3 years (default: %(default)s)")
+                   help="fill the anomalies from the inputs' own monthly climatology and add it back; auto: monthly maps in which every "
+                   "calendar month occurs in at least 3 years (default: %(default)s)")
     p.add_argument("--adapt", type=float, default=None, metavar="MINUTES", help="first adapt --model to the inputs for MINUTES minutes "
                    "(fine-tune a copy on their own observed pixels and cloud masks, as sstfill train --init does), then fill with it")
     p.add_argument("--save-model", default=None, metavar="PATH", help="with --adapt: also write the adapted model to PATH (after the output is written)")
@@ -117,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tiles", type=int, default=None, metavar="N", help="at most N tiles per set")
     p.add_argument("--steps-per-epoch", type=int, default=None, metavar="N", help="batches per epoch (default: one pass over the tiles; 16 with --init)")
     p.add_argument("--climatology", choices=["auto", "monthly", "none"], default="auto",
-                   help="train on the anomalies from the inputs' own monthly climatology, as sstfill fill fills them; auto: when every "
-                   "calendar month occurs in at least 3 years (default: %(default)s)")
+                   help="train on the anomalies from the inputs' own monthly climatology, as sstfill fill fills them; auto: monthly maps in which "
+                   "every calendar month occurs in at least 3 years (default: %(default)s)")
     p.add_argument("--max-minutes", type=float, default=None, metavar="M", help="stop after the epoch in which training passes M minutes (default: none; 10 with --init)")
     p.add_argument("--chunks", default=None, help="dask chunks for reading, e.g. time=1")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")

@@ -257,9 +257,10 @@ class DataArrayInpaint(_Base):
             :mod:`sstfill.kernels.uncertainty` and the CF guide); ``error=False`` skips it.
         climatology : "auto", "monthly", None or DataArray
             Fill the anomalies from a monthly climatology and add it back: "auto" (the
-            default) when every calendar month of the series occurs in at least 3 years (the
-            series' own climatology, from its observed pixels); "monthly" always; None never;
-            or a climatology with a ``month`` dimension. See :mod:`sstfill.xr.climatology`.
+            default) for monthly maps in which every calendar month occurs in at least 3 years
+            (the series' own climatology, from its observed pixels); "monthly" on any series
+            with dates; None never; or a climatology with a ``month`` dimension. See
+            :mod:`sstfill.xr.climatology`.
 
         Returns
         -------

@@ -8,9 +8,13 @@ takes the default model from 4.89 to 0.517 degC, level with DINEOF's 0.517, and 
 context model adapted to the series for a minute to 0.441 (``benchmarks/seasonal_trial.py``,
 ``benchmarks/adapt.py``, ``docs/benchmarks/adapt.md``).
 
-``fill(climatology="auto")`` (the default) does it when every calendar month of the series
-occurs in at least :data:`MIN_YEARS` different years, judged from the time coordinate
-alone; a shorter series (days, a season) is filled as it is. The climatology is computed
+``fill(climatology="auto")`` (the default) does it for a series of monthly (or coarser)
+maps, :data:`MIN_STEP_DAYS` apart or more, in which every calendar month occurs in at least
+:data:`MIN_YEARS` different years, judged from the time coordinate alone; anything else
+(days, a season, daily maps over many years) is filled as it is. Daily series are left
+alone because it was not measured on them, and on the 6- and 10-day MUR series the series'
+own mean, used the same way, made the fill 25 % worse (fronts that move from day to day
+are not a climatology); ``climatology="monthly"`` asks for it on any series with dates. The climatology is computed
 lazily from the observed pixels (``groupby("time.month").mean()``: one pass over the
 series); a pixel never observed in some calendar month gets a harmonic fill of that
 month's climatology map (land stays out). Observed pixels are returned bit for bit.
@@ -26,12 +30,14 @@ import xarray as xr
 
 from sstfill.errors import InputDataError
 from sstfill.kernels.tiling import TilePlan
-from sstfill.xr.series import find_time_dim
+from sstfill.xr.series import find_time_dim, typical_step_days
 
-__all__ = ["MIN_YEARS", "Climatology", "monthly_climatology"]
+__all__ = ["MIN_YEARS", "MIN_STEP_DAYS", "Climatology", "monthly_climatology"]
 
 #: Years each calendar month of a series must occur in for ``climatology="auto"`` to use one.
 MIN_YEARS = 3
+#: The typical step (days) of a series for ``climatology="auto"`` to use one: monthly maps.
+MIN_STEP_DAYS = 25.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,11 @@ def _months(work: xr.DataArray, dim: str) -> xr.DataArray | None:
         return None
 
 
-def _enough_years(work: xr.DataArray, dim: str, months: xr.DataArray) -> bool:
+def _auto_applies(work: xr.DataArray, dim: str, spatial_dims: tuple[str, str], months: xr.DataArray) -> bool:
+    """``climatology="auto"``: monthly (or coarser) maps, every calendar month in :data:`MIN_YEARS` years."""
+    step = typical_step_days(work, spatial_dims)
+    if step is None or step < MIN_STEP_DAYS:
+        return False
     years = work[dim].dt.year.values
     pairs = {(int(y), int(m)) for y, m in zip(years, months.values)}
     per_month = {m: sum(1 for _, mm in pairs if mm == m) for m in {m for _, m in pairs}}
@@ -94,8 +104,8 @@ def monthly_climatology(
         The field, dims (others, y, x), numpy or dask.
     spatial_dims : (y, x)
     climatology : "auto", "monthly", None, False or DataArray
-        "auto": monthly when every calendar month of the series occurs in at least
-        :data:`MIN_YEARS` years; "monthly": always (the series needs dates); None or False:
+        "auto": for monthly maps (:data:`MIN_STEP_DAYS` apart or more) in which every
+        calendar month occurs in at least :data:`MIN_YEARS` years; "monthly": always (the series needs dates); None or False:
         never; a DataArray with a ``month`` dimension (1-12) on the field's grid: that one
         (e.g. a climatology of the whole archive, so that fills of parts of it agree).
     land : bool array (y, x), like ``work``, or None
@@ -115,6 +125,9 @@ def monthly_climatology(
     True
     >>> monthly_climatology(sst.isel(time=slice(0, 24)), ("lat", "lon"), "auto") is None  # two years
     True
+    >>> days = sst.interp(time=pd.date_range("2001-01-01", "2004-12-01", freq="D"))
+    >>> monthly_climatology(days, ("lat", "lon"), "auto") is None  # daily maps: not measured, left alone
+    True
     """
     if climatology is None or climatology is False:
         return None
@@ -132,7 +145,7 @@ def monthly_climatology(
         table = _check_table(climatology, work, dim, spatial_dims, name)
         note = "as anomalies from the monthly climatology passed in"
     else:
-        if climatology == "auto" and not _enough_years(work, dim, months):
+        if climatology == "auto" and not _auto_applies(work, dim, spatial_dims, months):
             return None
         observed = work.where(np.isfinite(work))
         table = observed.groupby(months.rename("month")).mean(dim).astype(work.dtype)
