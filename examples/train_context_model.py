@@ -116,17 +116,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", type=Path, default=None)
     p.add_argument("--resume", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--window-std-floor", type=float, default=1.0, help="ModelConfig.window_std_floor of the new model")
+    p.add_argument("--export-series", type=Path, default=None, help="only write the training series to this .npz (to train elsewhere) and stop")
+    p.add_argument("--series", type=Path, default=None, help="read the training series from an --export-series file instead of --shared")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.export_series is not None:
+        series = training_series(args.shared)
+        args.export_series.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.export_series, **{f"{n}__{part}": a for n, pair in series.items() for part, a in zip(("images", "days"), pair)})
+        print(f"wrote {args.export_series}", flush=True)
+        return 0
 
     base = sstfill.load_model(args.init) if args.init is not None else None
     preset = dict(sstfill.models.networks.PRESETS[args.preset])
     preset.update(inputs=CONTEXT_INPUTS, context_margin=args.margin, time_offsets=tuple(args.offsets))
-    config = ModelConfig(**preset) if base is None else ModelConfig(**{**base.config.to_dict(), **{k: preset[k] for k in ("inputs", "context_margin", "time_offsets")}})
+    preset["window_std_floor"] = args.window_std_floor
+    keep = ("inputs", "context_margin", "time_offsets", "window_std_floor")
+    config = ModelConfig(**preset) if base is None else ModelConfig(**{**base.config.to_dict(), **{k: preset[k] for k in keep}})
     model = grow_inputs(base, config) if base is not None else sstfill.Inpainter(config, preset=args.preset)
     model.preset = "context" if args.preset == "default" else f"{args.preset}+context"  # the bundled model="context"
     t0 = time.time()
-    banks = build_banks(training_series(args.shared), config)
+    if args.series is not None:
+        with np.load(args.series) as z:
+            names = sorted({k.split("__")[0] for k in z.files})
+            series = {n: (z[f"{n}__images"], z[f"{n}__days"]) for n in names}
+    else:
+        series = training_series(args.shared)
+    banks = build_banks(series, config)
     names = list(banks)
     repeat = [args.mur_repeat if n.startswith("mur") else 1 for n in names]
     train = merge([banks[n]["train"] for n in names], repeat)
@@ -146,12 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         hole_bank=2048,
         refresh=0.25,
     )
-    model = fit(model, train, val, settings, device="cpu", checkpoint=args.checkpoint, resume=args.resume, progress=not args.no_progress)
+    model = fit(model, train, val, settings, device=args.device, checkpoint=args.checkpoint, resume=args.resume, progress=not args.no_progress)
     h = model.history
     print(f"epochs {len(h['epoch'])}, val rmse (norm) first {h['val_rmse_hidden'][0]:.4f} best {min(h['val_rmse_hidden']):.4f}, {np.mean(h['tiles_per_second']):.0f} samples/s", flush=True)
     command = "python examples/train_context_model.py " + " ".join(argv if argv is not None else sys.argv[1:])
     data = "MUR L4 socal days 1-8 + Arabian Sea steps 1-4 as series (validation: the last of them); SLSTR L2 NE Atlantic (north of the held-out rows) + Norwegian Sea as single images (validation: southern 12 % of their rows)"
-    model.save(args.out, extra_config={"training": {"command": command, "samples": counts, "data": data, "device": "cpu", "threads": args.threads, "init": str(args.init) if args.init else None}})
+    model.save(args.out, extra_config={"training": {"command": command, "samples": counts, "data": data, "device": args.device, "threads": args.threads, "init": str(args.init) if args.init else None}})
     print(f"saved {args.out}", flush=True)
     return 0
 
