@@ -5,7 +5,7 @@ each pixel's mean of its observed values in the same calendar month. Filling the
 from that climatology and adding it back is what DINEOF does implicitly with its leading
 modes; on ERSST v5 (global, 2 degrees, 128 months, real clouds over half the ocean) it
 takes the default model from 4.89 to 0.517 degC, level with DINEOF's 0.517, and the
-context model adapted to the series for a minute to 0.441 (``benchmarks/seasonal_trial.py``,
+context model adapted to the series for a minute to 0.436 (``benchmarks/seasonal_trial.py``,
 ``benchmarks/adapt.py``, ``docs/benchmarks/adapt.md``).
 
 ``fill(climatology="auto")`` (the default) does it for a series of monthly (or coarser)
