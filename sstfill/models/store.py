@@ -35,7 +35,7 @@ BUNDLED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast_model.npz", "context":
 BUNDLED_MODEL_USES = {
     "default": "the most accurate; what fill() uses when no model is given",
     "fast": "fills 1.7-1.9x as fast on a CPU for a slightly higher error",
-    "context": "sees neighbouring days and a 192-pixel window: the best on time series, worse than default on single images (CPU-trained)",
+    "context": "sees neighbouring days and a 192-pixel window: the best on time series, worse than default on single images (GPU-trained; its validation RMSE is in units of a standard deviation floored at the window's, not comparable with the others')",
     "latent": "latent-space inpainting with a DCGAN (Yeh et al.): less accurate and far slower than default; for comparison (CPU-trained)",
 }
 
