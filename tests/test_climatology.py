@@ -69,6 +69,9 @@ def test_chunked_fill_equals_the_whole_fill(ersst):
     chunked = gappy.chunk({"time": 12, "lon": 20}).inpaint.fill("fast", max_distance=None, precision="float32")
     np.testing.assert_array_equal(chunked.values, whole.values)
     np.testing.assert_array_equal(chunked["sst_error"].values, whole["sst_error"].values)
+    reordered = gappy.transpose("lat", "time", "lon").inpaint.fill("fast", max_distance=None, precision="float32")
+    assert reordered.dims == ("lat", "time", "lon")
+    np.testing.assert_array_equal(reordered.transpose(*whole.dims).values, whole.values)
 
 
 def test_a_pixel_never_observed_in_a_month_still_gets_a_climatology(ersst):

@@ -149,6 +149,7 @@ def monthly_climatology(
             return None
         observed = work.where(np.isfinite(work))
         table = observed.groupby(months.rename("month")).mean(dim).astype(work.dtype)
+        table = table.transpose("month", ..., *spatial_dims)  # the maps' axes last, whatever order groupby gives
         years = np.unique(work[dim].dt.year.values).size
         note = f"as anomalies from its own monthly climatology ({years} years)"
     table = _fill_gaps(table, land, periodic_x)
