@@ -140,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     if args.series is not None:
         with np.load(args.series) as z:
-            names = sorted({k.split("__")[0] for k in z.files})
-            series = {n: (z[f"{n}__images"], z[f"{n}__days"]) for n in names}
+            series = {source: (z[f"{source}__images"], z[f"{source}__days"]) for source in sorted({k.split("__")[0] for k in z.files})}
     else:
         series = training_series(args.shared)
     banks = build_banks(series, config)

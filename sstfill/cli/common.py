@@ -54,6 +54,15 @@ def parse_chunks(text: str | None) -> dict[str, int] | None:
     return out
 
 
+def climatology_arg(text: str) -> str | None:
+    """``--climatology`` as ``fill`` and ``train`` take it: "none" is None.
+
+    >>> climatology_arg("none"), climatology_arg("auto")
+    (None, 'auto')
+    """
+    return None if text == "none" else text
+
+
 def bundled_file(name: str) -> Path:
     """Where a file shipped in ``sstfill/data`` lives in this installation (it may be missing)."""
     from importlib import resources

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from sstfill.cli.common import adaptation_scores, format_count, parse_chunks, resolve_cli_model, resolve_init, say
+from sstfill.cli.common import adaptation_scores, climatology_arg, format_count, parse_chunks, resolve_cli_model, resolve_init, say
 from sstfill.errors import CLIError
 
 __all__ = ["cmd_fill", "flag_counts", "error_quantiles", "max_distance_arg"]
@@ -108,6 +108,7 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
 
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
+    from sstfill.xr.climatology import NOTE as CLIMATOLOGY_NOTE
     from sstfill.xr.io import check_output, expand_inputs, open_inputs, output_format, write_atomic
 
     if len(args.paths) < 2:
@@ -141,8 +142,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
         if Path(p).expanduser().resolve() == target.resolve() and target.suffix.lower() == ".zarr":
             raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
     max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
-    climatology = getattr(args, "climatology", "auto")
-    climatology = None if climatology == "none" else climatology
+    climatology = climatology_arg(getattr(args, "climatology", "auto"))
     if init is None:
         model = resolve_cli_model(args.model, args.device, args.precision)
     else:
@@ -175,7 +175,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
         sizes = " x ".join(f"{d} {n}" for d, n in field.sizes.items())
         what = getattr(model, "description", model)
         say(f"filling {var!r} ({sizes}; {n_chunks} dask chunk{'s' if n_chunks != 1 else ''}) with {'the adapted model: ' if init else ''}{what}")
-        if "monthly climatology" in str(out[var].attrs.get("comment", "")):
+        if CLIMATOLOGY_NOTE in str(out[var].attrs.get("comment", "")):
             say("  as anomalies from the inputs' own monthly climatology (--climatology none to fill the field as it is)")
         if client is not None:
             say(f"on the dask cluster at {args.scheduler} (dashboard: {client.dashboard_link})")

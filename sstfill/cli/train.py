@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sstfill.cli.common import adaptation_scores, history_lines, parse_chunks, resolve_init, say
+from sstfill.cli.common import adaptation_scores, climatology_arg, history_lines, parse_chunks, resolve_init, say
 from sstfill.errors import CLIError, ModelFileError
 
 __all__ = ["cmd_train", "ADAPT_EPOCHS", "ADAPT_MINUTES", "FRESH_EPOCHS"]
@@ -84,7 +84,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         resume=resume,
         progress=not args.no_progress,
-        climatology=None if args.climatology == "none" else args.climatology,
+        climatology=climatology_arg(args.climatology),
     )
     if latent:
         kwargs["method"] = "latent"

@@ -22,6 +22,7 @@ month's climatology map (land stays out). Observed pixels are returned bit for b
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +33,14 @@ from sstfill.errors import InputDataError
 from sstfill.kernels.tiling import TilePlan
 from sstfill.xr.series import find_time_dim, typical_step_days
 
-__all__ = ["MIN_YEARS", "MIN_STEP_DAYS", "Climatology", "monthly_climatology"]
+__all__ = ["MIN_YEARS", "MIN_STEP_DAYS", "NOTE", "Climatology", "monthly_climatology"]
 
 #: Years each calendar month of a series must occur in for ``climatology="auto"`` to use one.
 MIN_YEARS = 3
 #: The typical step (days) of a series for ``climatology="auto"`` to use one: monthly maps.
 MIN_STEP_DAYS = 25.0
+#: How every :attr:`Climatology.note` begins (in the filled field's ``comment`` and ``history``).
+NOTE = "as anomalies from"
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,8 @@ def _auto_applies(work: xr.DataArray, dim: str, spatial_dims: tuple[str, str], m
     step = typical_step_days(work, spatial_dims)
     if step is None or step < MIN_STEP_DAYS:
         return False
-    years = work[dim].dt.year.values
-    pairs = {(int(y), int(m)) for y, m in zip(years, months.values)}
-    per_month = {m: sum(1 for _, mm in pairs if mm == m) for m in {m for _, m in pairs}}
-    return bool(per_month) and min(per_month.values()) >= MIN_YEARS
+    years_of_month = Counter(m for _, m in {(int(y), int(m)) for y, m in zip(work[dim].dt.year.values, months.values)})
+    return bool(years_of_month) and min(years_of_month.values()) >= MIN_YEARS
 
 
 def monthly_climatology(
@@ -142,8 +143,8 @@ def monthly_climatology(
             return None
         raise InputDataError(f"Variable {name!r} has no time axis with dates, so it has no monthly climatology; drop climatology= or give the field a datetime time coordinate.")
     if is_table:
-        table = _check_table(climatology, work, dim, spatial_dims, name)
-        note = "as anomalies from the monthly climatology passed in"
+        table = _check_table(climatology, work, dim, spatial_dims, months, name)
+        note = f"{NOTE} the monthly climatology passed in"
     else:
         if climatology == "auto" and not _auto_applies(work, dim, spatial_dims, months):
             return None
@@ -151,7 +152,7 @@ def monthly_climatology(
         table = observed.groupby(months.rename("month")).mean(dim).astype(work.dtype)
         table = table.transpose("month", ..., *spatial_dims)  # the maps' axes last, whatever order groupby gives
         years = np.unique(work[dim].dt.year.values).size
-        note = f"as anomalies from its own monthly climatology ({years} years)"
+        note = f"{NOTE} its own monthly climatology ({years} years)"
     table = _fill_gaps(table, land, periodic_x)
     per_step = table.sel(month=months.values).rename(month=dim).drop_vars("month", errors="ignore")
     per_step = per_step.assign_coords({dim: work[dim]}).transpose(*[d for d in work.dims if d in per_step.dims])
@@ -160,11 +161,11 @@ def monthly_climatology(
     return Climatology(per_step, note)
 
 
-def _check_table(table: xr.DataArray, work: xr.DataArray, dim: str, spatial_dims: tuple[str, str], name: str) -> xr.DataArray:
+def _check_table(table: xr.DataArray, work: xr.DataArray, dim: str, spatial_dims: tuple[str, str], months: xr.DataArray, name: str) -> xr.DataArray:
     """A user's climatology, checked against the field: a ``month`` dim covering the series' months, the same grid."""
     if "month" not in table.dims:
         raise InputDataError(f"The climatology for {name!r} has dims {table.dims}; it needs a 'month' dimension (1-12), e.g. sst.groupby('time.month').mean().")
-    missing = set(np.unique(work[dim].dt.month.values).tolist()) - set(np.asarray(table["month"].values).tolist())
+    missing = set(np.unique(months.values).tolist()) - set(np.asarray(table["month"].values).tolist())
     if missing:
         raise InputDataError(f"The climatology for {name!r} has no month {sorted(missing)}; give it every calendar month of the series.")
     for d in spatial_dims:

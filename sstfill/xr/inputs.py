@@ -156,8 +156,8 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
             # steps stored together are read together (splitting them would decompress each many times)
             stored = [v.encoding.get("preferred_chunks", {}).get("time") for v in probe.data_vars.values() if "time" in v.dims]
             stored_time_chunk = max([int(c) for c in stored if c] or [1])
-            if user_chunks is not None:
-                _check_chunks(probe, user_chunks)
+            if user_chunks is not None:  # checked here, once, with the names of the dims
+                user_chunks = _check_chunks(probe, user_chunks)
         netcdf_chunks = {d: "auto" for d in sizes}
         if user_chunks is None and "time" in sizes and (sizes["time"] > 1 or len(files) > 1):
             netcdf_chunks["time"] = stored_time_chunk
@@ -181,7 +181,7 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
             ds = xr.combine_by_coords(parts, **_COMBINE)
         except Exception as err:  # noqa: BLE001
             raise InputDataError(f"Cannot combine the inputs {files} by their coordinates ({type(err).__name__}: {str(err)[:300]}).") from err
-    if user_chunks is not None and not (netcdf and len(files) == 1):
-        ds = ds.chunk(_check_chunks(ds, user_chunks))
+    if user_chunks is not None and not (netcdf and len(files) == 1):  # several files: their chunks, then the user's
+        ds = ds.chunk(user_chunks if netcdf else _check_chunks(ds, user_chunks))
     return ds
 
