@@ -184,7 +184,6 @@ def beyond_reach(
     )
     if _surely_within(observed, gaps, reach / smax_all):
         return out
-    halo = None
     if spacing is None:
         return (
             distance_to_observed(
@@ -196,25 +195,56 @@ def beyond_reach(
             )
             > reach
         ) & gaps
-    dy, dx = _spacing_rows(spacing, observed.shape[-2])
-    steps = np.array(list(_classes(dy, dx)[1].values()))
-    smin, smax = float(steps.min()), float(steps.max())
+    return _beyond_reach_spaced(observed, gaps, reach, spacing, periodic_x)
+
+
+def _beyond_reach_spaced(
+    observed: np.ndarray, gaps: np.ndarray, reach: float, spacing: tuple, periodic_x: bool
+) -> np.ndarray:
+    """:func:`beyond_reach` with a spacing per row: one transform bounds every distance, exact ones settle the rest.
+
+    Each row's distances use its class's spacing ``(cy, cx)`` (see :func:`_classes`). One
+    transform with a reference spacing ``(ry, rx)`` (the medians) bounds them all: for a
+    pixel of row r, ``lo_r * d_ref <= d_r <= hi_r * d_ref`` with ``lo_r`` and ``hi_r`` the
+    smaller and larger of ``cy / ry`` and ``cx / rx`` (both metrics are diagonal). Only
+    the gaps those bounds leave undecided get their class's exact transform, on a window
+    around them with ``reach`` of context, which holds every observation within reach.
+    The mask is therefore the one :func:`distance_to_observed` with ``spacing`` gives.
+    """
+    ny, nx = observed.shape[-2:]
+    dy, dx = _spacing_rows(spacing, ny)
+    classes, class_spacing = _classes(dy, dx)
+    cy = np.array([class_spacing[int(k)][0] for k in classes])
+    cx = np.array([class_spacing[int(k)][1] for k in classes])
+    pad = 0
     if periodic_x:
-        halo = reach_halo(reach, smin)
-    # one isotropic transform bounds every distance: d_px * smin <= d <= d_px * smax
-    d_px = distance_to_observed(
-        observed, None, periodic_x=periodic_x, halo_x=halo, limit=reach / smin
-    )
-    out = (d_px * smin > reach) & gaps
-    unsure = (d_px * smax > reach) & ~out & gaps
-    if unsure.any():  # only then the transforms with each row's spacing
-        out |= unsure & (
-            distance_to_observed(
-                observed, spacing, periodic_x=periodic_x, halo_x=halo, limit=reach
-            )
-            > reach
-        )
-    return out
+        pad = min(reach_halo(reach, float(min(cy.min(), cx.min()))), nx)
+        wrap = [(0, 0)] * (observed.ndim - 1) + [(pad, pad)]
+        observed, gaps = np.pad(observed, wrap, mode="wrap"), np.pad(gaps, wrap, mode="wrap")
+    ref = (float(np.median(cy)), float(np.median(cx)))
+    d_ref = distance_to_observed(observed, ref)
+    ratios = np.stack([cy / ref[0], cx / ref[1]])
+    lo, hi = ratios.min(axis=0)[:, None], ratios.max(axis=0)[:, None]
+    tol = 1e-9 * reach
+    out = (lo * d_ref > reach + tol) & gaps
+    unsure = (hi * d_ref > reach - tol) & ~out & gaps
+    images = observed.reshape((-1,) + observed.shape[-2:])
+    out_images, unsure_images = out.reshape(images.shape), unsure.reshape(images.shape)
+    for image, beyond, undecided in zip(images, out_images, unsure_images):
+        for k in np.unique(classes[undecided.any(axis=1)]):
+            rows_k = classes == k
+            ys, xs = np.nonzero(undecided & rows_k[:, None])
+            sy, sx = class_spacing[int(k)]
+            cty, ctx = math.ceil(reach / sy) + 1, math.ceil(reach / sx) + 1
+            y0, y1 = max(ys.min() - cty, 0), min(ys.max() + 1 + cty, ny)
+            x0, x1 = max(xs.min() - ctx, 0), min(xs.max() + 1 + ctx, image.shape[-1])
+            part = image[y0:y1, x0:x1]
+            if part.any():
+                far = ndimage.distance_transform_edt(~part, sampling=(sy, sx))[ys - y0, xs - x0] > reach
+            else:
+                far = True  # nothing within reach
+            beyond[ys, xs] = far
+    return out[..., pad : pad + nx] if pad else out
 
 
 def _surely_within(
