@@ -7,8 +7,9 @@ transplanted on every day), and for ERSST v5 (``benchmarks/cases_ersst.py``: glo
 2 degrees, 128 months; the one series no bundled model was trained on), the user's archive is the region stack as a user would have it:
 the observed pixels only, the transplanted clouds as gaps. The bundled default model is
 adapted to it with ``ds.inpaint.train(var, init="default", max_minutes=M)`` (holes from the
-series' own clouds, validation held out by time, the starting weights kept unless an epoch
-beats them), and the adapted model fills the series cases (the 128 x 128 windows of the
+series' own clouds, validation by filling a band of rows held out in space (or a block of
+steps) under the series' own clouds of other steps, the starting weights kept unless an epoch
+fills it better), and the adapted model fills the series cases (the 128 x 128 windows of the
 held-out days, filled as series); RMSE on their hidden pixels. One run per region with a
 checkpoint: the 5-minute model is the 1-minute run resumed to 5 minutes of training (the
 same trajectory as a 5-minute run), and so on. Peers on the same pixels: the bundled model
@@ -73,6 +74,16 @@ def score_units(units, fills: dict) -> dict:
     return {"rmse": float(np.sqrt(sq / n)) if n else float("nan"), "pixels": n}
 
 
+def _kept_fill_rmse(history: dict) -> float | None:
+    """The validation-by-filling RMSE of the weights adapting kept (the start's when it kept them)."""
+    if "start_val_fill_rmse" not in history:
+        return None
+    best = history["best_epoch"][0]
+    if best == -1 or best not in history["epoch"]:
+        return history["start_val_fill_rmse"][0]
+    return history["val_fill_rmse"][history["epoch"].index(best)]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--shared", default=str(split.DEFAULT_SHARED))
@@ -81,6 +92,10 @@ def main(argv=None) -> int:
     p.add_argument("--init", default="default")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--regions", nargs="*", default=None, help="only these series: mur_socal, mur_arabian, ersst (default: all)")
+    p.add_argument("--archive", choices=("all", "new-days"), default="all",
+                   help="what the model adapts on: the whole region stack (all), or, on the MUR series, only its held-out days, "
+                        "the days no bundled model was trained on (new-days; ERSST, which no bundled model saw, stays whole); "
+                        "writes adapt_<init>_new_days.json")
     p.add_argument("--merge", action="store_true", help="update only these regions' rows of an existing adapt_<init>.json (each row keeps its own command)")
     args = p.parse_args(argv)
     import sstfill  # noqa: F401
@@ -92,7 +107,7 @@ def main(argv=None) -> int:
     if not args.regions or "ersst" in args.regions:  # the series no bundled model has seen
         stacks["ersst"], ersst_unit = ersst_series(shared, args.seed)
         units.append(ersst_unit)
-    results: dict = {"regions": {}, "budgets": args.budgets, "init": args.init,
+    results: dict = {"regions": {}, "budgets": args.budgets, "init": args.init, "archive": args.archive,
                      "command": harness.command_line("adapt.py", argv or sys.argv[1:]), "run_at": harness.utc_timestamp()}
     dincae = dincae_module()
     t_all = time.perf_counter()
@@ -125,6 +140,9 @@ def main(argv=None) -> int:
         else:
             row["dincae"] = None
         ds = region_dataset(st)
+        if args.archive == "new-days" and region != "ersst":  # the user's archive: days no bundled model has seen
+            ds = ds.isel(time=list(st.heldout_steps))
+        row["archive_days"] = int(ds.sizes["time"])
         row["adapted"] = []
         with tempfile.TemporaryDirectory() as tmp:
             ckpt = Path(tmp) / "run.npz"
@@ -139,7 +157,9 @@ def main(argv=None) -> int:
                 score = score_units(mine, {u.name: fill_unit_with_model(u, model) for u in mine})
                 entry = {"minutes": minutes, "trained_seconds": float(sum(h["seconds"])), "epochs": len(h["epoch"]), "wall_seconds_this_step": wall,
                          "start_val_loss": h.get("start_val_loss", [None])[0], "best_val_loss": float(min(h["val_loss"])),
-                         "kept_start": h["best_epoch"][0] == -1, **score, "tiles": h.get("tiles")}
+                         "kept_start": h["best_epoch"][0] == -1, **score, "tiles": h.get("tiles"),
+                         "start_val_fill_rmse": h.get("start_val_fill_rmse", [None])[0], "kept_val_fill_rmse": _kept_fill_rmse(h),
+                         "fill_validation": h.get("fill_validation")}
                 row["adapted"].append(entry)
                 gain = 1 - score["rmse"] / row["bundled"]["rmse"]
                 print(f"[adapt] {region} {minutes:g} min ({entry['trained_seconds']:.0f} s trained, {entry['epochs']} epochs): rmse {score['rmse']:.4f} "
@@ -149,7 +169,7 @@ def main(argv=None) -> int:
     results["seconds"] = time.perf_counter() - t_all
     results["environment"] = harness.environment()
     if args.out:
-        out = Path(args.out) / f"adapt_{Path(args.init).stem}.json"
+        out = Path(args.out) / f"adapt_{Path(args.init).stem}{'' if args.archive == 'all' else '_new_days'}.json"
         if args.merge and out.is_file():  # the other regions' rows as they were measured
             import json
 

@@ -161,3 +161,54 @@ def test_adapting_to_a_monthly_series_makes_the_adjacent_months_its_neighbouring
     daily, _ = synthetic_sst(128, 128, nt=4, seed=4).inpaint.add_holes("clouds", fraction=0.3, seed=3)
     again = daily.to_dataset().inpaint.train("sst", init=back, epochs=1, steps_per_epoch=1, batch_size=4, progress=False)
     assert again.config.time_step_days == 1.0 and again.adapted_on["time_step_days"] == 1.0
+
+
+def test_adapting_validates_by_filling_the_held_out_band_under_other_days_clouds(cloudy_series):
+    """The stopping point is what a fill gives: the validation band filled whole, scored on pixels hidden under another day's clouds."""
+    from sstfill.training.tiles import split_blocks
+    from sstfill.xr.validation import fill_validation
+
+    check = fill_validation(cloudy_series, ("lat", "lon"), split=(0.75, 0.25, 0.0), by_rows=True, context_rows=64)
+    band = split_blocks(256, (0.75, 0.25, 0.0))[1]
+    observed = np.isfinite(cloudy_series.values)
+    hidden = np.isfinite(check.truth)
+    # only observed pixels of the band are hidden, each under the clouds of the day two steps away
+    expect = (observed & ~observed[[2, 3, 0, 1]])[:, band]
+    assert hidden.shape == (4, len(band), 128) and (hidden == expect).all() and hidden.sum() == check.hidden > 1000
+    assert np.array_equal(check.truth[hidden], cloudy_series.values[:, band][hidden])
+    # the field to fill keeps every other observation, the rows of context around the band included
+    field = check.field.values
+    assert np.isnan(field[:, check.rows][hidden]).all() and np.isfinite(field).sum() == observed[:, band[0] - 64 :].sum() - hidden.sum()
+    # its score is the RMSE of those pixels in a fill by the model
+    base = load_bundled_model("fast")
+    se, n = check(base)
+    filled = check.field.inpaint.fill(base, land=check.land, error=False, climatology=None).values[:, check.rows]
+    assert n.sum() == hidden.sum() and np.isclose(se.sum(), np.sum((filled[hidden] - check.truth[hidden]) ** 2), rtol=1e-6)
+    # adapting records it, starts from it, and keeps an epoch only if it fills the band better
+    model = cloudy_series.to_dataset().inpaint.train("sst", init="fast", epochs=2, steps_per_epoch=2, batch_size=8, progress=False)
+    h = model.history
+    assert np.isclose(h["start_val_fill_rmse"][0], np.sqrt(se.sum() / n.sum()), rtol=1e-5)
+    assert len(h["val_fill_rmse"]) == len(h["epoch"]) and "filled whole" in model.adapted_on["validation"]
+    best = h["best_epoch"][0]
+    kept = h["start_val_fill_rmse"][0] if best == -1 else h["val_fill_rmse"][h["epoch"].index(best)]
+    assert kept == min([h["start_val_fill_rmse"][0], *h["val_fill_rmse"]])
+
+
+def test_the_fill_validation_decides_which_weights_adapting_keeps(cloudy_series):
+    """Whatever the tiles' scores say, an epoch is kept only if it fills the validation part better than the start."""
+    from sstfill.training.trainer import TrainSettings, fit, new_model
+    from sstfill.xr.samples import tiles_from_dataarray
+
+    train, val, _, _ = tiles_from_dataarray(cloudy_series, ("lat", "lon"), split=(0.75, 0.25, 0.0), by="space", min_valid=0.5)
+    start = _weights(load_bundled_model("fast"))
+    for later, kept in ((2.0, -1), (0.5, 0)):  # every epoch fills worse than the start / the first epoch fills better
+        calls = []
+
+        def validate(model, calls=calls, later=later):
+            calls.append(1)
+            return np.full(4, 1.0 if len(calls) == 1 else later), np.full(4, 100.0)
+
+        settings = TrainSettings(epochs=2, batch_size=8, steps_per_epoch=2, lr=1e-4, keep_start=True, select_on="rmse", fill_validation=validate)
+        model = fit(new_model("fast", base=load_bundled_model("fast")), train, val, settings, device="cpu", progress=False)
+        assert len(calls) == 3 and model.history["best_epoch"] == [kept]
+        assert all(torch.equal(start[k], v) for k, v in _weights(model).items()) == (kept == -1)

@@ -305,15 +305,15 @@ def cloudy_series(tmp_path_factory) -> Path:
 def _kept_start_or_changed(stdout: str, adapted: sstfill.Inpainter) -> None:
     """The printed before/after agrees with the history, and with the weights: unchanged exactly when it says it kept them."""
     h = adapted.history
-    line = re.search(r"validation RMSE of hidden pixels (\d+\.\d+) -> (\d+\.\d+) kelvin", stdout)
+    line = re.search(r"validation RMSE of hidden pixels, the validation part filled whole: (\d+\.\d+) -> (\d+\.\d+) kelvin", stdout)
     assert line, stdout
-    assert float(line[1]) == pytest.approx(h["start_val_rmse_field_units"][0], abs=6e-4)
+    assert float(line[1]) == pytest.approx(h["start_val_fill_rmse"][0], abs=6e-4)
     chosen = h["best_epoch"][0]  # -1: the starting weights (no epoch beat them)
-    after = h["start_val_rmse_field_units"][0] if chosen == -1 else h["val_rmse_field_units"][h["epoch"].index(chosen)]
+    after = h["start_val_fill_rmse"][0] if chosen == -1 else h["val_fill_rmse"][h["epoch"].index(chosen)]
     assert float(line[2]) == pytest.approx(after, abs=6e-4)
     start = load_bundled_model("fast", "cpu").generator.state_dict()
     same = all(torch.equal(v, start[k]) for k, v in adapted.generator.state_dict().items())
-    assert same == (chosen == -1), (chosen, h["val_rmse_hidden"])
+    assert same == (chosen == -1), (chosen, h["val_fill_rmse"])
     assert same == ("kept them" in stdout), stdout
 
 

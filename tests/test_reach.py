@@ -204,3 +204,20 @@ def test_periodic_x_measures_across_the_dateline():
     np.testing.assert_array_equal(lazy, beyond)
     d = distance_to_observed(observed, periodic_x=True)
     assert d[0, 71] == 1.0 and d[0, 36] == 36.0
+
+
+def test_beyond_reach_with_row_spacing_is_the_exact_distance_mask():
+    """The bounds from one transform and the exact transforms of the undecided gaps give the mask of the full distance transform."""
+    rng = np.random.default_rng(1)
+    for trial in range(24):
+        ny, nx = (int(n) for n in rng.integers(20, 160, 2))
+        lat = np.linspace(rng.uniform(-80, 40), rng.uniform(41, 85), ny)
+        dy = np.full(ny, rng.uniform(0.5, 3.0))
+        spacing = (dy, dy * np.cos(np.deg2rad(lat)))  # x spacing shrinking poleward, many classes
+        observed = rng.random((2, ny, nx)) < rng.choice([0.002, 0.01, 0.05])
+        observed[1] &= trial % 5 != 0  # sometimes an image without data
+        land = rng.random((ny, nx)) < 0.1
+        reach, periodic = rng.uniform(2, 60), bool(trial % 2)
+        got = beyond_reach(observed, reach, spacing, periodic_x=periodic, exclude=land)
+        expect = (distance_to_observed(observed, spacing, periodic_x=periodic) > reach) & ~observed & ~land
+        assert np.array_equal(got, expect), trial

@@ -175,11 +175,24 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     'validation RMSE of hidden pixels 0.300 -> 0.300 K (no epoch beat the starting weights: kept them)'
     >>> adaptation_scores({"val_loss": [0.1]}) is None
     True
+
+    A model adapted by filling its validation part (``history["start_val_fill_rmse"]``):
+
+    >>> adaptation_scores({"start_val_fill_rmse": [0.31], "val_fill_rmse": [0.33, 0.29], "epoch": [0, 1], "best_epoch": [1]}, "K")
+    'validation RMSE of hidden pixels, the validation part filled whole: 0.310 -> 0.290 K'
     """
     import numpy as np
 
     from sstfill.training.settings import kept_epoch
 
+    unit = f" {units}" if units else ""
+    if h.get("start_val_fill_rmse"):  # chosen by filling the validation part (sstfill.xr.validation)
+        before = after = float(h["start_val_fill_rmse"][-1])
+        kept, filled = kept_epoch(h), h.get("val_fill_rmse") or []
+        if kept is not None and 0 <= kept < len(filled):
+            after = float(filled[kept])
+        text = f"validation RMSE of hidden pixels, the validation part filled whole: {before:.3f} -> {after:.3f}{unit}"
+        return text + (" (no epoch beat the starting weights: kept them)" if kept is None or kept < 0 else "")
     start = h.get("start_val_rmse_hidden") or []
     start_field = h.get("start_val_rmse_field_units") or []
     if not start or not start_field:
@@ -195,7 +208,6 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
         best = int(np.nanargmin(val))
         if val[best] < float(start[-1]) - 1e-7:  # as the trainer decides
             after, kept_start = float(val_field[best]), False
-    unit = f" {units}" if units else ""
     text = f"validation RMSE of hidden pixels {before:.3f} -> {after:.3f}{unit}"
     if kept_start:
         text += " (no epoch beat the starting weights: kept them)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,11 @@ class TrainSettings:
     #: what the best weights are chosen by: the validation "loss" (the weighted
     #: reconstruction the network is trained on) or the "rmse" of the hidden pixels
     select_on: str = "loss"
+    #: validation by filling (adapting): called with the model, returns per validation step the
+    #: sum of squared errors of its hidden pixels and their count; when given, the best weights
+    #: are chosen by its RMSE (and must beat the start's on it) instead of the tiles' scores
+    #: (:class:`sstfill.xr.validation.FillValidation`)
+    fill_validation: Any = field(default=None, repr=False)
 
 
 def kept_epoch(history: dict) -> int | None:

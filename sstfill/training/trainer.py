@@ -235,12 +235,14 @@ def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: Trai
         bank.replay(run.start)  # the bank as it was at the end of the checkpointed epoch
     elif settings.keep_start:  # adapting: the starting weights are the ones to beat
         start = evaluate_tiles(model, val_tiles, val_holes)
-        run.best = start[SELECT_ON[settings.select_on]]
+        run.best, windows = _selection_score(run, start)
         run.best_state = _snapshot(model.generator)
         run.history["start_val_loss"] = [start["loss"]]
         run.history["start_val_rmse_hidden"] = [start["rmse_hidden"]]
         run.history["start_val_rmse_field_units"] = [start["rmse_hidden_field"]]
-        run.history[START_WINDOWS] = start["se_windows"].tolist()
+        if settings.fill_validation is not None:
+            run.history["start_val_fill_rmse"] = [run.best]
+        run.history[START_WINDOWS] = windows.tolist()
         run.history["best_epoch"] = [-1]  # -1: the starting weights
     return run
 
@@ -325,8 +327,11 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
     record = {"epoch": epoch, **trained, "val_loss": val["loss"], "val_rmse_hidden": val["rmse_hidden"], "val_rmse_field_units": val["rmse_hidden_field"]}
     for key in HISTORY_KEYS:
         run.history.setdefault(key, []).append(record[key])  # setdefault: checkpoints of older versions lack newer keys
-    score = val[SELECT_ON[run.settings.select_on]]
-    if score < run.best - 1e-7 and _beats_start_if_adapting(run, val):
+    score, windows = _selection_score(run, val)
+    if run.settings.fill_validation is not None:
+        run.history.setdefault("val_fill_rmse", []).append(score)
+        val["fill_rmse"] = score
+    if score < run.best - 1e-7 and _beats_start_if_adapting(run, windows):
         run.best, run.bad_epochs = score, 0
         run.best_state = _snapshot(generator)
         run.history["best_epoch"] = [epoch]
@@ -335,10 +340,23 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
     return val
 
 
-def _beats_start_if_adapting(run: TrainingRun, val: dict[str, Any]) -> bool:
-    """True unless the run adapts a model (its start's errors recorded) and ``val`` does not beat them (:func:`beats_start`)."""
+def _selection_score(run: TrainingRun, val: dict[str, Any]) -> tuple[float, np.ndarray]:
+    """What the best weights are chosen by, and the per-window (or per-step) errors :func:`beats_start` compares.
+
+    The tiles' validation scores, or, with ``settings.fill_validation``, the RMSE of the
+    validation part filled whole (its hidden pixels' squared errors summed per step).
+    """
+    validate = run.settings.fill_validation
+    if validate is None:
+        return val[SELECT_ON[run.settings.select_on]], np.asarray(val["se_windows"])
+    se, n = validate(run.model)
+    return float(np.sqrt(np.sum(se) / max(float(np.sum(n)), 1.0))), np.asarray(se, dtype="float64")
+
+
+def _beats_start_if_adapting(run: TrainingRun, windows: np.ndarray) -> bool:
+    """True unless the run adapts a model (its start's errors recorded) and ``windows`` do not beat them (:func:`beats_start`)."""
     start = run.history.get(START_WINDOWS)  # recorded only when adapting (``keep_start``)
-    return not start or beats_start(start, val["se_windows"])
+    return not start or beats_start(start, windows)
 
 
 def should_stop(run: TrainingRun) -> bool:
@@ -356,7 +374,8 @@ def keep_final_weights(run: TrainingRun) -> None:
         run.model.generator.load_state_dict(averaged)
         avg_val = evaluate_tiles(run.model, run.val_tiles, run.val_holes)
         run.history["averaged_val_loss"] = [avg_val["loss"]]
-        if avg_val[SELECT_ON[run.settings.select_on]] < run.best and _beats_start_if_adapting(run, avg_val):
+        avg_score, avg_windows = _selection_score(run, avg_val)
+        if avg_score < run.best and _beats_start_if_adapting(run, avg_windows):
             best_state = None  # the average is better: keep it
             run.history["best_epoch"] = ["averaged"]
     if best_state is not None:
@@ -438,6 +457,8 @@ def fit(
             if settings.max_seconds is not None:  # a time budget: what is left of it
                 left = max(0.0, settings.max_seconds - sum(run.history["seconds"]))
                 extra["time_left"] = f"{int(left // 60)}:{int(left % 60):02d}"
+            if "fill_rmse" in val:  # validation by filling: the RMSE of the hidden pixels, field units
+                extra["val_fill_rmse"] = f"{val['fill_rmse']:.3f}"
             bar.set_postfix(
                 train_loss=f"{trained['train_loss']:.4f}",
                 val_loss=f"{val['loss']:.4f}",

@@ -23,6 +23,7 @@ from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
 from sstfill.xr.samples import own_cloud_masks, tiles_from_dataarray
 from sstfill.xr.series import COARSE_STEP_DAYS, typical_step_days
+from sstfill.xr.validation import fill_validation
 
 __all__ = ["train_model", "METHODS"]
 
@@ -146,14 +147,19 @@ def train_model(
         hole_library=library,
         keep_start=adapting,
         select_on="rmse" if adapting else "loss",
+        fill_validation=fill_validation(da, grid.dims, split=split, by_rows=how.startswith("by bands"), context_rows=tile, seed=seed) if adapting else None,
     )
     net = fit(net, train, val, settings, test_tiles=test if len(test) else None, device=device, checkpoint=checkpoint, resume=resume, progress=progress)
     net.history["split"] = how
     net.history["tiles"] = [len(train), len(val), len(test)]
+    if settings.fill_validation is not None:
+        net.history["fill_validation"] = settings.fill_validation.description
     if adapting:
         net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library, net.config)
         if clim is not None:
             net.adapted_on["climatology"] = clim.note
+        if settings.fill_validation is not None:
+            net.adapted_on["validation"] = settings.fill_validation.description
     return net
 
 
