@@ -47,6 +47,7 @@ from benchmarks.cases_ersst import ersst_series  # noqa: E402
 from benchmarks.cases_extra import series_units  # noqa: E402
 from benchmarks.dineof import dineof  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
+from sstfill.errors import InputDataError  # noqa: E402
 
 BUDGETS = (1.0, 5.0, 15.0)
 
@@ -61,17 +62,32 @@ def region_dataset(st):
 
 
 def score_units(units, fills: dict) -> dict:
-    """RMSE over all units' case pixels, per method in ``fills`` (unit name -> filled array)."""
-    sq, n = 0.0, 0
+    """RMSE over all units' case pixels, per method in ``fills`` (unit name -> filled array); each case's squared errors and pixels too."""
+    sq, n = [], []
     for u in units:
         f = fills[u.name]
         for c in u.cases:
             t = c.tags["t"]
             d = np.asarray(f[t], "float64")[c.hidden] - c.truth[c.hidden].astype("float64")
             d = d[np.isfinite(d)]
-            sq += float(np.sum(d**2))
-            n += d.size
-    return {"rmse": float(np.sqrt(sq / n)) if n else float("nan"), "pixels": n}
+            sq.append(float(np.sum(d**2)))
+            n.append(int(d.size))
+    total = sum(n)
+    return {"rmse": float(np.sqrt(sum(sq) / total)) if total else float("nan"), "pixels": total, "case_se": sq, "case_pixels": n}
+
+
+def gain_noise(bundled: dict, adapted: dict, resamples: int = 2000, seed: int = 0) -> float:
+    """Standard deviation of the gain ``1 - rmse_adapted / rmse_bundled`` over the cases, by a paired bootstrap.
+
+    What 'noise' is for issue 16's 'never worse by more than noise': the same cases drawn
+    again with replacement, both fills scored on each draw.
+    """
+    a, b, n = (np.asarray(x, dtype="float64") for x in (adapted["case_se"], bundled["case_se"], bundled["case_pixels"]))
+    if len(n) < 2 or len(a) != len(b):
+        return float("nan")
+    pick = np.random.default_rng(seed).integers(0, len(n), (resamples, len(n)))
+    gains = 1 - np.sqrt(a[pick].sum(1) / n[pick].sum(1)) / np.sqrt(b[pick].sum(1) / n[pick].sum(1))
+    return float(gains.std(ddof=1))
 
 
 def _kept_fill_rmse(history: dict) -> float | None:
@@ -149,8 +165,13 @@ def main(argv=None) -> int:
             resume = None
             for minutes in sorted(args.budgets):
                 t0 = time.perf_counter()
-                model = ds.inpaint.train("sst", init=args.init, max_minutes=minutes, epochs=10_000, checkpoint=str(ckpt), resume=resume,
-                                         progress=False, seed=args.seed)
+                try:
+                    model = ds.inpaint.train("sst", init=args.init, max_minutes=minutes, epochs=10_000, checkpoint=str(ckpt), resume=resume,
+                                             progress=False, seed=args.seed)
+                except InputDataError as exc:  # an archive too small to adapt on: recorded, as the user would see it
+                    row["adapt_error"] = str(exc)
+                    print(f"[adapt] {region}: cannot adapt: {exc}", flush=True)
+                    break
                 wall = time.perf_counter() - t0
                 resume = str(ckpt)
                 h = model.history
@@ -162,6 +183,7 @@ def main(argv=None) -> int:
                          "fill_validation": h.get("fill_validation")}
                 row["adapted"].append(entry)
                 gain = 1 - score["rmse"] / row["bundled"]["rmse"]
+                entry["gain_noise"] = gain_noise(row["bundled"], score)
                 print(f"[adapt] {region} {minutes:g} min ({entry['trained_seconds']:.0f} s trained, {entry['epochs']} epochs): rmse {score['rmse']:.4f} "
                       f"vs bundled {row['bundled']['rmse']:.4f} ({100 * gain:+.1f} %), dineof {row['dineof']['rmse']:.4f}", flush=True)
         row["command"], row["run_at"] = results["command"], harness.utc_timestamp()

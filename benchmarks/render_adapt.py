@@ -68,11 +68,14 @@ def render(runs: list[dict]) -> str:
             steps = "months" if region == "ersst" else "days"
             row = [region, f"{r['cases']} ({r['shape'][0]} {steps})", fmt(base)]
             for a in r["adapted"]:
-                row.append(f"{fmt(a['rmse'])} ({100 * (1 - a['rmse'] / base):+.1f} %)")
+                noise = f", noise {100 * a['gain_noise']:.1f} %" if a.get("gain_noise") == a.get("gain_noise") and a.get("gain_noise") is not None else ""
+                row.append(f"{fmt(a['rmse'])} ({100 * (1 - a['rmse'] / base):+.1f} %{noise})")
+            row += ["cannot adapt (below)"] * (len(res["budgets"]) - len(r["adapted"]))
             row += [fmt(r["dineof"]["rmse"]), "n/a" if not r.get("dincae") or "rmse" not in r["dincae"] else fmt(r["dincae"]["rmse"]), f"{best_peer[0]} {fmt(best_peer[1])}"]
             rows.append(row)
-        budgets = [f"adapted {a['minutes']:g} min" for a in next(iter(res["regions"].values()))["adapted"]]
+        budgets = [f"adapted {m:g} min" for m in sorted(res["budgets"])]
         lines += md_table(["series", "cases", "bundled"] + budgets + ["DINEOF", "DINCAE", "best single-image peer"], rows)
+        lines += [f"\n{region}: {r['adapt_error']}" for region, r in res["regions"].items() if r.get("adapt_error")]
         own = [(region, r) for region, r in res["regions"].items() if r.get("command") and r["command"] != res["command"]]
         if own:
             lines += [""] + [f"Row `{region}` measured separately ({r['run_at'][:10]}): `{r['command']}`" for region, r in own]
@@ -92,6 +95,13 @@ def render(runs: list[dict]) -> str:
             gains = [1 - a["rmse"] / r["bundled"]["rmse"] for r in res["regions"].values() for a in r["adapted"] if a["minutes"] == 5]
             met = all(g >= TARGET_GAIN for g in gains)
             lines += [f"After 5 minutes: {', '.join(f'{100 * g:+.1f} %' for g in gains)} against the bundled model (target: -10 % RMSE, i.e. +10 % here): **{'met' if met else 'not met'}**.", ""]
+            noisy = [(region, a) for region, r in res["regions"].items() for a in r["adapted"] if a.get("gain_noise") is not None]
+            if noisy:
+                worse = [f"{region} {a['minutes']:g} min ({100 * (1 - a['rmse'] / res['regions'][region]['bundled']['rmse']):+.1f} %)" for region, a in noisy
+                         if 1 - a["rmse"] / res["regions"][region]["bundled"]["rmse"] < -2 * a["gain_noise"]]
+                lines += ["'noise': the standard deviation of the gain when the cases are drawn again with replacement (paired bootstrap, 2000 draws). "
+                          + ("Worse than the bundled model by more than twice that: " + ", ".join(worse) + "." if worse else
+                             "No adapted model is worse than the bundled one by more than twice that."), ""]
     lines += [
         "## What the numbers say",
         "",

@@ -212,3 +212,16 @@ def test_the_fill_validation_decides_which_weights_adapting_keeps(cloudy_series)
         model = fit(new_model("fast", base=load_bundled_model("fast")), train, val, settings, device="cpu", progress=False)
         assert len(calls) == 3 and model.history["best_epoch"] == [kept]
         assert all(torch.equal(start[k], v) for k, v in _weights(model).items()) == (kept == -1)
+
+
+def test_a_single_image_validates_under_drawn_clouds(cloudy_series):
+    """One image has no other step to borrow clouds from: drawn cloud shapes hide its band, and its gaps are not taken for land."""
+    from sstfill.xr.validation import fill_validation
+
+    image = cloudy_series.isel(time=0)
+    check = fill_validation(image, ("lat", "lon"), split=(0.75, 0.25, 0.0), by_rows=True, context_rows=64, seed=3)
+    hidden = np.isfinite(check.truth)
+    assert check.land is None and "drawn cloud shapes" in check.description
+    assert 0.1 < hidden.sum() / np.isfinite(image.values[192:]).sum() < 0.6
+    se, n = check("laplace")
+    assert se.shape == (1,) and n[0] == hidden.sum()

@@ -43,7 +43,7 @@ class FillValidation:
 
     field: xr.DataArray
     truth: np.ndarray
-    land: xr.DataArray
+    land: xr.DataArray | None
     rows: slice
     description: str
 
@@ -133,6 +133,8 @@ def fill_validation(da: xr.DataArray, spatial: tuple[str, str], *, split: Sequen
         return None
     truth = np.where(hide, values, np.nan)[:, rows]
     field = part.where(~xr.DataArray(hide, dims=part.dims))
-    land = xr.DataArray(~observed.any(axis=0), dims=spatial)
+    # land: what no step observes (a single image cannot tell land from its clouds: none)
+    land = xr.DataArray(~observed.any(axis=0), dims=spatial) if n > 1 else None
     what = f"rows {y0 + rows.start}-{y0 + rows.stop - 1} of {n} steps" if by_rows else f"{n} steps"
-    return FillValidation(field, truth, land, rows, f"{what} filled whole, {int(hide.sum())} pixels hidden under the clouds of other steps")
+    under = "the clouds of other steps" if n > 1 else "drawn cloud shapes"
+    return FillValidation(field, truth, land, rows, f"{what} filled whole, {int(hide.sum())} pixels hidden under {under}")
