@@ -225,3 +225,18 @@ def test_a_single_image_validates_under_drawn_clouds(cloudy_series):
     assert 0.1 < hidden.sum() / np.isfinite(image.values[192:]).sum() < 0.6
     se, n = check("laplace")
     assert se.shape == (1,) and n[0] == hidden.sum()
+
+
+def test_a_block_of_validation_steps_borrows_the_clouds_of_the_whole_series():
+    """Split by time, the validation steps hide their pixels under the clouds of steps half the series away, training steps included."""
+    from sstfill.training.tiles import split_blocks
+    from sstfill.xr.validation import fill_validation
+
+    series, _ = synthetic_sst(96, 96, nt=6, seed=6).inpaint.add_holes("clouds", fraction=0.3, seed=4)
+    check = fill_validation(series, ("lat", "lon"), split=(0.75, 0.25, 0.0), by_rows=False, context_rows=64)
+    steps = split_blocks(6, (0.75, 0.25, 0.0))[1]
+    observed = np.isfinite(series.values)
+    expect = observed[steps] & ~observed[(steps + 3) % 6]
+    assert np.array_equal(np.isfinite(check.truth), expect) and expect.sum() > 100
+    assert "clouds of other steps" in check.description
+    assert np.array_equal(check.land.values, ~observed.any(axis=0))  # land: what no step of the series observes

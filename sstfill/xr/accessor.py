@@ -433,7 +433,7 @@ class DatasetInpaint(_Base):
             the defaults: ``holes=("own_clouds", "clouds")``, ``lr=1e-4``,
             ``min_valid=0.5``, ``steps_per_epoch=16`` (validated often within a budget of
             minutes), ``split``/``split_by`` below; no adversary (the reconstruction alone);
-            the weights kept are those with the lowest validation RMSE on hidden pixels,
+            the weights kept fill the validation part best (:mod:`sstfill.xr.validation`),
             the starting ones included (``model.history["best_epoch"]``: -1 for them);
             with a time budget the budget decides when to stop, else ``patience=3``.
         max_minutes : float, optional

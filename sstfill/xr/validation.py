@@ -118,12 +118,16 @@ def fill_validation(da: xr.DataArray, spatial: tuple[str, str], *, split: Sequen
     if len(steps) > keep:  # a contiguous run from the middle: neighbouring steps stay neighbours
         start = (len(steps) - keep) // 2
         steps = steps[start : start + keep]
-    part = work.isel({time_dim: steps, spatial[0]: slice(y0, y1)}).load()
+    crop = work.isel({spatial[0]: slice(y0, y1)})
+    part = crop.isel({time_dim: steps}).load()
     values = np.asarray(part.values, dtype="float64")
     observed = np.isfinite(values)
-    n = len(steps)
-    if n > 1:  # each step under the clouds of the step half the series away
-        hide = observed & ~observed[(np.arange(n) + n // 2) % n]
+    n, n_all = len(steps), work.sizes[time_dim]
+    land = None  # a single image cannot tell land from its clouds
+    if n_all > 1:  # each step under the clouds of the step half the series away
+        partners = (np.asarray(steps) + n_all // 2) % n_all
+        hide = observed & ~np.isfinite(np.asarray(crop.isel({time_dim: partners}).values))
+        land = xr.DataArray(~np.asarray(crop.notnull().any(time_dim).values), dims=spatial)  # what no step observes
     else:
         hide = observed & np.asarray(hole_pattern(values, kind="clouds", fraction=0.3, seed=seed, tile=64))
     scored = np.zeros(hide.shape, dtype=bool)
@@ -133,8 +137,6 @@ def fill_validation(da: xr.DataArray, spatial: tuple[str, str], *, split: Sequen
         return None
     truth = np.where(hide, values, np.nan)[:, rows]
     field = part.where(~xr.DataArray(hide, dims=part.dims))
-    # land: what no step observes (a single image cannot tell land from its clouds: none)
-    land = xr.DataArray(~observed.any(axis=0), dims=spatial) if n > 1 else None
     what = f"rows {y0 + rows.start}-{y0 + rows.stop - 1} of {n} steps" if by_rows else f"{n} steps"
-    under = "the clouds of other steps" if n > 1 else "drawn cloud shapes"
+    under = "the clouds of other steps" if n_all > 1 else "drawn cloud shapes"
     return FillValidation(field, truth, land, rows, f"{what} filled whole, {int(hide.sum())} pixels hidden under {under}")
