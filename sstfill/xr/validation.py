@@ -137,6 +137,7 @@ def fill_validation(da: xr.DataArray, spatial: tuple[str, str], *, split: Sequen
         return None
     truth = np.where(hide, values, np.nan)[:, rows]
     field = part.where(~xr.DataArray(hide, dims=part.dims))
-    what = f"rows {y0 + rows.start}-{y0 + rows.stop - 1} of {n} steps" if by_rows else f"{n} steps"
+    plural = "s" if n != 1 else ""
+    what = f"rows {y0 + rows.start}-{y0 + rows.stop - 1} of {n} step{plural}" if by_rows else f"{n} step{plural}"
     under = "the clouds of other steps" if n_all > 1 else "drawn cloud shapes"
     return FillValidation(field, truth, land, rows, f"{what} filled whole, {int(hide.sum())} pixels hidden under {under}")
