@@ -240,3 +240,21 @@ def test_a_block_of_validation_steps_borrows_the_clouds_of_the_whole_series():
     assert np.array_equal(np.isfinite(check.truth), expect) and expect.sum() > 100
     assert "clouds of other steps" in check.description
     assert np.array_equal(check.land.values, ~observed.any(axis=0))  # land: what no step of the series observes
+
+
+def test_a_short_archive_without_validation_windows_adapts_on_its_filled_band(cloudy_series):
+    """Two days whose validation band holds no window half observed: filling validates, the error model stays the start's."""
+    two = cloudy_series.isel(time=slice(0, 2)).copy()
+    band = two.values[:, 192:]
+    band[:, :, ::2] = np.nan  # every other column missing: no 64 x 64 window of the band is half observed
+    two.values[:, 192:] = band
+    base = load_bundled_model("fast")
+    model = two.to_dataset().inpaint.train("sst", init="fast", epochs=2, steps_per_epoch=2, batch_size=8, progress=False)
+    h = model.history
+    assert h["tiles"][0] > 0 and h["tiles"][1] == 0 and "rows 192-255 of 2 steps" in h["fill_validation"]
+    assert np.isnan(h["start_val_loss"][0]) and np.isnan(h["val_loss"]).all()  # no tile scores, not perfect ones
+    assert len(h["val_fill_rmse"]) == 2 and np.isfinite(h["val_fill_rmse"]).all()
+    assert model.fitted_error_model == base.fitted_error_model  # nothing to refit it on
+    # without validation by filling (a fresh model) the empty set is still an error
+    with pytest.raises(InputDataError, match="validation \\(0\\)"):
+        two.to_dataset().inpaint.train("sst", preset="fast", epochs=1, split_by="space", split=(0.75, 0.25, 0.0), progress=False)

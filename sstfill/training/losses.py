@@ -170,5 +170,7 @@ def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int =
             sq_field += float(out["se_hidden_field"])
             each.append(out["se_hidden_each"].double().cpu().numpy())
             count += n_hidden
-    return {"loss": rec / max(len(tiles), 1), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1)),
-            "se_windows": np.concatenate(each) if each else np.zeros(0)}
+    if not len(tiles):  # nothing to score: no number, rather than a perfect one
+        return {"loss": math.nan, "rmse_hidden": math.nan, "rmse_hidden_field": math.nan, "se_windows": np.zeros(0)}
+    return {"loss": rec / len(tiles), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1)),
+            "se_windows": np.concatenate(each)}

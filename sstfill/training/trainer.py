@@ -193,9 +193,13 @@ def as_samples(model: Inpainter, tiles: Any) -> Any:
     return tiles_as_windows(np.asarray(tiles), model.config.context_margin, len(model.config.time_offsets))
 
 
-def check_tiles(model: Inpainter, train_tiles: Any, val_tiles: Any) -> None:
-    """Raise :class:`InputDataError` unless both sets hold tiles (or windows) of the model's size."""
-    if len(train_tiles) == 0 or len(val_tiles) == 0:
+def check_tiles(model: Inpainter, train_tiles: Any, val_tiles: Any, validated_by_filling: bool = False) -> None:
+    """Raise :class:`InputDataError` unless both sets hold tiles (or windows) of the model's size.
+
+    ``validated_by_filling`` (``settings.fill_validation``): the validation set may be empty,
+    since filling decides (a short archive whose validation band holds no window observed enough).
+    """
+    if len(train_tiles) == 0 or (len(val_tiles) == 0 and not validated_by_filling):
         raise InputDataError(f"Training needs tiles in both training ({len(train_tiles)}) and validation ({len(val_tiles)}) sets: use more data, a smaller min_valid, or other split fractions.")
     size = model.config.window if uses_context(model) else model.config.tile_size
     if train_tiles.shape[-1] != size:
@@ -323,11 +327,11 @@ def end_epoch(run: TrainingRun, epoch: int, trained: dict[str, float]) -> dict[s
     if run.settings.average_last > 1:
         run.recent = (run.recent + [{k: v.detach().clone() for k, v in generator.state_dict().items()}])[-run.settings.average_last :]
     val = evaluate_tiles(run.model, run.val_tiles, run.val_holes)
-    run.scheduler.step(val["loss"])
+    score, windows = _selection_score(run, val)
+    run.scheduler.step(val["loss"] if len(run.val_tiles) else score)  # no validation tiles: the fill's score
     record = {"epoch": epoch, **trained, "val_loss": val["loss"], "val_rmse_hidden": val["rmse_hidden"], "val_rmse_field_units": val["rmse_hidden_field"]}
     for key in HISTORY_KEYS:
         run.history.setdefault(key, []).append(record[key])  # setdefault: checkpoints of older versions lack newer keys
-    score, windows = _selection_score(run, val)
     if run.settings.fill_validation is not None:
         run.history.setdefault("val_fill_rmse", []).append(score)
         val["fill_rmse"] = score
@@ -440,7 +444,7 @@ def fit(
     train_tiles, val_tiles = as_samples(model, train_tiles), as_samples(model, val_tiles)
     if test_tiles is not None:
         test_tiles = as_samples(model, test_tiles)
-    check_tiles(model, train_tiles, val_tiles)
+    check_tiles(model, train_tiles, val_tiles, validated_by_filling=settings.fill_validation is not None)
     run = start_run(model, train_tiles, val_tiles, settings, device, resume)
     bar = None
     if progress:
