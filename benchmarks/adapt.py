@@ -48,6 +48,7 @@ from benchmarks.cases_extra import series_units  # noqa: E402
 from benchmarks.dineof import dineof  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.errors import InputDataError  # noqa: E402
+from sstfill.training.settings import kept_epoch  # noqa: E402
 
 BUDGETS = (1.0, 5.0, 15.0)
 
@@ -94,10 +95,8 @@ def _kept_fill_rmse(history: dict) -> float | None:
     """The validation-by-filling RMSE of the weights adapting kept (the start's when it kept them)."""
     if "start_val_fill_rmse" not in history:
         return None
-    best = history["best_epoch"][0]
-    if best == -1 or best not in history["epoch"]:
-        return history["start_val_fill_rmse"][0]
-    return history["val_fill_rmse"][history["epoch"].index(best)]
+    kept = kept_epoch(history)
+    return history["start_val_fill_rmse"][0] if kept is None or kept < 0 else history["val_fill_rmse"][kept]
 
 
 def main(argv=None) -> int:

@@ -185,30 +185,25 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
 
     from sstfill.training.settings import kept_epoch
 
-    unit = f" {units}" if units else ""
-    if h.get("start_val_fill_rmse"):  # chosen by filling the validation part (sstfill.xr.validation)
-        before = after = float(h["start_val_fill_rmse"][-1])
-        kept, filled = kept_epoch(h), h.get("val_fill_rmse") or []
-        if kept is not None and 0 <= kept < len(filled):
-            after = float(filled[kept])
-        text = f"validation RMSE of hidden pixels, the validation part filled whole: {before:.3f} -> {after:.3f}{unit}"
-        return text + (" (no epoch beat the starting weights: kept them)" if kept is None or kept < 0 else "")
+    by_filling = bool(h.get("start_val_fill_rmse"))  # chosen by filling the validation part (sstfill.xr.validation)
     start = h.get("start_val_rmse_hidden") or []
-    start_field = h.get("start_val_rmse_field_units") or []
-    if not start or not start_field:
+    start_field = h.get("start_val_fill_rmse" if by_filling else "start_val_rmse_field_units") or []
+    if not start_field or not (start or by_filling):
         return None
     before = after = float(start_field[-1])
     kept_start = True
-    val, val_field = h.get("val_rmse_hidden") or [], h.get("val_rmse_field_units") or []
+    val, val_field = h.get("val_rmse_hidden") or [], h.get("val_fill_rmse" if by_filling else "val_rmse_field_units") or []
     kept = kept_epoch(h)
     if kept is not None:  # as the trainer recorded its choice
         if 0 <= kept < len(val_field):
             after, kept_start = float(val_field[kept]), False
-    elif val and len(val_field) == len(val):  # older histories: the choice redone
+    elif not by_filling and val and len(val_field) == len(val):  # older histories: the choice redone
         best = int(np.nanargmin(val))
         if val[best] < float(start[-1]) - 1e-7:  # as the trainer decides
             after, kept_start = float(val_field[best]), False
-    text = f"validation RMSE of hidden pixels {before:.3f} -> {after:.3f}{unit}"
+    unit = f" {units}" if units else ""
+    what = "validation RMSE of hidden pixels" + (", the validation part filled whole:" if by_filling else "")
+    text = f"{what} {before:.3f} -> {after:.3f}{unit}"
     if kept_start:
         text += " (no epoch beat the starting weights: kept them)"
     return text

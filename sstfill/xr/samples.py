@@ -12,7 +12,10 @@ from sstfill.kernels.holes import make_holes
 from sstfill.training.tiles import cut_cloud_masks, cut_tiles_by_index, split_blocks
 from sstfill.training.windows import WindowBank, window_bank
 
-__all__ = ["hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
+__all__ = ["ROWS_SPLIT", "hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
+
+#: How :func:`tiles_from_dataarray` describes a split by bands of rows (its description starts so).
+ROWS_SPLIT = "by bands of"
 
 
 def _holes_for_block(block: np.ndarray, *, kind: str, fraction: float, seed: int, tile: int, full_yx: tuple[int, int], block_info: dict | None = None) -> np.ndarray:
@@ -132,7 +135,7 @@ def tiles_from_dataarray(
                 "or pass split fractions that give every set enough rows."
             )
         banks = [bank(da.isel({spatial[0]: b})) if len(b) else np.empty((0, tile, tile), "float32") for b in blocks]
-        how = f"by bands of {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
+        how = f"{ROWS_SPLIT} {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
     return banks[0], banks[1], banks[2], how
 
 

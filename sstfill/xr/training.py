@@ -21,7 +21,7 @@ from sstfill.training.trainer import TrainSettings, fit, new_model
 from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
-from sstfill.xr.samples import own_cloud_masks, tiles_from_dataarray
+from sstfill.xr.samples import ROWS_SPLIT, own_cloud_masks, tiles_from_dataarray
 from sstfill.xr.series import COARSE_STEP_DAYS, typical_step_days
 from sstfill.xr.validation import fill_validation
 
@@ -147,7 +147,7 @@ def train_model(
         hole_library=library,
         keep_start=adapting,
         select_on="rmse" if adapting else "loss",
-        fill_validation=fill_validation(da, grid.dims, split=split, by_rows=how.startswith("by bands"), context_rows=tile, seed=seed) if adapting else None,
+        fill_validation=fill_validation(da, grid.dims, split=split, by_rows=how.startswith(ROWS_SPLIT), context_rows=tile, seed=seed) if adapting else None,
     )
     net = fit(net, train, val, settings, test_tiles=test if len(test) else None, device=device, checkpoint=checkpoint, resume=resume, progress=progress)
     net.history["split"] = how

@@ -119,15 +119,18 @@ def fill_validation(da: xr.DataArray, spatial: tuple[str, str], *, split: Sequen
         start = (len(steps) - keep) // 2
         steps = steps[start : start + keep]
     crop = work.isel({spatial[0]: slice(y0, y1)})
-    part = crop.isel({time_dim: steps}).load()
+    n, n_all = len(steps), work.sizes[time_dim]
+    partners = (np.asarray(steps) + n_all // 2) % n_all  # each step under the clouds of the step half the series away
+    read = np.union1d(steps, partners)  # one read of the steps and their partners
+    loaded = crop.isel({time_dim: read}).load()
+    part = loaded.isel({time_dim: np.searchsorted(read, steps)})
     values = np.asarray(part.values, dtype="float64")
     observed = np.isfinite(values)
-    n, n_all = len(steps), work.sizes[time_dim]
     land = None  # a single image cannot tell land from its clouds
-    if n_all > 1:  # each step under the clouds of the step half the series away
-        partners = (np.asarray(steps) + n_all // 2) % n_all
-        hide = observed & ~np.isfinite(np.asarray(crop.isel({time_dim: partners}).values))
-        land = xr.DataArray(~np.asarray(crop.notnull().any(time_dim).values), dims=spatial)  # what no step observes
+    if n_all > 1:
+        hide = observed & ~np.isfinite(np.asarray(loaded.values)[np.searchsorted(read, partners)])
+        whole = loaded if len(read) == n_all else crop  # what no step of the series observes
+        land = xr.DataArray(~np.asarray(whole.notnull().any(time_dim).values), dims=spatial)
     else:
         hide = observed & np.asarray(hole_pattern(values, kind="clouds", fraction=0.3, seed=seed, tile=64))
     scored = np.zeros(hide.shape, dtype=bool)
