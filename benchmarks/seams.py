@@ -70,6 +70,7 @@ def score_fill(
     no_fill: xr.DataArray,
     strides: tuple[int, ...],
     chunks: int | None = None,
+    model: str | None = None,
     **fill_kwargs: Any,
 ) -> dict[str, Any]:
     """Fill (numpy, or dask in ``chunks``) and score the filled and observed pixels.
@@ -79,7 +80,7 @@ def score_fill(
     """
     data = sst.chunk({"lat": chunks, "lon": chunks}) if chunks else sst
     t0 = time.perf_counter()
-    filled = data.inpaint.fill(None, land=no_fill, **fill_kwargs).values
+    filled = data.inpaint.fill(model, land=no_fill, **fill_kwargs).values
     seconds = time.perf_counter() - t0
     observed = np.isfinite(sst.values)
     gaps = ~observed & ~no_fill.values
@@ -99,6 +100,7 @@ def lattice_scores(
     no_fill: xr.DataArray,
     strides: tuple[int, ...],
     shifts: tuple[int, ...],
+    model: str | None = None,
     **fill_kwargs: Any,
 ) -> dict[str, float]:
     """Seam scores of the part of the pattern that moves with the tile lattice.
@@ -117,7 +119,7 @@ def lattice_scores(
         padded = sst.pad(lat=(shift, 0), lon=(shift, 0))
         padded = padded.assign_coords(lat=np.arange(padded.sizes["lat"]), lon=np.arange(padded.sizes["lon"]))
         mask = xr.DataArray(np.pad(no_fill.values, ((shift, 0), (shift, 0)), constant_values=True), dims=padded.dims, coords=padded.coords)
-        filled = padded.inpaint.fill(None, land=mask, error=False, **fill_kwargs).values[shift:, shift:]
+        filled = padded.inpaint.fill(model, land=mask, error=False, **fill_kwargs).values[shift:, shift:]
         for st in strides:
             for ax in (-2, -1):
                 mean, count = gradient_by_phase(filled, gaps, st, ax, offset=shift)
@@ -169,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         default="0,16,32,48",
         help="lattice shifts (pixels) for the lattice-locked score (empty: skip it)",
     )
+    p.add_argument("--model", default=None, help="model to fill with: a bundled name or a model file (default: the bundled default)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
         "--fraction-floor",
@@ -183,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     variants = [{}] if not args.overlap else [{"overlap": o} for o in args.overlap]
+    if args.model:
+        variants = [{**kw, "model": args.model} for kw in variants]
     record: dict[str, Any] = {
         "command": harness.command_line(
             "seams.py", argv if argv is not None else sys.argv[1:]
@@ -194,12 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         "chunks": args.chunks,
         "fraction_floor": tiling.FRACTION_FLOOR,
         "crop": args.crop,
+        "model": args.model or "default",
         "rows": [],
     }
     for name in args.scenes.split(","):
         sst, no_fill, origin = load_scene(args.shared, name, args.crop)
         for kw in variants:
-            label = ", ".join(f"{k}={v}" for k, v in kw.items()) or "default"
+            label = ", ".join(f"{k}={v}" for k, v in kw.items() if k != "model") or "default"
             row: dict[str, Any] = {
                 "scene": name,
                 "variant": label,

@@ -118,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--window-std-floor", type=float, default=1.0, help="ModelConfig.window_std_floor of the new model")
+    p.add_argument("--inputs", nargs="+", default=list(CONTEXT_INPUTS), help="input channels of the new model (default: %(default)s)")
+    p.add_argument("--tile-holes", action="store_true", help="holes of the tile models' recipe at the window's size, not enlarged real clouds (TrainSettings.window_holes=False)")
+    p.add_argument("--keep-start", action="store_true", help="validate the starting weights first; keep them unless an epoch beats them")
+    p.add_argument("--guess-on-window", action="store_true", help="ModelConfig.guess_on_window: the first guess is the harmonic fill of the whole window")
     p.add_argument("--export-series", type=Path, default=None, help="only write the training series to this .npz (to train elsewhere) and stop")
     p.add_argument("--series", type=Path, default=None, help="read the training series from an --export-series file instead of --shared")
     args = p.parse_args(argv)
@@ -131,12 +135,13 @@ def main(argv: list[str] | None = None) -> int:
 
     base = sstfill.load_model(args.init) if args.init is not None else None
     preset = dict(sstfill.models.networks.PRESETS[args.preset])
-    preset.update(inputs=CONTEXT_INPUTS, context_margin=args.margin, time_offsets=tuple(args.offsets))
-    preset["window_std_floor"] = args.window_std_floor
-    keep = ("inputs", "context_margin", "time_offsets", "window_std_floor")
+    preset.update(inputs=tuple(args.inputs), context_margin=args.margin, time_offsets=tuple(args.offsets))
+    preset.update(window_std_floor=args.window_std_floor, guess_on_window=args.guess_on_window)
+    keep = ("inputs", "context_margin", "time_offsets", "window_std_floor", "guess_on_window")
     config = ModelConfig(**preset) if base is None else ModelConfig(**{**base.config.to_dict(), **{k: preset[k] for k in keep}})
     model = grow_inputs(base, config) if base is not None else sstfill.Inpainter(config, preset=args.preset)
-    model.preset = "context" if args.preset == "default" else f"{args.preset}+context"  # the bundled model="context"
+    if config.sees_wide_view:
+        model.preset = "context" if args.preset == "default" else f"{args.preset}+context"  # the bundled model="context"
     t0 = time.time()
     if args.series is not None:
         with np.load(args.series) as z:
@@ -162,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         max_seconds=None if args.max_minutes is None else 60 * args.max_minutes,
         hole_bank=2048,
         refresh=0.25,
+        window_holes=not args.tile_holes,
+        keep_start=args.keep_start,
     )
     model = fit(model, train, val, settings, device=args.device, checkpoint=args.checkpoint, resume=args.resume, progress=not args.no_progress)
     h = model.history

@@ -225,7 +225,8 @@ def test_bfloat16_copy_matches_autocast_and_follows_weight_changes():
     model = sstfill.Inpainter.load(resources.files("sstfill") / "data" / "default_model.npz", precision="bfloat16")
     da = _sample("sample_slstr_nw_med.nc").isel(time=0)
     gappy, _ = da.inpaint.add_holes("clouds", fraction=0.4, seed=0)
-    tiles = np.stack([gappy.values[y : y + 64, x : x + 64] for y in (0, 40) for x in (0, 48)]).astype("float32")
+    w = model.config.window  # the tile and the context its first guess sees
+    tiles = np.stack([gappy.values[y : y + w, x : x + w] for y in (0, 40) for x in (0, 48)]).astype("float32")
     observed = np.isfinite(tiles)
     v, m = torch.from_numpy(tiles), torch.from_numpy(observed)
     with torch.inference_mode():

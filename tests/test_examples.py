@@ -100,3 +100,24 @@ def test_fill_archive_distributed(tmp_path):
     with xr.open_zarr(store) as ds:
         assert ds["sst"].sizes == {"time": 2, "lat": 256, "lon": 320}
         assert int(ds["sst"].isnull().sum()) == counts["land"]  # everything but land is filled
+
+
+def test_configure_model_changes_the_json_not_the_weights(tmp_path):
+    import numpy as np
+
+    import sstfill
+    from sstfill.models.store import bundled_model_path
+
+    src, out = bundled_model_path("fast"), tmp_path / "fast_window_guess.npz"
+    cmd = [sys.executable, str(EXAMPLES / "configure_model.py"), str(src), str(out), "--set", "context_margin=8", "guess_on_window=true"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    before, after = sstfill.load_model(src), sstfill.load_model(out)
+    assert after.config.guess_on_window and after.config.window == 80 and not before.config.guess_on_window
+    for key, value in before.generator.state_dict().items():
+        assert np.array_equal(value.numpy(), after.generator.state_dict()[key].numpy())
+    info = subprocess.run([sys.executable, "-m", "sstfill.cli", "info", str(out)], capture_output=True, text=True, timeout=120).stdout
+    assert "80 x 80 pixels around each tile: the first guess on all of it" in info and "configure_model.py" in info
+    # a setting the weights depend on is refused, nothing is written
+    refused = subprocess.run([*cmd[:3], str(tmp_path / "no.npz"), "--set", "widths=[8,16]"], capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "retraining" in refused.stderr and not (tmp_path / "no.npz").exists()

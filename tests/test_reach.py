@@ -221,3 +221,19 @@ def test_beyond_reach_with_row_spacing_is_the_exact_distance_mask():
         got = beyond_reach(observed, reach, spacing, periodic_x=periodic, exclude=land)
         expect = (distance_to_observed(observed, spacing, periodic_x=periodic) > reach) & ~observed & ~land
         assert np.array_equal(got, expect), trial
+
+
+def test_the_distance_transform_is_shared_between_the_reach_and_the_error_variable():
+    from sstfill.kernels import reach
+
+    rng = np.random.default_rng(5)
+    observed = rng.random((300, 200)) > 0.97
+    first = reach.edt_to_observed(observed)
+    np.testing.assert_array_equal(first, ndimage.distance_transform_edt(~observed))
+    assert reach.edt_to_observed(observed.copy()) is first  # the same content: computed once
+    assert not first.flags.writeable  # shared: nobody may change it
+    other = observed.copy()
+    other[150, 100] = ~other[150, 100]
+    assert reach.edt_to_observed(other) is not first and reach.edt_to_observed(other)[150, 100] != first[150, 100]
+    scaled = reach.edt_to_observed(observed, (2.0, 1.0))
+    np.testing.assert_array_equal(scaled, ndimage.distance_transform_edt(~observed, sampling=(2.0, 1.0)))

@@ -130,6 +130,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("discriminator", f"{c.discriminator} (adversarial weight {c.adversarial_weight:g})" if c.discriminator and c.adversarial_weight else "none (plain autoencoder)"),
         ("parameters", f"{n_params:,} (generator)"),
     ]
+    if c.context_margin:
+        seen = [what for what, used in (("a coarse view of it", c.sees_wide_view), ("the first guess on all of it", c.guess_on_window)) if used]
+        rows.append(("window", f"{c.window} x {c.window} pixels around each tile" + (f": {' and '.join(seen)}" if seen else "")))
     h = config.get("history") or {}
     if h.get("val_loss"):
         seconds = sum(h.get("seconds") or [])
@@ -159,6 +162,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         elif key == "seconds":
             value = f"{value} s"
         rows.append((labels.get(key, str(key).replace("_", " ")), str(value)))
+    for change in config.get("changes") or []:  # settings changed after training (examples/configure_model.py)
+        rows.append(("changed", f"{change.get('date')}: {change.get('set')} ({change.get('command')})"))
     say_rows(rows)
     return 0
 

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+
+from sstfill.kernels.reach import edt_to_observed
 
 __all__ = [
     "ERROR_HALO",
@@ -242,7 +243,7 @@ def error_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray | No
     # halo needs ~100 MB, not the ~360 MB of keeping every temporary (dask workers share memory)
     features = np.empty((len(FEATURES),) + values.shape, dtype="float32")
     if observed.any():
-        features[0] = np.log1p(np.minimum(ndimage.distance_transform_edt(~observed), ERROR_HALO))
+        features[0] = np.log1p(np.minimum(edt_to_observed(observed), ERROR_HALO))
     else:
         features[0] = np.log1p(float(ERROR_HALO))
     x = np.where(known, filled, 0.0)

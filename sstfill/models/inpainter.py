@@ -185,11 +185,12 @@ class Inpainter:
         """Gaps farther than this (pixels) from the data of their image are left to the fallback.
 
         :data:`TILE_REACH` for a model that sees its tile of one image only; None (no
-        limit) for one that sees neighbouring time steps or a context window beyond its
-        tile: such tiles know more than the image's data around them (the reach was
-        measured for the tile-only models).
+        limit) for one that sees neighbouring time steps or a coarse view of a context
+        window beyond its tile: such tiles know more than the image's data around them (the
+        reach was measured for the tile-only models).
         """
-        return None if self.config.time_offsets or self.config.context_margin else TILE_REACH
+        c = self.config
+        return None if c.time_offsets or c.sees_wide_view else TILE_REACH
 
     @property
     def error_model(self) -> ErrorModel:
@@ -202,8 +203,10 @@ class Inpainter:
         adv = f"{c.discriminator} discriminator" if c.discriminator and c.adversarial_weight else "no adversary"
         name = f"'{self.preset}' " if self.preset else ""
         context = ""
-        if c.context_margin:
+        if c.sees_wide_view:
             context += f", context window {c.window}x{c.window}"
+        if c.guess_on_window:
+            context += f", first guess on the {c.window}x{c.window} window"
         if c.time_offsets:
             unit = "d" if c.time_step_days == 1 else f"x {c.time_step_days:g} d"
             context += f", neighbouring steps {', '.join(f'{t:+g}' for t in c.time_offsets)} {unit}"

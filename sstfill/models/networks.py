@@ -98,6 +98,11 @@ class ModelConfig:
         inputs); a fill hands it windows of ``tile_size + 2 * context_margin`` pixels.
     wide_factor : int
         Averaging factor of the coarse view of that window.
+    guess_on_window : bool
+        The ``first_guess`` is the harmonic fill of the whole context window, cropped to
+        the tile, instead of the tile's own (which has nothing beyond the tile's edge, so
+        neighbouring tiles' guesses disagree where they overlap: the tile lattice of
+        issue 14). Needs a ``context_margin``.
     time_offsets : tuple of float
         Offsets of the neighbouring time steps the ``neighbours`` input holds, in units of
         ``time_step_days``.
@@ -122,6 +127,7 @@ class ModelConfig:
     ring_width: int = 3
     context_margin: int = 0
     wide_factor: int = 4
+    guess_on_window: bool = False
     time_offsets: tuple[float, ...] = ()
     time_step_days: float = 1.0
 
@@ -144,6 +150,8 @@ class ModelConfig:
             raise ModelMismatchError(f"Unknown input channels {unknown}; sstfill knows {KNOWN_INPUTS}.")
         if self.tile_size % (2 ** len(self.widths)):
             raise ValueError(f"tile_size {self.tile_size} is not divisible by 2**{len(self.widths)} (one pooling per level)")
+        if self.guess_on_window and (self.context_margin <= 0 or "first_guess" not in self.inputs):
+            raise ValueError("guess_on_window needs the 'first_guess' input and a context_margin > 0")
         if self.residual and "first_guess" not in self.inputs:
             raise ValueError("residual=True needs the 'first_guess' input channel")
         if self.discriminator is not None and self.discriminator not in DISCRIMINATORS:
@@ -153,6 +161,11 @@ class ModelConfig:
     def window(self) -> int:
         """Edge of the window a fill hands the model: the tile and its context margin."""
         return self.tile_size + 2 * self.context_margin
+
+    @property
+    def sees_wide_view(self) -> bool:
+        """Whether the network sees a coarse view of its context window (the ``wide_*`` inputs)."""
+        return any(name.startswith("wide_") for name in self.inputs)
 
     @property
     def channels(self) -> int:
@@ -342,22 +355,29 @@ def normalise_tiles(
     """
     obs = observed.to(values.dtype)
     clean = torch.where(observed, values, torch.zeros((), dtype=values.dtype, device=values.device))
-    whole = obs
-    if margin:
-        centre = torch.zeros(values.shape[-2:], dtype=values.dtype, device=values.device)
-        centre[margin:-margin, margin:-margin] = 1
-        in_tile = (obs * centre).sum(dim=(-2, -1), keepdim=True)
-        obs = obs * torch.where(in_tile >= MIN_TILE_OBSERVED, centre, torch.ones_like(centre))
-    count = obs.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
-    mean = (clean * obs).sum(dim=(-2, -1), keepdim=True) / count if margin else clean.sum(dim=(-2, -1), keepdim=True) / count
-    var = (((clean - mean) * obs) ** 2).sum(dim=(-2, -1), keepdim=True) / count
+    if not margin:
+        count, mean, var = _moments(clean, obs)
+    else:  # the tile's moments from its crop; the window's only for the tiles that need them
+        crop = (..., slice(margin, -margin), slice(margin, -margin))
+        count, mean, var = _moments(clean[crop], obs[crop])
+        sparse = (count < MIN_TILE_OBSERVED).reshape(-1)
+        if window_std_floor > 0 or bool(sparse.any()):
+            _, mean_all, var_all = _moments(clean, obs)
+            where = sparse.reshape(count.shape)
+            mean, var = torch.where(where, mean_all, mean), torch.where(where, var_all, var)
     std = var.sqrt().clamp_min(std_floor)
     if margin and window_std_floor > 0:
-        n_all = whole.sum(dim=(-2, -1), keepdim=True).clamp_min(1)
-        mean_all = clean.sum(dim=(-2, -1), keepdim=True) / n_all
-        std_all = ((((clean - mean_all) * whole) ** 2).sum(dim=(-2, -1), keepdim=True) / n_all).sqrt()
-        std = torch.maximum(std, window_std_floor * std_all)
-    return (clean - mean) / std * observed.to(values.dtype), mean, std
+        std = torch.maximum(std, window_std_floor * var_all.sqrt())
+    return (clean - mean) / std * obs, mean, std
+
+
+def _moments(clean: torch.Tensor, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Count, mean and variance (N, 1, 1) over the observed pixels (``obs`` 1) of each image; ``clean`` is 0 elsewhere."""
+    count = obs.sum(dim=(-2, -1), keepdim=True)
+    n = count.clamp_min(1)
+    mean = clean.sum(dim=(-2, -1), keepdim=True) / n
+    var = (((clean - mean) * obs) ** 2).sum(dim=(-2, -1), keepdim=True) / n
+    return count, mean, var
 
 
 def wide_view(norm: torch.Tensor, observed: torch.Tensor, config: ModelConfig) -> tuple[torch.Tensor, torch.Tensor]:
@@ -400,7 +420,10 @@ def build_inputs(
         elif name == "mask":
             channels.append(tile_obs.to(norm.dtype))
         elif name == "first_guess":
-            guess = harmonic_fill(tile_norm, tile_obs, config.first_guess_iterations)
+            if config.guess_on_window:
+                guess = harmonic_fill(norm, observed, config.first_guess_iterations)[..., m : m + t, m : m + t]
+            else:
+                guess = harmonic_fill(tile_norm, tile_obs, config.first_guess_iterations)
             channels.append(guess)
         elif name in ("wide_guess", "wide_fraction"):
             wide = wide if wide is not None else wide_view(norm, observed, config)

@@ -32,6 +32,10 @@ class TrainSettings:
     #: real cloud masks of the training data (bool (N, size, size)) for the ``"own_clouds"``
     #: hole kind (:func:`sstfill.training.tiles.cut_cloud_masks`); None: that kind is unused
     hole_library: np.ndarray | None = field(default=None, repr=False)
+    #: a model with context draws its holes across whole windows as real cloud shapes enlarged
+    #: 1-3x (:func:`sstfill.training.windows.draw_window_holes`: clouds wider than a tile);
+    #: False: the hole kinds of plain tiles, at the window's size (a tile model's recipe)
+    window_holes: bool = True
     #: validate the starting weights first and return them unless an epoch beats them
     #: (adapting a trained model: it never comes back worse on validation)
     keep_start: bool = False

@@ -207,8 +207,8 @@ def check_tiles(model: Inpainter, train_tiles: Any, val_tiles: Any, validated_by
         raise InputDataError(f"Training {what} are {train_tiles.shape[-1]} px but the model takes {size} px {what} (tile_size {model.config.tile_size}, context_margin {model.config.context_margin}).")
 
 
-def _hole_drawer(model: Inpainter, library: np.ndarray | None = None):
-    base = draw_window_holes if uses_context(model) else draw_holes
+def _hole_drawer(model: Inpainter, library: np.ndarray | None = None, window_holes: bool = True):
+    base = draw_window_holes if uses_context(model) and window_holes else draw_holes
     return base if library is None else LibraryDrawer(library, base)
 
 
@@ -225,7 +225,7 @@ def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: Trai
     if resume is not None:
         saved = load_checkpoint(resume, model, opt_g, opt_d)
         model.to(dev)
-    draw = _hole_drawer(model, settings.hole_library)
+    draw = _hole_drawer(model, settings.hole_library, settings.window_holes)
     val_holes = validation_holes(len(val_tiles), tile, settings, draw)
     bank = HoleBank(min(settings.hole_bank, max(256, 2 * len(train_tiles))), tile, settings, dev, np.random.default_rng([settings.seed, 2]), draw)
     context = uses_context(model)
@@ -392,7 +392,7 @@ def score_test(run: TrainingRun, test_tiles: np.ndarray) -> None:
     """Score the final model once on ``test_tiles`` with holes of their own (``history["test_loss"]``, ``["test_rmse_hidden"]``)."""
     s = run.settings
     size = run.model.config.window if uses_context(run.model) else run.model.config.tile_size
-    holes = validation_holes(len(test_tiles), size, TrainSettings(seed=s.seed + 1, holes=s.holes, hole_fraction=s.hole_fraction), _hole_drawer(run.model, s.hole_library))
+    holes = validation_holes(len(test_tiles), size, TrainSettings(seed=s.seed + 1, holes=s.holes, hole_fraction=s.hole_fraction), _hole_drawer(run.model, s.hole_library, s.window_holes))
     test = evaluate_tiles(run.model, test_tiles, holes)
     run.history["test_loss"] = [test["loss"]]
     run.history["test_rmse_hidden"] = [test["rmse_hidden"]]

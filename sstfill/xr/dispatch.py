@@ -133,7 +133,7 @@ def torch_threads(wanted: int | None) -> Iterator[None]:
 
 #: The fallback's harmonic fill iterates until no pixel moves by more than this times the
 #: range of the region's known values (:class:`~sstfill.models.harmonic.LaplaceFiller`).
-FALLBACK_TOLERANCE = 1e-4
+FALLBACK_TOLERANCE = 1e-3
 
 
 def harmonic_fallback(images: np.ndarray, todo: np.ndarray) -> np.ndarray:
