@@ -231,6 +231,7 @@ def test_the_distance_transform_is_shared_between_the_reach_and_the_error_variab
     first = reach.edt_to_observed(observed)
     np.testing.assert_array_equal(first, ndimage.distance_transform_edt(~observed))
     assert reach.edt_to_observed(observed.copy()) is first  # the same content: computed once
+    assert reach.edt_to_observed(observed, (1.0, 1.0)) is first  # unit spacing is the same transform
     assert not first.flags.writeable  # shared: nobody may change it
     other = observed.copy()
     other[150, 100] = ~other[150, 100]

@@ -49,6 +49,8 @@ def edt_to_observed(observed: np.ndarray, sampling: tuple[float, float] | None =
     """
     observed = np.asarray(observed, dtype=bool)
     sampling = None if sampling is None else (float(sampling[0]), float(sampling[1]))
+    if sampling == (1.0, 1.0):
+        sampling = None  # the same transform: one key
     if observed.size > EDT_CACHE_PIXELS:
         return ndimage.distance_transform_edt(~observed, sampling=sampling)
     key = (observed.shape, sampling, hashlib.blake2b(np.packbits(observed).tobytes(), digest_size=16).digest())
