@@ -28,7 +28,7 @@ SPACING_STEP = 0.03
 
 
 #: Distance transforms kept (:func:`edt_to_observed`), and the largest image (pixels) kept.
-EDT_CACHE_ENTRIES, EDT_CACHE_PIXELS = 2, 2**22
+EDT_CACHE_ENTRIES, EDT_CACHE_PIXELS = 2, 2**21
 _edt_cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
 _edt_lock = threading.Lock()
 
