@@ -186,8 +186,6 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     variants = [{}] if not args.overlap else [{"overlap": o} for o in args.overlap]
-    if args.model:
-        variants = [{**kw, "model": args.model} for kw in variants]
     record: dict[str, Any] = {
         "command": harness.command_line(
             "seams.py", argv if argv is not None else sys.argv[1:]
@@ -205,17 +203,17 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.scenes.split(","):
         sst, no_fill, origin = load_scene(args.shared, name, args.crop)
         for kw in variants:
-            label = ", ".join(f"{k}={v}" for k, v in kw.items() if k != "model") or "default"
+            label = ", ".join(f"{k}={v}" for k, v in kw.items()) or "default"
             row: dict[str, Any] = {
                 "scene": name,
                 "variant": label,
                 "shape": list(sst.shape),
                 "origin": list(origin),
             }
-            row["numpy"] = score_fill(sst, no_fill, SEAM_STRIDES, **kw)
+            row["numpy"] = score_fill(sst, no_fill, SEAM_STRIDES, model=args.model, **kw)
             if args.shifts:
                 shifts = tuple(int(v) for v in args.shifts.split(","))
-                row["lattice"] = lattice_scores(sst, no_fill, SEAM_STRIDES, shifts, **kw)
+                row["lattice"] = lattice_scores(sst, no_fill, SEAM_STRIDES, shifts, model=args.model, **kw)
                 row["lattice_shifts"] = list(shifts)
             unchunked = row["numpy"].pop("_filled")
             if args.chunks:
@@ -224,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     no_fill,
                     SEAM_STRIDES + (args.chunks,),
                     chunks=args.chunks,
+                    model=args.model,
                     **kw,
                 )
                 chunked = row["dask"].pop("_filled")
@@ -267,7 +266,7 @@ def render(record: dict[str, Any]) -> list[str]:
         f"    {record['command']}",
         "",
         (
-            f"Run {record['timestamp']} at commit {str(record['environment']['git'].get('commit'))[:10]}; "
+            f"Run {record['timestamp']} at commit {str(record['environment']['git'].get('commit'))[:10]}; model: {record.get('model', 'default')}; "
             f"crop: {record['crop'] or 'the swath bounding box'}; torch threads: {record['torch_threads']}; "
             f"fraction floor: {record.get('fraction_floor')}."
         ),

@@ -37,11 +37,9 @@ if str(REPO) not in sys.path:  # run as a script from a source checkout: make `b
     sys.path.insert(0, str(REPO))
 
 import sstfill  # noqa: E402
-from sstfill.models.networks import ModelConfig  # noqa: E402
+from sstfill.models.networks import CONTEXT_INPUTS, ModelConfig  # noqa: E402
 from sstfill.training.trainer import TrainSettings, fit, grow_inputs  # noqa: E402
 from sstfill.training.windows import WindowBank, window_bank  # noqa: E402
-
-CONTEXT_INPUTS = ("field", "mask", "first_guess", "wide_guess", "wide_fraction", "neighbours")
 
 
 def training_series(shared: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
