@@ -223,6 +223,48 @@ def test_beyond_reach_with_row_spacing_is_the_exact_distance_mask():
         assert np.array_equal(got, expect), trial
 
 
+def test_a_long_reach_bounded_from_cells_gives_the_exact_distance_mask():
+    """Reaches of many pixels take their bounds from a coarse transform of cells (REFERENCE_CELL): the mask stays exact."""
+    from sstfill.kernels import reach as kernel
+
+    rng = np.random.default_rng(7)
+    both = 0
+    for trial in range(10):
+        ny, nx = (int(n) for n in rng.integers(150, 420, 2))
+        lat = np.linspace(rng.uniform(-75, 20), rng.uniform(25, 80), ny)
+        dy = np.full(ny, rng.uniform(0.8, 1.2))
+        spacing = (dy, dy * np.cos(np.deg2rad(lat)))
+        observed = rng.random((ny, nx)) < rng.choice([0.0005, 0.002, 0.01])
+        observed[:, int(nx * rng.uniform(0.2, 0.6)) :] = False  # a swath with scattered data, and its edge
+        observed[rng.integers(ny), 0] = True
+        reach = 16 * kernel.REFERENCE_CELL * 1.3 * rng.uniform(1.0, 2.0)  # the cells' path
+        got = beyond_reach(observed, reach, spacing, periodic_x=bool(trial % 2))
+        expect = (distance_to_observed(observed, spacing, periodic_x=bool(trial % 2)) > reach) & ~observed
+        assert np.array_equal(got, expect), trial
+        both += 0 < got.sum() < got.size - observed.sum()
+    assert both >= 5  # most images have gaps on both sides of the reach
+
+
+@pytest.mark.parametrize("opencv", [True, False], ids=["opencv", "scipy"])
+def test_the_distance_transform_is_scipys_bit_for_bit(monkeypatch, opencv):
+    """With or without OpenCV (optional, faster), and beyond the size where its float32 is exact."""
+    from sstfill.kernels import reach as kernel
+
+    if opencv:
+        pytest.importorskip("cv2")
+    else:
+        monkeypatch.setattr(kernel, "_opencv", lambda: None)
+    rng = np.random.default_rng(3)
+    for shape, p in [((517, 300), 0.5), ((700, 650), 1e-5), ((1, 9), 0.3), ((40, 1), 0.2)]:
+        observed = rng.random(shape) < p
+        observed.flat[rng.integers(observed.size)] = True
+        np.testing.assert_array_equal(kernel._edt(observed, None), ndimage.distance_transform_edt(~observed))
+    monkeypatch.setattr(kernel, "_EXACT_FLOAT32_SQUARES", 100)  # such images go to scipy
+    observed = rng.random((60, 60)) < 0.001
+    observed[0, 0] = True
+    np.testing.assert_array_equal(kernel._edt(observed, None), ndimage.distance_transform_edt(~observed))
+
+
 def test_the_distance_transform_is_shared_between_the_reach_and_the_error_variable():
     from sstfill.kernels import reach
 
