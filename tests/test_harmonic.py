@@ -81,6 +81,28 @@ def test_fallback_is_converged_and_does_not_depend_on_orientation(slstr_with_wid
     assert np.abs(mirrored - filled)[~known].max() < 2e-3
 
 
+def test_fallback_regions_on_their_own_boxes_match_the_whole_image_solve(slstr_complete):
+    """Small clouds in one batch of 64-px windows, a wide one on its box: the values of a direct solve of the whole image."""
+    from sstfill.kernels import blocks
+
+    image = slstr_complete.copy()
+    image[150:230, 20:160] = np.nan  # wider than a window: its own box
+    small = [(10, 12), (12, 200), (60, 110), (100, 230), (238, 240)]  # apart: one 64-px window each
+    for y, x in small:
+        image[y : y + 6, x : x + 5] = np.nan
+    known = np.isfinite(image)
+    calls: list[int] = []
+
+    def solve(values, observed):
+        calls.append(len(values))
+        return LaplaceFiller(tolerance=1e-4).predict_tiles(values, observed)
+
+    filled = blocks.fill_regions(image, ~known, solve)
+    assert sorted(calls) == [1, len(small)]  # one batch of small windows, one large box
+    np.testing.assert_array_equal(filled[known], image[known])
+    assert np.abs(filled - direct_harmonic(image, known))[~known].max() < 2e-3
+
+
 def test_converged_tiles_match_a_direct_solve_on_real_cloud_shapes(slstr_complete):
     from sstfill.kernels.holes import make_holes
 
