@@ -346,15 +346,17 @@ def fill_regions(images: np.ndarray, todo: np.ndarray, solve: RegionSolver) -> n
         labels, _ = ndimage.label(todo_flat[r])
         padded = [(max(b[0].start - m, 0), min(b[0].stop + m, ny), max(b[1].start - m, 0), min(b[1].stop + m, nx)) for b in ndimage.find_objects(labels)]
         boxes = _merged_boxes(padded)
-        windows = [_window_around(b, small, (ny, nx)) for b in boxes if b[1] - b[0] <= small and b[3] - b[2] <= small]
-        large = [b for b in boxes if b[1] - b[0] > small or b[3] - b[2] > small]
-        whole = len(large) > FALLBACK_MAX_REGIONS or len(windows) * small * small + sum((b[1] - b[0]) * (b[3] - b[2]) for b in large) > ny * nx
+        fits = [b[1] - b[0] <= small and b[3] - b[2] <= small for b in boxes]
+        small_boxes = [b for b, f in zip(boxes, fits) if f]
+        large = [b for b, f in zip(boxes, fits) if not f]
+        whole = len(large) > FALLBACK_MAX_REGIONS or len(small_boxes) * small * small + sum((b[1] - b[0]) * (b[3] - b[2]) for b in large) > ny * nx
         if whole or any(not known[r, y0:y1, x0:x1].any() for y0, y1, x0, x1 in boxes):
-            windows, large = [], [(0, ny, 0, nx)]
-        if windows:
+            small_boxes, large = [], [(0, ny, 0, nx)]
+        if small_boxes:
+            windows = [_window_around(b, small, (ny, nx)) for b in small_boxes]
             values = np.stack([flat[r, y0:y1, x0:x1] for y0, y1, x0, x1 in windows])
             filled = solve(values, np.stack([known[r, y0:y1, x0:x1] for y0, y1, x0, x1 in windows]))
-            for (y0, y1, x0, x1), box, window in zip(windows, (b for b in boxes if b[1] - b[0] <= small and b[3] - b[2] <= small), filled):
+            for (y0, y1, x0, x1), box, window in zip(windows, small_boxes, filled):
                 # only the box's own regions: the window may hold parts of others (solved with their own box)
                 inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
                 inside[box[0] - y0 : box[1] - y0, box[2] - x0 : box[3] - x0] = True
