@@ -60,6 +60,9 @@ TRIALS = {
     "hinges 1,4,16": ("hinge:1,4,16",),
     "distance128 hinges 1,4,16": ("distance128!", "hinge:1,4,16"),
     "hinges 2,8,32": ("hinge:2,8,32",),
+    "hinges 4,16 (shipped 2026-12-03)": ("hinge:4,16",),
+    "distance128 hinges 4,16": ("distance128!", "hinge:4,16"),
+    "distance128 hinges 4,16,64": ("distance128!", "hinge:4,16,64"),
 }
 
 
