@@ -277,60 +277,26 @@ def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, fill_gaps:
 
 #: Known pixels kept around each region of the fallback fill (its boundary values and context).
 FALLBACK_MARGIN = 16
-#: More separate large boxes than this in one image are filled in one pass over the whole image.
+#: More separate regions than this in one image are filled in one pass over the whole image.
 FALLBACK_MAX_REGIONS = 16
-#: Boxes (with their margin) that fit in a window this wide are solved together, in one batch of such windows.
-FALLBACK_SMALL_WINDOW = 64
-
-
-def _merged_boxes(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
-    """Boxes ``(y0, y1, x0, x1)`` merged into their bounding boxes wherever they overlap, until none do."""
-    merged = list(boxes)
-    changed = True
-    while changed:
-        changed = False
-        out: list[tuple[int, int, int, int]] = []
-        for box in merged:
-            for i, other in enumerate(out):
-                if box[0] < other[1] and other[0] < box[1] and box[2] < other[3] and other[2] < box[3]:
-                    out[i] = (min(box[0], other[0]), max(box[1], other[1]), min(box[2], other[2]), max(box[3], other[3]))
-                    changed = True
-                    break
-            else:
-                out.append(box)
-        merged = out
-    return merged
-
-
-def _window_around(box: tuple[int, int, int, int], size: int, shape: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The ``size`` x ``size`` window (smaller where the image is) holding ``box``, centred on it and kept inside the image."""
-    out = []
-    for a0, a1, n in ((box[0], box[1], shape[0]), (box[2], box[3], shape[1])):
-        w = min(size, n)
-        lo = min(max((a0 + a1 - w) // 2, 0), n - w)
-        out += [lo, lo + w]
-    return tuple(out)  # type: ignore[return-value]
 
 
 def fill_regions(images: np.ndarray, todo: np.ndarray, solve: RegionSolver) -> np.ndarray:
-    """Fill the ``todo`` pixels of ``images`` (..., ny, nx) region by region, on boxes around them.
+    """Fill the ``todo`` pixels of ``images`` (..., ny, nx), each connected region on its own.
 
-    Each connected region is solved on its bounding box plus :data:`FALLBACK_MARGIN` pixels
-    (for a harmonic fill the solution depends only on the known pixels around the region),
-    so the cost follows the area to fill. Boxes that overlap are merged (one solve for the
-    regions in them); boxes that fit in :data:`FALLBACK_SMALL_WINDOW` pixels square are
-    solved together as one batch of such windows; each other box on its own. The whole
-    image is solved instead when there are more than :data:`FALLBACK_MAX_REGIONS` large
-    boxes, when the boxes and windows add up to more than the image, or when a box holds
-    no known pixel.
+    Each region is solved on its bounding box plus :data:`FALLBACK_MARGIN` pixels (for a
+    harmonic fill the solution depends only on the pixels around the region), so the cost
+    follows the area to fill, not the image's. An image with more than
+    :data:`FALLBACK_MAX_REGIONS` regions is solved whole, as is a region whose box holds no
+    known pixel.
 
     Examples
     --------
     >>> def solve_with_mean(values, observed):
     ...     return np.where(observed, values, np.nanmean(values, axis=(1, 2), keepdims=True))
-    >>> x = np.zeros((200, 200), "float32"); x[:, 100:] = 2; x[5:10, 5:10] = np.nan; x[140:145, 180:185] = np.nan
-    >>> out = fill_regions(x, np.isnan(x), solve_with_mean)  # each from its own 64 x 64 window
-    >>> float(out[7, 7]), float(out[142, 182])
+    >>> x = np.zeros((60, 60), "float32"); x[:, 30:] = 2; x[5:10, 5:10] = np.nan; x[40:45, 50:55] = np.nan
+    >>> out = fill_regions(x, np.isnan(x), solve_with_mean)
+    >>> float(out[7, 7]), float(out[42, 52])
     (0.0, 2.0)
     """
     from scipy import ndimage
@@ -341,29 +307,15 @@ def fill_regions(images: np.ndarray, todo: np.ndarray, solve: RegionSolver) -> n
     known = np.isfinite(flat)
     result = flat.copy()
     ny, nx = flat.shape[-2:]
-    m, small = FALLBACK_MARGIN, FALLBACK_SMALL_WINDOW
     for r in np.flatnonzero(todo_flat.any(axis=(1, 2)) & known.any(axis=(1, 2))):
-        labels, _ = ndimage.label(todo_flat[r])
-        padded = [(max(b[0].start - m, 0), min(b[0].stop + m, ny), max(b[1].start - m, 0), min(b[1].stop + m, nx)) for b in ndimage.find_objects(labels)]
-        boxes = _merged_boxes(padded)
-        fits = [b[1] - b[0] <= small and b[3] - b[2] <= small for b in boxes]
-        small_boxes = [b for b, f in zip(boxes, fits) if f]
-        large = [b for b, f in zip(boxes, fits) if not f]
-        whole = len(large) > FALLBACK_MAX_REGIONS or len(small_boxes) * small * small + sum((b[1] - b[0]) * (b[3] - b[2]) for b in large) > ny * nx
-        if whole or any(not known[r, y0:y1, x0:x1].any() for y0, y1, x0, x1 in boxes):
-            small_boxes, large = [], [(0, ny, 0, nx)]
-        if small_boxes:
-            windows = [_window_around(b, small, (ny, nx)) for b in small_boxes]
-            values = np.stack([flat[r, y0:y1, x0:x1] for y0, y1, x0, x1 in windows])
-            filled = solve(values, np.stack([known[r, y0:y1, x0:x1] for y0, y1, x0, x1 in windows]))
-            for (y0, y1, x0, x1), box, window in zip(windows, small_boxes, filled):
-                # only the box's own regions: the window may hold parts of others (solved with their own box)
-                inside = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-                inside[box[0] - y0 : box[1] - y0, box[2] - x0 : box[3] - x0] = True
-                here = todo_flat[r, y0:y1, x0:x1] & inside
-                result[r, y0:y1, x0:x1] = np.where(here, window.astype(images.dtype), result[r, y0:y1, x0:x1])
-        for y0, y1, x0, x1 in large:
+        labels, n = ndimage.label(todo_flat[r])
+        boxes = ndimage.find_objects(labels) if n <= FALLBACK_MAX_REGIONS else [(slice(0, ny), slice(0, nx))]
+        for k, box in enumerate(boxes, start=1):
+            y0, y1 = max(box[0].start - FALLBACK_MARGIN, 0), min(box[0].stop + FALLBACK_MARGIN, ny)
+            x0, x1 = max(box[1].start - FALLBACK_MARGIN, 0), min(box[1].stop + FALLBACK_MARGIN, nx)
+            if not known[r, y0:y1, x0:x1].any():
+                y0, y1, x0, x1 = 0, ny, 0, nx
+            region = (labels[y0:y1, x0:x1] == k) if len(boxes) > 1 else todo_flat[r, y0:y1, x0:x1]
             filled = solve(flat[None, r, y0:y1, x0:x1], known[None, r, y0:y1, x0:x1])[0]
-            here = todo_flat[r, y0:y1, x0:x1]
-            result[r, y0:y1, x0:x1] = np.where(here, filled.astype(images.dtype), result[r, y0:y1, x0:x1])
+            result[r, y0:y1, x0:x1] = np.where(region, filled.astype(images.dtype), result[r, y0:y1, x0:x1])
     return result.reshape(lead + images.shape[-2:])
