@@ -343,7 +343,10 @@ def _reference_bounds(observed: np.ndarray, ref: tuple[float, float], reach: flo
     py, px = -ny % c, -nx % c
     padded = np.pad(observed, [(0, 0)] * (observed.ndim - 2) + [(0, py), (0, px)])
     cells = padded.reshape(observed.shape[:-2] + ((ny + py) // c, c, (nx + px) // c, c)).any(axis=(-3, -1))
-    d_cells = distance_to_observed(cells, (c * ref[0], c * ref[1]))
+    d_cells = np.full(cells.shape, np.inf)
+    for d, image in zip(d_cells.reshape((-1,) + cells.shape[-2:]), cells.reshape((-1,) + cells.shape[-2:])):
+        if image.any():  # not through edt_to_observed: its cache is for the images' own transforms
+            d[...] = _edt(image, (c * ref[0], c * ref[1]))
     d_cells = np.repeat(np.repeat(d_cells, c, axis=-2), c, axis=-1)[..., :ny, :nx]
     slack = (c - 1) * math.hypot(*ref)  # 2h
     return np.maximum(d_cells - slack, 0.0), d_cells + slack
