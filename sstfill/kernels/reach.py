@@ -13,6 +13,7 @@ exact distance transform, so a distance is accurate to about half that step (1.5
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import threading
@@ -36,10 +37,11 @@ _edt_lock = threading.Lock()
 def edt_to_observed(observed: np.ndarray, sampling: tuple[float, float] | None = None) -> np.ndarray:
     """Euclidean distance of every pixel of one image (2-D) to its nearest observed pixel (read-only).
 
-    :func:`scipy.ndimage.distance_transform_edt` of ``~observed``, remembered for the last
-    :data:`EDT_CACHE_ENTRIES` images (by their content): a fill asks for the same transform
-    twice, for the tiles' reach (:func:`beyond_reach`) and for its error variable
-    (:func:`sstfill.kernels.uncertainty.error_features`), about 0.06 s per megapixel each.
+    The distance transform of ``~observed`` (:func:`_edt`). In pixels (``sampling`` None) it
+    is remembered for the last :data:`EDT_CACHE_ENTRIES` images (by their content): a fill
+    asks for that transform twice, for the tiles' reach (:func:`beyond_reach`) and for its
+    error variable (:func:`sstfill.kernels.uncertainty.error_features`). Transforms with a
+    spacing (the km reach) are not asked for twice and are not kept.
 
     Examples
     --------
@@ -51,7 +53,7 @@ def edt_to_observed(observed: np.ndarray, sampling: tuple[float, float] | None =
     sampling = None if sampling is None else (float(sampling[0]), float(sampling[1]))
     if sampling == (1.0, 1.0):
         sampling = None  # the same transform: one key
-    if observed.size > EDT_CACHE_PIXELS:
+    if sampling is not None or observed.size > EDT_CACHE_PIXELS:
         return _edt(observed, sampling)
     key = (observed.shape, sampling, hashlib.blake2b(np.packbits(observed).tobytes(), digest_size=16).digest())
     with _edt_lock:
@@ -71,8 +73,9 @@ def edt_to_observed(observed: np.ndarray, sampling: tuple[float, float] | None =
 _EXACT_FLOAT32_SQUARES = 2**22
 
 
+@functools.cache
 def _opencv():
-    """OpenCV's ``cv2`` module, or None where it is not installed (it is optional)."""
+    """OpenCV's ``cv2`` module, or None where it is not installed (it is optional; looked up once)."""
     try:
         import cv2
     except ImportError:  # pragma: no cover - opencv is part of the dev and conda environments
@@ -343,10 +346,7 @@ def _reference_bounds(observed: np.ndarray, ref: tuple[float, float], reach: flo
     py, px = -ny % c, -nx % c
     padded = np.pad(observed, [(0, 0)] * (observed.ndim - 2) + [(0, py), (0, px)])
     cells = padded.reshape(observed.shape[:-2] + ((ny + py) // c, c, (nx + px) // c, c)).any(axis=(-3, -1))
-    d_cells = np.full(cells.shape, np.inf)
-    for d, image in zip(d_cells.reshape((-1,) + cells.shape[-2:]), cells.reshape((-1,) + cells.shape[-2:])):
-        if image.any():  # not through edt_to_observed: its cache is for the images' own transforms
-            d[...] = _edt(image, (c * ref[0], c * ref[1]))
+    d_cells = distance_to_observed(cells, (c * ref[0], c * ref[1]))
     d_cells = np.repeat(np.repeat(d_cells, c, axis=-2), c, axis=-1)[..., :ny, :nx]
     slack = (c - 1) * math.hypot(*ref)  # 2h
     return np.maximum(d_cells - slack, 0.0), d_cells + slack
