@@ -11,6 +11,11 @@ likelihood, on real cloud shapes transplanted onto data the benchmarks never sco
 * 128 x 128 windows of the training SLSTR parts (the Norwegian Sea scene, the NE Atlantic
   rows above the held-out band), one real cloud per window in each cover bin.
 
+A model that sees neighbouring steps (``context``) also gets a ``series_scale``: the factor,
+on top of that scale, that brings the coverage of the fit set's series pixels (filled with
+their neighbouring days) closest to a Gaussian's; the fill applies it on the steps that had
+a neighbour (:func:`sstfill.xr.dispatch.error_array`).
+
 It is then measured on the held-out cases of the accuracy benchmark, every group apart: the
 43 standard windows (SLSTR, MUR, each cover bin), the MUR series, the large clouds and the
 swath-edge bands (filled everywhere, ``max_distance=None``): the fraction of errors within
@@ -27,6 +32,7 @@ About 10 minutes on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -45,7 +51,8 @@ from benchmarks.cases import FRACTION_BINS, MUR_MAX_LAND, SLSTR_MIN_OBSERVED, _m
 from benchmarks.cases_extra import LARGE_WINDOW, _pick_large  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
-from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, error_features, fit_error_model  # noqa: E402
+from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, coverage_scale, error_features, fit_error_model  # noqa: E402
+from sstfill.models.store import resolve_model  # noqa: E402
 
 MODELS = ("default", "context", "fast", "laplace")
 SINGLE_PEERS = ("laplace", "biharmonic", "telea")
@@ -222,7 +229,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.write_models_from:
         saved = json.loads(Path(args.write_models_from).read_text())
-        write_models({m: ErrorModel(tuple(r["coefficients"]), _fitted_on(r["pixels"]), scale=r["scale"]) for m, r in saved["fit_set"].items()})
+        write_models({m: ErrorModel(tuple(r["coefficients"]), _fitted_on(r["pixels"]), scale=r["scale"], series_scale=r.get("series_scale", 1.0))
+                      for m, r in saved["fit_set"].items()})
         return 0
     shared = _shared(args.shared)
     t0 = time.perf_counter()
@@ -235,17 +243,24 @@ def main(argv=None) -> int:
     fitted: dict[str, ErrorModel] = {}
     for name in args.models:
         t1 = time.perf_counter()
+        sees_steps = bool(getattr(resolve_model(name), "time_offsets", ()))
         feats, errs, _ = zip(*[pixels(it, fill_item(it, name)) for it in fit_set])
         f_fit, e_fit = np.concatenate(feats, axis=1), np.concatenate(errs)
+        in_series = np.concatenate([np.full(e.size, sees_steps and it.time is not None) for it, e in zip(fit_set, errs)])
         raw = fit_error_model(f_fit, e_fit, fitted_on=_fitted_on(e_fit.size))
         em = calibrate_scale(raw, f_fit, e_fit)
+        if in_series.any():  # images filled with their neighbouring steps: a further factor of their own
+            em = dataclasses.replace(em, series_scale=round(coverage_scale(e_fit[in_series], em.sigma(f_fit[:, in_series])), 4))
         fitted[name] = em
-        results["fit_set"][name] = group_scores(e_fit, em.sigma(f_fit)) | {"coefficients": list(em.coefficients), "scale": em.scale, "raw": group_scores(e_fit, raw.sigma(f_fit))}
+        sigma_fit = em.sigma(f_fit) * np.where(in_series, em.series_scale, 1.0)
+        results["fit_set"][name] = group_scores(e_fit, sigma_fit) | {"coefficients": list(em.coefficients), "scale": em.scale, "series_scale": em.series_scale,
+                                                                     "raw": group_scores(e_fit, raw.sigma(f_fit))}
         per_group: dict[str, list] = {g: [] for g in groups}
         for it in held:
             f, e, peers = pixels(it, fill_item(it, name), peer_fills[it.name])
+            factor = em.series_scale if sees_steps and it.time is not None else 1.0  # as the fill applies it
             for g in it.groups:
-                per_group[g].append((e, em.sigma(f), raw.sigma(f), peers))
+                per_group[g].append((e, em.sigma(f) * factor, raw.sigma(f), peers))
         results["models"][name] = {}
         for g, v in per_group.items():
             e = np.concatenate([a[0] for a in v])
@@ -256,7 +271,7 @@ def main(argv=None) -> int:
             scores["peer_rmse"] = {p: float(np.sqrt(np.nanmean(np.concatenate([a[3][p] for a in v]) ** 2))) for p in SINGLE_PEERS}
             scores["peer_coverage"] = {p: float(np.mean(np.isfinite(np.concatenate([a[3][p] for a in v])))) for p in SINGLE_PEERS}
             results["models"][name][g] = scores
-        print(f"[calibration] {name}: fit on {e_fit.size} px, coefficients {[round(c, 3) for c in em.coefficients]}, scale {em.scale} ({time.perf_counter() - t1:.0f} s)", flush=True)
+        print(f"[calibration] {name}: fit on {e_fit.size} px, coefficients {[round(c, 3) for c in em.coefficients]}, scale {em.scale}, series scale {em.series_scale} ({time.perf_counter() - t1:.0f} s)", flush=True)
         for g, r in results["models"][name].items():
             best = min(r["peer_rmse"].values())
             print(f"   {g:22s} {r['pixels']:8d} px  1s {r['within_1']:.3f}  2s {r['within_2']:.3f}  3s {r['within_3']:.3f} (raw {r['raw']['within_1']:.3f} {r['raw']['within_2']:.3f} {r['raw']['within_3']:.3f})  rmse {r['rmse']:.3f}  crps {r['crps']:.3f}  best peer rmse {best:.3f}", flush=True)

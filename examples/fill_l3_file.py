@@ -4,7 +4,8 @@
 What it shows
 -------------
 The everyday use of sstfill: open a netCDF file with xarray, fill the gaps of one
-variable with the bundled default model (``ds.inpaint.fill(var=...)``), write the
+variable with the bundled model ``fill()`` picks (``ds.inpaint.fill(var=...)``: the default
+model for a single image, the context model for a daily series), write the
 filled dataset to netCDF, read the ``<var>_fill_flag`` variable back through its CF
 ``flag_values``/``flag_meanings`` attributes to count the pixels per flag, and draw a
 quick-look figure with :func:`sstfill.plot.quicklook`.
@@ -25,7 +26,7 @@ Adapt it to your own files::
 
 ``--var`` can be left out when the file has a single floating-point field. Land comes
 from a CF land or flag variable of the file when there is one, else from the bundled 1 km
-land mask; ``--model laplace`` or ``--model my_model.npz`` replace the default model.
+land mask; ``--model laplace`` or ``--model my_model.npz`` replace the bundled model.
 Files too large for memory: open them with ``xr.open_dataset(path, chunks={"time": 1})``
 and the same code runs lazily with dask (see ``fill_archive_distributed.py``).
 """

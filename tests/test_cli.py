@@ -410,3 +410,33 @@ def test_train_option_defaults_with_and_without_init(tmp_path, cloudy_series, mo
     assert (adapt["init"], adapt["epochs"], adapt["max_seconds"]) == ("fast", 1000, 600) and "preset" not in adapt
     assert (explicit["epochs"], explicit["max_seconds"], explicit["holes"]) == (7, 120, ("own_clouds",))
     assert (fresh["preset"], fresh["epochs"], fresh["max_seconds"]) == ("default", 30, None) and "init" not in fresh
+
+
+def test_fill_without_model_uses_context_on_a_daily_series_and_default_on_an_image(tmp_path, gappy_file, monkeypatch, capsys):
+    """No --model: the model fill() would choose for the variable, named in the output line; --adapt starts from it too."""
+    from sstfill.cli import main
+    from sstfill.xr.accessor import DatasetInpaint
+
+    one_day = tmp_path / "one_day.nc"
+    with xr.open_dataset(gappy_file) as src:
+        src.isel(time=[0]).to_netcdf(one_day)
+    monkeypatch.chdir(tmp_path)
+    for source, expect in ((gappy_file, "'context' preset"), (one_day, "'default' preset")):
+        assert main(["fill", str(source), f"out_{source.stem}.nc", "--no-progress"]) == 0
+        out = capsys.readouterr().out
+        assert expect in out, out
+        with xr.open_dataset(f"out_{source.stem}.nc") as filled:
+            assert expect in filled["sst"].attrs["comment"]
+    assert main(["fill", str(gappy_file), "explicit.nc", "--model", "default", "--no-progress"]) == 0
+    assert "'default' preset" in capsys.readouterr().out
+
+    inits = []
+
+    def capture(self, var=None, **kwargs):
+        inits.append(kwargs["init"])
+        raise sstfill.SSTFillError("captured")
+
+    monkeypatch.setattr(DatasetInpaint, "train", capture)
+    for source in (gappy_file, one_day):
+        assert main(["fill", str(source), "adapted.nc", "--adapt", "1", "--no-progress"]) == 2
+    assert inits == ["context", "default"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from importlib import resources
 from pathlib import Path
 
@@ -278,6 +279,28 @@ def test_error_model_round_trips_through_a_dict():
     assert d["features"] == list(FEATURES) and d["fitted_on"] == CUSTOM.fitted_on
     assert ErrorModel.from_dict(d) == CUSTOM
     assert ErrorModel.from_dict({"coefficients": d["coefficients"]}).coefficients == CUSTOM.coefficients
+    assert "series_scale" not in d and ErrorModel.from_dict(d).series_scale == 1.0  # files from before it: 1
+    series = dataclasses.replace(CUSTOM, series_scale=0.8)
+    assert series.to_dict()["series_scale"] == 0.8 and ErrorModel.from_dict(series.to_dict()) == series
+
+
+def test_steps_filled_with_neighbouring_steps_get_the_series_scale(series):
+    """The fill's time context decides: steps with a neighbour get sigma x series_scale, the others the plain sigma."""
+    from sstfill.kernels.windows import TimeContext
+    from sstfill.xr.dispatch import error_array
+
+    gappy = series.isel(time=slice(0, 3)).values
+    filled = series.isel(time=slice(0, 3)).inpaint.fill(model="laplace").values
+    scaled = dataclasses.replace(CUSTOM, series_scale=0.8)
+    ctx = TimeContext(0, np.array([[1], [0], [-1]]), (3,))  # steps 0 and 1 see each other; step 2 is alone
+    plain = error_block(gappy, filled, None, error_model=CUSTOM)
+    got = error_array(gappy, filled, error_model=scaled, time=ctx)
+    np.testing.assert_array_equal(_bits(got[:2]), _bits(plain[:2] * np.float32(0.8)))
+    np.testing.assert_array_equal(_bits(got[2]), _bits(plain[2]))
+    assert np.isfinite(plain).sum() > 100
+    lazy = error_array(dask.array.from_array(gappy, chunks=(1, 75, 85)), dask.array.from_array(filled, chunks=(1, 75, 85)), error_model=scaled, time=ctx)
+    np.testing.assert_array_equal(_bits(lazy.compute()), _bits(got))
+    np.testing.assert_array_equal(_bits(error_array(gappy, filled, error_model=scaled)), _bits(plain))  # no time context: no scale
 
 
 @pytest.mark.parametrize("n", [len(FEATURES) + 1, len(FEATURES) + 3])

@@ -75,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "nothing appears under OUTPUT unless the whole run succeeds.")
     p.add_argument("paths", nargs="+", metavar="INPUT... OUTPUT", help="netCDF files, quoted glob patterns ('data/*.nc') or zarr stores, then the output (.nc or .zarr)")
     p.add_argument("--var", default=None, help="variable to fill (default: the only floating-point field)")
-    p.add_argument("--model", default=None, help="model file (.npz), a bundled model ('fast', 'context', 'latent') or 'laplace' (default: the bundled default model)")
+    p.add_argument("--model", default=None, help="model file (.npz), a bundled model ('default', 'fast', 'context', 'latent') or 'laplace' "
+                   "(default: 'context' on a series of daily maps, 'default' on single images and other series)")
     p.add_argument("--chunks", default=None, help="dask chunks, e.g. time=1,lat=512,lon=512 (default: automatic, one time step per chunk or the steps a file stores together)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where a neural model runs (default: %(default)s)")
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",

@@ -77,9 +77,9 @@ def resolve_cli_model(model: str | None, device: str | None = None, precision: s
     try:
         return resolve_model(model, device, precision)
     except ModelFileError as err:
-        if model is None:
+        if model is None or model.lower() in ("default", "context"):
             raise CLIError(
-                "The bundled default model is missing from this installation of sstfill: reinstall sstfill, "
+                f"The bundled {model or 'default'} model is missing from this installation of sstfill: reinstall sstfill, "
                 "or pass --model laplace (classical harmonic fill) or --model PATH.npz (a model you trained)."
             ) from err
         raise

@@ -106,6 +106,11 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
     return out
 
 
+def _auto(model: str | None) -> bool:
+    """No ``--model``, or ``--model auto``: the bundled model is chosen for the data (:func:`sstfill.xr.series.auto_model_name`)."""
+    return model is None or model.lower() == "auto"
+
+
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
     from sstfill.xr.climatology import NOTE as CLIMATOLOGY_NOTE
@@ -125,7 +130,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     if adapt_minutes is not None:
         if not adapt_minutes > 0:
             raise CLIError(f"--adapt {adapt_minutes:g}: give the minutes to spend adapting the model, more than 0 (e.g. --adapt 10), or drop --adapt.")
-        init = resolve_init(args.model if args.model is not None else "default", "--model")  # --adapt needs a neural model
+        init = resolve_init(args.model if not _auto(args.model) else "default", "--model")  # --adapt needs a neural model
     if save_model is not None:
         if adapt_minutes is None:
             raise CLIError("--save-model writes the adapted model: give --adapt MINUTES too (to keep a model trained on your data, use sstfill train).")
@@ -143,15 +148,25 @@ def cmd_fill(args: argparse.Namespace) -> int:
             raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
     max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
     climatology = climatology_arg(getattr(args, "climatology", "auto"))
+    chosen = args.model
+    if _auto(args.model):  # the bundled model fill() would choose for this variable
+        from sstfill.xr.fields import pick_variable
+        from sstfill.xr.grid import find_grid
+        from sstfill.xr.series import auto_model_name
+
+        field = pick_variable(ds, args.var)
+        chosen = auto_model_name(field, find_grid(field).dims)
+        if init is not None:
+            init = resolve_init(chosen, "--model")
     if init is None:
-        model = resolve_cli_model(args.model, args.device, args.precision)
+        model = resolve_cli_model(chosen, args.device, args.precision)
     else:
         t0 = time.perf_counter()
         model = ds.inpaint.train(args.var, init=init, max_minutes=adapt_minutes, device=args.device, progress=not args.no_progress, climatology=climatology)
         minutes = (time.perf_counter() - t0) / 60
         adapted_var = model.adapted_on["variable"]
         scores = adaptation_scores(model.history, ds[adapted_var].attrs.get("units"))
-        name = init if args.model is None or init == args.model.lower() else args.model  # a bundled name, or the path as given
+        name = init if _auto(args.model) or init == args.model.lower() else args.model  # a bundled name, or the path as given
         say(f"adapted {name!r} on {adapted_var!r} for {minutes:.1f} min" + (f": {scores}" if scores else ""))
     client = None
     if args.scheduler:

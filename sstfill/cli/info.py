@@ -175,7 +175,8 @@ def error_model_row(model) -> tuple[str, str]:
         from sstfill.kernels.uncertainty import FEATURES
 
         older = "" if tuple(em.features) == FEATURES else f"; saved before the distance hinges (features: {', '.join(em.features)})"
-        return ("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}{older}")
+        series = "" if em.series_scale == 1.0 else f" ({em.scale * em.series_scale:.4g} where neighbouring steps were seen)"
+        return ("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}{series}{older}")
     return ("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)")
 
 

@@ -99,6 +99,11 @@ class ErrorModel:
         the distance hinges).
     scale : float
         Calibration factor applied to the likelihood fit's sigma (:func:`calibrate_scale`).
+    series_scale : float
+        A further factor for images filled with their neighbouring steps (a model with time
+        offsets, on a series), whose errors are smaller than those of images filled alone
+        with the same features; 1 for models that see one image. Applied by the fill
+        (:func:`sstfill.xr.dispatch.error_array`), not by :meth:`sigma`.
 
     Examples
     --------
@@ -115,6 +120,7 @@ class ErrorModel:
     fitted_on: str = ""
     features: tuple[str, ...] = field(default=FEATURES)
     scale: float = 1.0
+    series_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if tuple(self.features) not in (FEATURES, FEATURES_V1):
@@ -142,13 +148,14 @@ class ErrorModel:
         return self.scale * np.sqrt(noise + signal)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"coefficients": [float(c) for c in self.coefficients], "features": list(self.features), "fitted_on": self.fitted_on, "scale": float(self.scale)}
+        out = {"coefficients": [float(c) for c in self.coefficients], "features": list(self.features), "fitted_on": self.fitted_on, "scale": float(self.scale)}
+        return out if self.series_scale == 1.0 else out | {"series_scale": float(self.series_scale)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorModel:
         coefficients = tuple(float(c) for c in d["coefficients"])
         default = FEATURES_V1 if len(coefficients) == len(FEATURES_V1) + 2 else FEATURES
-        return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), float(d.get("scale", 1.0)))
+        return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), float(d.get("scale", 1.0)), float(d.get("series_scale", 1.0)))
 
 
 def _window_sums(a: np.ndarray, size: int, axis: int) -> np.ndarray:

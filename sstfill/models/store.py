@@ -33,9 +33,9 @@ DEFAULT_MODEL = "default_model.npz"
 BUNDLED_MODELS = {"default": DEFAULT_MODEL, "fast": "fast_model.npz", "context": "context_model.npz", "latent": "latent_model.npz"}
 #: What each bundled model is for, one line each (``sstfill info`` lists them).
 BUNDLED_MODEL_USES = {
-    "default": "the most accurate; what fill() uses when no model is given",
-    "fast": "fills 1.7-1.9x as fast on a CPU for a slightly higher error",
-    "context": "sees neighbouring days and a 192-pixel window: the best on time series, worse than default on single images (GPU-trained; its validation RMSE is in units of a standard deviation floored at the window's, not comparable with the others')",
+    "default": "the most accurate on single images; what fill() uses on them (and on monthly or sparse series) when no model is given",
+    "fast": "fills 1.8-2.2x as fast on a CPU for a slightly higher error",
+    "context": "sees neighbouring days and a 192-pixel window: the best on time series, what fill() uses on daily series when no model is given; worse than default on single images (GPU-trained; its validation RMSE is in units of a standard deviation floored at the window's, not comparable with the others')",
     "latent": "latent-space inpainting with a DCGAN (Yeh et al.): less accurate and far slower than default; for comparison (CPU-trained)",
 }
 
@@ -81,8 +81,9 @@ def bundled_model_path(name: str = "default"):
 def load_bundled_model(name: str = "default", device: str | None = None, precision: str | None = None) -> Inpainter:
     """A model shipped inside the package, trained on real MUR and SLSTR SST.
 
-    ``"default"`` is the most accurate; ``"fast"`` (the ``fast`` preset) fills 1.7-1.9x as
-    fast on a CPU for a slightly higher error (see the benchmarks page). Loaded once per
+    ``"default"`` is the most accurate on single images, ``"context"`` on daily series (it
+    sees the neighbouring days); ``"fast"`` (the ``fast`` preset) fills 1.8-2.2x as fast on
+    a CPU for a slightly higher error (see the benchmarks page). Loaded once per
     process and per ``(name, device, precision)`` (see :meth:`Inpainter.to` and
     :mod:`sstfill.models.cache`), so asking for another precision never changes the model
     other callers hold.
@@ -112,7 +113,9 @@ def load_default_model(device: str | None = None, precision: str | None = None) 
 def resolve_model(model: Any = None, device: str | None = None, precision: str | None = None):
     """Turn what a user passes as ``model=`` into a :class:`TileModel`.
 
-    ``None`` (or ``"default"``) is the bundled default model; ``"fast"`` the bundled model
+    ``None`` (or ``"default"``) is the bundled default model (``fill()`` without a model
+    picks ``"default"`` or ``"context"`` for its field first,
+    :func:`sstfill.xr.series.auto_model_name`); ``"fast"`` the bundled model
     of the ``fast`` preset; ``"laplace"`` the classical
     :class:`~sstfill.models.harmonic.LaplaceFiller`; a path loads a saved model
     (:func:`sstfill.load_model`); an object with ``predict_tiles`` is used as it is.

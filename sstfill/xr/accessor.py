@@ -27,7 +27,7 @@ from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
 from sstfill.xr.land import find_land, observation_mask
 from sstfill.xr.reach import reach_mask
 from sstfill.xr.samples import hole_pattern
-from sstfill.xr.series import time_context
+from sstfill.xr.series import auto_model_name, time_context
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
 
@@ -53,7 +53,9 @@ def _fill(
     name = da.name if da.name is not None else "field"
     check_field(da)
     grid = find_grid(da)
-    model = resolve_model(model, device, precision)
+    work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)  # other dims, then y, x
+    auto = model is None or (isinstance(model, str) and model.lower() == "auto")  # "context" on daily series, else "default"
+    model = resolve_model(auto_model_name(work, grid.dims) if auto else model, device, precision)
     model_tile = getattr(model, "tile_size", None)
     if tile is not None and model_tile is not None and tile != model_tile:
         raise ModelMismatchError(
@@ -61,8 +63,6 @@ def _fill(
             f"tiles. Drop the tile argument or pass tile={model_tile}."
         )
     plan = TilePlan(tile or model_tile or 64, overlap, margin=getattr(model, "context_margin", 0))
-    other = [d for d in da.dims if d not in grid.dims]
-    work = da.transpose(*other, *grid.dims)
     land_da = find_land(da, grid, land, dataset)
     land_data = None
     if land_da is not None:
@@ -77,16 +77,10 @@ def _fill(
     if beyond is not None:
         land_data = beyond.data if land_data is None else beyond.data | land_data
     flips = canonical_flips(work, grid)  # one orientation: a mirrored field is filled the same, bit for bit
+    series = time_context(work, model, grid.dims)  # each step's neighbouring steps, for a model that sees them
     filled_data = fill_array(
-        flip_yx(target.data, flips),
-        flip_yx(land_data, flips),
-        model=model,
-        plan=plan,
-        periodic_x=grid.periodic,
-        batch_size=batch_size,
-        min_observed=min_observed,
-        fallback=fallback,
-        time=time_context(work, model, grid.dims),
+        flip_yx(target.data, flips), flip_yx(land_data, flips), model=model, plan=plan, periodic_x=grid.periodic,
+        batch_size=batch_size, min_observed=min_observed, fallback=fallback, time=series,
     )
     filled = work.copy(data=flip_yx(filled_data, flips))
     if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
@@ -99,7 +93,7 @@ def _fill(
         error_name = f"{name}_error"
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
         # in the fill's canonical orientation, like the fill: a mirrored field gets the same error bit for bit
-        sigma = work.copy(data=flip_yx(error_array(flip_yx(work.data, flips), filled_data, error_model=error_model), flips))
+        sigma = work.copy(data=flip_yx(error_array(flip_yx(work.data, flips), filled_data, error_model=error_model, time=series), flips))
         coords[error_name] = cf.error_variable(sigma.transpose(*da.dims), da, error_model.fitted_on)
     filled = filled.transpose(*da.dims)
     description = model.description if clim is None else f"{model.description}, {clim.note}"
@@ -180,8 +174,7 @@ class DataArrayInpaint(_Base):
         check_field(da)
         grid = self.grid
         land_da = find_land(da, grid, land)
-        other = [d for d in da.dims if d not in grid.dims]
-        work = da.transpose(*other, *grid.dims)
+        work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)
         holes_da = work.copy(data=hole_pattern(work.data, kind=kind, fraction=fraction, seed=seed, tile=tile))
         hidden = holes_da & np.isfinite(work)
         if land_da is not None:
@@ -215,9 +208,10 @@ class DataArrayInpaint(_Base):
 
         Parameters
         ----------
-        model : None, "fast", "context", "latent", "laplace", path or model object
-            None: the bundled default model; "fast", "context", "latent": the other bundled
-            models (``sstfill info`` says what each is for); "laplace": the harmonic fill.
+        model : None, "auto", "default", "fast", "context", "latent", "laplace", path or model object
+            None or "auto": the bundled ``context`` model on daily series (the more accurate
+            there), ``default`` otherwise (:func:`sstfill.xr.series.auto_model_name`); a bundled
+            model's name (``sstfill info`` says what each is for); "laplace": the harmonic fill.
         land : "auto", None, str or DataArray
             Where land comes from; see :func:`sstfill.xr.land.find_land`.
         tile : int, optional

@@ -444,14 +444,28 @@ def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarr
     return out[..., halo : halo + data.shape[-1]]
 
 
-def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel) -> Any:
+def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel, time: TimeContext | None = None) -> Any:
     """Sigma of each filled pixel (:func:`sstfill.kernels.uncertainty.error_block`) of a numpy or dask array.
 
     With dask nothing is computed here: each block gets a halo of
     :data:`~sstfill.kernels.uncertainty.ERROR_HALO` pixels (blocks smaller than that are
     merged first), so the result does not depend on the chunking. ``data`` and ``filled``
     are the input and the filled field, (..., ny, nx) alike; ``land`` broadcasts to them.
+    ``time``: the fill's :class:`~sstfill.kernels.windows.TimeContext`, if it gave a model
+    neighbouring steps; the steps that had one get the error model's ``series_scale``.
     """
+    sigma = _error_array(data, filled, land, error_model=error_model)
+    if time is None or error_model.series_scale == 1.0:
+        return sigma
+    with_neighbours = (np.asarray(time.steps) >= 0).any(axis=1)
+    factor = np.where(with_neighbours, np.float32(error_model.series_scale), np.float32(1.0))
+    shape = [1] * sigma.ndim
+    shape[time.axis] = factor.size
+    return sigma * factor.reshape(shape)
+
+
+def _error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel) -> Any:
+    """:func:`error_array` before the series scale."""
     kernel = functools.partial(error_block, error_model=error_model)
     if not hasattr(data, "dask") and not hasattr(filled, "dask"):
         land_np = None if land is None else np.asarray(land, dtype=bool)
