@@ -28,5 +28,17 @@ def sst_series() -> xr.DataArray:
 
 
 @pytest.fixture(scope="session")
+def mur() -> xr.DataArray:
+    """The bundled real MUR L4 crop: two consecutive days (2021-01-09 and -10) of the Southern California Bight; land is NaN on both."""
+    from importlib import resources
+
+    path = resources.files("sstfill") / "data" / "sample_mur_socal.nc"
+    with resources.as_file(path) as file, xr.open_dataset(file) as ds:
+        da = ds["analysed_sst"].load()
+    assert da.sizes["time"] == 2
+    return da
+
+
+@pytest.fixture(scope="session")
 def sst_image() -> xr.DataArray:
     return synthetic_sst(100, 140, seed=5)

@@ -1,13 +1,12 @@
 """fill() without a model: the bundled ``context`` model on daily series, ``default`` elsewhere.
 
-Real data: the bundled MUR L4 crop (two consecutive days of the Southern California Bight),
-under synthetic cloud-shaped holes.
+Real data: the bundled MUR L4 crop (``mur`` in ``conftest.py``: two consecutive days of the
+Southern California Bight), under synthetic cloud-shaped holes.
 """
 
 from __future__ import annotations
 
 import warnings
-from importlib.resources import files
 
 import numpy as np
 import pandas as pd
@@ -19,13 +18,6 @@ from sstfill.models.store import load_bundled_model
 from sstfill.xr.series import AUTO_CONTEXT_SHARE, auto_model_name, share_with_neighbours
 
 SPATIAL = ("lat", "lon")
-
-
-@pytest.fixture(scope="module")
-def mur() -> xr.DataArray:
-    da = xr.open_dataset(files("sstfill") / "data" / "sample_mur_socal.nc")["analysed_sst"].load()
-    assert da.sizes["time"] == 2
-    return da
 
 
 @pytest.fixture(scope="module")

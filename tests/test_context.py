@@ -32,15 +32,6 @@ def context_model(margin: int = 32, offsets: tuple[float, ...] = (-1.0, 1.0), se
 
 
 @pytest.fixture(scope="module")
-def mur() -> xr.DataArray:
-    from importlib.resources import files
-
-    da = xr.open_dataset(files("sstfill") / "data" / "sample_mur_socal.nc")["analysed_sst"].load()
-    assert da.sizes["time"] == 2
-    return da
-
-
-@pytest.fixture(scope="module")
 def gappy(mur: xr.DataArray) -> xr.DataArray:
     holes = mur.inpaint.add_holes(kind="clouds", fraction=0.5, seed=3)[0]
     return holes

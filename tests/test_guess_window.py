@@ -23,10 +23,9 @@ from sstfill.models.store import bundled_model_path
 
 
 @pytest.fixture(scope="module")
-def mur() -> xr.DataArray:
-    from importlib.resources import files
-
-    return xr.open_dataset(files("sstfill") / "data" / "sample_mur_socal.nc")["analysed_sst"].isel(time=0).load()
+def mur(mur: xr.DataArray) -> xr.DataArray:
+    """The first day of the bundled MUR sample (``conftest.py``)."""
+    return mur.isel(time=0)
 
 
 def window_guess_model(margin: int = 16) -> sstfill.Inpainter:

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 
 from sstfill.xr.land import land_in_cells
-
-
-@pytest.fixture(scope="module")
-def mur() -> xr.DataArray:
-    """The bundled real MUR L4 sample (2 days, Southern California): land is NaN on both."""
-    path = resources.files("sstfill") / "data" / "sample_mur_socal.nc"
-    with resources.as_file(path) as file, xr.open_dataset(file) as ds:
-        return ds["analysed_sst"].load()
 
 
 def _series(da: xr.DataArray, steps: int) -> xr.DataArray:
