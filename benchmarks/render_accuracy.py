@@ -59,6 +59,14 @@ def targets_lines(result: dict) -> list[str]:
         worst = max(ratios, key=ratios.get)
         summary.append(f"- {m}: 15 % target met in {len(met)} of {len(ratios)} groups, 30 % stretch in {len(st)}; "
                        f"overall ratio {fmt(ratios.get('overall'))}, worst {group_name(worst)} ({fmt(ratios[worst])}).")
+    if {"default", "context"} <= set(models):  # fill() without a model: the same fills, bit for bit (tests/test_auto_model.py)
+        chosen = {g: "context" if g.startswith("mur_series") else "default" for g in result["ratios"]}
+        ratios = {g: _ratio_entry(per[chosen[g]])["ratio"] for g, per in result["ratios"].items()
+                  if chosen[g] in per and _ratio_entry(per[chosen[g]])}
+        met = [g for g, r in ratios.items() if target.met(r)]
+        summary.append(f"- `fill()` without a model (the context model on the daily series, `mur_series`; the default model on the "
+                       f"single images of every other group): 15 % target met in {len(met)} of {len(ratios)} groups, 30 % stretch in "
+                       f"{sum(stretch.met(r) for r in ratios.values())}.")
     if not summary:
         return []
     shown = "default" if "default" in models else models[0]
