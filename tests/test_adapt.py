@@ -258,3 +258,12 @@ def test_a_short_archive_without_validation_windows_adapts_on_its_filled_band(cl
     # without validation by filling (a fresh model) the empty set is still an error
     with pytest.raises(InputDataError, match="validation \\(0\\)"):
         two.to_dataset().inpaint.train("sst", preset="fast", epochs=1, split_by="space", split=(0.75, 0.25, 0.0), progress=False)
+
+
+def test_init_auto_adapts_the_model_fill_uses_on_the_field(cloudy_series):
+    """init="auto": the context model on a series, the default model on one image (recorded by name)."""
+    daily = cloudy_series.to_dataset().inpaint.train("sst", init="auto", max_minutes=0.01, steps_per_epoch=1, batch_size=8, progress=False)
+    assert daily.adapted_on["init"] == "context" and daily.config.time_offsets
+    one_day = cloudy_series.isel(time=[0]).to_dataset().inpaint.train("sst", init="AUTO", max_minutes=0.01, steps_per_epoch=1, batch_size=8,
+                                                                   holes=("clouds",), progress=False)
+    assert one_day.adapted_on["init"] == "default" and not one_day.config.time_offsets

@@ -15,7 +15,7 @@ import xarray as xr
 
 import sstfill  # noqa: F401  (registers .inpaint)
 from sstfill.models.store import load_bundled_model
-from sstfill.xr.series import AUTO_CONTEXT_SHARE, auto_model_name, share_with_neighbours
+from sstfill.xr.series import AUTO_CONTEXT_SHARE, auto_init_name, auto_model_name, share_with_neighbours
 
 SPATIAL = ("lat", "lon")
 
@@ -76,6 +76,8 @@ def test_the_choice_follows_the_share_of_steps_with_a_neighbour(holed):
     assert auto_model_name(pairs, SPATIAL) == "context"
     sparse = at("2021-01-01", "2021-01-02", "2021-02-01", "2021-03-01", "2021-04-01")  # 2 of 5
     assert auto_model_name(sparse, SPATIAL) == "default"
+    # adapting counts the offsets in the series' own steps: the context model on any series
+    assert auto_init_name(sparse, SPATIAL) == "context" and auto_init_name(frame.isel(time=0), SPATIAL) == "default"
     every_other_day = at("2021-01-01", "2021-01-03", "2021-01-05")  # offsets +-2 d: all have one
     assert auto_model_name(every_other_day, SPATIAL) == "context"
 

@@ -406,14 +406,16 @@ def test_train_option_defaults_with_and_without_init(tmp_path, cloudy_series, mo
     assert main(["train", str(cloudy_series), "--init", "fast", "-o", str(tmp_path / "a.npz")]) == 2
     assert main(["train", str(cloudy_series), "--init", "fast", "--max-minutes", "2", "--epochs", "7", "--holes", "own_clouds", "-o", str(tmp_path / "b.npz")]) == 2
     assert main(["train", str(cloudy_series), "--out", str(tmp_path / "c.npz")]) == 2
-    adapt, explicit, fresh = seen
+    assert main(["train", str(cloudy_series), "--init", "Auto", "-o", str(tmp_path / "d.npz")]) == 2
+    adapt, explicit, fresh, auto = seen
+    assert auto["init"] == "auto"  # chosen for the data by train() (tests/test_adapt.py)
     assert (adapt["init"], adapt["epochs"], adapt["max_seconds"]) == ("fast", 1000, 600) and "preset" not in adapt
     assert (explicit["epochs"], explicit["max_seconds"], explicit["holes"]) == (7, 120, ("own_clouds",))
     assert (fresh["preset"], fresh["epochs"], fresh["max_seconds"]) == ("default", 30, None) and "init" not in fresh
 
 
 def test_fill_without_model_uses_context_on_a_daily_series_and_default_on_an_image(tmp_path, gappy_file, monkeypatch, capsys):
-    """No --model: the model fill() would choose for the variable, named in the output line; --adapt starts from it too."""
+    """No --model: the model fill() would choose for the variable, named in the output line; --adapt starts from context on a series."""
     from sstfill.cli import main
     from sstfill.xr.accessor import DatasetInpaint
 

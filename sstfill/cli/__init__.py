@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--var", default=None, help="variable to train on (default: the only floating-point field)")
     p.add_argument("--method", choices=["autoencoder", "latent"], default="autoencoder",
                    help="autoencoder (default): the adversarial autoencoder; latent: latent-space inpainting with a DCGAN (slow fills; see the benchmarks)")
-    p.add_argument("--init", default=None, metavar="MODEL", help="adapt this model to INPUT instead of training a fresh one: default, fast, context or a model file (not with --preset)")
+    p.add_argument("--init", default=None, metavar="MODEL", help="adapt this model to INPUT instead of training a fresh one: auto (context on a series, default on an image), "
+                   "default, fast, context or a model file (not with --preset)")
     p.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default: 30; 1000 with --init, so that --max-minutes decides)")
     p.add_argument("--batch-size", type=int, default=32, help="tiles per training step (default: %(default)s)")
     p.add_argument("--preset", default=None, help="architecture of a fresh model: report, fast, default or large (default: default)")

@@ -132,14 +132,16 @@ def resolve_init(name: str, option: str = "--init") -> str:
     >>> resolve_init("no_such_model.npz")
     Traceback (most recent call last):
     ...
-    sstfill.errors.CLIError: --init 'no_such_model.npz': no such model file; give default, fast, context or the path of a model file.
+    sstfill.errors.CLIError: --init 'no_such_model.npz': no such model file; give auto, default, fast, context or the path of a model file.
     """
     from sstfill.models.files import resolve_model_file
     from sstfill.models.store import BUNDLED_MODELS
 
-    adaptable = [n for n in BUNDLED_MODELS if n != "latent"]
+    adaptable = ["auto"] + [n for n in BUNDLED_MODELS if n != "latent"]
     choices = f"give {', '.join(adaptable)} or the path of a model file"
     key = name.lower()
+    if key == "auto":  # the bundled model fill() uses on the data (sstfill.xr.series.auto_model_name), chosen once it is read
+        return key
     if key == "latent":
         raise CLIError(f"{option} {name!r}: the latent (DCGAN) model cannot be adapted; train one with --method latent, or {choices}.")
     if key in BUNDLED_MODELS:

@@ -152,12 +152,13 @@ def cmd_fill(args: argparse.Namespace) -> int:
     if _auto(args.model):  # the bundled model fill() would choose for this variable
         from sstfill.xr.fields import pick_variable
         from sstfill.xr.grid import find_grid
-        from sstfill.xr.series import auto_model_name
+        from sstfill.xr.series import auto_init_name, auto_model_name
 
         field = pick_variable(ds, args.var)
-        chosen = auto_model_name(field, find_grid(field).dims)
-        if init is not None:
-            init = resolve_init(chosen, "--model")
+        dims = find_grid(field).dims
+        chosen = auto_model_name(field, dims)
+        if init is not None:  # the one that adapts best: context on any series
+            init = chosen = resolve_init(auto_init_name(field, dims), "--model")
     if init is None:
         model = resolve_cli_model(chosen, args.device, args.precision)
     else:

@@ -110,6 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "seconds": round(seconds, 1),
     }
     if adapting:
+        init = model.adapted_on["init"] if init == "auto" else init  # the bundled model chosen for the data
         training["init"] = init  # adapted, not trained from scratch (model.adapted_on has the details)
     saved = model.save(out, extra_config={"training": training})
     h = model.history

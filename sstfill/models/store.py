@@ -113,8 +113,8 @@ def load_default_model(device: str | None = None, precision: str | None = None) 
 def resolve_model(model: Any = None, device: str | None = None, precision: str | None = None):
     """Turn what a user passes as ``model=`` into a :class:`TileModel`.
 
-    ``None`` (or ``"default"``) is the bundled default model (``fill()`` without a model
-    picks ``"default"`` or ``"context"`` for its field first,
+    ``None`` (or ``"default"``, or ``"auto"``) is the bundled default model (``fill()``
+    without a model picks ``"default"`` or ``"context"`` for its field first,
     :func:`sstfill.xr.series.auto_model_name`); ``"fast"`` the bundled model
     of the ``fast`` preset; ``"laplace"`` the classical
     :class:`~sstfill.models.harmonic.LaplaceFiller`; a path loads a saved model
@@ -122,8 +122,8 @@ def resolve_model(model: Any = None, device: str | None = None, precision: str |
     ``device`` ("cpu", "cuda", "auto") moves a neural model and ``precision`` ("auto",
     "float32", "bfloat16") sets what it computes in; None leaves either as it is.
     """
-    if model is None or (isinstance(model, str) and model.lower() in BUNDLED_MODELS):
-        return load_bundled_model("default" if model is None else model.lower(), device, precision)
+    if model is None or (isinstance(model, str) and model.lower() in (*BUNDLED_MODELS, "auto")):
+        return load_bundled_model("default" if model is None or model.lower() == "auto" else model.lower(), device, precision)
     elif isinstance(model, str) and model.lower() in ("laplace", "harmonic"):
         model = LaplaceFiller()
     elif isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):

@@ -422,8 +422,9 @@ class DatasetInpaint(_Base):
             (:mod:`sstfill.models.latent`, guide "Latent-space inpainting"); it ignores
             ``init``, ``model``, ``preset``, ``patience`` and checkpoints, and ``**config``
             sets :class:`~sstfill.models.latent.LatentConfig` fields.
-        init : "default", "fast", "context", path or Inpainter, optional
-            Adapt a copy of this model instead of training a fresh ``preset`` one. Changes
+        init : "auto", "default", "fast", "context", path or Inpainter, optional
+            Adapt a copy of this model instead of training a fresh ``preset`` one ("auto":
+            context on a series, default on an image: :func:`~sstfill.xr.series.auto_init_name`). Changes
             the defaults: ``holes=("own_clouds", "clouds")``, ``lr=1e-4``,
             ``min_valid=0.5``, ``steps_per_epoch=16`` (validated often within a budget of
             minutes), ``split``/``split_by`` below; no adversary (the reconstruction alone);

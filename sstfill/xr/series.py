@@ -18,7 +18,7 @@ import xarray as xr
 
 from sstfill.kernels.windows import TimeContext, neighbour_steps
 
-__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "auto_model_name", "find_time_dim", "share_with_neighbours", "step_days", "time_context", "typical_step_days"]
+__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "share_with_neighbours", "step_days", "time_context", "typical_step_days"]
 
 #: A series whose typical step is at least this many days (every other day, weekly,
 #: monthly) gets, when a model with neighbouring steps is trained or adapted on it, offsets
@@ -143,6 +143,26 @@ def auto_model_name(work: xr.DataArray, spatial_dims: tuple[str, ...]) -> str:
     if dim is None or work.sizes[dim] < 2:  # a single image: no need to load the context model
         return "default"
     return "context" if share_with_neighbours(work, load_bundled_model("context"), spatial_dims) >= AUTO_CONTEXT_SHARE else "default"
+
+
+def auto_init_name(work: xr.DataArray, spatial_dims: tuple[str, ...]) -> str:
+    """The bundled model that adapting to ``work`` starts from with ``init="auto"``: ``"context"`` on any series, else ``"default"``.
+
+    Unlike :func:`auto_model_name`, any series of 2 steps or more: adapting counts the
+    context model's offsets in the series' own steps when they are coarser than daily
+    (monthly maps: the adjacent months), and it adapts better than the default model on
+    every series measured (``docs/benchmarks/adapt.md``, 5 minutes: ERSST v5 monthly 0.434
+    against 0.501 degC, MUR SoCal 0.116 against 0.147, MUR Arabian Sea 0.277 against 0.335).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> months = xr.DataArray(np.zeros((3, 8, 8)), dims=("time", "lat", "lon"), coords={"time": pd.date_range("2010-01-01", periods=3, freq="MS")})
+    >>> auto_init_name(months, ("lat", "lon")), auto_model_name(months, ("lat", "lon"))
+    ('context', 'default')
+    """
+    dim = find_time_dim(work, spatial_dims)
+    return "context" if dim is not None and work.sizes[dim] >= 2 else "default"
 
 
 def time_context(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) -> TimeContext | None:
