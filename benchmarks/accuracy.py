@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default=None, help="shared data folder (default ../shared/data next to the repo)")
     ap.add_argument("--model", action="append", default=[], metavar="[LABEL=]SPEC[@PRECISION]",
-                    help="sstfill model, " + MODEL_SPEC_HELP + " ('default' is the bundled model, model=None)")
+                    help="sstfill model, " + MODEL_SPEC_HELP + " ('default' is the bundled default model, by name)")
     ap.add_argument("--window", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="output folder (default docs/benchmarks/accuracy; with --from-json: "

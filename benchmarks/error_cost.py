@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         for backend, field in (("numpy", da), ("dask", da.chunk({"lat": 512, "lon": 512}))):
             for error in (False, True):
                 label = f"{name} ({sizes}) {backend} error={error}"
-                jobs[label] = (lambda f=field, e=error: f.inpaint.fill(None, land=None, error=e).compute())
+                jobs[label] = (lambda f=field, e=error: f.inpaint.fill("default", land=None, error=e).compute())
     for fn in jobs.values():  # warm up: models loaded, land masks read
         fn()
         break

@@ -201,7 +201,10 @@ class ModelSpec:
         return None
 
     def fill_argument(self) -> Any:
-        """What a user passes as ``fill(model=...)``: None (bundled default), a name, or a loaded model."""
+        """What a user passes as ``fill(model=...)``: a bundled model's name, or a loaded model.
+
+        ``"default"`` by name: ``fill(model=None)`` would choose the context model on a daily series.
+        """
         import sstfill
         from sstfill.models.store import resolve_model
 
@@ -210,7 +213,7 @@ class ModelSpec:
                 return resolve_model(self.bundled, "cpu", self.precision)
             return sstfill.load_model(self.source, precision=self.precision)
         if self.bundled:
-            return None if self.bundled == "default" else self.bundled
+            return self.bundled
         if self.is_laplace:
             return "laplace"
         return sstfill.load_model(Path(self.source))

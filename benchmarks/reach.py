@@ -260,7 +260,7 @@ def l2_scenes_beyond(
         if fill_model is not None:
             t0 = time.perf_counter()
             filled = da.inpaint.fill(
-                None if fill_model == "default" else fill_model, max_distance=reach
+                fill_model, max_distance=reach
             )
             flag = filled[f"{da.name}_fill_flag"].values
             row.update(
