@@ -106,15 +106,11 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
     return out
 
 
-def _auto(model: str | None) -> bool:
-    """No ``--model``, or ``--model auto``: the bundled model is chosen for the data (:func:`sstfill.xr.series.auto_model_name`)."""
-    return model is None or model.lower() == "auto"
-
-
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
     from sstfill.xr.climatology import NOTE as CLIMATOLOGY_NOTE
     from sstfill.xr.io import check_output, expand_inputs, open_inputs, output_format, write_atomic
+    from sstfill.xr.series import wants_auto
 
     if len(args.paths) < 2:
         raise CLIError("fill needs at least one INPUT and an OUTPUT: sstfill fill INPUT... OUTPUT.nc|OUTPUT.zarr")
@@ -130,7 +126,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     if adapt_minutes is not None:
         if not adapt_minutes > 0:
             raise CLIError(f"--adapt {adapt_minutes:g}: give the minutes to spend adapting the model, more than 0 (e.g. --adapt 10), or drop --adapt.")
-        init = resolve_init(args.model if not _auto(args.model) else "default", "--model")  # --adapt needs a neural model
+        init = resolve_init(args.model or "auto", "--model")  # --adapt needs a neural model; "auto" is chosen once the data is open
     if save_model is not None:
         if adapt_minutes is None:
             raise CLIError("--save-model writes the adapted model: give --adapt MINUTES too (to keep a model trained on your data, use sstfill train).")
@@ -149,7 +145,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
     climatology = climatology_arg(getattr(args, "climatology", "auto"))
     chosen = args.model
-    if _auto(args.model):  # the bundled model fill() would choose for this variable
+    if wants_auto(args.model):  # the bundled model fill() would choose for this variable
         from sstfill.xr.fields import pick_variable
         from sstfill.xr.grid import find_grid
         from sstfill.xr.series import auto_init_name, auto_model_name
@@ -157,8 +153,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
         field = pick_variable(ds, args.var)
         dims = find_grid(field).dims
         chosen = auto_model_name(field, dims)
-        if init is not None:  # the one that adapts best: context on any series
-            init = chosen = resolve_init(auto_init_name(field, dims), "--model")
+        if init == "auto":  # the one that adapts best: context on any series
+            init = resolve_init(auto_init_name(field, dims), "--model")
     if init is None:
         model = resolve_cli_model(chosen, args.device, args.precision)
     else:
@@ -167,7 +163,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
         minutes = (time.perf_counter() - t0) / 60
         adapted_var = model.adapted_on["variable"]
         scores = adaptation_scores(model.history, ds[adapted_var].attrs.get("units"))
-        name = init if _auto(args.model) or init == args.model.lower() else args.model  # a bundled name, or the path as given
+        name = init if wants_auto(args.model) or init == args.model.lower() else args.model  # a bundled name, or the path as given
         say(f"adapted {name!r} on {adapted_var!r} for {minutes:.1f} min" + (f": {scores}" if scores else ""))
     client = None
     if args.scheduler:

@@ -27,7 +27,7 @@ from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
 from sstfill.xr.land import find_land, observation_mask
 from sstfill.xr.reach import reach_mask
 from sstfill.xr.samples import hole_pattern
-from sstfill.xr.series import auto_model_name, time_context
+from sstfill.xr.series import auto_model_name, time_context, wants_auto
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
 
@@ -54,8 +54,7 @@ def _fill(
     check_field(da)
     grid = find_grid(da)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)  # other dims, then y, x
-    auto = model is None or (isinstance(model, str) and model.lower() == "auto")  # "context" on daily series, else "default"
-    model = resolve_model(auto_model_name(work, grid.dims) if auto else model, device, precision)
+    model = resolve_model(auto_model_name(work, grid.dims) if wants_auto(model) else model, device, precision)  # context on daily series
     model_tile = getattr(model, "tile_size", None)
     if tile is not None and model_tile is not None and tile != model_tile:
         raise ModelMismatchError(

@@ -18,7 +18,7 @@ import xarray as xr
 
 from sstfill.kernels.windows import TimeContext, neighbour_steps
 
-__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "share_with_neighbours", "step_days", "time_context", "typical_step_days"]
+__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "wants_auto", "share_with_neighbours", "step_days", "time_context", "typical_step_days"]
 
 #: A series whose typical step is at least this many days (every other day, weekly,
 #: monthly) gets, when a model with neighbouring steps is trained or adapted on it, offsets
@@ -89,6 +89,15 @@ def _median_step(days: np.ndarray) -> float | None:
 #: least this share of the steps has a neighbouring step at its offsets, and the bundled
 #: ``default`` model otherwise (:func:`auto_model_name`).
 AUTO_CONTEXT_SHARE = 0.5
+
+
+def wants_auto(model: Any) -> bool:
+    """True for ``None`` and ``"auto"`` (any case): the bundled model is to be chosen for the field.
+
+    >>> wants_auto(None), wants_auto("Auto"), wants_auto("default")
+    (True, True, False)
+    """
+    return model is None or (isinstance(model, str) and model.lower() == "auto")
 
 
 def _neighbours(work: xr.DataArray, model: Any, spatial_dims: tuple[str, ...]) -> tuple[str, np.ndarray, np.ndarray] | None:

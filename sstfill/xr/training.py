@@ -22,7 +22,7 @@ from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
 from sstfill.xr.samples import ROWS_SPLIT, own_cloud_masks, tiles_from_dataarray
-from sstfill.xr.series import COARSE_STEP_DAYS, auto_init_name, typical_step_days
+from sstfill.xr.series import COARSE_STEP_DAYS, auto_init_name, typical_step_days, wants_auto
 from sstfill.xr.validation import fill_validation
 
 __all__ = ["train_model", "METHODS"]
@@ -86,7 +86,7 @@ def train_model(
         return _train_latent(da, grid.dims, holes=holes, hole_fraction=hole_fraction, epochs=epochs, batch_size=batch_size, split=split,
                              split_by=split_by, device=device, seed=seed, stride=stride, max_tiles=max_tiles, steps_per_epoch=steps_per_epoch,
                              max_seconds=max_seconds, lr=lr, progress=progress, config=config)
-    if isinstance(init, str) and init.lower() == "auto":  # the bundled model that adapts best to this field
+    if init is not None and wants_auto(init):  # the bundled model that adapts best to this field
         init = auto_init_name(work, grid.dims)
     adapting = init is not None
     if adapting:
