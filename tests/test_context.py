@@ -207,3 +207,37 @@ def test_a_nearly_uniform_tile_is_normalised_by_its_window_not_blown_up(mur: xr.
     assert sstfill.load_model(bundled_model_path("context")).config.window_std_floor == 1.0
     old = {k: v for k, v in ModelConfig(**PRESETS["context"]).to_dict().items() if k != "window_std_floor"}
     assert ModelConfig.from_dict(old).window_std_floor == 0.0
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4, 8])
+def test_wide_view_interpolates_only_the_cells_the_tile_needs(mur: xr.DataArray, factor: int) -> None:
+    # sstfill.models.networks.wide_view upsamples only the coarse cells around the tile: the
+    # same channels as upsampling the whole window and cropping (bit for bit where the
+    # factor is a power of 2, to float32 rounding otherwise), on real windows with real gaps
+    import dataclasses
+
+    import torch.nn.functional as F
+
+    from sstfill.models.harmonic import harmonic_fill
+    from sstfill.models.networks import wide_view
+
+    cfg = dataclasses.replace(context_model(margin=64, offsets=()).config, wide_factor=factor)
+    holes = mur.inpaint.add_holes(kind="clouds", fraction=0.6, seed=5)[0].values
+    windows = np.stack([holes[t, y : y + 192, x : x + 192] for t in range(len(holes)) for y, x in ((0, 0), (0, 64))])
+    observed = torch.from_numpy(np.isfinite(windows))
+    norm = torch.from_numpy(np.nan_to_num(windows - np.nanmean(windows)).astype("float32"))
+    assert 0.2 < float(observed.float().mean()) < 0.8
+
+    obs = observed.float().unsqueeze(1)
+    fraction = F.avg_pool2d(obs, factor)
+    coarse = torch.where(fraction > 0, F.avg_pool2d(norm.unsqueeze(1) * obs, factor) / fraction.clamp_min(1e-6), torch.zeros_like(fraction))
+    guess = harmonic_fill(coarse.squeeze(1), (fraction > 0).squeeze(1), cfg.first_guess_iterations).unsqueeze(1)
+    whole = F.interpolate(torch.cat([guess, fraction], dim=1), scale_factor=factor, mode="bilinear", align_corners=False)[..., 64:128, 64:128]
+
+    got = wide_view(norm, observed, cfg)
+    for channel, expected in zip(got, (whole[:, 0], whole[:, 1])):
+        assert channel.shape == (len(windows), 64, 64)
+        if factor & (factor - 1) == 0:
+            assert torch.equal(channel, expected)
+        else:
+            torch.testing.assert_close(channel, expected, rtol=0, atol=1e-5)

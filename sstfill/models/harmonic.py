@@ -86,14 +86,30 @@ def _neighbour_mean(field: torch.Tensor) -> torch.Tensor:
     return total.mul_(0.25)
 
 
-def _smooth(correction: torch.Tensor, rhs: torch.Tensor, gap: torch.Tensor, sweeps: int) -> torch.Tensor:
-    """Red-black Gauss-Seidel sweeps of ``mean_of_neighbours(e) - e = rhs`` on ``gap``, in place."""
-    height, width = correction.shape[-2:]
-    odd_y = torch.arange(height, device=correction.device) % 2 == 1
-    odd = odd_y[:, None] ^ (torch.arange(width, device=correction.device) % 2 == 1)[None, :]
-    colours = [(gap & colour).to(correction.dtype) for colour in (~odd, odd)]
+class _Level:
+    """One grid of a multigrid solve: its gap pixels and the red-black masks, made once per solve.
+
+    ``coarser`` is the next grid (a coarse cell is a gap where its 4 cells are), None on
+    the coarsest (a side of 2 or less, or no gap left).
+    """
+
+    def __init__(self, gap: torch.Tensor, dtype: torch.dtype) -> None:
+        height, width = gap.shape[-2:]
+        self.gap = gap
+        self.gap_f = gap.to(dtype)
+        odd_y = torch.arange(height, device=gap.device) % 2 == 1
+        odd = odd_y[:, None] ^ (torch.arange(width, device=gap.device) % 2 == 1)[None, :]  # the checkerboard
+        self.colours = [(gap & colour).to(dtype) for colour in (~odd, odd)]
+        self.coarser: _Level | None = None
+        self.pad = (0, width % 2, 0, height % 2)
+        if min(height, width) > 2 and bool(gap.any()):
+            self.coarser = _Level(F.avg_pool2d(F.pad(self.gap_f, self.pad, mode="replicate"), 2) == 1, dtype)
+
+
+def _smooth(correction: torch.Tensor, rhs: torch.Tensor, level: _Level, sweeps: int) -> torch.Tensor:
+    """Red-black Gauss-Seidel sweeps of ``mean_of_neighbours(e) - e = rhs`` on the level's gaps, in place."""
     for _ in range(sweeps):
-        for colour in colours:
+        for colour in level.colours:
             change = _neighbour_mean(correction).sub_(rhs).sub_(correction)
             correction.addcmul_(colour, change)
     return correction
@@ -104,8 +120,8 @@ VCYCLE_SWEEPS = 2
 COARSEST_SWEEPS = 8
 
 
-def _vcycle(rhs: torch.Tensor, gap: torch.Tensor) -> torch.Tensor:
-    """One multigrid V-cycle for ``e``: ``mean_of_neighbours(e) - e = rhs`` on ``gap``, 0 elsewhere.
+def _vcycle(rhs: torch.Tensor, level: _Level) -> torch.Tensor:
+    """One multigrid V-cycle for ``e``: ``mean_of_neighbours(e) - e = rhs`` on the level's gaps, 0 elsewhere.
 
     Smoothing, restriction of the residual (2x2 means, times 4 for the doubled grid step),
     the same problem on the coarse grid (a coarse cell is a gap where its 4 cells are), a
@@ -113,17 +129,14 @@ def _vcycle(rhs: torch.Tensor, gap: torch.Tensor) -> torch.Tensor:
     """
     height, width = rhs.shape[-2:]
     correction = torch.zeros_like(rhs)
-    if min(height, width) <= 2 or not bool(gap.any()):
-        return _smooth(correction, rhs, gap, COARSEST_SWEEPS)
-    gap_f = gap.to(rhs.dtype)
-    _smooth(correction, rhs, gap, VCYCLE_SWEEPS)
-    residual = (rhs - (_neighbour_mean(correction) - correction)).mul_(gap_f)
-    pad = (0, width % 2, 0, height % 2)
-    coarse_rhs = F.avg_pool2d(F.pad(residual, pad), 2).mul_(4)
-    coarse_gap = F.avg_pool2d(F.pad(gap_f, pad, mode="replicate"), 2) == 1
-    coarse = _vcycle(coarse_rhs, coarse_gap)
-    correction.addcmul_(F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width], gap_f)
-    return _smooth(correction, rhs, gap, VCYCLE_SWEEPS)
+    if level.coarser is None:
+        return _smooth(correction, rhs, level, COARSEST_SWEEPS)
+    _smooth(correction, rhs, level, VCYCLE_SWEEPS)
+    residual = (rhs - (_neighbour_mean(correction) - correction)).mul_(level.gap_f)
+    coarse_rhs = F.avg_pool2d(F.pad(residual, level.pad), 2).mul_(4)
+    coarse = _vcycle(coarse_rhs, level.coarser)
+    correction.addcmul_(F.interpolate(coarse, scale_factor=2, mode="bilinear", align_corners=False)[..., :height, :width], level.gap_f)
+    return _smooth(correction, rhs, level, VCYCLE_SWEEPS)
 
 
 def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, max_cycles: int) -> torch.Tensor:
@@ -133,16 +146,19 @@ def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, m
     ``alpha * e`` with the ``alpha`` that minimises the residual (a minimal-residual step),
     so the residual never grows, also where the coarse grids describe a cloud badly (thin
     gaps, odd shapes) and plain V-cycles would diverge. An image is done when no pixel of
-    ``e`` exceeds its tolerance.
+    ``e`` exceeds its tolerance. The grids' gaps and masks are made once, for the images
+    still iterating.
     """
-    gap_f = gap.to(field.dtype)
     active = torch.ones(len(field), dtype=torch.bool, device=field.device)
+    rows, level = None, None
     for _ in range(max_cycles):
-        rows = active.nonzero().squeeze(1)
-        part, part_gap, part_gap_f = field[rows], gap[rows], gap_f[rows]
-        residual = (_neighbour_mean(part) - part).mul_(part_gap_f)
-        update = _vcycle(-residual, part_gap)
-        applied = (_neighbour_mean(update) - update).mul_(part_gap_f)  # A e: the residual's change per unit step
+        now = active.nonzero().squeeze(1)
+        if rows is None or len(now) != len(rows):
+            rows, level = now, _Level(gap[now], field.dtype)
+        part = field[rows]
+        residual = (_neighbour_mean(part) - part).mul_(level.gap_f)
+        update = _vcycle(-residual, level)
+        applied = (_neighbour_mean(update) - update).mul_(level.gap_f)  # A e: the residual's change per unit step
         alpha = -(residual * applied).sum(dim=(1, 2, 3), keepdim=True, dtype=torch.float64)
         alpha = (alpha / (applied * applied).sum(dim=(1, 2, 3), keepdim=True, dtype=torch.float64).clamp_min(1e-300)).to(field.dtype)
         field[rows] = part.addcmul_(alpha, update)
