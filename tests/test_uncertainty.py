@@ -21,6 +21,7 @@ from sstfill.kernels.uncertainty import (
     DISTANCE_KNOTS,
     FEATURES,
     FEATURES_V1,
+    FEATURES_V2,
     ErrorModel,
     error_block,
     error_features,
@@ -358,22 +359,29 @@ def test_a_model_file_without_an_error_model_uses_the_fallback(tmp_path, fast_mo
     np.testing.assert_array_equal(_bits(explicit["sst_error"].values), _bits(filled["sst_error"].values))
 
 
-def test_an_error_model_from_before_the_distance_hinges_still_loads_and_gives_its_sigma(tmp_path, fast_model, series, realistic_features):
-    # what model files of 2026-12-03 and before hold: five features, seven coefficients
-    v1 = {"coefficients": [-5.0, 0.5, -1.0, 0.2, 0.8, 0.1, -0.3], "features": list(FEATURES_V1), "fitted_on": "old", "scale": 0.9}
-    old = ErrorModel.from_dict(v1)
-    assert old.features == FEATURES_V1 and old.to_dict() == v1
-    assert ErrorModel.from_dict({"coefficients": v1["coefficients"]}).features == FEATURES_V1
-    # the same sigma as the current features with the hinges' coefficients at zero
-    same = ErrorModel(tuple(v1["coefficients"]) + (0.0,) * len(DISTANCE_KNOTS), scale=0.9)
+@pytest.mark.parametrize(
+    "features, before",
+    [(FEATURES_V1, "the distance hinges"), (FEATURES_V2, "the products with the distance")],
+    ids=["v1-before-hinges", "v2-before-products"],
+)
+def test_an_error_model_from_before_the_current_features_still_loads_and_gives_its_sigma(tmp_path, fast_model, series, realistic_features, features, before):
+    # what model files of 2026-12-03 and before hold (five features, seven coefficients),
+    # and of 2026-12-03..05 (seven features with the distance hinges, nine coefficients)
+    coefficients = [-5.0, 0.5, -1.0, 0.2, 0.8, 0.1, -0.3, 0.4, -0.2][: len(features) + 2]
+    saved = {"coefficients": coefficients, "features": list(features), "fitted_on": "old", "scale": 0.9}
+    old = ErrorModel.from_dict(saved)
+    assert old.features == features and old.to_dict() == saved
+    assert ErrorModel.from_dict({"coefficients": coefficients}).features == features
+    # the same sigma as the current features with the newer features' coefficients at zero
+    same = ErrorModel(tuple(coefficients) + (0.0,) * (len(FEATURES) - len(features)), scale=0.9)
     np.testing.assert_allclose(old.sigma(realistic_features), same.sigma(realistic_features), rtol=1e-12)
-    np.testing.assert_allclose(old.sigma(realistic_features[: len(FEATURES_V1)]), same.sigma(realistic_features), rtol=1e-12)
-    path = fast_model.save(tmp_path / "v1.npz", extra_config={"error_model": v1})
+    np.testing.assert_allclose(old.sigma(realistic_features[: len(features)]), same.sigma(realistic_features), rtol=1e-12)
+    path = fast_model.save(tmp_path / "old.npz", extra_config={"error_model": saved})
     loaded = sstfill.load_model(path)
     assert loaded.error_model == old
     # `sstfill info` says which kind it holds
-    assert "before the distance hinges" in error_model_row(loaded)[1]
-    assert "before the distance hinges" not in error_model_row(fast_model)[1]
+    assert f"before {before}" in error_model_row(loaded)[1]
+    assert "saved before" not in error_model_row(fast_model)[1]
     gappy = series.isel(time=0)
     filled = gappy.inpaint.fill(loaded)
     _check_error_where_filled(filled)

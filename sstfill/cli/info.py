@@ -172,9 +172,10 @@ def error_model_row(model) -> tuple[str, str]:
     """The ``error model`` row of a model's table: what its own was fitted on, or the fallback."""
     em = model.fitted_error_model
     if em is not None:
-        from sstfill.kernels.uncertainty import FEATURES
+        from sstfill.kernels.uncertainty import FEATURES, FEATURES_V1
 
-        older = "" if tuple(em.features) == FEATURES else f"; saved before the distance hinges (features: {', '.join(em.features)})"
+        before = "the distance hinges" if tuple(em.features) == FEATURES_V1 else "the products with the distance"
+        older = "" if tuple(em.features) == FEATURES else f"; saved before {before} (features: {', '.join(em.features)})"
         series = "" if em.series_scale == 1.0 else f" ({em.scale * em.series_scale:.4g} where neighbouring steps were seen)"
         return ("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}{series}{older}")
     return ("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)")
