@@ -40,6 +40,7 @@ __all__ = [
     "FILL_EVERYWHERE_SETS",
     "build_units",
     "dincae_module",
+    "dincae_window_fill",
     "fill_unit_with_model",
     "run_extra",
     "unit_dataarray",
@@ -199,13 +200,18 @@ def _dincae_per_window(run, units, stacks, dincae, fills, log) -> None:
         log(f"[accuracy] peer dincae on {u.name} ({len(st.time)} x {r1 - r0} x {c1 - c0}) ...")
         t0 = time.perf_counter()
         try:
-            fills[u.name]["dincae"] = np.asarray(
-                dincae.fill_dincae(st.observed_input[:, r0:r1, c0:c1], st.land[r0:r1, c0:c1], st.lat[r0:r1], st.lon[c0:c1], st.time), np.float32
-            )
+            fills[u.name]["dincae"] = dincae_window_fill(dincae, st, u)
         except Exception as exc:  # noqa: BLE001  recorded: the peer is then n/a on this unit
             run.errors.append({"method": "dincae", "case": u.name, "error": f"{type(exc).__name__}: {exc}"})
         finally:
             _tick(run, u.set, "dincae", t0)
+
+
+def dincae_window_fill(dincae, stack, unit) -> np.ndarray:
+    """DINCAE's fill (time, y, x) of ``unit``'s window of ``stack``: every step of the series, that window only."""
+    (r0, r1), (c0, c1) = unit.stack_ref["rows"], unit.stack_ref["cols"]
+    values = stack.observed_input[:, r0:r1, c0:c1]
+    return np.asarray(dincae.fill_dincae(values, stack.land[r0:r1, c0:c1], stack.lat[r0:r1], stack.lon[c0:c1], stack.time), np.float32)
 
 
 def _tick(run, set_name: str, method: str, t0: float) -> None:
