@@ -19,6 +19,7 @@ from sstfill.kernels.uncertainty import (
     ERROR_HALO,
     FALLBACK_ERROR_MODEL,
     DISTANCE_KNOTS,
+    DISTANCE_PRODUCTS,
     FEATURES,
     FEATURES_V1,
     FEATURES_V2,
@@ -232,6 +233,16 @@ def realistic_features() -> np.ndarray:
     far = FEATURES.index(f"log_distance_beyond_{DISTANCE_KNOTS[-1]}")
     assert (np.delete(features.std(axis=1), far) > 0.1).all() and (features[far] > 0).mean() > 0.01
     return features
+
+
+def test_products_with_the_distance_are_the_log_distance_times_their_feature(realistic_features):
+    # DISTANCE_PRODUCTS: how fast sigma grows away from the data depends on the field around
+    distance = realistic_features[FEATURES.index("log_distance")]
+    assert len(DISTANCE_PRODUCTS) == 3 and FEATURES[-3:] == tuple(f"log_distance_x_{n}" for n in DISTANCE_PRODUCTS)
+    for name in DISTANCE_PRODUCTS:
+        product = realistic_features[FEATURES.index(f"log_distance_x_{name}")]
+        np.testing.assert_allclose(product, distance * realistic_features[FEATURES.index(name)], rtol=1e-6, atol=1e-6)
+        assert np.corrcoef(product, distance)[0, 1] < 0.999  # not the distance again: the fit can tell them apart
 
 
 def _nll(model: ErrorModel, features: np.ndarray, errors: np.ndarray) -> float:

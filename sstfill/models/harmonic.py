@@ -95,7 +95,6 @@ class _Level:
 
     def __init__(self, gap: torch.Tensor, dtype: torch.dtype) -> None:
         height, width = gap.shape[-2:]
-        self.gap = gap
         self.gap_f = gap.to(dtype)
         odd_y = torch.arange(height, device=gap.device) % 2 == 1
         odd = odd_y[:, None] ^ (torch.arange(width, device=gap.device) % 2 == 1)[None, :]  # the checkerboard

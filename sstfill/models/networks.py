@@ -394,8 +394,8 @@ def wide_view(norm: torch.Tensor, observed: torch.Tensor, config: ModelConfig) -
     fraction = F.avg_pool2d(obs, f)
     coarse = torch.where(fraction > 0, total / fraction.clamp_min(1e-6), torch.zeros_like(total))
     guess = harmonic_fill(coarse.squeeze(1), (fraction > 0).squeeze(1), config.first_guess_iterations).unsqueeze(1)
-    # only the coarse cells the tile's pixels interpolate from (a 1/9 of the 192-pixel
-    # window of the context model): the same values as interpolating the whole window and
+    # only the coarse cells the tile's pixels interpolate from (about a ninth of the context
+    # model's 192-pixel window): the same values as interpolating the whole window and
     # cropping, bit for bit where the factor is a power of 2 (exact source coordinates)
     first = max(0, math.floor((m + 0.5) / f - 0.5))
     last = min(coarse.shape[-1], math.floor((m + t - 0.5) / f - 0.5) + 2)
