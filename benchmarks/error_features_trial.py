@@ -18,8 +18,8 @@ within 5 points at 1, 2 and 3 sigma. Candidates:
   of ``log_distance``;
 * ``hinges``: ``max(0, log_distance - log1p(k))`` for knots ``k``: sigma piecewise linear in
   the log distance;
-* ``times``: the log distance times the local std, gradient or observed fraction (how fast
-  sigma grows away from the data depends on the field around it).
+* ``times:<feature>``: the log distance times the local std, gradient or observed fraction
+  (how fast sigma grows away from the data depends on the field around it).
 
     python benchmarks/error_features_trial.py --shared ../shared/data --model default
 
@@ -65,14 +65,11 @@ TRIALS = {
     "hinges 4,16 (shipped 2026-12-03)": ("hinge:4,16",),
     "distance128 hinges 4,16": ("distance128!", "hinge:4,16"),
     "distance128 hinges 4,16,64": ("distance128!", "hinge:4,16,64"),
-    "hinges 4,16 + distance x local std": ("hinge:4,16", "times:local_std"),
-    "hinges 4,16 + distance x gradient": ("hinge:4,16", "times:gradient"),
-    "hinges 4,16 + distance x observed fraction": ("hinge:4,16", "times:fraction"),
-    "hinges 4,16 + all three products": ("hinge:4,16", "times:local_std", "times:gradient", "times:fraction"),
+    "hinges 4,16 + distance x local std": ("hinge:4,16", "times:log_local_std"),
+    "hinges 4,16 + distance x gradient": ("hinge:4,16", "times:log_gradient"),
+    "hinges 4,16 + distance x observed fraction": ("hinge:4,16", "times:observed_fraction"),
+    "hinges 4,16 + all three products": ("hinge:4,16", "times:log_local_std", "times:log_gradient", "times:observed_fraction"),
 }
-#: ``times:<name>``: the log distance times one of the other signal features (an interaction:
-#: how fast sigma grows away from the data depends on the field around).
-PRODUCTS = {"local_std": 1, "gradient": 2, "fraction": 3}
 
 
 def candidate_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray) -> np.ndarray:
@@ -111,12 +108,13 @@ def item_pixels(item: calibration.Item, filled: np.ndarray) -> tuple[np.ndarray,
 
 def signal_matrix(features: np.ndarray, trial: tuple[str, ...]) -> np.ndarray:
     """The fill part's regressors of one trial: the signal features of :data:`FEATURES_V1`, then the candidates."""
-    rows = [features[NAMES.index(name)] for name in FEATURES_V1 if name != "log_roughness"]
+    signal = [name for name in FEATURES_V1 if name != "log_roughness"]
+    rows = [features[NAMES.index(name)] for name in signal]
     for name in trial:
         if name == "distance128!":
             rows[0] = features[NAMES.index("distance128")]
         elif name.startswith("times:"):
-            rows.append(rows[0] * rows[PRODUCTS[name[6:]]])
+            rows.append(rows[0] * rows[signal.index(name[6:])])  # the log distance times that feature
         elif name.startswith("hinge:"):
             rows += [np.maximum(0.0, rows[0] - np.log1p(float(k))) for k in name[6:].split(",")]
         else:

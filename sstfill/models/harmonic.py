@@ -26,6 +26,14 @@ __all__ = ["harmonic_fill", "LaplaceFiller"]
 CPU_RELAX_PIXELS = 2**18
 
 
+def _gap_colours(gap: torch.Tensor, dtype: torch.dtype) -> list[torch.Tensor]:
+    """The ``gap`` pixels of each colour of the red-black checkerboard, as 0/1 masks of ``dtype``."""
+    height, width = gap.shape[-2:]
+    odd_y = torch.arange(height, device=gap.device) % 2 == 1
+    odd = odd_y[:, None] ^ (torch.arange(width, device=gap.device) % 2 == 1)[None, :]
+    return [(gap & colour).to(dtype) for colour in (~odd, odd)]
+
+
 def _relax(field: torch.Tensor, gap: torch.Tensor, sweeps: int, omega: float) -> torch.Tensor:
     """Red-black SOR sweeps of Laplace's equation on the ``gap`` pixels (Neumann edges), in place.
 
@@ -39,17 +47,10 @@ def _relax(field: torch.Tensor, gap: torch.Tensor, sweeps: int, omega: float) ->
         for i in range(0, len(field), piece):
             _relax(field[i : i + piece], gap[i : i + piece], sweeps, omega)
         return field
-    odd_y = torch.arange(height, device=field.device) % 2 == 1
-    odd = odd_y[:, None] ^ (torch.arange(width, device=field.device) % 2 == 1)[None, :]  # the checkerboard
-    steps = [(gap & colour).to(field.dtype).mul_(omega) for colour in (~odd, odd)]  # omega on one colour's gaps
+    steps = [colour.mul_(omega) for colour in _gap_colours(gap, field.dtype)]  # omega on one colour's gaps
     for _ in range(sweeps):
         for step in steps:
-            padded = F.pad(field, (1, 1, 1, 1), mode="replicate")
-            change = padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1]
-            change += padded[..., 1:-1, :-2]
-            change += padded[..., 1:-1, 2:]
-            change.mul_(0.25).sub_(field)  # mean of the 4 neighbours minus the pixel
-            field.addcmul_(step, change)
+            field.addcmul_(step, _neighbour_mean(field).sub_(field))  # mean of the 4 neighbours minus the pixel
     return field
 
 
@@ -96,9 +97,7 @@ class _Level:
     def __init__(self, gap: torch.Tensor, dtype: torch.dtype) -> None:
         height, width = gap.shape[-2:]
         self.gap_f = gap.to(dtype)
-        odd_y = torch.arange(height, device=gap.device) % 2 == 1
-        odd = odd_y[:, None] ^ (torch.arange(width, device=gap.device) % 2 == 1)[None, :]  # the checkerboard
-        self.colours = [(gap & colour).to(dtype) for colour in (~odd, odd)]
+        self.colours = _gap_colours(gap, dtype)
         self.coarser: _Level | None = None
         self.pad = (0, width % 2, 0, height % 2)
         if min(height, width) > 2 and bool(gap.any()):
