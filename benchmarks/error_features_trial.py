@@ -19,7 +19,12 @@ within 5 points at 1, 2 and 3 sigma. Candidates:
 * ``hinges``: ``max(0, log_distance - log1p(k))`` for knots ``k``: sigma piecewise linear in
   the log distance;
 * ``times:<feature>``: the log distance times the local std, gradient or observed fraction
-  (how fast sigma grows away from the data depends on the field around it).
+  (how fast sigma grows away from the data depends on the field around it);
+* (2026-12-06, on top of the shipped features) ``wide_fill_std`` and ``wide_gradient``: the
+  log standard deviation and the log mean |gradient| of the filled field in a 129-pixel box
+  (the widest the 64-pixel halo allows); ``wide_fraction_129``: the observed fraction of that
+  box; ``log_pixel_km``: the log of the grid spacing in km (from the item's latitudes and
+  longitudes; the 0.1 degree Arabian Sea series has 11 km pixels, the rest about 1 km).
 
     python benchmarks/error_features_trial.py --shared ../shared/data --model default
 
@@ -45,9 +50,12 @@ if str(REPO) not in sys.path:
 from benchmarks import calibration  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage  # noqa: E402
-from sstfill.kernels.uncertainty import FEATURES, FEATURES_V1, _box_count, _box_sum, coverage_scale, error_features, fit_variance  # noqa: E402
+from sstfill.kernels.boxes import box_count, box_sum  # noqa: E402
+from sstfill.kernels.uncertainty import FEATURES, FEATURES_V1, _log_linear_fit, coverage_scale, error_features, fit_variance  # noqa: E402
 
-CANDIDATES = ("beyond16", "wide_fraction", "observed_std", "departure", "distance128")
+CANDIDATES = ("beyond16", "wide_fraction", "observed_std", "departure", "distance128", "wide_fill_std", "wide_gradient", "wide_fraction_129", "log_pixel_km")
+#: The features shipped since 2026-12-05 (hinges and products), the base of the later trials.
+SHIPPED = ("hinge:4,16", "times:log_local_std", "times:log_gradient", "times:observed_fraction")
 NAMES = FEATURES + CANDIDATES
 TARGETS = np.array([GAUSSIAN_COVERAGE[k] for k in (1, 2, 3)])
 #: Feature sets to compare: the five features of before 2026-12-03 (FEATURES_V1) with candidates added (or swapped in).
@@ -68,25 +76,51 @@ TRIALS = {
     "hinges 4,16 + distance x local std": ("hinge:4,16", "times:log_local_std"),
     "hinges 4,16 + distance x gradient": ("hinge:4,16", "times:log_gradient"),
     "hinges 4,16 + distance x observed fraction": ("hinge:4,16", "times:observed_fraction"),
-    "hinges 4,16 + all three products": ("hinge:4,16", "times:log_local_std", "times:log_gradient", "times:observed_fraction"),
+    "hinges 4,16 + all three products": SHIPPED,
+    "shipped +wide_fill_std": SHIPPED + ("wide_fill_std",),
+    "shipped +wide_gradient": SHIPPED + ("wide_gradient",),
+    "shipped +wide_fraction_129": SHIPPED + ("wide_fraction_129",),
+    "shipped +log_pixel_km": SHIPPED + ("log_pixel_km",),
+    "shipped +log_pixel_km +times:log_pixel_km": SHIPPED + ("log_pixel_km", "times:log_pixel_km"),
 }
+#: Box (pixels) of the wide candidates: the widest the error's 64-pixel halo allows.
+WIDE = 129
 
 
-def candidate_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray) -> np.ndarray:
-    """The :data:`CANDIDATES` of every pixel of one image, shape (len(CANDIDATES), ny, nx)."""
+def pixel_km(item: calibration.Item) -> float:
+    """The geometric mean of the item's grid spacings along y and x, in km."""
+    lat, lon = np.asarray(item.lat, dtype="float64"), np.asarray(item.lon, dtype="float64")
+    dy = abs(np.median(np.diff(lat))) * 111.2
+    dx = abs(np.median(np.diff(lon))) * 111.2 * np.cos(np.deg2rad(lat.mean()))
+    return float(np.sqrt(dx * dy))
+
+
+def candidate_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray, km: float = 1.0) -> np.ndarray:
+    """The :data:`CANDIDATES` of every pixel of one image, shape (len(CANDIDATES), ny, nx); ``km``: the grid spacing."""
     observed = np.isfinite(values)
     d = ndimage.distance_transform_edt(~observed) if observed.any() else np.full(values.shape, 1e3)
     beyond = np.maximum(0.0, np.log1p(np.minimum(d, 64)) - np.log1p(16))
-    wide = _box_count(observed, 97) / np.maximum(_box_count(np.ones_like(observed), 97), 1)
+    wide = box_count(observed, 97) / np.maximum(box_count(np.ones_like(observed), 97), 1)
     v = np.where(observed, values, 0.0)
-    n = np.maximum(_box_count(observed, 33), 1)
-    mean = _box_sum(v, 33) / n
-    std = np.sqrt(np.maximum(_box_sum(v * v, 33) / n - mean * mean, 0.0))
+    n = np.maximum(box_count(observed, 33), 1)
+    mean = box_sum(v, 33) / n
+    std = np.sqrt(np.maximum(box_sum(v * v, 33) / n - mean * mean, 0.0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         harmonic = PEERS["laplace"](values, land)
     departure = np.log(np.abs(np.nan_to_num(filled - harmonic)) + 1e-3)
-    return np.stack([beyond, wide, np.log(std + 1e-3), departure, np.log1p(np.minimum(d, 128))])
+    known = np.isfinite(filled) & ~np.asarray(land, dtype=bool)
+    x = np.where(known, filled, 0.0)
+    nk = np.maximum(box_count(known, WIDE), 1)
+    wide_mean = box_sum(x, WIDE) / nk
+    wide_std = np.sqrt(np.maximum(box_sum(x * x, WIDE) / nk - wide_mean**2, 0.0))
+    gy, gx = np.gradient(x)
+    wide_gradient = box_sum(np.where(known, np.hypot(gy, gx), 0.0), WIDE) / nk
+    wide_129 = box_count(observed, WIDE) / np.maximum(box_count(np.ones_like(observed), WIDE), 1)
+    return np.stack([
+        beyond, wide, np.log(std + 1e-3), departure, np.log1p(np.minimum(d, 128)),
+        np.log(wide_std + 1e-3), np.log(wide_gradient + 1e-3), wide_129, np.full(values.shape, np.log(km)),
+    ])
 
 
 def item_pixels(item: calibration.Item, filled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +132,7 @@ def item_pixels(item: calibration.Item, filled: np.ndarray) -> tuple[np.ndarray,
         where = scored[t] & np.isfinite(fill[t]) & np.isfinite(truth[t])
         if where.any():
             land = item.land if item.land.ndim == 2 else item.land[t]
-            both = np.vstack([error_features(vals[t], fill[t], land), candidate_features(vals[t], fill[t], land)])
+            both = np.vstack([error_features(vals[t], fill[t], land), candidate_features(vals[t], fill[t], land, pixel_km(item))])
             feats.append(both[:, where])
             errs.append(fill[t][where].astype("float64") - truth[t][where])
     if not errs:
@@ -114,7 +148,7 @@ def signal_matrix(features: np.ndarray, trial: tuple[str, ...]) -> np.ndarray:
         if name == "distance128!":
             rows[0] = features[NAMES.index("distance128")]
         elif name.startswith("times:"):
-            rows.append(rows[0] * rows[signal.index(name[6:])])  # the log distance times that feature
+            rows.append(rows[0] * features[NAMES.index(name[6:])])  # the log distance times that feature
         elif name.startswith("hinge:"):
             rows += [np.maximum(0.0, rows[0] - np.log1p(float(k))) for k in name[6:].split(",")]
         else:
@@ -123,10 +157,16 @@ def signal_matrix(features: np.ndarray, trial: tuple[str, ...]) -> np.ndarray:
 
 
 def fit(signal: np.ndarray, roughness: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, float]:
-    """Noise (from roughness) plus fill (from ``signal``) variance, by Gaussian likelihood (:func:`fit_variance`)."""
+    """Noise (from roughness) plus fill (from ``signal``) variance, by Gaussian likelihood (:func:`fit_variance`).
+
+    Started as :func:`~sstfill.kernels.uncertainty.fit_error_model` starts (a log-linear fit
+    of the fill part; the noise part small) since 2026-12-06; before, from a flat fill part,
+    from which L-BFGS stalled on some feature sets (+wide_fraction fitted worse than without it).
+    Without the lift that keeps sigma from falling with the distance (it changes under 0.1 %
+    of the default model's pixels).
+    """
     e2 = errors**2
-    start = np.zeros(2 + signal.shape[0])
-    start[0], start[2] = np.log(0.05 * e2.mean()), np.log(e2.mean())
+    start = np.concatenate([[np.log(0.05 * e2.mean()), 0.0], 2 * _log_linear_fit(signal, e2)])
     return fit_variance(np.vstack([np.ones(e2.size), roughness]), signal, e2, start, maxiter=1000)
 
 
@@ -139,10 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shared", default=str(calibration.split.DEFAULT_SHARED))
     p.add_argument("--model", default="default")
     p.add_argument("--cache", default=None, help="pickle of the pixels: written if missing, read if present")
+    p.add_argument("--trials", nargs="+", default=None, metavar="NAME", help="only these feature sets (names as in the table); default: all")
     args = p.parse_args(argv)
     cache = Path(args.cache) if args.cache else None
     if cache and cache.exists():
         pixels = pickle.loads(cache.read_bytes())  # our own file, written below
+        if pixels["fit"] and len(pixels["fit"][0][0]) != len(NAMES):
+            p.error(f"{cache} holds {len(pixels['fit'][0][0])} features per pixel, this script {len(NAMES)}: written by another version; give a new --cache path")
     else:
         shared = calibration._shared(args.shared)
         fit_set, held = calibration.fit_items(shared), calibration.heldout_items(shared)
@@ -163,7 +206,12 @@ def main(argv: list[str] | None = None) -> int:
     rough = NAMES.index("log_roughness")
     print(f"{args.model}: {e_fit.size} fit pixels, {len(groups)} held-out groups")
     print("| features | fit NLL | scale | groups within 5 points | misses (1/2/3 sigma %) |\n|---|---|---|---|---|")
+    unknown = set(args.trials or ()) - set(TRIALS)
+    if unknown:
+        p.error(f"unknown --trials {sorted(unknown)}; the feature sets are {list(TRIALS)}")
     for name, trial in TRIALS.items():
+        if args.trials and name not in args.trials:
+            continue
         c, nll = fit(signal_matrix(f_fit, trial), f_fit[rough], e_fit)
         scale = coverage_scale(e_fit, sigma(c, signal_matrix(f_fit, trial), f_fit[rough]))
         good, misses = 0, []

@@ -23,6 +23,7 @@ from sstfill.kernels.uncertainty import (
     FEATURES,
     FEATURES_V1,
     FEATURES_V2,
+    SIGNAL_FEATURES,
     ErrorModel,
     error_block,
     error_features,
@@ -245,6 +246,51 @@ def test_products_with_the_distance_are_the_log_distance_times_their_feature(rea
         assert np.corrcoef(product, distance)[0, 1] < 0.999  # not the distance again: the fit can tell them apart
 
 
+def test_sigma_never_falls_with_the_distance(realistic_features):
+    """Where a fitted slope in the log distance is negative (products with a strong gradient), it is made zero; elsewhere sigma is untouched, bit for bit."""
+    # a fill part that falls with the distance where the gradient is strong, beyond the first knot
+    c = dict.fromkeys(SIGNAL_FEATURES, 0.0) | {"log_distance": 1.0, "log_distance_beyond_4": -2.0, "log_distance_x_log_gradient": -0.5}
+    model = ErrorModel((np.log(1e-4), 0.0, -3.0) + tuple(c[name] for name in SIGNAL_FEATURES))
+    grad = realistic_features[FEATURES.index("log_gradient")]
+    assert (1.0 - 2.0 - 0.5 * grad < 0).any() and (1.0 - 2.0 - 0.5 * grad > 0).any()  # both kinds of pixel are there
+    ladder = np.log1p(np.array([1.0, 2, 4, 6, 10, 16, 30, 64]))
+    sigmas = []
+    for ld in ladder:  # the same pixels moved away from the data, everything else kept
+        f = realistic_features.copy()
+        f[FEATURES.index("log_distance")] = ld
+        for k in DISTANCE_KNOTS:
+            f[FEATURES.index(f"log_distance_beyond_{k}")] = max(0.0, ld - np.log1p(k))
+        for name in DISTANCE_PRODUCTS:
+            f[FEATURES.index(f"log_distance_x_{name}")] = ld * f[FEATURES.index(name)]
+        sigmas.append(model.sigma(f))
+    sigmas = np.array(sigmas)
+    steps = np.diff(sigmas, axis=0)
+    assert (steps >= -1e-6 * sigmas[1:]).all(), steps.min()  # flat to rounding (the products are float32 features)
+    assert (steps[:, ~(1.0 - 2.0 - 0.5 * grad > 0)][3:] < 1e-6 * sigmas[4:, ~(1.0 - 2.0 - 0.5 * grad > 0)]).all()  # ... and flat beyond the knot
+    # where every segment's slope is positive the plain log-linear formula holds, bit for bit
+    plain = np.exp(-3.0 + np.tensordot(np.array([c[n] for n in SIGNAL_FEATURES]), f[[FEATURES.index(n) for n in SIGNAL_FEATURES]], axes=1))
+    rising = 1.0 - 2.0 - 0.5 * grad > 0
+    np.testing.assert_array_equal(model.variance_parts(f)[1][rising], plain[rising])
+    assert (model.variance_parts(f)[1][~rising] > plain[~rising]).all()
+
+
+def test_the_fit_uses_the_exact_gradient_of_the_lift(realistic_features):
+    """The lifted fill part's gradient (used by the likelihood fit) agrees with finite differences."""
+    from sstfill.kernels.uncertainty import _DistanceSlopes
+
+    slopes = _DistanceSlopes(SIGNAL_FEATURES, lambda name: realistic_features[FEATURES.index(name)].astype("float64"))
+    s = np.array(FALLBACK_ERROR_MODEL.coefficients[3:])
+    assert (np.asarray(slopes.slopes(s)[1]) < 0).mean() > 0.01  # the fallback's slopes go negative on these pixels
+    weights = np.random.default_rng(3).uniform(0.5, 1.5, realistic_features.shape[1])
+    analytic = slopes.gradient(s, weights)
+    for i in range(len(s)):
+        step = np.zeros(len(s))
+        step[i] = 1e-6
+        numeric = (np.sum(weights * slopes.lift(s + step)) - np.sum(weights * slopes.lift(s - step))) / 2e-6
+        assert numeric == pytest.approx(analytic[i], rel=1e-3, abs=1e-3), SIGNAL_FEATURES[i]
+    assert np.abs(analytic).max() > 1  # not a gradient of nothing
+
+
 def _nll(model: ErrorModel, features: np.ndarray, errors: np.ndarray) -> float:
     sigma = model.sigma(features)
     return float(np.mean(np.log(sigma) + 0.5 * (errors / sigma) ** 2))
@@ -252,7 +298,7 @@ def _nll(model: ErrorModel, features: np.ndarray, errors: np.ndarray) -> float:
 
 @pytest.mark.parametrize(
     "coefficients",
-    [_coefficients(-3.0, 1.0, -3.0, 0.8, 1.0, 0.3, -0.8), _coefficients(-4.0, 0.2, 0.5, 0.1, -0.2, 0.0, 1.0), FALLBACK_ERROR_MODEL.coefficients],
+    [_coefficients(-3.0, 1.0, -3.0, 0.8, 1.0, 0.3, -0.8), _coefficients(-4.0, 0.2, 0.5, 1.5, -0.2, 0.0, 1.0), FALLBACK_ERROR_MODEL.coefficients],
     ids=["a", "b", "fallback"],
 )
 def test_fit_recovers_known_sigma(realistic_features, coefficients):
@@ -469,18 +515,18 @@ def test_default_model_error_is_roughly_calibrated_on_real_data(real_fills, name
 def test_box_sums_match_a_direct_sum_and_do_not_depend_on_where_the_image_starts(size):
     from numpy.lib.stride_tricks import sliding_window_view
 
-    from sstfill.kernels.uncertainty import _box_count, _box_sum
+    from sstfill.kernels.boxes import box_count, box_sum
 
     rng = np.random.default_rng(size)
     sst = 285 + np.cumsum(rng.normal(0, 0.05, (120, 100)), axis=1)  # values like an SST field
     half = size // 2
     padded = np.pad(sst, half)
     direct = sliding_window_view(sliding_window_view(padded, size, axis=1).sum(-1), size, axis=0).sum(-1)
-    np.testing.assert_allclose(_box_sum(sst, size), direct, rtol=1e-13)
+    np.testing.assert_allclose(box_sum(sst, size), direct, rtol=1e-13)
     mask = rng.random(sst.shape) < 0.4
-    np.testing.assert_array_equal(_box_count(mask, size), sliding_window_view(sliding_window_view(np.pad(mask, half).astype(int), size, axis=1).sum(-1), size, axis=0).sum(-1))
+    np.testing.assert_array_equal(box_count(mask, size), sliding_window_view(sliding_window_view(np.pad(mask, half).astype(int), size, axis=1).sum(-1), size, axis=0).sum(-1))
     # a block cut with a halo of at least half a box gives its core the whole image's bits
     core = (slice(40, 80), slice(30, 70))
     block = sst[40 - half - 3 : 80 + half + 5, 30 - half - 7 : 70 + half + 2]
     inner = (slice(half + 3, half + 43), slice(half + 7, half + 47))
-    np.testing.assert_array_equal(_box_sum(block, size)[inner], _box_sum(sst, size)[core])
+    np.testing.assert_array_equal(box_sum(block, size)[inner], box_sum(sst, size)[core])
