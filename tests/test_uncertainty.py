@@ -248,14 +248,13 @@ def test_products_with_the_distance_are_the_log_distance_times_their_feature(rea
 
 def test_sigma_never_falls_with_the_distance(realistic_features):
     """Where a fitted slope in the log distance is negative (products with a strong gradient), it is made zero; elsewhere sigma is untouched, bit for bit."""
-    # a fill part that falls with the distance where the gradient is strong, beyond the first knot
+    # a fill part whose slope beyond the first knot, 1 - 2 - 0.5 * log_gradient, is negative where the gradient is strong
     c = dict.fromkeys(SIGNAL_FEATURES, 0.0) | {"log_distance": 1.0, "log_distance_beyond_4": -2.0, "log_distance_x_log_gradient": -0.5}
     model = ErrorModel((np.log(1e-4), 0.0, -3.0) + tuple(c[name] for name in SIGNAL_FEATURES))
-    grad = realistic_features[FEATURES.index("log_gradient")]
-    assert (1.0 - 2.0 - 0.5 * grad < 0).any() and (1.0 - 2.0 - 0.5 * grad > 0).any()  # both kinds of pixel are there
-    ladder = np.log1p(np.array([1.0, 2, 4, 6, 10, 16, 30, 64]))
+    rising = 1.0 - 2.0 - 0.5 * realistic_features[FEATURES.index("log_gradient")] > 0
+    assert rising.any() and (~rising).any()  # both kinds of pixel are there
     sigmas = []
-    for ld in ladder:  # the same pixels moved away from the data, everything else kept
+    for ld in np.log1p(np.array([1.0, 2, 4, 6, 10, 16, 30, 64])):  # the same pixels moved away from the data, all else kept
         f = realistic_features.copy()
         f[FEATURES.index("log_distance")] = ld
         for k in DISTANCE_KNOTS:
@@ -265,13 +264,13 @@ def test_sigma_never_falls_with_the_distance(realistic_features):
         sigmas.append(model.sigma(f))
     sigmas = np.array(sigmas)
     steps = np.diff(sigmas, axis=0)
-    assert (steps >= -1e-6 * sigmas[1:]).all(), steps.min()  # flat to rounding (the products are float32 features)
-    assert (steps[:, ~(1.0 - 2.0 - 0.5 * grad > 0)][3:] < 1e-6 * sigmas[4:, ~(1.0 - 2.0 - 0.5 * grad > 0)]).all()  # ... and flat beyond the knot
-    # where every segment's slope is positive the plain log-linear formula holds, bit for bit
+    assert (steps >= -1e-6 * sigmas[1:]).all(), steps.min()  # never falls (to rounding: the products are float32 features)
+    assert (steps[3:, ~rising] < 1e-6 * sigmas[4:, ~rising]).all()  # flat from 6 px on where the slope is negative
+    # at 64 px: where every segment rises, the plain log-linear formula, bit for bit; elsewhere more
     plain = np.exp(-3.0 + np.tensordot(np.array([c[n] for n in SIGNAL_FEATURES]), f[[FEATURES.index(n) for n in SIGNAL_FEATURES]], axes=1))
-    rising = 1.0 - 2.0 - 0.5 * grad > 0
-    np.testing.assert_array_equal(model.variance_parts(f)[1][rising], plain[rising])
-    assert (model.variance_parts(f)[1][~rising] > plain[~rising]).all()
+    fill_part = model.variance_parts(f)[1]
+    np.testing.assert_array_equal(fill_part[rising], plain[rising])
+    assert (fill_part[~rising] > plain[~rising]).all()
 
 
 def test_the_fit_uses_the_exact_gradient_of_the_lift(realistic_features):

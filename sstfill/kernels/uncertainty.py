@@ -34,18 +34,20 @@ the distance. The fill part never falls with the distance: where a fitted slope 
 distance is negative for a pixel (a strong gradient with little of the box observed: the
 products make the slope depend on the pixel), that segment is made flat (the *lift*, added
 to the exponent; on the calibration pixels the default model filled, under 0.1 % of those
-beyond 4 px with the networks' coefficients, 0.4 % with the harmonic fill's). Fitted by the Gaussian negative log-likelihood of held-out errors
-(:func:`fit_error_model`), then scaled (:func:`calibrate_scale`). Each model carries its own
-:class:`ErrorModel` (saved in its JSON); the classical fills and model files from before
-the error model use :data:`FALLBACK_ERROR_MODEL`; error models saved before the distance
-hinges (:data:`FEATURES_V1`) or before the products (:data:`FEATURES_V2`) still load and
-give the sigma they gave (lifted where it fell with the distance). Every feature is computed from pixels
-within :data:`ERROR_HALO` of the pixel, so a block with a halo that wide gives the same
-sigma as the whole image, bit for bit.
+beyond 4 px with the networks' coefficients, 0.4 % with the harmonic fill's). Fitted by
+the Gaussian negative log-likelihood of held-out errors (:func:`fit_error_model`), then
+scaled (:func:`calibrate_scale`). Each model carries its own :class:`ErrorModel` (saved in
+its JSON); the classical fills and model files from before the error model use
+:data:`FALLBACK_ERROR_MODEL`; error models saved before the distance hinges
+(:data:`FEATURES_V1`) or before the products (:data:`FEATURES_V2`) still load and give the
+sigma they gave (lifted where it fell with the distance). Every feature is computed from
+pixels within :data:`ERROR_HALO` of the pixel, so a block with a halo that wide gives the
+same sigma as the whole image, bit for bit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,11 +199,12 @@ class _DistanceSlopes:
     the intercept); ``feature(name)``: the values of a feature.
     """
 
-    def __init__(self, signal_names: list[str] | tuple[str, ...], feature: Any) -> None:
+    def __init__(self, signal_names: Sequence[str], feature: Callable[[str], np.ndarray]) -> None:
         self.index = {name: i for i, name in enumerate(signal_names)}
         self.products = [(self.index[f"log_distance_x_{name}"], feature(name)) for name in DISTANCE_PRODUCTS if f"log_distance_x_{name}" in self.index]
-        self.knots = [self.index[f"log_distance_beyond_{k}"] for k in DISTANCE_KNOTS if f"log_distance_beyond_{k}" in self.index]
-        edges = [0.0] + [float(np.log1p(k)) for k in DISTANCE_KNOTS if f"log_distance_beyond_{k}" in self.index] + [np.inf]
+        knots = [k for k in DISTANCE_KNOTS if f"log_distance_beyond_{k}" in self.index]  # none in error models of FEATURES_V1
+        self.knots = [self.index[f"log_distance_beyond_{k}"] for k in knots]
+        edges = [0.0] + [float(np.log1p(k)) for k in knots] + [np.inf]
         log_distance = feature("log_distance")
         self.spans = [np.clip(log_distance - edges[i], 0.0, edges[i + 1] - edges[i]) for i in range(len(edges) - 1)]
 
