@@ -23,8 +23,9 @@ within 5 points at 1, 2 and 3 sigma. Candidates:
 * (2026-12-06, on top of the shipped features) ``wide_fill_std`` and ``wide_gradient``: the
   log standard deviation and the log mean |gradient| of the filled field in a 129-pixel box
   (the widest the 64-pixel halo allows); ``wide_fraction_129``: the observed fraction of that
-  box; ``log_pixel_km``: the log of the grid spacing in km (from the item's latitudes and
-  longitudes; the 0.1 degree Arabian Sea series has 11 km pixels, the rest about 1 km).
+  box; ``log_pixel_km``: the log of the grid spacing in km (as the reach measures it,
+  :func:`sstfill.xr.reach.pixel_spacing_km`; the 0.1 degree Arabian Sea series has 11 km
+  pixels, the rest about 1 km).
 
     python benchmarks/error_features_trial.py --shared ../shared/data --model default
 
@@ -52,6 +53,8 @@ from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage  # noqa: E402
 from sstfill.kernels.boxes import box_count, box_sum  # noqa: E402
 from sstfill.kernels.uncertainty import FEATURES, FEATURES_V1, _log_linear_fit, coverage_scale, error_features, fit_variance  # noqa: E402
+from sstfill.xr.grid import find_grid  # noqa: E402
+from sstfill.xr.reach import pixel_spacing_km  # noqa: E402
 
 CANDIDATES = ("beyond16", "wide_fraction", "observed_std", "departure", "distance128", "wide_fill_std", "wide_gradient", "wide_fraction_129", "log_pixel_km")
 #: The features shipped since 2026-12-05 (hinges and products), the base of the later trials.
@@ -88,11 +91,10 @@ WIDE = 129
 
 
 def pixel_km(item: calibration.Item) -> float:
-    """The geometric mean of the item's grid spacings along y and x, in km."""
-    lat, lon = np.asarray(item.lat, dtype="float64"), np.asarray(item.lon, dtype="float64")
-    dy = abs(np.median(np.diff(lat))) * 111.2
-    dx = abs(np.median(np.diff(lon))) * 111.2 * np.cos(np.deg2rad(lat.mean()))
-    return float(np.sqrt(dx * dy))
+    """The item's grid spacing in km: the geometric mean of the median spacings along y and x (as the reach measures them)."""
+    grid_of = calibration.unit_dataarray(item, item.values)
+    dy, dx = pixel_spacing_km(grid_of, find_grid(grid_of))
+    return float(np.sqrt(np.median(dy) * np.median(dx)))
 
 
 def candidate_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray, km: float = 1.0) -> np.ndarray:
