@@ -104,3 +104,54 @@ def test_cf_xarray_understands_the_flag_variable(sst_image):
     assert out.sst_fill_flag.cf.is_flag_variable
     observed = out.sst_fill_flag.cf == "observed"
     assert bool((observed == out.sst.notnull() & sst_image.notnull()).all())
+
+
+def _slstr_sample() -> xr.Dataset:
+    from importlib import resources
+
+    with resources.as_file(resources.files("sstfill") / "data" / "sample_slstr_nw_med.nc") as path, xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+def test_a_chunked_fill_keeps_the_input_chunks_and_writes_to_zarr(tmp_path):
+    """Chunks smaller than the halo are merged to fill; the outputs come back in the input's chunks (zarr needs them)."""
+    ds = _slstr_sample()
+    var = next(iter(ds.data_vars))
+    chunks = {dim: 100 for dim in ds[var].dims if ds.sizes[dim] > 100}  # 100, 100, 56: each last chunk narrower than the halo
+    lazy = ds.chunk(chunks)
+    assert any(c[-1] < 64 for c in lazy[var].chunks)
+    out = lazy.inpaint.fill(var=var, model="laplace")
+    for name in (var, f"{var}_fill_flag", f"{var}_error"):
+        assert out[name].chunks == lazy[var].chunks, name
+    out.to_zarr(tmp_path / "out.zarr")
+    back = xr.open_zarr(tmp_path / "out.zarr").load()
+    expected = ds.inpaint.fill(var=var, model="laplace")
+    np.testing.assert_array_equal(back[var].values, expected[var].values)
+    np.testing.assert_array_equal(back[f"{var}_error"].values, expected[f"{var}_error"].values)
+
+
+def test_filling_again_replaces_the_earlier_outputs(sst_image):
+    gappy = sst_image.copy()
+    gappy.values[30:50, 40:80] = np.nan
+    first = gappy.to_dataset().inpaint.fill("sst", model="laplace")
+    first["sst"] = gappy  # the field as it came, with the first fill's variables beside it
+    again = first.inpaint.fill("sst", model="laplace", error=False)
+    assert "sst_error" not in again and again.sst.attrs["ancillary_variables"] == "sst_fill_flag"
+    as_array = first.sst.assign_coords(sst_error=first.sst_error).inpaint.fill(model="laplace", error=False)
+    assert "sst_error" not in as_array.coords and "sst_error" not in as_array.attrs["ancillary_variables"]
+
+
+def test_flag_and_error_carry_the_fields_grid_mapping():
+    import pyproj
+
+    crs = pyproj.CRS.from_epsg(3413)
+    x = np.arange(0, 400_000, 5000.0)
+    y = np.arange(-2_000_000, -1_700_000, 5000.0)
+    field = synthetic_sst(y.size, x.size, seed=3).values
+    field[20:40, 30:50] = np.nan
+    da = xr.DataArray(field, dims=("y", "x"), name="sst", attrs={"units": "K", "grid_mapping": "crs"},
+                      coords={"x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m"}),
+                              "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m"}),
+                              "crs": ((), 0, crs.to_cf())})
+    out = da.inpaint.fill(model="laplace", land=None)
+    assert out.sst_fill_flag.attrs["grid_mapping"] == "crs" and out.sst_error.attrs["grid_mapping"] == "crs"

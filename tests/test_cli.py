@@ -442,3 +442,67 @@ def test_fill_without_model_uses_context_on_a_daily_series_and_default_on_an_ima
     for source in (gappy_file, one_day):
         assert main(["fill", str(source), "adapted.nc", "--adapt", "1", "--no-progress"]) == 2
     assert inits == ["context", "default"]
+
+
+def test_unwritable_model_paths_fail_before_training(tmp_path, cloudy_series, monkeypatch, capsys):
+    """train -o / --checkpoint and fill --save-model in a place that takes no file: refused before anything is trained."""
+    from sstfill.cli import main
+    from sstfill.xr.accessor import DatasetInpaint
+
+    def never(self, var=None, **kwargs):
+        raise AssertionError("trained before the output was checked")
+
+    monkeypatch.setattr(DatasetInpaint, "train", never)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a directory")
+    for args in (["train", str(cloudy_series), "-o", "afile/m.npz"],
+                 ["train", str(cloudy_series), "-o", "m.npz", "--checkpoint", "afile/run.npz"],
+                 ["fill", str(cloudy_series), "out.nc", "--model", "fast", "--adapt", "1", "--save-model", "afile/m.npz"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "'afile' is a file, not a directory" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(os.listdir(tmp_path)) == ["afile"]
+
+
+def test_a_model_file_that_appears_meanwhile_is_kept_without_overwrite(tmp_path):
+    model = sstfill.Inpainter.from_preset("fast")
+    target = tmp_path / "m.npz"
+    target.write_bytes(b"another run's model")
+    with pytest.raises(sstfill.OutputError, match="exists already"):
+        model.save(target, overwrite=False)
+    assert target.read_bytes() == b"another run's model"
+    assert sstfill.load_model(model.save(target)).config == model.config  # the default replaces it
+
+
+def test_refill_an_earlier_output_and_never_an_input(tmp_path, gappy_file):
+    first = tmp_path / "first.nc"
+    assert run_cli("fill", gappy_file, first, "--model", "laplace", "--no-progress", cwd=tmp_path).returncode == 0
+    again = run_cli("fill", first, tmp_path / "again.nc", "--model", "fast", "--no-progress", cwd=tmp_path)  # no --var: sst_error is not a candidate
+    assert again.returncode == 0, again.stderr
+    with _open(tmp_path / "again.nc") as out:
+        assert {"sst", "sst_fill_flag", "sst_error"} <= set(out.data_vars)
+    before = first.read_bytes()
+    same = run_cli("fill", first, first, "--model", "laplace", "--overwrite", cwd=tmp_path)
+    assert same.returncode == 2 and "is also an input" in same.stderr and first.read_bytes() == before
+
+
+def test_inputs_of_different_grids_are_refused(tmp_path, gappy_file):
+    with xr.open_dataset(gappy_file) as ds:
+        ds.isel(time=[0]).to_netcdf(tmp_path / "whole.nc")
+        ds.isel(time=[0], lat=slice(0, 60)).to_netcdf(tmp_path / "part.nc")
+    with pytest.raises(sstfill.InputDataError, match="'lat' sizes \\[60, 96\\] neither match nor add up"):
+        sio.open_inputs([str(tmp_path / "whole.nc"), str(tmp_path / "part.nc")])
+
+
+def test_ctrl_c_after_the_output_is_written_says_so(tmp_path, gappy_file, monkeypatch, capsys):
+    from sstfill.cli import fill as cli_fill, main
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_fill, "flag_counts", interrupted)  # Ctrl-C while the summary is counted
+    target = tmp_path / "out.nc"
+    assert main(["fill", str(gappy_file), str(target), "--model", "laplace", "--no-progress"]) == 130
+    assert f"interrupted after writing {target}" in capsys.readouterr().err
+    with xr.open_dataset(target) as out:
+        assert "sst_fill_flag" in out

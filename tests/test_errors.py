@@ -59,3 +59,8 @@ def test_not_a_model(sst_image):
 def test_errors_share_a_base_class():
     for err in (GridError, InputDataError, ModelMismatchError):
         assert issubclass(err, SSTFillError) and issubclass(err, ValueError)
+
+
+def test_an_unknown_device_is_named_with_the_choices(sst_image):
+    with pytest.raises(ValueError, match="device='tpu' is not a torch device: use 'auto', 'cpu', 'cuda'"):
+        sst_image.inpaint.fill(model="fast", device="tpu")

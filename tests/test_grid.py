@@ -87,3 +87,25 @@ def test_grid_mapping_in_attrs_or_encoding(where):
         da.attrs["grid_mapping"] = "crs" if where == "attrs" else "crs: x y"
     g = find_grid(da)
     assert g.kind == "projected" and pyproj.CRS.from_wkt(g.crs_wkt) == crs
+
+
+@pytest.mark.parametrize("units", ["km", "kilometers", "kilometres", "Kilometre"])
+def test_projected_coordinates_in_kilometres_are_converted(units):
+    """x/y in km (any UDUNITS spelling) give the positions and pixel spacing that metres give."""
+    from sstfill.xr.reach import pixel_spacing_km
+
+    crs = pyproj.CRS.from_epsg(3413)
+    x = np.arange(0, 50_000, 5000.0)
+    y = np.arange(-2_000_000, -1_950_000, 5000.0)
+
+    def grid_in(unit, scale):
+        return xr.DataArray(np.zeros((y.size, x.size), "float32"), dims=("y", "x"), name="sst", attrs={"grid_mapping": "crs"},
+                            coords={"x": ("x", x * scale, {"standard_name": "projection_x_coordinate", "units": unit}),
+                                    "y": ("y", y * scale, {"standard_name": "projection_y_coordinate", "units": unit}),
+                                    "crs": ((), 0, crs.to_cf())})
+
+    metres, km = grid_in("m", 1.0), grid_in(units, 1e-3)
+    for a, b in zip(lonlat_2d(metres, find_grid(metres)), lonlat_2d(km, find_grid(km))):
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-9)
+    for spacing in (pixel_spacing_km(metres, find_grid(metres)), pixel_spacing_km(km, find_grid(km))):
+        np.testing.assert_allclose(spacing, 5.0)

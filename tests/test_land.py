@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from sstfill.errors import InputDataError
 from sstfill.xr.land import land_in_cells
 
 
@@ -147,3 +148,61 @@ def test_open_inputs_reads_a_series_in_its_final_chunks(mur, tmp_path):
     assert ds["analysed_sst"].chunks[0] == (1, 1, 1)
     assert not any(str(n).startswith("rechunk-") for n in ds["analysed_sst"].data.dask.layers)  # so the land search has its own reads
     assert open_inputs([str(tmp_path / "s.nc")], {"time": 3})["analysed_sst"].chunks[0] == (3,)
+
+
+def _coastal_cloud(mur: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """One real MUR day under a cloud that touches the coast, and the product's land as a mask on its grid."""
+    one = mur.isel(time=0)
+    land = mur.isnull().all("time").rename("land")
+    from scipy import ndimage
+
+    near_coast = ndimage.binary_dilation(land.values, iterations=8) & ~land.values
+    rows, cols = np.nonzero(near_coast)
+    y, x = rows[len(rows) // 2], cols[len(cols) // 2]
+    cloud = np.zeros(land.shape, bool)
+    cloud[max(y - 20, 0) : y + 20, max(x - 20, 0) : x + 20] = True
+    return one.where(~cloud), land
+
+
+def test_a_land_mask_stored_the_other_way_round_is_used_by_its_coordinates(mur):
+    gappy, land = _coastal_cloud(mur)
+    expected = gappy.inpaint.fill(model="laplace", land=land)
+    flipped = land.isel(lat=slice(None, None, -1))  # the same mask, north to south (another file's order)
+    got = gappy.inpaint.fill(model="laplace", land=flipped)
+    xr.testing.assert_identical(got.drop_attrs(), expected.drop_attrs())
+    assert np.isnan(got.values[land.values & gappy.isnull().values]).all()
+    assert (got["analysed_sst_fill_flag"].values[land.values & gappy.isnull().values] == 2).all()
+
+
+def test_a_land_mask_with_float64_coordinates_is_matched_to_the_field(mur):
+    gappy, land = _coastal_cloud(mur)
+    expected = gappy.inpaint.fill(model="laplace", land=land)
+    recomputed = land.assign_coords(lat=land.lat.values.astype("float64") + 1e-6, lon=land.lon.values.astype("float64") - 1e-6)
+    got = gappy.inpaint.fill(model="laplace", land=recomputed)
+    np.testing.assert_array_equal(got.values, expected.values)
+    elsewhere = land.assign_coords(lat=land.lat.values + 1.0)  # a mask of another place: named, not used
+    with pytest.raises(InputDataError, match="Land mask for variable 'analysed_sst'.*'lat' coordinate does not match"):
+        gappy.inpaint.fill(model="laplace", land=elsewhere)
+
+
+def test_pixels_without_geolocation_are_not_land(mur):
+    """An L2 swath's lat/lon are NaN beyond its edge: the land lookup skips them (it raised an IndexError)."""
+    one = mur.isel(time=0, lat=slice(0, 120), lon=slice(0, 160))
+    lon, lat = np.meshgrid(one.lon.values.astype("float64"), one.lat.values.astype("float64"))
+    values = one.values.copy()
+    values[:, :10] = np.nan  # beyond the swath edge: open sea at 120.4 W, no land there
+    values[50:70, 60:90] = np.nan
+
+    def swath(lon, lat):
+        return xr.DataArray(values, dims=("y", "x"), name="sst", attrs=one.attrs, coords={
+            "lat": (("y", "x"), lat, {"standard_name": "latitude", "units": "degrees_north"}),
+            "lon": (("y", "x"), lon, {"standard_name": "longitude", "units": "degrees_east"})})
+
+    known, unknown = swath(lon, lat), swath(lon.copy(), lat.copy())
+    unknown["lat"].values[:, :10] = unknown["lon"].values[:, :10] = np.nan
+    for make in (lambda a: a, lambda a: xr.concat([a, a + 0.1], "time")):
+        expected, got = make(known).inpaint.fill(model="laplace"), make(unknown).inpaint.fill(model="laplace")
+        np.testing.assert_array_equal(got.values, expected.values)
+        np.testing.assert_array_equal(got["sst_fill_flag"].values, expected["sst_fill_flag"].values)
+        flag = got["sst_fill_flag"].values.reshape((-1,) + values.shape)
+        assert (flag[:, 50:70, 60:90] == 1).mean() > 0.9 and not (flag[:, :, :10] == 2).any()

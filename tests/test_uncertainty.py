@@ -529,3 +529,18 @@ def test_box_sums_match_a_direct_sum_and_do_not_depend_on_where_the_image_starts
     block = sst[40 - half - 3 : 80 + half + 5, 30 - half - 7 : 70 + half + 2]
     inner = (slice(half + 3, half + 43), slice(half + 7, half + 47))
     np.testing.assert_array_equal(box_sum(block, size)[inner], box_sum(sst, size)[core])
+
+
+def test_the_fit_converges_with_heavy_tailed_features_and_errors():
+    """Newton's start from a plain step diverged here (a singular Hessian; NaN coefficients in an adapted model): steps are now halved until the likelihood improves."""
+    from sstfill.kernels.uncertainty import _log_linear_fit, calibrate_scale, fit_error_model
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    features = rng.uniform(0, 3, (len(FEATURES), n))
+    features[2] = rng.exponential(1, n) ** 3  # a few huge values
+    errors = rng.standard_t(1.5, n) * np.exp(0.5 * features[0]) * 0.01  # sigma grows with the first feature
+    start = _log_linear_fit(np.vstack([np.ones(n), features[[0, 2]]]), errors**2)
+    assert np.isfinite(start).all() and 0.2 < start[1] < 1.5  # sigma rises with it (t errors: not by exactly 0.5)
+    fitted = calibrate_scale(fit_error_model(features, errors), features, errors)
+    assert np.isfinite(fitted.coefficients).all() and np.isfinite(fitted.sigma(features)).all()

@@ -7,7 +7,9 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from sstfill.atomic import check_target
 from sstfill.cli.common import adaptation_scores, climatology_arg, format_count, parse_chunks, resolve_cli_model, resolve_init, say
 from sstfill.errors import CLIError
 
@@ -109,6 +111,7 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
     from sstfill.xr.climatology import NOTE as CLIMATOLOGY_NOTE
+    from sstfill.xr.fields import pick_variable
     from sstfill.xr.io import check_output, expand_inputs, open_inputs, output_format, write_atomic
     from sstfill.xr.series import wants_auto
 
@@ -135,18 +138,18 @@ def cmd_fill(args: argparse.Namespace) -> int:
             raise CLIError(f"--save-model {save_model!r} is a directory; give the model file's name, e.g. --save-model {str(model_path / 'adapted.npz')!r}.")
         if model_path.exists() and not args.overwrite:
             raise CLIError(f"Model file {save_model!r} exists already. Pass --overwrite to replace it, or choose another name.")
+        check_target(model_path, args.overwrite)  # a place that takes no file fails now, not after the fill
+    for p in expand_inputs(inputs):  # never replace an input (a forgotten output name after a glob)
+        if Path(p).expanduser().resolve() == target.resolve():
+            raise CLIError(f"Output {output!r} is also an input: write the filled data under another name.")
     chunks = parse_chunks(args.chunks)
     ds = open_inputs(inputs, chunks=chunks)
     if args.var is not None and args.var not in ds.data_vars:
         raise CLIError(f"--var {args.var!r} is not in the inputs; their data variables are {sorted(map(str, ds.data_vars))}.")
-    for p in inputs:
-        if Path(p).expanduser().resolve() == target.resolve() and target.suffix.lower() == ".zarr":
-            raise CLIError(f"Output {output!r} is also an input: write the filled store under another name.")
     max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
     climatology = climatology_arg(getattr(args, "climatology", "auto"))
     chosen = args.model
     if wants_auto(args.model):  # the bundled model fill() would choose for this variable
-        from sstfill.xr.fields import pick_variable
         from sstfill.xr.grid import find_grid
         from sstfill.xr.series import auto_init_name, auto_model_name
 
@@ -155,6 +158,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
         chosen = auto_model_name(field, dims)
         if init == "auto":  # the one that adapts best: context on any series
             init = resolve_init(auto_init_name(field, dims), "--model")
+    minutes = 0.0
     if init is None:
         model = resolve_cli_model(chosen, args.device, args.precision)
     else:
@@ -177,11 +181,10 @@ def cmd_fill(args: argparse.Namespace) -> int:
             raise CLIError(f"Cannot connect to the dask scheduler at {args.scheduler!r} ({type(err).__name__}: {err}). Start one with `dask scheduler` or drop --scheduler.") from err
     try:
         t0 = time.perf_counter()
-        before = set(ds.data_vars)
         out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False),
                               climatology=climatology)
-        flag_name = next(v for v in out.data_vars if v not in before and str(v).endswith("_fill_flag"))
-        var = str(flag_name)[: -len("_fill_flag")]
+        var = str(pick_variable(ds, args.var).name)
+        flag_name = f"{var}_fill_flag"
         field = ds[var]
         n_chunks = getattr(field.data, "npartitions", 1)
         sizes = " x ".join(f"{d} {n}" for d, n in field.sizes.items())
@@ -196,10 +199,23 @@ def cmd_fill(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
+    try:
+        return _summary(args, model, written, out, field, var, flag_name, seconds, inputs, init, minutes)
+    except KeyboardInterrupt:  # the output is complete: say so, not that nothing was written
+        print(f"sstfill: interrupted after writing {written}" + (" (the adapted model was not saved)" if save_model is not None else ""), file=sys.stderr, flush=True)
+        return 130
+
+
+def _summary(args: argparse.Namespace, model: Any, written: Path, out: Any, field: Any, var: str, flag_name: str, seconds: float, inputs: list, init: Any, minutes: float) -> int:
+    """After the output is written: save the adapted model (``--save-model``) and print what was filled."""
+    from sstfill.xr.io import expand_inputs
+
+    save_model = getattr(args, "save_model", None)
     if save_model is not None:  # after the output: a failed run writes nothing
         saved = model.save(Path(save_model).expanduser(), extra_config={"training": {"command": "sstfill " + shlex.join(getattr(args, "argv", None) or sys.argv[1:]),
                                                                                      "inputs": expand_inputs(inputs), "variable": var, "init": init,
-                                                                                     "device": str(model.device), "seconds": round(60 * minutes, 1)}})
+                                                                                     "device": str(model.device), "seconds": round(60 * minutes, 1)}},
+                           overwrite=args.overwrite)
     counts = flag_counts(written, flag_name)
     error_name = f"{var}_error"
     sigma = error_quantiles(written, error_name, flag_name) if error_name in out.data_vars else None

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sstfill.atomic import check_target
 from sstfill.cli.common import adaptation_scores, climatology_arg, history_lines, parse_chunks, resolve_init, say
 from sstfill.errors import CLIError, ModelFileError
 
@@ -37,6 +38,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CLIError(f"Model file {str(out)!r} exists already. Pass --overwrite to replace it, or choose another name.")
     if args.checkpoint is not None and Path(args.checkpoint).expanduser().is_dir():
         raise CLIError(f"--checkpoint {args.checkpoint!r} is a directory; give a file name, e.g. --checkpoint {str(Path(args.checkpoint) / 'run.npz')!r}.")
+    check_target(out, args.overwrite)  # a place that takes no file fails now, not after the training
+    if args.checkpoint is not None:
+        check_target(Path(args.checkpoint).expanduser(), overwrite=True)
     adapting = args.init is not None
     latent = args.method == "latent"
     if latent and (adapting or args.preset is not None or args.checkpoint is not None or args.resume is not None or args.holes):
@@ -112,7 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if adapting:
         init = model.adapted_on["init"] if init == "auto" else init  # the bundled model chosen for the data
         training["init"] = init  # adapted, not trained from scratch (model.adapted_on has the details)
-    saved = model.save(out, extra_config={"training": training})
+    saved = model.save(out, extra_config={"training": training}, overwrite=args.overwrite)
     h = model.history
     if adapting:
         say(f"adapted {init!r} on {var!r} in {seconds:.1f} s on {model.device}")

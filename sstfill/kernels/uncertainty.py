@@ -344,15 +344,26 @@ def error_block(values: np.ndarray, filled: np.ndarray, land: np.ndarray | None,
 
 
 def _log_linear_fit(phi: np.ndarray, e2: np.ndarray, iterations: int = 50) -> np.ndarray:
-    """Newton's method for ``log sigma = c . phi`` (convex): the start of :func:`fit_error_model`."""
+    """Newton's method for ``log sigma = c . phi`` (convex), each step halved until the likelihood improves: the start of :func:`fit_error_model`."""
+    def nll(c: np.ndarray) -> float:
+        return float(np.mean(c @ phi + 0.5 * e2 * np.exp(np.clip(-2 * (c @ phi), -700, 700))))
+
     c = np.zeros(phi.shape[0])
     c[0] = 0.5 * np.log(max(float(e2.mean()), 1e-12))
+    value = nll(c)
     for _ in range(iterations):
-        r = e2 * np.exp(-2 * (c @ phi))
+        r = e2 * np.exp(np.clip(-2 * (c @ phi), -700, 700))
         grad = phi @ (1 - r) / r.size
         hess = (phi * (2 * r)) @ phi.T / r.size + 1e-9 * np.eye(len(c))
         step = np.linalg.solve(hess, grad)
-        c = c - step
+        for _ in range(30):  # far from the optimum a full step can overshoot by orders of magnitude
+            trial = nll(c - step)
+            if np.isfinite(trial) and trial <= value:
+                break
+            step = step / 2
+        else:
+            break
+        c, value = c - step, trial
         if np.abs(step).max() < 1e-8:
             break
     return c
@@ -399,6 +410,8 @@ def fit_error_model(features: np.ndarray, errors: np.ndarray, *, fitted_on: str 
     c, _ = fit_variance(noise_phi, signal_phi, e2, start)
     slopes = _DistanceSlopes(SIGNAL_FEATURES, lambda name: f[FEATURES.index(name)])
     c, _ = fit_variance(noise_phi, signal_phi, e2, c, slopes=slopes)
+    if not np.isfinite(c).all():
+        raise ValueError(f"the error model's likelihood fit did not converge on {e2.size} errors (non-finite coefficients)")
     return ErrorModel(tuple(float(v) for v in c), fitted_on)
 
 
@@ -455,7 +468,6 @@ def calibrate_scale(error_model: ErrorModel, features: np.ndarray, errors: np.nd
     base = ErrorModel(error_model.coefficients, error_model.fitted_on, error_model.features).sigma(features)
     best = coverage_scale(errors, base)
     return ErrorModel(error_model.coefficients, error_model.fitted_on, error_model.features, round(best, 4))
-
 
 
 def coverage_scale(errors: np.ndarray, sigma: np.ndarray) -> float:

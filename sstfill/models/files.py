@@ -49,8 +49,8 @@ def arrays_to_state(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, tor
     return {k[len(start) :]: torch.from_numpy(np.array(v)) for k, v in arrays.items() if k.startswith(start)}
 
 
-def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> Path:
-    """Write ``arrays`` and ``config`` to exactly ``path``, atomically.
+def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: dict[str, Any], overwrite: bool = True) -> Path:
+    """Write ``arrays`` and ``config`` to exactly ``path``, atomically (``overwrite=False``: never over an existing file, also one that appeared meanwhile).
 
     The file is an ``.npz`` archive whatever its name: no suffix is added. It is written by
     :func:`sstfill.atomic.write_atomically`: to a temporary file in the same directory, with
@@ -75,7 +75,7 @@ def save_arrays(path: str | os.PathLike, arrays: dict[str, np.ndarray], config: 
         with open(tmp, "wb") as f:  # to a file object: numpy adds no suffix
             np.savez(f, **payload)
 
-    return write_atomically(path, write, overwrite=True)
+    return write_atomically(path, write, overwrite=overwrite)
 
 
 def resolve_model_file(path: str | os.PathLike) -> Path:

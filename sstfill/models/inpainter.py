@@ -48,7 +48,10 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     """"auto" -> CUDA when available, else CPU; asking for CUDA without it falls back with a warning."""
     if device is None or str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device={device!r} is not a torch device: use 'auto', 'cpu', 'cuda' or 'cuda:N'.") from err
     if device.type == "cuda" and not torch.cuda.is_available():
         warnings.warn("CUDA was requested but is not available here: running on the CPU instead.", RuntimeWarning, stacklevel=3)
         return torch.device("cpu")
@@ -357,17 +360,18 @@ class Inpainter:
             out["adapted_on"] = self.adapted_on
         return out
 
-    def save(self, path: str | os.PathLike, *, extra_arrays: dict[str, np.ndarray] | None = None, extra_config: dict | None = None) -> Path:
+    def save(self, path: str | os.PathLike, *, extra_arrays: dict[str, np.ndarray] | None = None, extra_config: dict | None = None, overwrite: bool = True) -> Path:
         """Write the weights (no pickle) and a JSON config to exactly ``path``; returns it.
 
         The file is an ``.npz`` archive whatever its name (``model.npz`` is customary, but
         ``model.sstfill`` is written as given, with no suffix added). The write is atomic:
         a temporary file in the same directory, renamed over ``path`` when complete.
-        :func:`sstfill.load_model` reads it back from the same path.
+        :func:`sstfill.load_model` reads it back from the same path. ``overwrite=False`` never
+        replaces a file, also one that appeared while the model trained (``OutputError``).
         """
         arrays = state_to_arrays("generator", self.generator.state_dict())
         arrays.update(extra_arrays or {})
-        return save_arrays(path, arrays, {**self._config_json(), **(extra_config or {})})
+        return save_arrays(path, arrays, {**self._config_json(), **(extra_config or {})}, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | None = None, precision: str = "auto") -> Inpainter:

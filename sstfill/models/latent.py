@@ -345,9 +345,9 @@ class LatentInpainter:
     def _arrays(self) -> dict[str, np.ndarray]:
         return {**state_to_arrays("generator", self.generator.state_dict()), **state_to_arrays("discriminator", self.discriminator.state_dict())}
 
-    def save(self, path: str | os.PathLike, *, extra_config: dict | None = None) -> Path:
+    def save(self, path: str | os.PathLike, *, extra_config: dict | None = None, overwrite: bool = True) -> Path:
         """Write the weights of both networks (no pickle) and a JSON config to exactly ``path``, atomically; returns it."""
-        return save_arrays(path, self._arrays(), {**self._config_json(), **(extra_config or {})})
+        return save_arrays(path, self._arrays(), {**self._config_json(), **(extra_config or {})}, overwrite=overwrite)
 
     @classmethod
     def from_file_contents(cls, config: dict, arrays: dict[str, np.ndarray]) -> LatentInpainter:

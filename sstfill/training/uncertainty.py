@@ -30,7 +30,8 @@ def fit_tile_error_model(model: Inpainter, tiles: Any, holes: np.ndarray, batch:
 
     ``tiles`` are what :func:`sstfill.training.trainer.fit` validates on: tiles (N, T, T),
     or samples with context (N, 1 + S, W, W) or a window bank. Returns None when there are
-    fewer than 1,000 hidden pixels with a truth (too few to fit).
+    fewer than 1,000 hidden pixels with a truth (too few to fit), or when the fit gives no
+    finite sigma for all of them.
     """
     cfg = model.config
     m, t_size = cfg.context_margin, cfg.tile_size
@@ -60,5 +61,9 @@ def fit_tile_error_model(model: Inpainter, tiles: Any, holes: np.ndarray, batch:
         return None
     features, errors = np.concatenate(feats, axis=1), np.concatenate(errs)
     note = f"ds.inpaint.train: {errors.size} hidden pixels of {n} validation tiles (tile-level features)"
-    return calibrate_scale(fit_error_model(features, errors, fitted_on=note), features, errors)
+    try:
+        fitted = calibrate_scale(fit_error_model(features, errors, fitted_on=note), features, errors)
+    except ValueError:  # no fit: the model keeps the error model it had (never NaN sigmas)
+        return None
+    return fitted if np.isfinite(fitted.sigma(features)).all() else None
 

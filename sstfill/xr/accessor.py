@@ -51,6 +51,8 @@ def _fill(
 ) -> xr.DataArray:
     """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
     name = da.name if da.name is not None else "field"
+    outputs = (f"{name}_fill_flag", f"{name}_error")
+    da = da.drop_vars([n for n in outputs if n in da.coords])  # an earlier fill's: replaced, never left stale
     check_field(da)
     grid = find_grid(da)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)  # other dims, then y, x
@@ -96,7 +98,7 @@ def _fill(
         coords[error_name] = cf.error_variable(sigma.transpose(*da.dims), da, error_model.fitted_on)
     filled = filled.transpose(*da.dims)
     description = model.description if clim is None else f"{model.description}, {clim.note}"
-    filled.attrs = cf.filled_attrs(da, description, flag_name, error_name)
+    filled.attrs = cf.filled_attrs(da, description, flag_name, error_name, replaced=outputs)
     filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
     return filled.assign_coords(coords)
 
@@ -360,8 +362,9 @@ class DatasetInpaint(_Base):
         """
         da = self._var(var)
         filled = _fill(da, model, self._obj, **kwargs)
-        ours = [n for n in (f"{da.name}_fill_flag", f"{da.name}_error") if n in filled.coords]
-        out = self._obj.copy()
+        outputs = (f"{da.name}_fill_flag", f"{da.name}_error")
+        ours = [n for n in outputs if n in filled.coords]
+        out = self._obj.drop_vars([n for n in outputs if n in self._obj.variables])  # an earlier fill's, never left stale
         out[da.name] = filled.drop_vars(ours)
         for n in ours:
             out[n] = filled[n].variable

@@ -46,6 +46,11 @@ _COMMON_WRITER_KEYS = ("dtype", "_FillValue", "missing_value", "scale_factor", "
 WRITER_ENCODING_KEYS = {"zarr": _COMMON_WRITER_KEYS, "netcdf": _COMMON_WRITER_KEYS + _COMPRESSION_KEYS + ("fletcher32",)}
 
 
+def _grid_attrs(parent: xr.DataArray) -> dict[str, Any]:
+    """The field's ``grid_mapping`` and ``coordinates`` attributes, which a variable on its grid carries too (CF)."""
+    return {key: parent.attrs[key] for key in ("grid_mapping", "coordinates") if parent.attrs.get(key)}
+
+
 def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, parent: xr.DataArray, comment: str | None = None) -> xr.DataArray:
     """Wrap int8 codes as a CF flag variable describing ``parent`` (``comment``: what the flags mean)."""
     attrs = {
@@ -58,6 +63,7 @@ def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, pa
     std = parent.attrs.get("standard_name")
     if std:
         attrs["standard_name"] = f"{std} status_flag"
+    attrs.update(_grid_attrs(parent))
     out = codes.astype("int8")
     out.attrs = attrs
     out.encoding = {"dtype": "int8", "_FillValue": None}
@@ -90,8 +96,12 @@ def add_history(attrs: dict[str, Any], line: str) -> dict[str, Any]:
     return out
 
 
-def filled_attrs(source: xr.DataArray, description: str, flag_name: str, error_name: str | None = None) -> dict[str, Any]:
-    """Attributes of a filled field: the source's, plus history, comment and ancillaries."""
+def filled_attrs(source: xr.DataArray, description: str, flag_name: str, error_name: str | None = None, replaced: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Attributes of a filled field: the source's, plus history, comment and ancillaries.
+
+    ``replaced``: ancillary variables of an earlier fill that this one does not make again
+    (its error variable, refilled with ``error=False``); they leave the list.
+    """
     from sstfill._version import __version__
 
     attrs = dict(source.attrs)
@@ -110,7 +120,7 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str, error_n
     attrs["comment"] = f"{attrs['comment']} {note}" if attrs.get("comment") else note
     ours = [flag_name] + ([error_name] if error_name else [])
     ancillary = str(attrs.get("ancillary_variables", "")).split()
-    attrs["ancillary_variables"] = " ".join([a for a in ancillary if a not in ours] + ours)
+    attrs["ancillary_variables"] = " ".join([a for a in ancillary if a not in ours and a not in replaced] + ours)
     return attrs
 
 
@@ -136,6 +146,7 @@ def error_variable(sigma: xr.DataArray, source: xr.DataArray, fitted_on: str) ->
     std = source.attrs.get("standard_name")
     if std:
         attrs["standard_name"] = f"{std} standard_error"
+    attrs.update(_grid_attrs(source))
     out = sigma.astype("float32")
     out.attrs = attrs
     enc = {k: v for k, v in source.encoding.items() if k in _COMPRESSION_KEYS}

@@ -284,6 +284,7 @@ def fill_array(
 
     ny, nx = data.shape[-2:]
     halo = plan.halo
+    given_chunks = data.chunks  # the result comes back in them (chunks smaller than the halo are merged to fill)
     chunks = list(data.chunks)
     chunks[-2] = _merge_small_chunks(chunks[-2], halo)
     chunks[-1] = _merge_small_chunks(chunks[-1], halo)
@@ -330,16 +331,21 @@ def fill_array(
         meta=np.array((), dtype=data.dtype),
     )
     if not (fallback and whole_images):
-        return tiled
+        return _in_chunks(tiled, given_chunks)
     # the fallback on whole images: blocks that hold whole images as they are; otherwise
     # gather the blocks of each group of whole images into one task (:func:`_whole_image_chunks`), fill, split again
     step = functools.partial(_fill_beyond_tiles_task, periodic_x=periodic_x)
     meta = np.array((), dtype=data.dtype)
     if len(data.chunks[-2]) == 1 and len(data.chunks[-1]) == 1:
-        return da.map_blocks(step, tiled, land_full, dtype=data.dtype, meta=meta)
+        return _in_chunks(da.map_blocks(step, tiled, land_full, dtype=data.dtype, meta=meta), given_chunks)
     whole = _whole_image_chunks(data.chunks[:-2], ny * nx * data.dtype.itemsize) + ((ny,), (nx,))
     filled = da.map_blocks(step, tiled.rechunk(whole), land_full.rechunk(whole), dtype=data.dtype, meta=meta)
-    return filled.rechunk(data.chunks)
+    return filled.rechunk(given_chunks)
+
+
+def _in_chunks(array: Any, chunks: tuple[tuple[int, ...], ...]) -> Any:
+    """``array`` (dask) in ``chunks``: a fill's result in its input's chunks, which ``to_zarr`` can write as they were."""
+    return array if array.chunks == chunks else array.rechunk(chunks)
 
 
 def _whole_image_chunks(leading: tuple[tuple[int, ...], ...], image_bytes: int) -> tuple[tuple[int, ...], ...]:
@@ -473,6 +479,7 @@ def _error_array(data: Any, filled: Any, land: Any = None, *, error_model: Error
     import dask.array as da
 
     data, filled = da.asarray(data), da.asarray(filled)
+    given_chunks = filled.chunks
     chunks = list(filled.chunks)
     chunks[-2] = _merge_small_chunks(chunks[-2], ERROR_HALO)
     chunks[-1] = _merge_small_chunks(chunks[-1], ERROR_HALO)
@@ -486,7 +493,8 @@ def _error_array(data: Any, filled: Any, land: Any = None, *, error_model: Error
     depth = {axis: 0 for axis in range(data.ndim)}
     depth[data.ndim - 2] = ERROR_HALO if len(chunks[-2]) > 1 else 0
     depth[data.ndim - 1] = ERROR_HALO if len(chunks[-1]) > 1 else 0
-    return da.map_overlap(
+    sigma = da.map_overlap(
         kernel, *arrays, depth=depth, boundary="none", trim=True, align_arrays=False,
         dtype="float32", meta=np.array((), dtype="float32"),
     )
+    return _in_chunks(sigma, given_chunks)

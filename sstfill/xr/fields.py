@@ -11,8 +11,10 @@ __all__ = ["pick_variable", "check_field", "fillable_variables"]
 
 
 def fillable_variables(ds: xr.Dataset) -> list:
-    """The data variables sstfill could fill: floating point, 2-D or more, not flag variables."""
-    return [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs]
+    """The data variables sstfill could fill: floating point, 2-D or more, not flag variables, not an earlier fill's ``<var>_error``."""
+    names = set(map(str, ds.data_vars))
+    ours = {f"{n}_error" for n in names}
+    return [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs and str(v) not in ours]
 
 
 def pick_variable(ds: xr.Dataset, var: str | None = None) -> xr.DataArray:

@@ -19,7 +19,7 @@ import xarray as xr
 
 from sstfill.errors import GridError
 
-__all__ = ["SpatialGrid", "find_grid", "lonlat_2d", "canonical_flips", "flip_yx"]
+__all__ = ["SpatialGrid", "find_grid", "lonlat_2d", "metres_per_unit", "canonical_flips", "flip_yx"]
 
 _LAT_NAMES = ("lat", "latitude", "nav_lat", "lat_rho", "LAT", "Latitude", "XLAT", "yc")
 _LON_NAMES = ("lon", "longitude", "nav_lon", "lon_rho", "LON", "Longitude", "XLONG", "xc")
@@ -147,16 +147,38 @@ def find_grid(obj: xr.DataArray) -> SpatialGrid:
     )
 
 
+#: Length units of projection coordinates (their ``units`` attribute, UDUNITS spellings), in metres.
+_METRES_PER_UNIT = {
+    **dict.fromkeys(("m", "metre", "meter", "metres", "meters"), 1.0),
+    **dict.fromkeys(("km", "kilometre", "kilometer", "kilometres", "kilometers"), 1000.0),
+}
+
+
+def metres_per_unit(coord: xr.DataArray) -> float | None:
+    """Metres per unit of a projection coordinate, from its ``units`` (None: not a length unit sstfill knows).
+
+    Examples
+    --------
+    >>> metres_per_unit(xr.DataArray([0.0, 5.0], attrs={"units": "kilometers"}))
+    1000.0
+    """
+    return _METRES_PER_UNIT.get(str(coord.attrs.get("units", "")).strip().lower())
+
+
 def lonlat_2d(obj: xr.DataArray, grid: SpatialGrid) -> tuple[np.ndarray, np.ndarray]:
     """Longitude (-180..180) and latitude of every pixel, as two (ny, nx) arrays.
 
-    Projected grids are converted with pyproj from their ``grid_mapping``.
+    Projected grids are converted with pyproj from their ``grid_mapping``; x and y in
+    metres or kilometres (their ``units``) are converted to the projection's own unit
+    (without ``units`` they are taken in it).
     """
     if grid.kind == "projected" and grid.crs_wkt is not None and (grid.lat is None or grid.lon is None):
-        xv = obj.coords[grid.x_dim].values
-        yv = obj.coords[grid.y_dim].values
+        crs = pyproj.CRS.from_wkt(grid.crs_wkt)
+        crs_metres = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+        xs, ys = obj.coords[grid.x_dim], obj.coords[grid.y_dim]
+        xv, yv = (c.values.astype("float64") * (metres_per_unit(c) or crs_metres) / crs_metres for c in (xs, ys))
         xx, yy = np.meshgrid(xv, yv)
-        to_lonlat = pyproj.Transformer.from_crs(pyproj.CRS.from_wkt(grid.crs_wkt), "EPSG:4326", always_xy=True)
+        to_lonlat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
         lon, lat = to_lonlat.transform(xx, yy)
     else:
         lat_c = obj.coords[grid.lat]

@@ -117,6 +117,27 @@ def _check_chunks(ds: xr.Dataset, chunks: Mapping[str, Any]) -> dict[str, Any]:
     return dict(chunks)
 
 
+def _check_nothing_dropped(files: list[str], ds: xr.Dataset) -> None:
+    """Raise if combining ``files`` into ``ds`` dropped data: along each dim, the files either all have its size or add up to it.
+
+    xarray's ``compat="override"`` (which keeps the combine from reading every file's
+    coordinates) would otherwise take one file's grid and silently cut the others to it.
+    """
+    sizes = []
+    for f in files:
+        with open_input(f, {}) as one:
+            sizes.append(dict(one.sizes))
+    for dim, total in ds.sizes.items():
+        each = [s.get(dim, 1) for s in sizes]
+        if all(n == total for n in each) or sum(each) == total:
+            continue
+        raise InputDataError(
+            f"Cannot combine the {len(files)} input files ({files[0]!r} ... {files[-1]!r}): their {dim!r} sizes "
+            f"{sorted(set(each))} neither match nor add up to the combined {total}. They must share a grid and differ "
+            "along one dimension such as time; fill files of different grids one by one."
+        )
+
+
 def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None) -> xr.Dataset:
     """Open netCDF files, glob patterns of daily files or zarr stores as one lazy Dataset.
 
@@ -181,6 +202,8 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
             ds = xr.combine_by_coords(parts, **_COMBINE)
         except Exception as err:  # noqa: BLE001
             raise InputDataError(f"Cannot combine the inputs {files} by their coordinates ({type(err).__name__}: {str(err)[:300]}).") from err
+    if len(files) > 1:
+        _check_nothing_dropped(files, ds)
     if user_chunks is not None and not (netcdf and len(files) == 1):  # several files: their chunks, then the user's
         ds = ds.chunk(user_chunks if netcdf else _check_chunks(ds, user_chunks))
     return ds

@@ -154,7 +154,40 @@ def find_land(
             f"Land mask for variable {name!r} must cover its grid {grid.dims} with sizes "
             f"{tuple(obj.sizes[d] for d in grid.dims)}; got dims {arr.dims} and shape {arr.shape}."
         )
-    return arr.astype(bool).rename("land")
+    return _on_field_coords(arr, obj, name).astype(bool).rename("land")
+
+
+def _on_field_coords(mask: xr.DataArray, obj: xr.DataArray, name: str) -> xr.DataArray:
+    """``mask`` on ``obj``'s coordinates wherever both have them: the nearest within half a step.
+
+    A mask read from another file may store its latitudes the other way round, or hold the
+    same coordinates in float64 where the field has float32: used position by position it
+    would put land in the wrong place. A dim without an index coordinate on either side is
+    taken position by position. Lazy masks stay lazy (only the coordinates are compared).
+    """
+    for dim in mask.dims:
+        if dim not in obj.dims or dim not in mask.indexes or dim not in obj.indexes:
+            continue
+        target, given = obj.indexes[dim], mask.indexes[dim]
+        if target.equals(given):
+            continue
+        numeric = np.issubdtype(target.dtype, np.number) and np.issubdtype(given.dtype, np.number)
+        step = float(np.median(np.abs(np.diff(np.asarray(target, dtype="float64"))))) if numeric and len(target) > 1 else 0.0
+        positions = xr.DataArray(np.arange(len(given), dtype="float64"), dims=dim, coords={dim: given})
+        try:
+            positions = positions.reindex({dim: target}, method="nearest" if numeric else None, tolerance=0.5 * step if numeric else None)
+        except (ValueError, TypeError, KeyError) as err:  # e.g. a coordinate that is not monotonic
+            positions = None
+            reason = str(err)
+        if positions is None or bool(positions.isnull().any()):
+            reason = "some of the field's values have no match" if positions is not None else reason
+            raise InputDataError(
+                f"Land mask for variable {name!r}: its {dim!r} coordinate does not match the field's "
+                f"({dim} {given.min()}..{given.max()} against {target.min()}..{target.max()}: {reason}). "
+                f"Pass a mask on the field's grid (e.g. land=mask.reindex_like(field, method='nearest')) or a plain array."
+            )
+        mask = mask.isel({dim: positions.values.astype(int)}).assign_coords({dim: target})
+    return mask
 
 
 def never_observed(obj: xr.DataArray, grid: SpatialGrid) -> xr.DataArray:
@@ -195,7 +228,7 @@ def _land_from_package(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[np.nd
     from global_land_mask import globe  # only when needed: its import loads the mask (0.9 GB, ~2-20 s)
 
     lon, lat = lonlat
-    flags = globe.is_land(np.clip(lat, -90, 90), lon)
+    flags = _is_land(globe, np.asarray(lat, dtype="float64"), np.asarray(lon, dtype="float64"))
     return xr.DataArray(flags, dims=grid.dims, coords=_spatial_coords(obj, grid), name="land")
 
 
@@ -230,17 +263,25 @@ def land_in_cells(lon: np.ndarray, lat: np.ndarray, max_samples: int = MAX_SAMPL
         centred = (np.take(padded, range(0, n - 1), axis=axis) + np.take(padded, range(1, n), axis=axis)) / 2.0
         return centred / 2.0
 
-    lon_y, lon_x = half_steps(lon, 0, True), half_steps(lon, 1, True)
-    lat_y, lat_x = half_steps(lat, 0, False), half_steps(lat, 1, False)
+    # next to a pixel without geolocation (NaN: outside a swath) the cell shrinks to its centre
+    lon_y, lon_x = (np.nan_to_num(half_steps(lon, axis, True)) for axis in (0, 1))
+    lat_y, lat_x = (np.nan_to_num(half_steps(lat, axis, False)) for axis in (0, 1))
     cell_km = 111.2 * float(np.nanmax(np.hypot(np.hypot(lat_y, lat_x), np.hypot(lon_y, lon_x) * np.cos(np.radians(lat))) * 2, initial=0.0))
     n = int(min(max_samples, max(1, np.ceil(cell_km))))
     offsets = (np.arange(n) + 0.5) / n * 2.0 - 1.0  # -1..1 across the cell
     out = np.zeros(lon.shape, dtype=bool)
     for a in offsets:
         for b in offsets:
-            la = np.clip(lat + a * lat_y + b * lat_x, -90.0, 90.0)
-            lo = (lon + a * lon_y + b * lon_x + 180.0) % 360.0 - 180.0
-            out |= globe.is_land(la, lo)
+            out |= _is_land(globe, lat + a * lat_y + b * lat_x, lon + a * lon_y + b * lon_x)
+    return out
+
+
+def _is_land(globe: Any, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """``globe.is_land`` at every point with a finite position; False (no land known) where lat or lon is NaN."""
+    out = np.zeros(np.shape(lat), dtype=bool)
+    where = np.isfinite(lat) & np.isfinite(lon)
+    if where.any():
+        out[where] = globe.is_land(np.clip(lat[where], -90.0, 90.0), (lon[where] + 180.0) % 360.0 - 180.0)
     return out
 
 

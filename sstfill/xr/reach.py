@@ -32,7 +32,7 @@ import numpy as np
 import xarray as xr
 
 from sstfill.kernels.reach import beyond_reach, reach_halo
-from sstfill.xr.grid import SpatialGrid, lonlat_2d
+from sstfill.xr.grid import SpatialGrid, lonlat_2d, metres_per_unit
 
 __all__ = [
     "AUTO_REACH_KM",
@@ -153,20 +153,8 @@ def pixel_spacing_km(
     ny, nx = obj.sizes[grid.y_dim], obj.sizes[grid.x_dim]
     if grid.kind == "projected":
         xs, ys = obj.coords[grid.x_dim], obj.coords[grid.y_dim]
-        scale = {
-            "m": 1e-3,
-            "metre": 1e-3,
-            "meter": 1e-3,
-            "meters": 1e-3,
-            "metres": 1e-3,
-            "km": 1.0,
-            "kilometre": 1.0,
-            "kilometer": 1.0,
-        }
-        sx, sy = (
-            scale.get(str(xs.attrs.get("units", "")).strip()),
-            scale.get(str(ys.attrs.get("units", "")).strip()),
-        )
+        metres = metres_per_unit(xs), metres_per_unit(ys)
+        sx, sy = (None if m is None else m / 1000.0 for m in metres)
         if sx is not None and sy is not None and nx > 1 and ny > 1:
             dx = abs(float(np.median(np.diff(xs.values.astype("float64"))))) * sx
             dy = abs(float(np.median(np.diff(ys.values.astype("float64"))))) * sy
