@@ -16,6 +16,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from sstfill.kernels.reach import beyond_reach
+from sstfill.kernels.trend import TREND_BLOCK
 from sstfill.kernels.tiling import MIN_COVERAGE, TilePlan, blend_tiles, smooth_tiles, window_coverage
 from sstfill.kernels.windows import TileSource, window_sums
 
@@ -266,13 +267,30 @@ def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, fill_gaps:
     for i, (image, gaps) in enumerate(zip(images, todo_images)):
         if not gaps.any():
             continue
-        # put the seam where gaps are fewest within a region's margin on either side
-        per_column = gaps.sum(axis=0)
-        nearby = sum(np.roll(per_column, k) for k in range(-FALLBACK_MARGIN, FALLBACK_MARGIN + 1))
-        shift = int(np.argmin(nearby))
+        shift = _seam(gaps.sum(axis=0))
         rolled = fill_gaps(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1))
         out[i] = np.roll(rolled, shift, axis=-1)
     return out.reshape(filled.shape)
+
+
+def _seam(per_column: np.ndarray) -> int:
+    """Where to cut a periodic image for its fallback: the column farthest from any gap, at a multiple of the trend's blocks.
+
+    The trend (:mod:`sstfill.kernels.trend`) is computed on blocks counted from the cut:
+    cut at whole blocks, they stay where they are in the array, and far from the gaps the
+    cut changes nothing of the fill, so a field that starts further east by whole blocks
+    gets the same fill. If every column has a gap (a cloud all the way round), the cut
+    goes where gaps are fewest within a region's margin on either side.
+    """
+    from scipy import ndimage
+
+    candidates = np.arange(0, len(per_column), TREND_BLOCK)
+    if (per_column > 0).all():
+        nearby = sum(np.roll(per_column, k) for k in range(-FALLBACK_MARGIN, FALLBACK_MARGIN + 1))
+        return int(candidates[np.argmin(nearby[candidates])])
+    n = len(per_column)
+    distance = ndimage.distance_transform_edt(np.tile(per_column == 0, 3))[n : 2 * n]  # around the circle
+    return int(candidates[np.argmax(distance[candidates])])
 
 
 #: Known pixels kept around each region of the fallback fill (its boundary values and context).

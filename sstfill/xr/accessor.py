@@ -230,7 +230,8 @@ class DataArrayInpaint(_Base):
         fallback : bool
             Gaps the tiles leave (clouds wider than a tile; gaps beyond a model's ``tile_reach``,
             :data:`sstfill.models.inpainter.TILE_REACH`, from its image's data) get a harmonic
-            fill on the whole image; with ``fallback=False`` they stay NaN, flagged ``not_filled``.
+            fill about the image's large-scale trend (:mod:`sstfill.kernels.trend`); with
+            ``fallback=False`` they stay NaN, flagged ``not_filled``.
         device : {"auto", "cpu", "cuda"}, optional
             Where a neural model runs: "auto" (the default) is the GPU when CUDA is
             available, else the CPU; None leaves a model object where it is.
