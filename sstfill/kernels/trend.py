@@ -29,20 +29,24 @@ TREND_BLOCK = 24
 
 
 def _upsample_axis(coarse: np.ndarray, n: int, block: int, axis: int) -> np.ndarray:
-    """Linear interpolation along ``axis`` from block centres to ``n`` pixel centres (held at the ends)."""
+    """Linear interpolation along ``axis`` from block centres to ``n`` pixel centres (held at the ends), in ``coarse``'s dtype."""
     cells = coarse.shape[axis]
     position = np.clip((np.arange(n) + 0.5) / block - 0.5, 0.0, cells - 1.0)
     low = np.floor(position).astype(int)
     high = np.minimum(low + 1, cells - 1)
-    weight = position - low
     shape = [1, 1]
     shape[axis] = n
-    weight = weight.reshape(shape)
-    return np.take(coarse, low, axis=axis) * (1.0 - weight) + np.take(coarse, high, axis=axis) * weight
+    weight = (position - low).astype(coarse.dtype).reshape(shape)
+    out = np.take(coarse, low, axis=axis)
+    step = np.take(coarse, high, axis=axis)
+    step -= out
+    step *= weight
+    out += step  # two arrays of the output's size at most: the fallback runs on whole images
+    return out
 
 
 def block_trend(image: np.ndarray, block: int = TREND_BLOCK) -> np.ndarray | None:
-    """The smooth trend (float64, like ``image``) under the gaps (NaN) of one image; None without enough gap-free blocks.
+    """The smooth trend (float32, the image's shape) under the gaps (NaN) of one image; None without enough gap-free blocks.
 
     Examples
     --------
@@ -54,18 +58,18 @@ def block_trend(image: np.ndarray, block: int = TREND_BLOCK) -> np.ndarray | Non
     from skimage.restoration import inpaint_biharmonic
 
     ny, nx = image.shape
-    cy, cx = -(-ny // block), -(-nx // block)
-    padded = np.full((cy * block, cx * block), np.nan)  # blocks cut by the image's edge are not data
-    padded[:ny, :nx] = image
-    blocks = padded.reshape(cy, block, cx, block).transpose(0, 2, 1, 3).reshape(cy, cx, -1)
-    known = np.isfinite(blocks).all(axis=-1)
+    cy, cx = ny // block, nx // block  # whole blocks; those cut by the image's edge are not data
+    means = np.zeros((-(-ny // block), -(-nx // block)))
+    known = np.zeros(means.shape, dtype=bool)
+    inner = image[: cy * block, : cx * block].reshape(cy, block, cx, block)
+    known[:cy, :cx] = np.isfinite(inner).all(axis=(1, 3))
     if known.sum() < 3 or known.all():
         return None
-    means = np.where(known, np.where(known[..., None], blocks, 0.0).mean(axis=-1), 0.0)
+    means[:cy, :cx] = np.where(known[:cy, :cx], np.nan_to_num(inner).sum(axis=(1, 3), dtype="float64") / block**2, 0.0)
     low, high = means[known].min(), means[known].max()
     centre = 0.5 * (low + high)
     coarse = np.clip(inpaint_biharmonic(np.where(known, means - centre, 0.0), ~known) + centre, low, high)
-    return _upsample_axis(_upsample_axis(coarse, ny, block, 0), nx, block, 1)
+    return _upsample_axis(_upsample_axis(coarse, ny, block, 0).astype("float32"), nx, block, 1)
 
 
 def fill_about_trend(images: np.ndarray, todo: np.ndarray, fill: Callable[[np.ndarray, np.ndarray], np.ndarray], block: int = TREND_BLOCK) -> np.ndarray:
@@ -88,10 +92,13 @@ def fill_about_trend(images: np.ndarray, todo: np.ndarray, fill: Callable[[np.nd
     todo_flat = todo.reshape(flat.shape)
     out = flat.copy()
     for i in np.flatnonzero(todo_flat.any(axis=(1, 2))):
-        trend = block_trend(flat[i].astype("float64"), block)
+        trend = block_trend(flat[i], block)
         if trend is None:
             out[i] = fill(flat[i], todo_flat[i])
             continue
-        departure = fill((flat[i] - trend).astype(flat.dtype), todo_flat[i])
-        out[i] = np.where(todo_flat[i], (departure + trend).astype(flat.dtype), flat[i])
+        departure = np.subtract(flat[i], trend, dtype=flat.dtype)
+        departure = fill(departure, todo_flat[i])
+        departure += trend
+        del trend
+        out[i] = np.where(todo_flat[i], departure, flat[i])
     return out.reshape(images.shape)
