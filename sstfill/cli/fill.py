@@ -139,21 +139,23 @@ def cmd_fill(args: argparse.Namespace) -> int:
         if model_path.exists() and not args.overwrite:
             raise CLIError(f"Model file {save_model!r} exists already. Pass --overwrite to replace it, or choose another name.")
         check_target(model_path, args.overwrite)  # a place that takes no file fails now, not after the fill
-    for p in expand_inputs(inputs):  # never replace an input (a forgotten output name after a glob)
+    files = expand_inputs(inputs)  # once: globs are expanded for the check, the open and the saved model's record
+    for p in files:  # never replace an input (a forgotten output name after a glob)
         if Path(p).expanduser().resolve() == target.resolve():
             raise CLIError(f"Output {output!r} is also an input: write the filled data under another name.")
     chunks = parse_chunks(args.chunks)
-    ds = open_inputs(inputs, chunks=chunks)
+    ds = open_inputs(files, chunks=chunks)
     if args.var is not None and args.var not in ds.data_vars:
         raise CLIError(f"--var {args.var!r} is not in the inputs; their data variables are {sorted(map(str, ds.data_vars))}.")
     max_distance = max_distance_arg(getattr(args, "max_distance", "auto"))
     climatology = climatology_arg(getattr(args, "climatology", "auto"))
     chosen = args.model
+    field = pick_variable(ds, args.var)  # the variable the fill takes
+    var, flag_name = str(field.name), f"{field.name}_fill_flag"
     if wants_auto(args.model):  # the bundled model fill() would choose for this variable
         from sstfill.xr.grid import find_grid
         from sstfill.xr.series import auto_init_name, auto_model_name
 
-        field = pick_variable(ds, args.var)
         dims = find_grid(field).dims
         chosen = auto_model_name(field, dims)
         if init == "auto":  # the one that adapts best: context on any series
@@ -183,9 +185,6 @@ def cmd_fill(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False),
                               climatology=climatology)
-        var = str(pick_variable(ds, args.var).name)
-        flag_name = f"{var}_fill_flag"
-        field = ds[var]
         n_chunks = getattr(field.data, "npartitions", 1)
         sizes = " x ".join(f"{d} {n}" for d, n in field.sizes.items())
         what = getattr(model, "description", model)
@@ -200,20 +199,18 @@ def cmd_fill(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     try:
-        return _summary(args, model, written, out, field, var, flag_name, seconds, inputs, init, minutes)
+        return _summary(args, model, written, out, field, var, flag_name, seconds, files, init, minutes)
     except KeyboardInterrupt:  # the output is complete: say so, not that nothing was written
         print(f"sstfill: interrupted after writing {written}" + (" (the adapted model was not saved)" if save_model is not None else ""), file=sys.stderr, flush=True)
         return 130
 
 
-def _summary(args: argparse.Namespace, model: Any, written: Path, out: Any, field: Any, var: str, flag_name: str, seconds: float, inputs: list, init: Any, minutes: float) -> int:
+def _summary(args: argparse.Namespace, model: Any, written: Path, out: Any, field: Any, var: str, flag_name: str, seconds: float, files: list, init: Any, minutes: float) -> int:
     """After the output is written: save the adapted model (``--save-model``) and print what was filled."""
-    from sstfill.xr.io import expand_inputs
-
     save_model = getattr(args, "save_model", None)
     if save_model is not None:  # after the output: a failed run writes nothing
         saved = model.save(Path(save_model).expanduser(), extra_config={"training": {"command": "sstfill " + shlex.join(getattr(args, "argv", None) or sys.argv[1:]),
-                                                                                     "inputs": expand_inputs(inputs), "variable": var, "init": init,
+                                                                                     "inputs": files, "variable": var, "init": init,
                                                                                      "device": str(model.device), "seconds": round(60 * minutes, 1)}},
                            overwrite=args.overwrite)
     counts = flag_counts(written, flag_name)
