@@ -108,6 +108,42 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
     return out
 
 
+def _looks_like_another_input(target: Path, field: Any, n_inputs: int) -> bool:
+    """Whether the existing ``target`` looks like one more file of the inputs' series, not an output.
+
+    It does when it opens as a dataset holding ``field``'s variable on ``field``'s grid and
+    is no sstfill output (no ``<var>_fill_flag``, no sstfill fill in the variable's history),
+    and either the inputs are several files or it holds other steps (times) than the one
+    input. Opened lazily: only its coordinates are read.
+    """
+    import numpy as np
+
+    from sstfill.errors import SSTFillError
+    from sstfill.xr.grid import find_grid
+    from sstfill.xr.io import open_input
+
+    var = str(field.name)
+    try:
+        with open_input(str(target), {}) as ds:
+            if var not in ds.data_vars or f"{var}_fill_flag" in ds.variables or "filled by sstfill" in str(ds[var].attrs.get("history", "")):
+                return False
+            other = ds[var]
+            grid = find_grid(field).dims
+            for dim in grid:
+                if other.sizes.get(dim) != field.sizes[dim]:
+                    return False
+                if dim in field.indexes and dim in other.indexes:
+                    a, b = field.indexes[dim], other.indexes[dim]
+                    if not (a.equals(b) or (a.dtype.kind in "iuf" and b.dtype.kind in "iuf" and np.allclose(a, b))):
+                        return False
+            if n_inputs > 1:
+                return True
+            steps = [d for d in field.dims if d not in grid and d in field.indexes and d in other.indexes]
+            return bool(steps) and all(field.indexes[d].intersection(other.indexes[d]).empty for d in steps)
+    except SSTFillError:  # unreadable, or no grid: not one of the inputs
+        return False
+
+
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
     from sstfill.xr.climatology import NOTE as CLIMATOLOGY_NOTE
@@ -152,6 +188,12 @@ def cmd_fill(args: argparse.Namespace) -> int:
     chosen = args.model
     field = pick_variable(ds, args.var)  # the variable the fill takes
     var, flag_name = str(field.name), f"{field.name}_fill_flag"
+    if (target.exists() or target.is_symlink()) and _looks_like_another_input(target, field, len(files)):  # e.g. day*.nc expanded by the shell, no output named
+        raise CLIError(
+            f"Output {output!r} looks like another input file (it holds {var!r} on the inputs' grid and is no sstfill output): not replaced, "
+            "even with --overwrite. If the shell expanded a glob and no output was named, quote the glob so that sstfill expands it "
+            f"and name an output file (sstfill fill 'day*.nc' filled.nc); or delete {output!r} first if you really mean to replace it."
+        )
     if wants_auto(args.model):  # the bundled model fill() would choose for this variable
         from sstfill.xr.grid import find_grid
         from sstfill.xr.series import auto_init_name, auto_model_name
