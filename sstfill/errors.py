@@ -17,7 +17,26 @@ __all__ = [
 
 
 class SSTFillError(Exception):
-    """Base class of every error sstfill raises on purpose."""
+    """Base class of every error sstfill raises on purpose.
+
+    ``problem`` (the message without the fix), ``fix`` and ``argument`` are kept as attributes.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong.
+    fix : str, optional
+        How to fix it in Python, appended to the message: the ``sstfill`` command says it
+        with its options instead (:func:`sstfill.cli.common.cli_message`).
+    argument : str, optional
+        The keyword argument that ``fix`` changes, e.g. ``"var"``.
+    """
+
+    def __init__(self, message: str = "", *args: object, fix: str | None = None, argument: str | None = None) -> None:
+        super().__init__(f"{message} {fix}" if fix else message, *args)
+        self.problem = message
+        self.fix = fix
+        self.argument = argument
 
 
 class CLIError(SSTFillError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -57,3 +58,76 @@ def test_overwrite_still_replaces_an_earlier_output_and_files_of_other_grids_or_
         with xr.open_dataset(tmp_path / name) as out:
             assert "sst_fill_flag" in out and out.sizes["lat"] == 64
     assert sorted(os.listdir(tmp_path)) == sorted(["crop.nc", "out.nc", "same_month.nc", *(p.name for p in monthly_files)])
+
+
+def _bundled(name: str) -> xr.Dataset:
+    with resources.as_file(resources.files("sstfill") / "data" / name) as path, xr.open_dataset(path) as ds:
+        return ds.load()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    """Bundled real samples, written as a user's files would be, each with the trait that calls for a fix."""
+    d = tmp_path_factory.mktemp("inputs")
+    l2 = _bundled("sample_slstr_nw_med.nc")
+    sst = l2["sea_surface_skin_temperature"]
+    l2.assign(sses_standard_deviation=(0.3 + 0 * sst).astype("float32")).to_netcdf(d / "l2_with_sses.nc")  # two fillable variables, as in L2P files
+    l2.assign(quality_level=(5 * sst.notnull()).astype("int8")).to_netcdf(d / "l2_with_quality.nc")
+    mur = _bundled("sample_mur_socal.nc")
+    mur.to_netcdf(d / "mur.nc")  # two days of 192 rows: too few to adapt on
+    mur.isel(time=0).drop_vars("time").to_netcdf(d / "mur_no_time.nc")
+    pixels = mur["analysed_sst"].rename(lat="y", lon="x").assign_coords(y=np.arange(192.0), x=np.arange(256.0))
+    pixels.attrs["grid_mapping"] = "crs"  # projected x/y in no known unit: no distances
+    pixels.to_dataset().to_netcdf(d / "pixels.nc")
+    _bundled("sample_ersst_pacific.nc").to_netcdf(d / "ersst.nc")  # gaps are land only: no clouds of its own
+    return d
+
+
+def _cli_error(args: list[str], capsys) -> str:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sstfill: error:") and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "ds.inpaint" not in err and "model.save" not in err and not re.search(r"\b[a-z_]+=", err), err  # no Python spelling
+    return err
+
+
+def test_the_variable_to_use_is_asked_for_as_an_option(tmp_path, inputs, monkeypatch, capsys):
+    """Two fillable variables: each command asks for --var, the Python API for var=; nothing is written."""
+    from sstfill.errors import InputDataError
+
+    monkeypatch.chdir(tmp_path)
+    two = str(inputs / "l2_with_sses.nc")
+    for args in (["fill", two, "out.nc", "--model", "laplace"], ["train", two, "-o", "m.npz", "--init", "fast"], ["quality", two, two]):
+        err = _cli_error(args, capsys)
+        assert "['sea_surface_skin_temperature', 'sses_standard_deviation']" in err and err.rstrip().endswith("with --var NAME."), err
+    err = _cli_error(["fill", str(inputs / "l2_with_quality.nc"), "out.nc", "--var", "quality_level", "--model", "laplace"], capsys)
+    assert "'quality_level' has integer dtype int8" in err and "with --var NAME" in err
+    with xr.open_dataset(two) as ds, pytest.raises(InputDataError, match=r"Say which variable to use: ds\.inpaint\.fill\(var=\.\.\.\)\.$"):
+        ds.inpaint.fill(model="laplace")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "args, expect",
+    [
+        (["fill", "mur_no_time.nc", "out.nc", "--climatology", "monthly"], "no monthly climatology. Drop --climatology monthly"),
+        (["fill", "pixels.nc", "out.nc", "--max-distance", "50 km"], "needs a grid with distances (lat/lon, or x/y in m or km). Give it in pixels instead, e.g. --max-distance '30 px'."),
+        (["fill", "mur.nc", "out.nc", "--model", "no_such_model.npz"], "'no_such_model.npz' does not exist. Train one with sstfill train INPUT... -o MODEL.npz, or drop --model"),
+        (["info", "no_such_model.npz"], "does not exist. Train one with sstfill train INPUT... -o MODEL.npz. Run 'sstfill info'"),
+        (["train", "mur.nc", "--resume", "no_such_run.npz", "-o", "m.npz"], "--resume 'no_such_run.npz': Model file 'no_such_run.npz' does not exist."),
+        (["train", "mur.nc", "--init", "LATENT", "-o", "m.npz"], "is not an autoencoder that can be adapted. Give --init auto, default, fast, context or an autoencoder's model file"),
+        (["fill", "mur.nc", "out.nc", "--model", "LATENT", "--adapt", "1"], "is not an autoencoder that can be adapted. With --adapt, give --model auto"),
+        (["train", "ersst.nc", "--init", "fast", "-o", "m.npz"], "to use as 'own_clouds' holes. Pass --holes clouds"),
+        (["fill", "ersst.nc", "out.nc", "--model", "fast", "--adapt", "1"], "'own_clouds' holes. --adapt takes the inputs' own clouds: adapt it with sstfill train INPUT... --init MODEL --holes clouds"),
+        (["train", "mur.nc", "--init", "fast", "-o", "m.npz"], "at least 64 rows each. Train on several time steps (3 or more), or a larger region."),
+    ],
+    ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "init-latent", "adapt-latent", "holes", "adapt-holes", "split"],
+)
+def test_library_errors_say_their_fix_as_options(tmp_path, inputs, args, expect, monkeypatch, capsys):
+    """Errors raised by the library under a command: its options, not the Python call that fixes them (before: e.g. max_distance='30 px', a traceback)."""
+    monkeypatch.chdir(tmp_path)
+    latent = str(resources.files("sstfill") / "data" / "latent_model.npz")
+    args = [latent if a == "LATENT" else str(inputs / a) if (inputs / a).is_file() else a for a in args]
+    err = _cli_error([*args, "--no-progress"] if args[0] in ("fill", "train") else args, capsys)
+    assert expect in err, err
+    assert os.listdir(tmp_path) == []

@@ -30,6 +30,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sstfill.cli.common import cli_message
 from sstfill.cli.demo import DEMO_SAMPLES, cmd_demo
 from sstfill.cli.fill import cmd_fill
 from sstfill.cli.info import cmd_info
@@ -155,8 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv  # what `sstfill train` records as the command that trained a model
     try:
         return int(args.func(args) or 0)
-    except SSTFillError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr, flush=True)
+    except SSTFillError as err:  # a library error's fix as this command says it: --var NAME, not var=...
+        print(f"{PROG}: error: {cli_message(err, args.command)}", file=sys.stderr, flush=True)
         return 2
     except OSError as err:  # the file system refused something (a figure, a directory): one line, not a traceback
         where = f" ({err.filename!r})" if getattr(err, "filename", None) else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sstfill.errors import CLIError, ModelFileError
+from sstfill.errors import CLIError, ModelFileError, SSTFillError
 
 __all__ = [
     "say",
@@ -17,10 +17,51 @@ __all__ = [
     "resolve_init",
     "adaptation_scores",
     "NORMALISED_UNITS",
+    "CLI_FIXES",
+    "cli_message",
 ]
 
 #: How scores in a training history are labelled: each tile is standardised by its observed pixels.
 NORMALISED_UNITS = "(normalised units: 1 = the tile's standard deviation)"
+
+
+_TRAIN_FRESH = "sstfill train INPUT... -o MODEL.npz"
+_ADAPT_BY_TRAIN = "adapt it with sstfill train INPUT... --init MODEL --holes clouds -o ADAPTED.npz, then fill with --model ADAPTED.npz"
+#: The fix of a library error (:attr:`SSTFillError.argument`) as each command says it: ``(command, argument) -> words`` ("": none)
+CLI_FIXES: dict[tuple[str, str], str] = {
+    ("fill", "var"): "Choose the variable to fill with --var NAME.",
+    ("train", "var"): "Choose the variable to train on with --var NAME.",
+    ("quality", "var"): "Choose the variable of REFERENCE to compare with --var NAME.",
+    ("fill", "model"): f"Train one with {_TRAIN_FRESH}, or drop --model for the bundled model.",
+    ("demo", "model"): f"Train one with {_TRAIN_FRESH}, or drop --model for the bundled model.",
+    ("info", "model"): f"Train one with {_TRAIN_FRESH}.",
+    ("train", "model"): "",
+    ("fill", "climatology"): "Drop --climatology monthly, or give the inputs a datetime time coordinate.",
+    ("train", "climatology"): "Drop --climatology monthly, or give the inputs a datetime time coordinate.",
+    ("fill", "max_distance"): "Give it in pixels instead, e.g. --max-distance '30 px'.",
+    ("train", "holes"): "Pass --holes clouds (the bundled cloud masks) instead.",
+    ("fill", "holes"): f"--adapt takes the inputs' own clouds: {_ADAPT_BY_TRAIN}.",
+    ("train", "init"): "Give --init auto, default, fast, context or an autoencoder's model file (a latent model is trained afresh: --method latent).",
+    ("fill", "init"): "With --adapt, give --model auto, default, fast, context or an autoencoder's model file.",
+    ("train", "split"): "Train on several time steps (3 or more), or a larger region.",
+    ("fill", "split"): "Adapt on several time steps (3 or more), or a larger region.",
+}
+
+
+def cli_message(err: SSTFillError, command: str) -> str:
+    """``err``'s message with its fix as ``command`` says it (:data:`CLI_FIXES`): options, not Python calls.
+
+    Examples
+    --------
+    >>> from sstfill.errors import InputDataError
+    >>> err = InputDataError("Which variable?", fix="Say which: ds.inpaint.fill(var=...).", argument="var")
+    >>> cli_message(err, "fill")
+    'Which variable? Choose the variable to fill with --var NAME.'
+    """
+    words = CLI_FIXES.get((command, str(err.argument))) if getattr(err, "fix", None) else None
+    if words is None:
+        return str(err)
+    return f"{err.problem} {words}".strip()
 
 
 def say(*parts: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sstfill.cli.common import adaptation_scores, bundled_file, history_lines, say
+from sstfill.cli.common import adaptation_scores, bundled_file, cli_message, history_lines, say
 from sstfill.errors import CLIError, ModelFileError
 
 __all__ = ["cmd_info", "list_bundled_models", "saved_with", "adaptation_rows"]
@@ -112,7 +112,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         try:
             path = resolve_model_file(args.model)
         except ModelFileError as err:
-            raise CLIError(f"{err} Run 'sstfill info' with no MODEL to list the bundled models ({', '.join(BUNDLED_MODELS)}).") from err
+            raise CLIError(f"{cli_message(err, 'info')} Run 'sstfill info' with no MODEL to list the bundled models ({', '.join(BUNDLED_MODELS)}).") from err
     _, config = load_arrays(path)  # also checks the file before the model is built
     if config.get("kind") == "latent":
         return describe_latent(path, config)

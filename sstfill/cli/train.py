@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sstfill.atomic import check_target
-from sstfill.cli.common import adaptation_scores, climatology_arg, history_lines, parse_chunks, resolve_init, say
+from sstfill.cli.common import adaptation_scores, cli_message, climatology_arg, history_lines, parse_chunks, resolve_init, say
 from sstfill.errors import CLIError, ModelFileError
 
 __all__ = ["cmd_train", "ADAPT_EPOCHS", "ADAPT_MINUTES", "FRESH_EPOCHS"]
@@ -70,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         try:
             resume = resolve_model_file(args.resume)
         except ModelFileError as err:
-            raise CLIError(f"--resume {args.resume!r}: {err}") from err
+            raise CLIError(f"--resume {args.resume!r}: {cli_message(err, 'train')}") from err
     for name, value in (("epochs", epochs), ("batch_size", args.batch_size), ("patience", args.patience)):
         if value < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be at least 1.")

@@ -102,7 +102,8 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
             stacklevel=_caller_outside_sstfill(),
         )
         return legacy
-    raise ModelFileError(f"Model file {str(path)!r} does not exist. Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.")
+    raise ModelFileError(f"Model file {str(path)!r} does not exist.", fix="Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.",
+                         argument="model")
 
 
 def _archives_in(folder: Path, limit: int = 200) -> list[str]:

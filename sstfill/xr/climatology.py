@@ -141,7 +141,8 @@ def monthly_climatology(
     if months is None:
         if climatology == "auto":
             return None
-        raise InputDataError(f"Variable {name!r} has no time axis with dates, so it has no monthly climatology; drop climatology= or give the field a datetime time coordinate.")
+        raise InputDataError(f"Variable {name!r} has no time axis with dates, so it has no monthly climatology.",
+                             fix="Drop climatology= or give the field a datetime time coordinate.", argument="climatology")
     if is_table:
         table = _check_table(climatology, work, dim, spatial_dims, months, name)
         note = f"{NOTE} the monthly climatology passed in"

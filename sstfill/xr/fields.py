@@ -38,9 +38,8 @@ def pick_variable(ds: xr.Dataset, var: str | None = None) -> xr.DataArray:
         return ds[var]
     candidates = fillable_variables(ds)
     if len(candidates) != 1:
-        raise InputDataError(
-            f"Say which variable to use: ds.inpaint.fill(var=...); candidates are {sorted(map(str, candidates))}."
-        )
+        found = f"sstfill could fill any of {sorted(map(str, candidates))}" if candidates else f"none of {sorted(map(str, ds.data_vars))} can be filled (floating point, 2-D or more)"
+        raise InputDataError(f"Which variable? In this dataset {found}.", fix="Say which variable to use: ds.inpaint.fill(var=...).", argument="var")
     return ds[candidates[0]]
 
 
@@ -50,9 +49,10 @@ def check_field(da: xr.DataArray) -> None:
     kind = da.dtype.kind
     if kind in "iu":
         raise InputDataError(
-            f"Variable {name!r} has integer dtype {da.dtype}: it looks packed or undecoded. Open the "
-            "file with xr.open_dataset(path) (mask_and_scale=True, the default) or convert with "
-            f"da.astype('float32') after masking its fill value."
+            f"Variable {name!r} has integer dtype {da.dtype}: sstfill fills floating-point fields only.",
+            fix="It looks packed or undecoded: open the file with xr.open_dataset(path) (mask_and_scale=True, the default) "
+            "or convert with da.astype('float32') after masking its fill value.",
+            argument="var",
         )
     if kind not in "f":
         raise InputDataError(f"Variable {name!r} has dtype {da.dtype}; sstfill fills floating-point fields only.")

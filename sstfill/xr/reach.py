@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from sstfill.errors import InputDataError
 from sstfill.kernels.reach import beyond_reach, reach_halo
 from sstfill.xr.grid import SpatialGrid, lonlat_2d, metres_per_unit
 
@@ -210,8 +211,10 @@ def _resolve(
     if reach.unit == "px":
         return reach.value, None
     if spacing is None:
-        raise ValueError(
-            f"Variable {name!r}: max_distance in km needs a grid with distances (lat/lon, or x/y in m or km); pass it in pixels instead, e.g. max_distance='30 px'."
+        raise InputDataError(
+            f"Variable {name!r}: a reach in km needs a grid with distances (lat/lon, or x/y in m or km).",
+            fix="Pass max_distance in pixels instead, e.g. max_distance='30 px'.",
+            argument="max_distance",
         )
     return reach.value, spacing
 

@@ -131,8 +131,9 @@ def tiles_from_dataarray(
             what = "one image" if not other or by == "auto" else "images"
             raise InputDataError(
                 f"Variable {da.name!r} has {what} of {ny} rows: too few to split by bands of rows into "
-                f"{sum(1 for f in split if f > 0)} sets of at least {tile} rows each. Train on several time steps, or a larger region, "
-                "or pass split fractions that give every set enough rows."
+                f"{sum(1 for f in split if f > 0)} sets of at least {tile} rows each.",
+                fix="Train on several time steps, or a larger region, or pass split fractions that give every set enough rows.",
+                argument="split",
             )
         banks = [bank(da.isel({spatial[0]: b})) if len(b) else np.empty((0, tile, tile), "float32") for b in blocks]
         how = f"{ROWS_SPLIT} {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))

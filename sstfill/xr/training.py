@@ -94,7 +94,8 @@ def train_model(
             raise TypeError("train() takes init= or model=, not both (init= adapts a copy of a model to this dataset).")
         model = resolve_model(init, device=None)
         if not isinstance(model, Inpainter):
-            raise ModelMismatchError(f"init={init!r} is not an autoencoder that can be adapted (a latent model is trained afresh with method='latent'): pass 'default', 'fast', 'context', a model file or an Inpainter.")
+            raise ModelMismatchError(f"Model {init!r} is not an autoencoder that can be adapted.", argument="init",
+                                     fix="Pass init='default', 'fast', 'context', a model file or an Inpainter (a latent model is trained afresh with method='latent').")
     holes = holes if holes is not None else ((OWN_CLOUDS, "clouds") if adapting else ("clouds", "squares", "squares6", "square10", "random_field"))
     holes = (holes,) if isinstance(holes, str) else tuple(holes)
     lr = lr if lr is not None else (1e-4 if adapting else 1e-3)
@@ -134,7 +135,9 @@ def train_model(
         if not len(library):
             raise InputDataError(
                 f"Variable {da.name!r} has no gaps covering {hole_fraction[0]:.0%}-{hole_fraction[1]:.0%} of a {size}x{size} window "
-                f"to use as 'own_clouds' holes. Pass holes=('clouds',) or a wider hole_fraction."
+                "to use as 'own_clouds' holes.",
+                fix="Pass holes=('clouds',) or a wider hole_fraction.",
+                argument="holes",
             )
     settings = TrainSettings(
         epochs=epochs,
