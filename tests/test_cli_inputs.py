@@ -131,3 +131,33 @@ def test_library_errors_say_their_fix_as_options(tmp_path, inputs, args, expect,
     err = _cli_error([*args, "--no-progress"] if args[0] in ("fill", "train") else args, capsys)
     assert expect in err, err
     assert os.listdir(tmp_path) == []
+
+
+def test_an_explicit_patience_is_kept_when_adapting(tmp_path, monkeypatch, capsys):
+    """--patience 5 (and train(patience=5)) with --init is 5: it was taken for the default and swapped for 3, or for none under a budget."""
+    import sstfill.xr.training as training
+    from sstfill.errors import SSTFillError
+
+    seen = []
+
+    def stop(*args, **kwargs):  # the run's settings, then no training
+        seen.append(args[3].patience if len(args) > 3 else "latent")
+        raise SSTFillError("captured")
+
+    monkeypatch.setattr(training, "fit", stop)
+    monkeypatch.setattr(training, "_train_latent", stop)
+    monkeypatch.chdir(tmp_path)
+    _bundled("sample_ersst_pacific.nc").to_netcdf("ersst.nc")  # 48 real months; its gaps are land only, hence --holes clouds
+    runs = {"init 5": ["--init", "fast", "--patience", "5"], "init": ["--init", "fast"], "fresh": ["--preset", "fast"], "fresh 2": ["--preset", "fast", "--patience", "2"]}
+    for args in runs.values():
+        assert main(["train", "ersst.nc", "-o", "m.npz", "--holes", "clouds", "--climatology", "none", "--no-progress", *args]) == 2
+        assert "captured" in capsys.readouterr().err
+    assert dict(zip(runs, seen)) == {"init 5": 5, "init": 10**6, "fresh": 5, "fresh 2": 2}  # without --patience, with --init: --max-minutes decides
+    assert main(["train", "ersst.nc", "-o", "m.npz", "--method", "latent", "--patience", "4"]) == 2  # ignored before: now refused, as --init is
+    assert "--method latent does not take --patience" in capsys.readouterr().err and len(seen) == 4
+    with xr.open_dataset("ersst.nc") as ds:
+        for kwargs, expect in ((dict(patience=5), 5), (dict(patience=5, max_minutes=1), 5), ({}, 3), (dict(max_minutes=1), 10**6)):
+            with pytest.raises(SSTFillError, match="captured"):
+                ds.inpaint.train(init="fast", holes="clouds", climatology=None, progress=False, **kwargs)
+            assert seen[-1] == expect, kwargs
+    assert sorted(os.listdir(tmp_path)) == ["ersst.nc"]

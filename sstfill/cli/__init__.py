@@ -112,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=None, help="architecture of a fresh model: report, fast, default or large (default: default)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="auto: CUDA when available (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="makes CPU training reproducible (default: %(default)s)")
-    p.add_argument("--patience", type=int, default=5, help="epochs without validation improvement before stopping (default: %(default)s; 3 with --init)")
+    p.add_argument("--patience", type=int, default=None, help="epochs without validation improvement before stopping (default: 5; with --init none: --max-minutes decides)")
     p.add_argument("--holes", default=None, help="comma-separated hole kinds, own_clouds for INPUT's own gaps "
                    "(default: clouds,squares,squares6,square10,random_field; own_clouds,clouds with --init)")
     p.add_argument("--checkpoint", default=None, metavar="PATH", help="save a resumable checkpoint after every epoch")

@@ -43,8 +43,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         check_target(Path(args.checkpoint).expanduser(), overwrite=True)
     adapting = args.init is not None
     latent = args.method == "latent"
-    if latent and (adapting or args.preset is not None or args.checkpoint is not None or args.resume is not None or args.holes):
-        given = [f"--{n}" for n, v in (("init", args.init), ("preset", args.preset), ("checkpoint", args.checkpoint), ("resume", args.resume), ("holes", args.holes)) if v]
+    not_latent = (("init", args.init), ("preset", args.preset), ("patience", args.patience), ("checkpoint", args.checkpoint), ("resume", args.resume), ("holes", args.holes))
+    given = [f"--{n}" for n, v in not_latent if v is not None and v != ""]
+    if latent and given:
         raise CLIError(f"--method latent does not take {', '.join(given)}: a latent (DCGAN) model is trained from scratch, in one run, on whole tiles. Drop them.")
     if adapting and args.preset is not None:
         raise CLIError(
@@ -72,14 +73,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         except ModelFileError as err:
             raise CLIError(f"--resume {args.resume!r}: {cli_message(err, 'train')}") from err
     for name, value in (("epochs", epochs), ("batch_size", args.batch_size), ("patience", args.patience)):
-        if value < 1:
+        if value is not None and value < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be at least 1.")
     files = expand_inputs(args.inputs)
     ds = open_inputs(args.inputs, chunks=parse_chunks(args.chunks))
     kwargs: dict[str, Any] = dict(
         epochs=epochs,
         batch_size=args.batch_size,
-        patience=args.patience,
         device=args.device,
         seed=args.seed,
         max_tiles=args.max_tiles,
@@ -90,12 +90,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         climatology=climatology_arg(args.climatology),
     )
+    if args.patience is not None:  # as given; else train()'s default (5, none with --init: the time budget decides)
+        kwargs["patience"] = args.patience
     if latent:
         kwargs["method"] = "latent"
-        for name in ("patience", "checkpoint", "resume"):
+        for name in ("checkpoint", "resume"):
             kwargs.pop(name)
     elif adapting:
-        kwargs["init"] = init  # the model's own architecture; patience 5 (the default) becomes 3, see train()
+        kwargs["init"] = init  # the model's own architecture
     else:
         kwargs["preset"] = preset
     if holes is not None:

@@ -383,7 +383,7 @@ class DatasetInpaint(_Base):
         hole_fraction: tuple[float, float] = (0.1, 0.7),
         epochs: int = 30,
         batch_size: int = 32,
-        patience: int = 5,
+        patience: int | None = None,
         split: Sequence[float] | None = None,
         split_by: str | None = None,
         device: str = "auto",
@@ -443,8 +443,10 @@ class DatasetInpaint(_Base):
             kinds for a fresh model, ``("own_clouds", "clouds")`` with ``init``.
         hole_fraction : (float, float)
             Range of the fraction of each tile hidden.
-        epochs, batch_size, patience : int
-            Training length, tiles per step, early-stopping patience.
+        epochs, batch_size : int
+            Training length, tiles per step.
+        patience : int, optional
+            Epochs without improvement before stopping; default 5 (with ``init``: 3, none under a time budget).
         split : (train, validation, test) fractions
             Default ``(0.65, 0.15, 0.2)``; ``(0.75, 0.25, 0.0)`` with ``init`` (no test set:
             the benchmarks measure an adapted model on its own cases).

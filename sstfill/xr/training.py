@@ -43,7 +43,7 @@ def train_model(
     hole_fraction: tuple[float, float],
     epochs: int,
     batch_size: int,
-    patience: int,
+    patience: int | None,
     split: Sequence[float] | None,
     split_by: str | None,
     device: str,
@@ -102,8 +102,8 @@ def train_model(
     min_valid = min_valid if min_valid is not None else (0.5 if adapting else 0.8)
     split = tuple(split) if split is not None else ((0.75, 0.25, 0.0) if adapting else (0.65, 0.15, 0.2))
     split_by = split_by or ("space" if adapting else "auto")
-    if adapting and patience == 5:
-        patience = 3 if max_seconds is None and max_minutes is None else 10**6  # a budget: it decides; the best weights are kept
+    if patience is None:  # an explicit patience is kept, whatever its value
+        patience = 5 if not adapting else 3 if max_seconds is None and max_minutes is None else 10**6  # a budget: it decides; the best weights are kept
     if adapting and steps_per_epoch is None:
         steps_per_epoch = 16
     if max_minutes is not None:
