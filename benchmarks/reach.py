@@ -74,6 +74,17 @@ def heldout_scenes(shared: Path) -> dict[str, xr.DataArray]:
     return out
 
 
+def training_scenes(shared: Path) -> dict[str, xr.DataArray]:
+    """The SLSTR images of the training parts (degC): the Norwegian Sea scene, the northern rows of the NE Atlantic one."""
+    out = {}
+    da = xr.open_dataset(shared / split.SLSTR_NORWEGIAN_FILE)[split.SLSTR_VAR].isel(time=0)
+    out["norwegian_sea"] = _around_data((da - KELVIN).astype("float32").rename(split.SLSTR_VAR).load())
+    da = xr.open_dataset(shared / split.SLSTR_NE_ATL_FILE)[split.SLSTR_VAR].isel(time=0)
+    da = da.isel(lat=slice(0, split.ne_atl_split_row(da.sizes["lat"])))
+    out["ne_atl_north"] = _around_data((da - KELVIN).astype("float32").rename(split.SLSTR_VAR).load())
+    return out
+
+
 def _around_data(da: xr.DataArray, margin: int = CROP_MARGIN) -> xr.DataArray:
     """The columns of ``da`` within ``margin`` px of its observed ones (the rest is far outside the swath)."""
     cols = np.flatnonzero(np.isfinite(da.values).any(axis=0))

@@ -45,8 +45,16 @@ def _upsample_axis(coarse: np.ndarray, n: int, block: int, axis: int) -> np.ndar
     return out
 
 
-def block_trend(image: np.ndarray, block: int = TREND_BLOCK) -> np.ndarray | None:
+def block_trend(
+    image: np.ndarray, block: int = TREND_BLOCK, *, fade: tuple[float, float] | None = None, level: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+) -> np.ndarray | None:
     """The smooth trend (float32, the image's shape) under the gaps (NaN) of one image; None without enough gap-free blocks.
+
+    With ``fade=(a, b)`` and ``level`` (a harmonic fill ``level(values, todo)``, as
+    :func:`fill_about_trend` passes its ``fill``) the trend goes over to ``level``'s fill of
+    the block means from ``a`` to ``b`` px from the nearest gap-free block: far beyond the
+    data it continues no gradient. Not what ``fill()`` does: measured and not kept
+    (``docs/benchmarks/large_gap_trial.md``).
 
     Examples
     --------
@@ -69,15 +77,23 @@ def block_trend(image: np.ndarray, block: int = TREND_BLOCK) -> np.ndarray | Non
     low, high = means[known].min(), means[known].max()
     centre = 0.5 * (low + high)
     coarse = np.clip(inpaint_biharmonic(np.where(known, means - centre, 0.0), ~known) + centre, low, high)
+    if fade is not None and level is not None:  # far from the data: towards a fill that continues no gradient
+        from scipy import ndimage
+
+        flat = level(np.where(known, means, np.nan).astype("float32"), ~known).astype("float64")
+        weight = np.clip((fade[1] - block * ndimage.distance_transform_edt(~known)) / (fade[1] - fade[0]), 0.0, 1.0)
+        coarse = flat + weight * (coarse - flat)
     return _upsample_axis(_upsample_axis(coarse, ny, block, 0).astype("float32"), nx, block, 1)
 
 
-def fill_about_trend(images: np.ndarray, todo: np.ndarray, fill: Callable[[np.ndarray, np.ndarray], np.ndarray], block: int = TREND_BLOCK) -> np.ndarray:
+def fill_about_trend(
+    images: np.ndarray, todo: np.ndarray, fill: Callable[[np.ndarray, np.ndarray], np.ndarray], block: int = TREND_BLOCK, fade: tuple[float, float] | None = None
+) -> np.ndarray:
     """Fill the ``todo`` pixels of ``images`` (..., ny, nx) with ``fill`` applied to their departure from :func:`block_trend`.
 
     ``fill(image, todo)`` fills one image's ``todo`` pixels (e.g. a harmonic fill region by
     region); the trend is added back there. Images without a trend are filled as they are.
-    Only ``todo`` pixels change.
+    Only ``todo`` pixels change. ``fade``: see :func:`block_trend`.
 
     Examples
     --------
@@ -92,7 +108,7 @@ def fill_about_trend(images: np.ndarray, todo: np.ndarray, fill: Callable[[np.nd
     todo_flat = todo.reshape(flat.shape)
     out = flat.copy()
     for i in np.flatnonzero(todo_flat.any(axis=(1, 2))):
-        trend = block_trend(flat[i], block)
+        trend = block_trend(flat[i], block, fade=fade, level=fill)
         if trend is None:
             out[i] = fill(flat[i], todo_flat[i])
             continue
