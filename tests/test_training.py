@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 
 import sstfill
 from sstfill.errors import ModelFileError, ModelMismatchError
@@ -17,6 +19,8 @@ from sstfill.training.tiles import cut_tiles_by_index, split_blocks
 from sstfill.training.banks import validation_holes
 from sstfill.training.losses import evaluate_tiles
 from sstfill.training.trainer import TrainSettings, fit
+
+DATA = Path(sstfill.__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -272,3 +276,18 @@ def test_cuda_request_without_cuda_falls_back_with_a_warning():
     with pytest.warns(RuntimeWarning, match="CUDA was requested"):
         model = sstfill.Inpainter.from_preset("fast").to("cuda")
     assert model.device.type == "cpu"
+
+
+def test_resume_refuses_another_models_checkpoint_and_a_plain_model_file(tmp_path):
+    """resume= takes a checkpoint of the same model; anything else is named, not a torch traceback."""
+    from sstfill.training.checkpoints import RunState, save_checkpoint
+
+    sst = xr.open_dataset(DATA / "sample_ersst_pacific.nc").sst  # real ERSST, int16 packed on disk
+    fast = sstfill.Inpainter.from_preset("fast")  # what a run of preset="fast" checkpoints after its first epoch
+    ck = save_checkpoint(tmp_path / "ck.npz", fast, torch.optim.Adam(fast.generator.parameters()),
+                         torch.optim.Adam(fast.discriminator.parameters()), RunState(history={"epoch": [0], "val_loss": [0.5]}))
+    kw = dict(epochs=2, steps_per_epoch=1, batch_size=4, max_tiles=12, device="cpu", progress=False)
+    with pytest.raises(ModelMismatchError, match=r"another model \(preset='fast'\): widths \[16, 32, 48\] \(checkpoint\) vs \[32, 64, 96\] \(this run\)"):
+        sst.inpaint.train(**kw, preset="default", resume=ck)
+    with pytest.raises(ModelFileError, match="not a training checkpoint.*pass it as init="):
+        sst.inpaint.train(**kw, preset="fast", resume=DATA / "fast_model.npz")

@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from sstfill.models.files import arrays_to_state, load_arrays, state_to_arrays
+from sstfill.errors import ModelFileError, ModelMismatchError
+from sstfill.models.files import arrays_to_state, load_arrays, resolve_model_file, state_to_arrays
 from sstfill.models.inpainter import Inpainter
+from sstfill.models.networks import ModelConfig
 
 __all__ = ["RunState", "save_checkpoint", "load_checkpoint", "optimizer_to_array", "array_to_optimizer_state", "legacy_optimizer_state"]
 
@@ -91,14 +93,44 @@ def load_checkpoint(path: str | os.PathLike, model: Inpainter, opt_g: torch.opti
     """Load the weights and optimiser states of the checkpoint at ``path`` into ``model``, ``opt_g``, ``opt_d``; return the rest.
 
     The discriminator and ``opt_d`` are loaded when the model has a discriminator and the
-    checkpoint holds its optimiser.
+    checkpoint holds its optimiser. Nothing is loaded unless the file is a checkpoint
+    (:class:`ModelFileError` for a plain model file) of a model with ``model``'s
+    configuration (:class:`ModelMismatchError`, naming what differs).
     """
+    path = resolve_model_file(path)
     arrays, config = load_arrays(path)
-    model.generator.load_state_dict(arrays_to_state("generator", arrays))
-    opt_g.load_state_dict(_optimizer_state("optimizer_g", arrays, config))
-    disc_state = _optimizer_state("optimizer_d", arrays, config)
-    if model.discriminator is not None and opt_d is not None and disc_state is not None:
-        model.discriminator.load_state_dict(arrays_to_state("discriminator", arrays))
-        opt_d.load_state_dict(disc_state)
+    _check_resumable(path, arrays, config, model)
+    try:
+        model.generator.load_state_dict(arrays_to_state("generator", arrays))
+        opt_g.load_state_dict(_optimizer_state("optimizer_g", arrays, config))
+        disc_state = _optimizer_state("optimizer_d", arrays, config)
+        if model.discriminator is not None and opt_d is not None and disc_state is not None:
+            model.discriminator.load_state_dict(arrays_to_state("discriminator", arrays))
+            opt_d.load_state_dict(disc_state)
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ModelFileError(f"Checkpoint {str(path)!r} is damaged: its weights or optimiser states do not fit the model it describes ({type(err).__name__}: {str(err)[:300]}). Start afresh without resume=.") from err
     best_state = arrays_to_state("best", arrays) or None
     return RunState(history=config["history"], best=config["best"], bad_epochs=config["bad_epochs"], best_state=best_state, scheduler=config["scheduler"])
+
+
+def _check_resumable(path: Path, arrays: dict[str, np.ndarray], config: dict[str, Any], model: Inpainter) -> None:
+    """Raise unless ``path`` is a training checkpoint of a model configured as ``model``."""
+    run_keys = ("history", "best", "bad_epochs", "scheduler")
+    has_optimizer = "optimizer_g" in arrays or isinstance(config.get("optimizer_g"), dict)
+    if not has_optimizer or any(key not in config for key in run_keys):
+        raise ModelFileError(
+            f"{str(path)!r} is a model file, not a training checkpoint: it holds no optimiser state to resume from. "
+            "resume= takes the file a run wrote with checkpoint=...; to go on training this model, pass it as init= instead (it is adapted from its weights)."
+        )
+    try:
+        saved = ModelConfig.from_dict(config["model"])
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise ModelFileError(f"Checkpoint {str(path)!r} has an unreadable model configuration ({type(err).__name__}: {err}). Start afresh without resume=.") from err
+    if saved != model.config:
+        ours = model.config.to_dict()
+        diff = [f"{key} {value!r} (checkpoint) vs {ours[key]!r} (this run)" for key, value in saved.to_dict().items() if value != ours[key]]
+        preset = f" (preset={config['preset']!r})" if config.get("preset") else ""
+        raise ModelMismatchError(
+            f"Checkpoint {str(path)!r} was written by a run of another model{preset}: {'; '.join(diff)}. "
+            "Resume with the preset and settings it was written with, or start afresh without resume=."
+        )
