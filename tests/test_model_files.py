@@ -146,6 +146,39 @@ def test_pytorch_and_pickle_files_are_refused_unread(tmp_path):
     assert not marker.exists()
 
 
+def _bundled_with(tmp_path: Path, name: str, change) -> Path:
+    """The bundled fast model re-saved with ``change(config, arrays)`` applied to its contents."""
+    arrays, config = load_arrays(DATA / "fast_model.npz")
+    config = change(config, arrays) or config
+    arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
+    np.savez(tmp_path / name, **arrays)
+    return tmp_path / name
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c, a: [c], r"unreadable configuration \(a JSON list, not an object\)"),
+        (lambda c, a: c.update(model=[16, 32]), "model configuration must be a JSON object, got list"),
+        (lambda c, a: c["model"].update(widths=[]), r"widths must be a non-empty list of channel counts, got \[\]"),
+        (lambda c, a: c["model"].update(tile_size=0), "tile_size must be a whole number >= 1, got 0"),
+        (lambda c, a: c["model"].update(context_margin=-8), "context_margin must be a whole number >= 0, got -8"),
+        (lambda c, a: c["model"].update(std_floor="0.05"), "std_floor must be a finite number >= 0, got '0.05'"),
+        (lambda c, a: c.update(history="trained"), "its 'history' is a str, not a dict"),
+        (lambda c, a: c["model"].update(widths=[512, 512, 512]), r"weights do not fit its configuration \(widths \[512, 512, 512\].*encoders.0.0.weight is \(16, 3, 3, 3\)"),
+        (lambda c, a: a.update({"generator/head.weight": np.zeros((1, 16, 3, 3), "float32")}), r"head.weight is \(1, 16, 3, 3\), the configuration needs \(1, 16, 1, 1\)"),
+    ],
+    ids=["config-list", "model-list", "no-widths", "tile-0", "margin-negative", "floor-string", "history-string", "huge-widths", "weight-shape"],
+)
+def test_a_model_file_with_a_malformed_config_is_refused_by_name(tmp_path, capsys, change, message):
+    """Wrong types, missing or out-of-range sizes: a ModelFileError naming the setting, before any layer is allocated."""
+    path = _bundled_with(tmp_path, "bad.npz", change)
+    with pytest.raises(ModelFileError, match=message):
+        sstfill.load_model(path)
+    assert main(["info", str(path)]) != 0  # no traceback from ``sstfill info`` either
+    assert "sstfill: error" in capsys.readouterr().err
+
+
 def test_info_without_a_model_lists_the_bundled_models(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out

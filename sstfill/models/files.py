@@ -194,6 +194,8 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
         config = json.loads(arrays.pop("__config__").tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ModelFileError(f"Model file {str(path)!r} has an unreadable configuration ({err}).") from err
+    if not isinstance(config, dict):
+        raise ModelFileError(f"Model file {str(path)!r} has an unreadable configuration (a JSON {type(config).__name__}, not an object). Re-save or re-download it.")
     if config.get("format") != FORMAT:
         raise ModelFileError(f"Model file {str(path)!r} has format {config.get('format')!r}; this sstfill reads {FORMAT!r}. Upgrade sstfill or re-train.")
     return arrays, config

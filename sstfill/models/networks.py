@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -133,8 +134,22 @@ class ModelConfig:
     time_step_days: float = 1.0
 
     def __post_init__(self) -> None:
-        self.widths = tuple(int(w) for w in self.widths)
+        for name, least in (("tile_size", 1), ("convs_per_level", 1), ("first_guess_iterations", 0), ("ring_width", 0), ("context_margin", 0), ("wide_factor", 1)):
+            setattr(self, name, _whole(name, getattr(self, name), least))
+        if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, (tuple, list)) or not self.widths:
+            raise ValueError(f"widths must be a non-empty list of channel counts, got {self.widths!r}")
+        self.widths = tuple(_whole("widths", w, 1) for w in self.widths)
+        if isinstance(self.inputs, (str, bytes)) or not isinstance(self.inputs, (tuple, list)):
+            raise ValueError(f"inputs must be a list of input channel names, got {self.inputs!r}")
         self.inputs = tuple(self.inputs)
+        for name in ("std_floor", "window_std_floor", "adversarial_weight", "hole_weight", "ring_weight", "observed_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        for name in ("residual", "guess_on_window"):
+            if isinstance(getattr(self, name), (str, bytes)) or getattr(self, name) not in (True, False):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
+            setattr(self, name, bool(getattr(self, name)))
         self.time_offsets = tuple(float(t) for t in self.time_offsets)
         if ("neighbours" in self.inputs) != bool(self.time_offsets):
             raise ValueError("the 'neighbours' input and time_offsets go together: give both or neither")
@@ -187,12 +202,21 @@ class ModelConfig:
         Files saved by sstfill 0.1.0 carry an ``extra`` dict that nothing ever read: it is
         dropped.
         """
+        if not isinstance(d, dict):
+            raise ValueError(f"the model configuration must be a JSON object, got {type(d).__name__}")
         d = {k: v for k, v in d.items() if k != "extra"}
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"unknown model configuration keys {unknown}")
         return cls(**d)
+
+
+def _whole(name: str, value: object, least: int) -> int:
+    """``value`` as an int, a ValueError naming ``name`` unless it is a whole number >= ``least``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < least or int(value) != value:
+        raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+    return int(value)
 
 
 #: The inputs of a model with context: the tile, its first guess, the coarse view of a
