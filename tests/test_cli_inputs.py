@@ -119,7 +119,7 @@ def test_the_variable_to_use_is_asked_for_as_an_option(tmp_path, inputs, monkeyp
         (["fill", "mur.nc", "out.nc", "--model", "LATENT", "--adapt", "1"], "is not an autoencoder that can be adapted. With --adapt, give --model auto"),
         (["train", "ersst.nc", "--init", "fast", "-o", "m.npz"], "to use as 'own_clouds' holes. Pass --holes clouds"),
         (["fill", "ersst.nc", "out.nc", "--model", "fast", "--adapt", "1"], "'own_clouds' holes. --adapt takes the inputs' own clouds: adapt it with sstfill train INPUT... --init MODEL --holes clouds"),
-        (["train", "mur.nc", "--init", "fast", "-o", "m.npz"], "at least 64 rows each. Train on several time steps (3 or more), or a larger region."),
+        (["train", "mur.nc", "--init", "fast", "-o", "m.npz"], "has 2 time steps (a split by time needs 3 or more) of 192 rows: too few to split by bands of rows into 2 sets of at least 64 rows each. Train on several time steps (3 or more), or a larger region."),
     ],
     ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "init-latent", "adapt-latent", "holes", "adapt-holes", "split"],
 )

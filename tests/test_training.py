@@ -291,3 +291,14 @@ def test_resume_refuses_another_models_checkpoint_and_a_plain_model_file(tmp_pat
         sst.inpaint.train(**kw, preset="default", resume=ck)
     with pytest.raises(ModelFileError, match="not a training checkpoint.*pass it as init="):
         sst.inpaint.train(**kw, preset="fast", resume=DATA / "fast_model.npz")
+
+
+def test_too_few_rows_to_split_says_how_many_steps_and_the_split_it_needs(mur):
+    """Two real MUR days of 192 rows: a split by time needs 3 steps, bands of rows need 64 rows each."""
+    ds = mur.to_dataset()
+    with pytest.raises(sstfill.errors.InputDataError, match=r"has 2 time steps \(a split by time needs 3 or more\) of 192 rows") as auto:
+        ds.inpaint.train("analysed_sst", preset="fast", epochs=1, progress=False)
+    assert "Train on 3 or more time steps" in str(auto.value)
+    with pytest.raises(sstfill.errors.InputDataError, match="has 2 images of 192 rows") as space:
+        ds.inpaint.train("analysed_sst", preset="fast", split_by="space", epochs=1, progress=False)
+    assert "Use a larger region (more rows)" in str(space.value) and "time steps" not in str(space.value)

@@ -128,12 +128,16 @@ def tiles_from_dataarray(
         ny = da.sizes[spatial[0]]
         blocks = split_blocks(ny, split)
         if min(len(b) for b, f in zip(blocks, split) if f > 0) < tile:
-            what = "one image" if not other or by == "auto" else "images"
+            steps = da.sizes[other[0]] if other else 1
+            by_rows = f"{sum(1 for f in split if f > 0)} sets of at least {tile} rows each"
+            if by == "auto":
+                what = "one image" if steps == 1 else f"{steps} {other[0]} steps (a split by {other[0]} needs 3 or more)"
+                fix, argument = "Train on 3 or more time steps, or a larger region, or pass split fractions that give every set enough rows.", "split"
+            else:
+                what = "one image" if steps == 1 else f"{steps} images"
+                fix, argument = "Use a larger region (more rows), or pass split fractions that give every set enough rows.", "split_space"
             raise InputDataError(
-                f"Variable {da.name!r} has {what} of {ny} rows: too few to split by bands of rows into "
-                f"{sum(1 for f in split if f > 0)} sets of at least {tile} rows each.",
-                fix="Train on several time steps, or a larger region, or pass split fractions that give every set enough rows.",
-                argument="split",
+                f"Variable {da.name!r} has {what} of {ny} rows: too few to split by bands of rows into {by_rows}.", fix=fix, argument=argument,
             )
         banks = [bank(da.isel({spatial[0]: b})) if len(b) else np.empty((0, tile, tile), "float32") for b in blocks]
         how = f"{ROWS_SPLIT} {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
