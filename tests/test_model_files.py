@@ -146,9 +146,9 @@ def test_pytorch_and_pickle_files_are_refused_unread(tmp_path):
     assert not marker.exists()
 
 
-def _bundled_with(tmp_path: Path, name: str, change) -> Path:
-    """The bundled fast model re-saved with ``change(config, arrays)`` applied to its contents."""
-    arrays, config = load_arrays(DATA / "fast_model.npz")
+def _bundled_with(tmp_path: Path, name: str, change, source: str = "fast_model.npz") -> Path:
+    """A bundled model (the fast one unless ``source`` says) re-saved with ``change(config, arrays)`` applied to its contents."""
+    arrays, config = load_arrays(DATA / source)
     config = change(config, arrays) or config
     arrays["__config__"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
     np.savez(tmp_path / name, **arrays)
@@ -159,7 +159,7 @@ def _bundled_with(tmp_path: Path, name: str, change) -> Path:
     "change, message",
     [
         (lambda c, a: [c], r"unreadable configuration \(a JSON list, not an object\)"),
-        (lambda c, a: c.update(model=[16, 32]), "model configuration must be a JSON object, got list"),
+        (lambda c, a: c.update(model=[16, 32]), "its 'model' is a list, not a dict"),
         (lambda c, a: c["model"].update(widths=[]), r"widths must be a non-empty list of channel counts, got \[\]"),
         (lambda c, a: c["model"].update(tile_size=0), "tile_size must be a whole number >= 1, got 0"),
         (lambda c, a: c["model"].update(context_margin=-8), "context_margin must be a whole number >= 0, got -8"),
@@ -176,6 +176,29 @@ def test_a_model_file_with_a_malformed_config_is_refused_by_name(tmp_path, capsy
     with pytest.raises(ModelFileError, match=message):
         sstfill.load_model(path)
     assert main(["info", str(path)]) != 0  # no traceback from ``sstfill info`` either
+    assert "sstfill: error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c, a: c.update(latent=[100, 64]), "its 'latent' is a list, not a dict"),
+        (lambda c, a: c["latent"].update(widths=[]), r"widths must be a non-empty list of channel counts, got \(\)"),
+        (lambda c, a: c["latent"].update(z_dim=0), "z_dim must be a whole number >= 1, got 0"),
+        (lambda c, a: c["latent"].update(steps="25"), "steps must be a whole number >= 0, got '25'"),
+        (lambda c, a: c["latent"].update(prior_weight=float("nan")), "prior_weight must be a finite number >= 0, got nan"),
+        (lambda c, a: c.update(history="trained"), "its 'history' is a str, not a dict"),
+        (lambda c, a: c["latent"].update(widths=[8192, 4096, 2048, 1024]), r"generator weights do not fit its configuration \(widths \[8192, 4096, 2048, 1024\], z_dim 100\)"),
+        (lambda c, a: a.__delitem__("discriminator/head.weight"), "discriminator weights do not fit its configuration .*missing head.weight"),
+    ],
+    ids=["latent-list", "no-widths", "z-dim-0", "steps-string", "prior-nan", "history-string", "huge-widths", "no-head"],
+)
+def test_a_latent_model_file_with_a_malformed_config_is_refused_by_name(tmp_path, capsys, change, message):
+    """The bundled DCGAN's file with one setting broken: a ModelFileError naming it, before any layer is allocated (huge widths asked for ~1 GB)."""
+    path = _bundled_with(tmp_path, "bad_latent.npz", change, source="latent_model.npz")
+    with pytest.raises(ModelFileError, match=message):
+        sstfill.load_model(path)
+    assert main(["info", str(path)]) != 0
     assert "sstfill: error" in capsys.readouterr().err
 
 

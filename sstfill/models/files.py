@@ -21,7 +21,7 @@ import sys
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -30,7 +30,10 @@ from sstfill._version import __version__
 from sstfill.atomic import as_target, write_atomically
 from sstfill.errors import ModelFileError
 
-__all__ = ["FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state", "build_model"]
+__all__ = [
+    "FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state", "build_model",
+    "check_state_shapes", "check_config_types",
+]
 
 FORMAT = "sstfill-model/1"
 #: The version a model file records when it was saved from a source checkout whose version
@@ -201,6 +204,30 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
     return arrays, config
 
 
+
+
+def check_state_shapes(build: Callable[[], torch.nn.Module], arrays: dict[str, np.ndarray], prefix: str, described: str) -> None:
+    """Raise ``ValueError`` unless the ``prefix`` weights of ``arrays`` have the shapes of the module ``build()`` makes.
+
+    The module is built on torch's "meta" device, which allocates no memory: a configuration
+    asking for huge layers is refused at once, not after gigabytes are allocated.
+    ``described`` says which settings the shapes come from, for the message.
+    """
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in build().state_dict().items()}
+    found = {k[len(prefix) + 1 :]: tuple(np.shape(v)) for k, v in arrays.items() if k.startswith(prefix + "/")}
+    problems = [f"missing {k}" for k in expected if k not in found] + [f"unexpected {k}" for k in found if k not in expected]
+    problems += [f"{k} is {found[k]}, the configuration needs {shape}" for k, shape in expected.items() if k in found and found[k] != shape]
+    if problems:
+        more = "; ..." if len(problems) > 4 else ""
+        raise ValueError(f"its {prefix} weights do not fit its configuration ({described}): {'; '.join(problems[:4])}{more}")
+
+
+def check_config_types(config: dict[str, Any], kinds: dict[str, type]) -> None:
+    """Raise ``ValueError`` where a key of ``kinds`` is in ``config`` (and not null) with a value of another type."""
+    for key, kind in kinds.items():
+        if config.get(key) is not None and not isinstance(config[key], kind):
+            raise ValueError(f"its {key!r} is a {type(config[key]).__name__}, not a {kind.__name__}")
 
 
 def build_model(path: Path, arrays: dict[str, np.ndarray], config: dict[str, Any], build: Any) -> Any:

@@ -20,7 +20,7 @@ from sstfill.errors import ModelFileError, ModelMismatchError
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL, ErrorModel
 from sstfill.models.batching import TileBatcher, batcher_for, existing_batcher
 from sstfill.models.cache import LOADED_MODELS
-from sstfill.models.files import arrays_to_state, build_model, load_arrays, resolve_model_file, save_arrays, state_to_arrays
+from sstfill.models.files import arrays_to_state, build_model, check_config_types, check_state_shapes, load_arrays, resolve_model_file, save_arrays, state_to_arrays
 from sstfill.models.networks import Generator, ModelConfig, PRESETS, build_inputs, make_discriminator, normalise_tiles
 
 __all__ = ["Inpainter", "resolve_device", "resolve_precision", "load_file_once", "PRECISIONS"]
@@ -96,34 +96,16 @@ def _from_config(config: dict, arrays: dict[str, np.ndarray]) -> Inpainter:
     """The model a file's JSON ``config`` and weight ``arrays`` describe (on the CPU)."""
     if config.get("kind", "autoencoder") != "autoencoder":
         raise ModelFileError(f"This file holds a {config['kind']!r} model, not an autoencoder: load it with sstfill.load_model(path).")
-    for key, kind in (("history", dict), ("error_model", dict), ("adapted_on", dict), ("preset", str)):
-        if config.get(key) is not None and not isinstance(config[key], kind):
-            raise ValueError(f"its {key!r} is a {type(config[key]).__name__}, not a {kind.__name__}")
+    check_config_types(config, {"model": dict, "history": dict, "error_model": dict, "adapted_on": dict, "preset": str})
     model_config = ModelConfig.from_dict(config["model"])
-    check_weight_shapes(model_config, arrays)  # before anything is allocated: a config may ask for huge layers
+    described = f"widths {list(model_config.widths)}, {model_config.channels} input channels"
+    check_state_shapes(lambda: Generator(model_config), arrays, "generator", described)  # before anything is allocated: a config may ask for huge layers
     saved = config.get("error_model")
     model = Inpainter(model_config, history=config.get("history"), preset=config.get("preset"),
                       error_model=None if saved is None else ErrorModel.from_dict(saved))
     model.generator.load_state_dict(arrays_to_state("generator", arrays))
     model.adapted_on = config.get("adapted_on")
     return model
-
-
-def check_weight_shapes(config: ModelConfig, arrays: dict[str, np.ndarray]) -> None:
-    """Raise ``ValueError`` unless ``arrays`` hold the generator weights ``config`` describes, shape for shape.
-
-    The generator is built on torch's "meta" device, which allocates no memory, so a
-    configuration asking for huge layers is refused at once instead of after gigabytes
-    are allocated and initialised.
-    """
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in Generator(config).state_dict().items()}
-    prefix = "generator/"
-    found = {k[len(prefix) :]: tuple(np.shape(v)) for k, v in arrays.items() if k.startswith(prefix)}
-    problems = [f"missing {k}" for k in expected if k not in found] + [f"unexpected {k}" for k in found if k not in expected]
-    problems += [f"{k} is {found[k]}, the configuration needs {shape}" for k, shape in expected.items() if k in found and found[k] != shape]
-    if problems:
-        raise ValueError(f"its weights do not fit its configuration (widths {list(config.widths)}, {config.channels} input channels): {'; '.join(problems[:4])}{'; ...' if len(problems) > 4 else ''}")
 
 
 def _from_arrays(config: dict, arrays: dict[str, np.ndarray], device: str, precision: str = "auto") -> Inpainter:

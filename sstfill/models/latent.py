@@ -39,10 +39,10 @@ from torch import nn
 from sstfill.errors import ModelMismatchError
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL, ErrorModel
 from sstfill.models.cache import LOADED_MODELS
-from sstfill.models.files import arrays_to_state, build_model, load_arrays, save_arrays, state_to_arrays
+from sstfill.models.files import arrays_to_state, build_model, check_config_types, check_state_shapes, load_arrays, save_arrays, state_to_arrays
 from sstfill.models.harmonic import harmonic_fill
 from sstfill.models.inpainter import resolve_device
-from sstfill.models.networks import normalise_tiles
+from sstfill.models.networks import non_negative_number, normalise_tiles, whole_number
 
 __all__ = ["LatentConfig", "LatentGenerator", "LatentDiscriminator", "LatentInpainter", "KIND", "context_weights"]
 
@@ -100,20 +100,26 @@ class LatentConfig:
     context_margin: int = field(default=0, init=False)
     time_offsets: tuple[float, ...] = field(default=(), init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
+    def __post_init__(self) -> None:  # a model file's settings: refused by name, not failing later
+        for name, least in (("tile_size", 4), ("z_dim", 1), ("steps", 0), ("restarts", 1), ("context_window", 1), ("seed", 0)):
+            object.__setattr__(self, name, whole_number(name, getattr(self, name), least))
+        if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, (tuple, list)) or not self.widths:
+            raise ValueError(f"widths must be a non-empty list of channel counts, got {self.widths!r}")
+        object.__setattr__(self, "widths", tuple(whole_number("widths", w, 1) for w in self.widths))
+        for name in ("value_scale", "std_floor", "search_lr", "prior_weight", "context_floor"):
+            object.__setattr__(self, name, non_negative_number(name, getattr(self, name)))
         if self.tile_size != 4 * 2 ** len(self.widths):
             raise ValueError(f"tile_size must be 4 * 2**len(widths) = {4 * 2 ** len(self.widths)} for widths {self.widths}, got {self.tile_size}")
         if self.blend not in ("poisson", "none"):
             raise ValueError(f"blend must be 'poisson' or 'none', got {self.blend!r}")
-        if self.steps < 0 or self.restarts < 1:
-            raise ValueError(f"steps must be >= 0 and restarts >= 1, got {self.steps} and {self.restarts}")
 
     def to_dict(self) -> dict:
         return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self) if f.init}
 
     @classmethod
     def from_dict(cls, d: dict) -> LatentConfig:
+        if not isinstance(d, dict):
+            raise ValueError(f"the latent configuration must be a JSON object, got {type(d).__name__}")
         known = {f.name for f in fields(cls) if f.init}
         return cls(**{k: (tuple(v) if k == "widths" else v) for k, v in d.items() if k in known})
 
@@ -352,8 +358,13 @@ class LatentInpainter:
     @classmethod
     def from_file_contents(cls, config: dict, arrays: dict[str, np.ndarray]) -> LatentInpainter:
         """The model a file's JSON ``config`` and weight ``arrays`` describe (on the CPU)."""
+        check_config_types(config, {"latent": dict, "history": dict, "error_model": dict})
+        latent = LatentConfig.from_dict(config["latent"])
+        described = f"widths {list(latent.widths)}, z_dim {latent.z_dim}"
+        check_state_shapes(lambda: LatentGenerator(latent), arrays, "generator", described)  # before anything is allocated
+        check_state_shapes(lambda: LatentDiscriminator(latent), arrays, "discriminator", described)
         saved = config.get("error_model")
-        model = cls(LatentConfig.from_dict(config["latent"]), history=config.get("history"), error_model=None if saved is None else ErrorModel.from_dict(saved))
+        model = cls(latent, history=config.get("history"), error_model=None if saved is None else ErrorModel.from_dict(saved))
         model.generator.load_state_dict(arrays_to_state("generator", arrays))
         model.discriminator.load_state_dict(arrays_to_state("discriminator", arrays))
         return model

@@ -135,17 +135,16 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         for name, least in (("tile_size", 1), ("convs_per_level", 1), ("first_guess_iterations", 0), ("ring_width", 0), ("context_margin", 0), ("wide_factor", 1)):
-            setattr(self, name, _whole(name, getattr(self, name), least))
+            setattr(self, name, whole_number(name, getattr(self, name), least))
         if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, (tuple, list)) or not self.widths:
             raise ValueError(f"widths must be a non-empty list of channel counts, got {self.widths!r}")
-        self.widths = tuple(_whole("widths", w, 1) for w in self.widths)
+        self.widths = tuple(whole_number("widths", w, 1) for w in self.widths)
         if isinstance(self.inputs, (str, bytes)) or not isinstance(self.inputs, (tuple, list)):
             raise ValueError(f"inputs must be a list of input channel names, got {self.inputs!r}")
         self.inputs = tuple(self.inputs)
         for name in ("std_floor", "window_std_floor", "adversarial_weight", "hole_weight", "ring_weight", "observed_weight"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            non_negative_number(name, value)
         for name in ("residual", "guess_on_window"):
             if isinstance(getattr(self, name), (str, bytes)) or getattr(self, name) not in (True, False):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -212,8 +211,15 @@ class ModelConfig:
         return cls(**d)
 
 
-def _whole(name: str, value: object, least: int) -> int:
-    """``value`` as an int, a ValueError naming ``name`` unless it is a whole number >= ``least``."""
+def non_negative_number(name: str, value: object) -> float:
+    """``value`` as a float, a ValueError naming ``name`` unless it is a finite number >= 0 (a model file's setting)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def whole_number(name: str, value: object, least: int) -> int:
+    """``value`` as an int, a ValueError naming ``name`` unless it is a whole number >= ``least`` (a model file's setting)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < least or int(value) != value:
         raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
     return int(value)
