@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 
 import sstfill
 from sstfill.errors import InputDataError, ModelMismatchError
@@ -113,9 +116,9 @@ def test_adapting_refuses_what_it_cannot_do(cloudy_series):
         ds.inpaint.train("sst", init="latent", max_minutes=0.01, progress=False)
     with pytest.raises(TypeError, match="init= or model="):
         ds.inpaint.train("sst", init="fast", model=load_bundled_model("fast"), progress=False)
-    clear = synthetic_sst(256, 128, nt=3, seed=2, land=False).to_dataset()  # no gaps: no own clouds
+    clear = synthetic_sst(256, 128, nt=3, seed=2, land=False).to_dataset()  # no gaps: no own clouds, and only those asked for
     with pytest.raises(InputDataError, match="own_clouds"):
-        clear.inpaint.train("sst", init="fast", max_minutes=0.01, progress=False)
+        clear.inpaint.train("sst", init="fast", holes="own_clouds", max_minutes=0.01, progress=False)
 
 
 def test_training_from_a_model_file_never_changes_the_loaded_copy(cloudy_series):
@@ -267,3 +270,18 @@ def test_init_auto_adapts_the_model_fill_uses_on_the_field(cloudy_series):
     one_day = cloudy_series.isel(time=[0]).to_dataset().inpaint.train("sst", init="AUTO", max_minutes=0.01, steps_per_epoch=1, batch_size=8,
                                                                    holes=("clouds",), progress=False)
     assert one_day.adapted_on["init"] == "default" and not one_day.config.time_offsets
+
+
+def test_adapting_data_without_gaps_of_its_own_learns_under_the_other_holes(capsys):
+    """Real ERSST months (gaps: land only): no own cloud masks, so the default holes fall back to the bundled clouds, said and recorded."""
+    from sstfill.cli.info import adaptation_rows
+
+    path = resources.files("sstfill") / "data" / "sample_ersst_pacific.nc"
+    with resources.as_file(path) as file, xr.open_dataset(file) as ds:
+        ds = ds.load()
+    with pytest.warns(UserWarning, match=r"'sst' has no gaps covering 10%-70% of a 64x64 window .* it learns under 'clouds' holes only"):
+        model = ds.inpaint.train("sst", init="fast", max_minutes=0.05, progress=False)
+    assert model.adapted_on["own_cloud_masks"] == 0 and model.adapted_on["settings"]["holes"] == ["clouds"]
+    assert ("own cloud masks", "none found in the data: synthetic holes only") in adaptation_rows(model.adapted_on)
+    with pytest.raises(InputDataError, match="to use as 'own_clouds' holes"):  # asked for alone: nothing to learn under
+        ds.inpaint.train("sst", init="fast", holes="own_clouds", max_minutes=0.05, progress=False)

@@ -117,11 +117,10 @@ def test_the_variable_to_use_is_asked_for_as_an_option(tmp_path, inputs, monkeyp
         (["train", "mur.nc", "--resume", "no_such_run.npz", "-o", "m.npz"], "--resume 'no_such_run.npz': Model file 'no_such_run.npz' does not exist."),
         (["train", "mur.nc", "--init", "LATENT", "-o", "m.npz"], "is not an autoencoder that can be adapted. Give --init auto, default, fast, context or an autoencoder's model file"),
         (["fill", "mur.nc", "out.nc", "--model", "LATENT", "--adapt", "1"], "is not an autoencoder that can be adapted. With --adapt, give --model auto"),
-        (["train", "ersst.nc", "--init", "fast", "-o", "m.npz"], "to use as 'own_clouds' holes. Pass --holes clouds"),
-        (["fill", "ersst.nc", "out.nc", "--model", "fast", "--adapt", "1"], "'own_clouds' holes. --adapt takes the inputs' own clouds: adapt it with sstfill train INPUT... --init MODEL --holes clouds"),
+        (["train", "ersst.nc", "--init", "fast", "--holes", "own_clouds", "-o", "m.npz"], "to use as 'own_clouds' holes. Pass --holes clouds"),
         (["train", "mur.nc", "--init", "fast", "-o", "m.npz"], "has 2 time steps (a split by time needs 3 or more) of 192 rows: too few to split by bands of rows into 2 sets of at least 64 rows each. Train on several time steps (3 or more), or a larger region."),
     ],
-    ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "init-latent", "adapt-latent", "holes", "adapt-holes", "split"],
+    ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "init-latent", "adapt-latent", "holes", "split"],
 )
 def test_library_errors_say_their_fix_as_options(tmp_path, inputs, args, expect, monkeypatch, capsys):
     """Errors raised by the library under a command: its options, not the Python call that fixes them (before: e.g. max_distance='30 px', a traceback)."""
@@ -161,3 +160,17 @@ def test_an_explicit_patience_is_kept_when_adapting(tmp_path, monkeypatch, capsy
                 ds.inpaint.train(init="fast", holes="clouds", climatology=None, progress=False, **kwargs)
             assert seen[-1] == expect, kwargs
     assert sorted(os.listdir(tmp_path)) == ["ersst.nc"]
+
+
+def test_warnings_under_a_command_are_one_line_like_its_errors(tmp_path, monkeypatch, capsys):
+    """A model saved by sstfill 0.1.0 as m.npz, asked for as m: the command warns in one line, without Python's file and source line."""
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.npz").write_bytes((resources.files("sstfill") / "data" / "fast_model.npz").read_bytes())
+    before = warnings.showwarning
+    assert main(["info", "m"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("sstfill: warning: Model file 'm' does not exist; reading") and len(err.strip().splitlines()) == 1, err
+    assert "UserWarning" not in err and "warnings.warn" not in err
+    assert warnings.showwarning is before  # a user's Python keeps its own warnings after main()

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from sstfill.cli.common import cli_message
 from sstfill.cli.demo import DEMO_SAMPLES, cmd_demo
@@ -148,12 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:
+    """A warning as the command says it: one line like its errors, without Python's file and source line."""
+    kind = "" if category is UserWarning else f"({category.__name__}) "
+    print(f"{PROG}: warning: {kind}{message}", file=sys.stderr if file is None else file, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``sstfill`` command; returns the exit status (0 ok, 2 error, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = argv  # what `sstfill train` records as the command that trained a model
+    with warnings.catch_warnings():  # restored on return: main() may run inside a user's Python
+        warnings.showwarning = _one_line_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except SSTFillError as err:  # a library error's fix as this command says it: --var NAME, not var=...

@@ -26,7 +26,6 @@ NORMALISED_UNITS = "(normalised units: 1 = the tile's standard deviation)"
 
 
 _TRAIN_FRESH = "sstfill train INPUT... -o MODEL.npz"
-_ADAPT_BY_TRAIN = "adapt it with sstfill train INPUT... --init MODEL --holes clouds -o ADAPTED.npz, then fill with --model ADAPTED.npz"
 #: The fix of a library error (:attr:`SSTFillError.argument`) as each command says it: ``(command, argument) -> words`` ("": none)
 CLI_FIXES: dict[tuple[str, str], str] = {
     ("fill", "var"): "Choose the variable to fill with --var NAME.",
@@ -40,7 +39,6 @@ CLI_FIXES: dict[tuple[str, str], str] = {
     ("train", "climatology"): "Drop --climatology monthly, or give the inputs a datetime time coordinate.",
     ("fill", "max_distance"): "Give it in pixels instead, e.g. --max-distance '30 px'.",
     ("train", "holes"): "Pass --holes clouds (the bundled cloud masks) instead.",
-    ("fill", "holes"): f"--adapt takes the inputs' own clouds: {_ADAPT_BY_TRAIN}.",
     ("train", "init"): "Give --init auto, default, fast, context or an autoencoder's model file (a latent model is trained afresh: --method latent).",
     ("fill", "init"): "With --adapt, give --model auto, default, fast, context or an autoencoder's model file.",
     ("train", "split"): "Train on several time steps (3 or more), or a larger region.",

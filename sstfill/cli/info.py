@@ -51,7 +51,7 @@ def adaptation_rows(adapted_on: dict, units: str | None = None) -> list[tuple[st
         rows.append(("tiles", f"train/validation/test: {'/'.join(map(str, a['tiles']))}" + (f" ({a['split']})" if a.get("split") else "")))
     if "own_cloud_masks" in a:
         masks = a["own_cloud_masks"]
-        rows.append(("own cloud masks", "not used" if masks is None else f"{masks} windows of the data's own gaps"))
+        rows.append(("own cloud masks", "not used" if masks is None else f"{masks} windows of the data's own gaps" if masks else "none found in the data: synthetic holes only"))
     if a.get("climatology"):
         rows.append(("climatology", f"trained {a['climatology']}"))
     if a.get("time_step_days") not in (None, 1.0):

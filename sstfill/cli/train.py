@@ -136,5 +136,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     masks = (getattr(model, "adapted_on", None) or {}).get("own_cloud_masks")
     if masks:
         say(f"own cloud masks: {masks} windows of the data's own gaps (other days and places)")
+    elif masks == 0:
+        say("own cloud masks: none found in the data (land, or gaps too small or too wide): synthetic holes only")
     say(f"wrote {saved}")
     return 0

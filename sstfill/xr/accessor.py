@@ -439,8 +439,8 @@ class DatasetInpaint(_Base):
         holes : str or sequence of str
             Kinds of synthetic holes (see :func:`sstfill.kernels.holes.make_holes`), and
             ``"own_clouds"``: windows of the dataset's own gaps, from other days and places
-            (:func:`sstfill.training.tiles.cut_cloud_masks`). Default: the five synthetic
-            kinds for a fresh model, ``("own_clouds", "clouds")`` with ``init``.
+            (:func:`sstfill.training.tiles.cut_cloud_masks`; where it has none, the other kinds
+            only, with a warning). Default: five synthetic kinds, ``("own_clouds", "clouds")`` with ``init``.
         hole_fraction : (float, float)
             Range of the fraction of each tile hidden.
         epochs, batch_size : int

@@ -6,6 +6,7 @@ every option does); this is its body.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Sequence
 
 import numpy as np
@@ -126,19 +127,20 @@ def train_model(
     if adapting and split_by == "space" and (not len(train) or not len(val)):
         # a band of rows too small (or all land) for a tile or context window: split by time instead
         train, val, test, how = tiles_from_dataarray(da, grid.dims, by="auto", **cut)
-    library = None
+    library, own_masks = None, None
     if OWN_CLOUDS in holes:
         size = net.config.window if (net.config.context_margin or net.config.time_offsets) else tile
         if size > min(da.sizes[d] for d in grid.dims):  # images smaller than a window: tile-sized masks, tiled into windows when drawn
             size = tile
         library = own_cloud_masks(da, grid.dims, size=size, fraction=tuple(hole_fraction), seed=seed)
-        if not len(library):
-            raise InputDataError(
-                f"Variable {da.name!r} has no gaps covering {hole_fraction[0]:.0%}-{hole_fraction[1]:.0%} of a {size}x{size} window "
-                "to use as 'own_clouds' holes.",
-                fix="Pass holes=('clouds',) or a wider hole_fraction.",
-                argument="holes",
-            )
+        own_masks = len(library)
+        if not own_masks:
+            none = f"Variable {da.name!r} has no gaps covering {hole_fraction[0]:.0%}-{hole_fraction[1]:.0%} of a {size}x{size} window to use as 'own_clouds' holes"
+            others = tuple(h for h in holes if h != OWN_CLOUDS)
+            if not others:
+                raise InputDataError(f"{none}.", fix="Pass holes=('clouds',) or a wider hole_fraction.", argument="holes")
+            warnings.warn(f"{none} (land, or gaps too small or too wide): it learns under {', '.join(map(repr, others))} holes only.", UserWarning, stacklevel=3)
+            holes, library = others, None
     settings = TrainSettings(
         epochs=epochs,
         batch_size=batch_size,
@@ -160,7 +162,7 @@ def train_model(
     if settings.fill_validation is not None:
         net.history["fill_validation"] = settings.fill_validation.description
     if adapting:
-        net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], library, net.config)
+        net.adapted_on = _adaptation_record(da, dataset, init, settings, how, [len(train), len(val), len(test)], own_masks, net.config)
         if clim is not None:
             net.adapted_on["climatology"] = clim.note
         if settings.fill_validation is not None:
@@ -186,7 +188,7 @@ def _train_latent(da: xr.DataArray, spatial: tuple[str, str], *, holes: Any, hol
     return model
 
 
-def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], library: Any, config: Any) -> dict:
+def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], own_masks: int | None, config: Any) -> dict:
     """What a model was adapted on, for its JSON and ``sstfill info``."""
     from sstfill.xr.series import find_time_dim
 
@@ -196,7 +198,7 @@ def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: An
         "sizes": {str(k): int(v) for k, v in da.sizes.items()},
         "split": split,
         "tiles": tiles,
-        "own_cloud_masks": None if library is None else int(len(library)),
+        "own_cloud_masks": own_masks,
         "settings": {"holes": list(settings.holes), "hole_fraction": list(settings.hole_fraction), "lr": settings.lr, "max_seconds": settings.max_seconds,
                      "patience": settings.patience, "seed": settings.seed},
     }
