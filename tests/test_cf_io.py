@@ -155,3 +155,16 @@ def test_flag_and_error_carry_the_fields_grid_mapping():
                               "crs": ((), 0, crs.to_cf())})
     out = da.inpaint.fill(model="laplace", land=None)
     assert out.sst_fill_flag.attrs["grid_mapping"] == "crs" and out.sst_error.attrs["grid_mapping"] == "crs"
+
+
+def test_the_coordinates_keep_their_attributes(mur, tmp_path):
+    """lat/lon/time keep units, standard_name and axis in the fill, its flag and the mask (xr.where dropped them)."""
+    gappy, _ = mur.isel(lat=slice(0, 96), lon=slice(0, 128)).inpaint.add_holes(kind="squares", fraction=0.2, seed=0)
+    filled = gappy.to_dataset().inpaint.fill("analysed_sst", model="laplace")
+    filled.to_netcdf(tmp_path / "out.nc")
+    with xr.open_dataset(tmp_path / "out.nc") as back:
+        for name in ("lat", "lon"):
+            assert back[name].attrs == mur[name].attrs and back[name].attrs["units"].startswith("degrees_"), name
+        assert back.analysed_sst.cf["latitude"].name == "lat"
+    assert filled.analysed_sst_fill_flag.lat.attrs == mur.lat.attrs
+    assert gappy.inpaint.mask().lon.attrs == mur.lon.attrs

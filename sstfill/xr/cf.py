@@ -64,7 +64,8 @@ def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, pa
     if std:
         attrs["standard_name"] = f"{std} status_flag"
     attrs.update(_grid_attrs(parent))
-    out = codes.astype("int8")
+    # xr.where drops the attributes of the coordinates (units, standard_name, axis): the parent's are put back
+    out = codes.astype("int8").assign_coords({k: parent.coords[k] for k in codes.coords if k in parent.coords})
     out.attrs = attrs
     out.encoding = {"dtype": "int8", "_FillValue": None}
     return out
