@@ -479,8 +479,13 @@ def test_refill_an_earlier_output_and_never_an_input(tmp_path, gappy_file):
     assert run_cli("fill", gappy_file, first, "--model", "laplace", "--no-progress", cwd=tmp_path).returncode == 0
     again = run_cli("fill", first, tmp_path / "again.nc", "--model", "fast", "--no-progress", cwd=tmp_path)  # no --var: sst_error is not a candidate
     assert again.returncode == 0, again.stderr
-    with _open(tmp_path / "again.nc") as out:
+    with _open(tmp_path / "again.nc") as out, _open(first) as earlier, _open(gappy_file) as source:
         assert {"sst", "sst_fill_flag", "sst_error"} <= set(out.data_vars)
+        flag = out["sst_fill_flag"].values  # the earlier fill's pixels are filled anew, and say so (they were flagged observed)
+        np.testing.assert_array_equal(flag, earlier["sst_fill_flag"].values)
+        assert (flag == 1).sum() > 1000 and np.isfinite(out["sst_error"].values[flag == 1]).all()
+        assert not np.allclose(out["sst"].values[flag == 1], earlier["sst"].values[flag == 1])  # fast's fill, not laplace's kept
+        np.testing.assert_array_equal(out["sst"].values[flag == 0], source["sst"].values[flag == 0])
     before = first.read_bytes()
     same = run_cli("fill", first, first, "--model", "laplace", "--overwrite", cwd=tmp_path)
     assert same.returncode == 2 and "is also an input" in same.stderr and first.read_bytes() == before

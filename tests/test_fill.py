@@ -248,3 +248,22 @@ def test_neural_fill_is_bit_for_bit_the_same_for_numpy_chunks_and_schedulers():
     with dask.config.set(scheduler="threads"):
         lazy = gappy.chunk({"lat": 100, "lon": 90}).inpaint.fill("fast", device="cpu", precision="float32").values
     np.testing.assert_array_equal(lazy, eager)
+
+
+def test_filling_an_earlier_fill_again_fills_its_pixels_anew_and_flags_them_filled():
+    """A real L2 crop filled, then filled again from the Dataset and from the DataArray (lazily too): the earlier fill's pixels are gaps again."""
+    from importlib import resources
+
+    var = "sea_surface_skin_temperature"
+    with resources.as_file(resources.files("sstfill") / "data" / "sample_slstr_nw_med.nc") as path, xr.open_dataset(path) as ds:
+        ds = ds.load()
+    first = ds.inpaint.fill(model="laplace", error=False)
+    flag = first[f"{var}_fill_flag"].values
+    assert (flag == 1).sum() > 10000
+    dataarray = first[var].assign_coords({f"{var}_fill_flag": first[f"{var}_fill_flag"]})
+    from_dataarray = dataarray.inpaint.fill(model="fast")
+    for again in (first.inpaint.fill(model="fast"), first.chunk().inpaint.fill(model="fast"), from_dataarray.coords.to_dataset().assign({var: from_dataarray})):
+        np.testing.assert_array_equal(again[f"{var}_fill_flag"].values, flag)  # not 'observed' (0), as before
+        assert np.isfinite(again[f"{var}_error"].values[flag == 1]).all()
+        np.testing.assert_array_equal(again[var].values[flag == 0], ds[var].values[flag == 0])  # observed bit for bit
+        assert np.abs(again[var].values[flag == 1] - first[var].values[flag == 1]).mean() > 0.01  # filled anew by the fast model

@@ -22,7 +22,7 @@ from sstfill.models.store import resolve_model
 from sstfill.xr import cf
 from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.dispatch import error_array, fill_array
-from sstfill.xr.fields import check_field, pick_variable
+from sstfill.xr.fields import check_field, pick_variable, without_earlier_fill
 from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
 from sstfill.xr.land import find_land, observation_mask
 from sstfill.xr.reach import reach_mask
@@ -52,7 +52,7 @@ def _fill(
     """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
     name = da.name if da.name is not None else "field"
     outputs = (f"{name}_fill_flag", f"{name}_error")
-    da = da.drop_vars([n for n in outputs if n in da.coords])  # an earlier fill's: replaced, never left stale
+    da = without_earlier_fill(da, dataset)  # an earlier fill's pixels are gaps again; its flag and error replaced, never left stale
     check_field(da)
     grid = find_grid(da)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)  # other dims, then y, x

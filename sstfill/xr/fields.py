@@ -7,7 +7,7 @@ import xarray as xr
 
 from sstfill.errors import InputDataError
 
-__all__ = ["pick_variable", "check_field", "fillable_variables"]
+__all__ = ["pick_variable", "check_field", "fillable_variables", "without_earlier_fill"]
 
 
 def fillable_variables(ds: xr.Dataset) -> list:
@@ -61,3 +61,33 @@ def check_field(da: xr.DataArray) -> None:
             f"Variable {name!r} is missing everywhere (all NaN): there is nothing to fill from. "
             "Check the variable, the time step, or the file's _FillValue."
         )
+
+
+def without_earlier_fill(da: xr.DataArray, dataset: xr.Dataset | None = None) -> xr.DataArray:
+    """``da`` as it was before an earlier sstfill fill: the pixels it filled missing again, its flag and error dropped.
+
+    The earlier fill's ``<name>_fill_flag`` (a coordinate of ``da``, or a variable of
+    ``dataset``) says which pixels it made up (flag ``filled``); filling again fills them
+    anew, and flags them ``filled``, not ``observed``. Lazy with dask; attributes and
+    encoding (a packing) kept.
+
+    Examples
+    --------
+    >>> sst = xr.DataArray([[15.0, 16.0], [17.0, 18.0]], dims=("lat", "lon"), name="sst")
+    >>> flag = xr.DataArray([[0, 1], [0, 0]], dims=("lat", "lon"), attrs={"flag_meanings": "observed filled land not_filled beyond_reach"})
+    >>> without_earlier_fill(sst.assign_coords(sst_fill_flag=flag)).values.tolist()
+    [[15.0, nan], [17.0, 18.0]]
+    """
+    name = da.name if da.name is not None else "field"
+    outputs = (f"{name}_fill_flag", f"{name}_error")
+    flag = da.coords[outputs[0]] if outputs[0] in da.coords else dataset[outputs[0]] if dataset is not None and outputs[0] in dataset.variables else None
+    out = da.drop_vars([n for n in outputs if n in da.coords])
+    meanings = str(flag.attrs.get("flag_meanings", "")).split() if flag is not None else []
+    if "filled" not in meanings:  # no earlier fill of sstfill's
+        return out
+    values = flag.attrs.get("flag_values")
+    filled_code = (list(range(len(meanings))) if values is None else np.atleast_1d(values).tolist())[meanings.index("filled")]
+    undone = out.where(flag.variable != filled_code)
+    undone.encoding = dict(out.encoding)
+    return undone
+
