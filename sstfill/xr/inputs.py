@@ -117,16 +117,12 @@ def _check_chunks(ds: xr.Dataset, chunks: Mapping[str, Any]) -> dict[str, Any]:
     return dict(chunks)
 
 
-def _check_nothing_dropped(files: list[str], ds: xr.Dataset) -> None:
-    """Raise if combining ``files`` into ``ds`` dropped data: along each dim, the files either all have its size or add up to it.
+def _check_nothing_dropped(files: list[str], ds: xr.Dataset, sizes: list[dict]) -> None:
+    """Raise if combining ``files`` (of ``sizes``, one dict each) into ``ds`` dropped data: along each dim, the files either all have its size or add up to it.
 
     xarray's ``compat="override"`` (which keeps the combine from reading every file's
     coordinates) would otherwise take one file's grid and silently cut the others to it.
     """
-    sizes = []
-    for f in files:
-        with open_input(f, {}) as one:
-            sizes.append(dict(one.sizes))
     for dim, total in ds.sizes.items():
         each = [s.get(dim, 1) for s in sizes]
         if all(n == total for n in each) or sum(each) == total:
@@ -184,11 +180,17 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
             netcdf_chunks["time"] = stored_time_chunk
         if len(files) == 1:
             netcdf_chunks.update(user_chunks or {})
+    sizes: list[dict] = []  # each file's, as it is opened (read once, not reopened for the check)
+
+    def remember_sizes(one: xr.Dataset) -> xr.Dataset:
+        sizes.append(dict(one.sizes))
+        return one
+
     if len(files) == 1:
         ds = open_input(files[0], netcdf_chunks if netcdf else {})
     elif netcdf:
         try:
-            ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, **_COMBINE)
+            ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, preprocess=remember_sizes, **_COMBINE)
         except Exception as err:  # noqa: BLE001
             for f in files:  # name the unreadable file, if that is the problem
                 open_input(f, {}).close()
@@ -197,13 +199,13 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
                 f"({type(err).__name__}: {str(err)[:300]}). They must share a grid and differ along one dimension such as time."
             ) from err
     else:
-        parts = [open_input(f, {}) for f in files]
+        parts = [remember_sizes(open_input(f, {})) for f in files]
         try:
             ds = xr.combine_by_coords(parts, **_COMBINE)
         except Exception as err:  # noqa: BLE001
             raise InputDataError(f"Cannot combine the inputs {files} by their coordinates ({type(err).__name__}: {str(err)[:300]}).") from err
     if len(files) > 1:
-        _check_nothing_dropped(files, ds)
+        _check_nothing_dropped(files, ds, sizes)
     if user_chunks is not None and not (netcdf and len(files) == 1):  # several files: their chunks, then the user's
         ds = ds.chunk(user_chunks if netcdf else _check_chunks(ds, user_chunks))
     return ds
