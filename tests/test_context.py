@@ -16,6 +16,7 @@ import xarray as xr
 import sstfill
 from sstfill.kernels.windows import TileSource, TimeContext, neighbour_steps
 from sstfill.models.networks import ModelConfig
+from sstfill.testing import synthetic_sst
 from sstfill.training.trainer import TrainSettings, fit, grow_inputs, uses_context
 from sstfill.training.windows import draw_window_holes, window_bank
 
@@ -81,6 +82,28 @@ def test_context_fill_keeps_observed_pixels_and_is_chunk_independent(gappy: xr.D
     np.testing.assert_array_equal(whole[observed], gappy.values[observed])
     land = np.isnan(gappy.values).all(axis=0) & np.isnan(gappy.values).all(axis=0)
     assert np.isfinite(whole[:, ~land]).all()
+
+
+def test_a_lazy_daily_series_in_one_step_chunks_reads_only_the_steps_near_the_one_computed() -> None:
+    # a 12-day archive opened lazily, one day a chunk: each block gets a halo of 2 days, not the whole archive
+    import dask.array as dsk
+
+    gappy = synthetic_sst(64, 80, nt=12, seed=4).inpaint.add_holes("clouds", fraction=0.4, seed=5)[0]
+    values, read = gappy.values, []
+
+    def load(block: np.ndarray, block_info: dict) -> np.ndarray:
+        (t0, t1), *_ = block_info[None]["array-location"]
+        read.extend(range(t0, t1))
+        return values[t0:t1]
+
+    lazy = gappy.copy(data=dsk.map_blocks(load, dsk.zeros(values.shape, chunks=(1, 64, 80), dtype=values.dtype), dtype=values.dtype))
+    filled = lazy.inpaint.fill(context_model(offsets=(-2.0, -1.0, 1.0, 2.0)), land=None, max_distance=None)
+    assert filled.chunks[0] == (1,) * 12  # the input's chunks
+    day = filled.isel(time=6).compute(scheduler="sync")
+    assert set(read) <= set(range(3, 10)), sorted(set(read))  # step 6 and its neighbours, up to a block away
+    whole = gappy.inpaint.fill(context_model(offsets=(-2.0, -1.0, 1.0, 2.0)), land=None, max_distance=None)
+    np.testing.assert_array_equal(day.values, whole.values[6])
+    np.testing.assert_array_equal(day["sst_error"].values, whole["sst_error"].values[6])
 
 
 def test_neighbouring_day_changes_the_fill_and_single_images_still_work(mur: xr.DataArray, gappy: xr.DataArray) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["TileSource", "TimeContext", "neighbour_steps", "window_sums", "STEP_TOLERANCE_DAYS"]
+__all__ = ["TileSource", "TimeContext", "neighbour_steps", "time_blocks", "window_sums", "STEP_TOLERANCE_DAYS"]
 
 #: A step counts as the neighbour at offset ``d`` days when it lies within this many days of
 #: ``t + d`` (the nearest such step; none: that neighbour is empty).
@@ -41,6 +41,29 @@ def neighbour_steps(days: np.ndarray, offsets: tuple[float, ...], tolerance: flo
         ok = gap[np.arange(len(days)), nearest] <= tolerance if len(days) else np.zeros(0, bool)
         out[ok, j] = nearest[ok]
     return out
+
+
+def time_blocks(chunks: tuple[int, ...], depth: int) -> tuple[int, ...]:
+    """Chunks along time of at least ``depth`` steps (a halo of steps must fit in each), merging as few as that takes.
+
+    A chunk smaller than ``depth`` is merged with the next (the last with the one before),
+    so a daily archive in one-step chunks is filled in blocks of ``depth`` steps, each reading
+    its halo of neighbouring steps, never in one block of the whole archive. Only target
+    steps are filled, so smaller blocks run no more tiles.
+
+    >>> time_blocks((1,) * 7, 2), time_blocks((5, 1, 1, 5, 1), 2), time_blocks((1,), 2)
+    ((2, 2, 3), (5, 2, 6), (1,))
+    """
+    merged: list[int] = []
+    for c in chunks:
+        if merged and merged[-1] < depth:
+            merged[-1] += c
+        else:
+            merged.append(c)
+    if len(merged) > 1 and merged[-1] < depth:
+        last = merged.pop()
+        merged[-1] += last
+    return tuple(merged)
 
 
 @dataclass(frozen=True)

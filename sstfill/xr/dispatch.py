@@ -26,7 +26,7 @@ from sstfill.kernels.blocks import TileModel, fill_beyond_tiles, fill_regions
 from sstfill.kernels.trend import fill_about_trend
 from sstfill.kernels.tiling import TilePlan
 from sstfill.kernels.uncertainty import ERROR_HALO, ErrorModel, error_block
-from sstfill.kernels.windows import TimeContext
+from sstfill.kernels.windows import TimeContext, time_blocks
 from sstfill.models.harmonic import LaplaceFiller
 from sstfill.models.inpainter import CPU_MICRO_BATCH
 
@@ -289,7 +289,7 @@ def fill_array(
     chunks[-2] = _merge_small_chunks(chunks[-2], halo)
     chunks[-1] = _merge_small_chunks(chunks[-1], halo)
     if time is not None:
-        chunks[time.axis] = _merge_small_chunks(chunks[time.axis], time.depth)
+        chunks[time.axis] = time_blocks(chunks[time.axis], time.depth)  # blocks of at least the halo, no larger
         time = dataclasses.replace(time, chunks=tuple(chunks[time.axis]))
     data = data.rechunk(tuple(chunks))
     depth_y = halo if len(chunks[-2]) > 1 else 0
