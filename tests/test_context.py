@@ -48,6 +48,33 @@ def test_neighbour_steps_follow_time_not_index() -> None:
     assert (steps != np.arange(len(days))[:, None]).all()  # never the step itself
 
 
+def test_neighbour_steps_of_a_long_archive_take_little_memory_and_follow_the_definition() -> None:
+    import tracemalloc
+
+    def by_definition(days: np.ndarray, offsets: tuple[float, ...]) -> np.ndarray:  # all pairs: n x n
+        out = np.full((len(days), len(offsets)), -1)
+        for j, offset in enumerate(offsets):
+            gap = np.abs(days[None, :] - (days[:, None] + offset))
+            np.fill_diagonal(gap, np.inf)
+            nearest = gap.argmin(axis=1)
+            ok = gap[np.arange(len(days)), nearest] <= 0.5
+            out[ok, j] = nearest[ok]
+        return out
+
+    rng = np.random.default_rng(0)
+    # irregular: hours, ties at exactly half a day, duplicated and unsorted steps, missing days
+    days = np.concatenate([rng.integers(0, 120, 300) * 0.25, np.arange(0.0, 40.0), [3.5, 3.5, 7.0]])[rng.permutation(343)]
+    for offsets in [(-2.0, -1.0, 1.0, 2.0), (-0.25, 0.0, 0.5, 1.5)]:
+        np.testing.assert_array_equal(neighbour_steps(days, offsets), by_definition(days, offsets))
+    archive = np.arange(6000.0) + rng.uniform(-0.2, 0.2, 6000)  # 16 years of daily maps
+    tracemalloc.start()
+    steps = neighbour_steps(archive, (-2.0, -1.0, 1.0, 2.0))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 10 * 2**20, peak  # not n x n (288 MB a matrix)
+    np.testing.assert_array_equal(steps[100:103], [[98, 99, 101, 102], [99, 100, 102, 103], [100, 101, 103, 104]])
+
+
 def test_time_context_blocks_map_to_global_steps() -> None:
     steps = neighbour_steps(np.arange(6.0), (-2.0, -1.0, 1.0))
     ctx = TimeContext(0, steps, (2, 2, 2))

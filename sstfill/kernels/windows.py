@@ -33,13 +33,28 @@ def neighbour_steps(days: np.ndarray, offsets: tuple[float, ...], tolerance: flo
     [[-1, 1], [0, -1], [-1, -1]]
     """
     days = np.asarray(days, dtype="float64")
-    out = np.full((len(days), len(offsets)), -1, dtype=np.int64)
+    n = len(days)
+    out = np.full((n, len(offsets)), -1, dtype=np.int64)
+    if n == 0:
+        return out
+    # only the steps within tolerance of t + offset can be chosen: found in the sorted days,
+    # so a long archive costs n log n, not an n x n matrix of gaps (864 MB for 6000 steps)
+    order = np.argsort(days, kind="stable")
+    ordered, me = days[order], np.arange(n)
     for j, offset in enumerate(offsets):
-        gap = np.abs(days[None, :] - (days[:, None] + offset))
-        np.fill_diagonal(gap, np.inf)
-        nearest = np.argmin(gap, axis=1) if len(days) else np.zeros(0, dtype=np.int64)
-        ok = gap[np.arange(len(days)), nearest] <= tolerance if len(days) else np.zeros(0, bool)
-        out[ok, j] = nearest[ok]
+        target = days + offset
+        slack = tolerance + 1e-9 * (1.0 + np.abs(target))  # a little wider: the test below decides
+        lo = np.searchsorted(ordered, target - slack, side="left")
+        hi = np.searchsorted(ordered, target + slack, side="right")
+        best, best_gap = np.full(n, -1, dtype=np.int64), np.full(n, np.inf)
+        for k in range(int((hi - lo).max())):
+            candidate = order[np.minimum(lo + k, n - 1)]
+            gap = np.abs(days[candidate] - target)
+            # the nearest step, the first one among equally near ones, never the step itself
+            better = (lo + k < hi) & (candidate != me) & ((gap < best_gap) | ((gap == best_gap) & (candidate < best)))
+            best, best_gap = np.where(better, candidate, best), np.where(better, gap, best_gap)
+        ok = best_gap <= tolerance
+        out[ok, j] = best[ok]
     return out
 
 
