@@ -206,3 +206,34 @@ def test_pixels_without_geolocation_are_not_land(mur):
         np.testing.assert_array_equal(got["sst_fill_flag"].values, expected["sst_fill_flag"].values)
         flag = got["sst_fill_flag"].values.reshape((-1,) + values.shape)
         assert (flag[:, 50:70, 60:90] == 1).mean() > 0.9 and not (flag[:, :, :10] == 2).any()
+
+
+def test_the_bit_packed_land_mask_answers_as_the_package_for_a_tenth_of_the_memory():
+    """sstfill.kernels.landmask against global_land_mask.globe.is_land, in a fresh process (the package's import holds 0.9 GB)."""
+    import os
+    import subprocess
+    import sys
+
+    if not os.path.exists("/proc/self/statm"):
+        pytest.skip("resident memory is read from /proc (Linux)")
+
+    script = """
+import os, numpy as np
+from sstfill.kernels import landmask  # sstfill (torch, xarray) imported before the memory is measured
+rss = lambda: int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20  # resident now, MB
+before = rss()
+rng = np.random.default_rng(0)
+lat, lon = rng.uniform(-90, 90, 400000), rng.uniform(-180, 180, 400000)
+lat[:6], lon[:6] = [90, -90, 0, 0, 36.0, 40.0], [180, -180, 180, -180, -5.6, -100.0]
+coast_lat, coast_lon = rng.uniform(35, 45, 400000), rng.uniform(-10, 10, 400000)  # Iberia, the Mediterranean
+ours = np.concatenate([landmask.is_land(lat, lon), landmask.is_land(coast_lat, coast_lon)])
+grown = rss() - before
+from global_land_mask import globe
+theirs = np.concatenate([globe.is_land(lat.copy(), lon.copy()), globe.is_land(coast_lat.copy(), coast_lon.copy())])
+print(int(np.array_equal(ours, theirs)), round(float(ours.mean()), 3), int(grown), int(rss() - before - grown))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    same, land_share, ours_mb, package_mb = run.stdout.split()
+    assert same == "1" and 0.2 < float(land_share) < 0.6  # a third of random points, more on the Iberian box
+    assert 100 < int(ours_mb) < 250 and int(package_mb) > 800, run.stdout  # held: bit-packed ~120 MB; the package's bool array 933 MB
