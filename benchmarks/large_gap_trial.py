@@ -16,7 +16,7 @@ fallback without trend), with their paired-bootstrap noise.
 * ``trend, N px blocks``: the same with other blocks;
 * ``trend fading a-b px``: the trend goes over to a harmonic (Laplace) fill of the block means
   from ``a`` to ``b`` px from the nearest gap-free block, so that far beyond the data it
-  continues no gradient (``fade=`` of :func:`~sstfill.kernels.trend.block_trend`);
+  continues no gradient (:func:`faded_trend`, from the pieces of :mod:`sstfill.kernels.trend`);
 * ``biharmonic fallback``: the fallback regions solved by scikit-image's biharmonic
   inpainting instead (from the same boundary: the tiles' ring);
 * ``flips 4``: each batch of tiles also filled flipped along y, x and both, the four fills
@@ -52,7 +52,7 @@ import xarray as xr  # noqa: E402
 
 from benchmarks import calibration, harness, reach  # noqa: E402
 from sstfill.kernels.blocks import fill_regions  # noqa: E402
-from sstfill.kernels.trend import TREND_BLOCK, fill_about_trend  # noqa: E402
+from sstfill.kernels.trend import TREND_BLOCK, block_means, block_trend, coarse_trend, fill_about_trend, upsample  # noqa: E402
 from sstfill.models.harmonic import LaplaceFiller  # noqa: E402
 from sstfill.models.inpainter import Inpainter  # noqa: E402
 from sstfill.models.store import resolve_model  # noqa: E402
@@ -74,13 +74,37 @@ def harmonic_only(images: np.ndarray, todo: np.ndarray) -> np.ndarray:
         return fill_regions(images, todo, harmonic.predict_tiles)
 
 
+def faded_trend(
+    image: np.ndarray, level: Callable[[np.ndarray, np.ndarray], np.ndarray], fade: tuple[float, float], block: int = TREND_BLOCK
+) -> np.ndarray | None:
+    """:func:`~sstfill.kernels.trend.block_trend` going over to ``level``'s fill of the block means from ``fade[0]`` to ``fade[1]`` px from the nearest gap-free block.
+
+    ``level(values, todo)``: a harmonic fill, so that far beyond the data the trend continues no gradient.
+    """
+    from scipy import ndimage
+
+    blocks = block_means(image, block)
+    if blocks is None:
+        return None
+    means, known = blocks
+    flat = level(np.where(known, means, np.nan).astype("float32"), ~known).astype("float64")
+    weight = np.clip((fade[1] - block * ndimage.distance_transform_edt(~known)) / (fade[1] - fade[0]), 0.0, 1.0)
+    return upsample(flat + weight * (coarse_trend(means, known) - flat), image.shape, block)
+
+
 def trend_fallback(block: int, fade: tuple[float, float] | None = None) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """The shipped fallback (:func:`sstfill.xr.dispatch.harmonic_fallback`) with trend blocks of ``block`` pixels (and ``fade``)."""
+    """The shipped fallback (:func:`sstfill.xr.dispatch.harmonic_fallback`) with trend blocks of ``block`` pixels (and a :func:`faded_trend`)."""
     harmonic = LaplaceFiller(tolerance=dispatch.FALLBACK_TOLERANCE)
+
+    def level(image: np.ndarray, gaps: np.ndarray) -> np.ndarray:
+        return fill_regions(image, gaps, harmonic.predict_tiles)
+
+    def trend(image: np.ndarray) -> np.ndarray | None:
+        return block_trend(image, block) if fade is None else faded_trend(image, level, fade, block)
 
     def fill(images: np.ndarray, todo: np.ndarray) -> np.ndarray:
         with dispatch.torch_threads(1):
-            return fill_about_trend(images, todo, lambda image, gaps: fill_regions(image, gaps, harmonic.predict_tiles), block, fade)
+            return fill_about_trend(images, todo, level, trend)
 
     return fill
 
@@ -236,7 +260,7 @@ def render(result: dict) -> str:
         "clipped to their range, upsampled bilinearly).",
         "- **trend, N px blocks**: the same with other block sizes.",
         "- **trend fading a-b px**: the shipped trend, going over to a harmonic (Laplace) fill of the block means from a to b px "
-        "from the nearest gap-free block (`fade=` of `sstfill.kernels.trend.block_trend`), so that far beyond the data it "
+        "from the nearest gap-free block (`faded_trend` in the script), so that far beyond the data it "
         "continues no gradient.",
         "- **biharmonic fallback**: the fallback regions solved by biharmonic inpainting from the same boundary (the tiles' ring).",
         "- **flips 4** (on top of the shipped fallback: compare it with the shipped row): every batch of tiles also filled flipped along y, x and both, the four fills averaged (4x the network's time).",

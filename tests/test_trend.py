@@ -1,10 +1,11 @@
-"""The fallback's large-scale trend (sstfill.kernels.trend): its optional fading far from the data."""
+"""The fallback's large-scale trend (sstfill.kernels.trend), and the trial's trend that fades far from the data (benchmarks/large_gap_trial.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sstfill.kernels.blocks import fill_regions
+from benchmarks.large_gap_trial import faded_trend
 from sstfill.kernels.trend import TREND_BLOCK, block_trend
 from sstfill.models.harmonic import LaplaceFiller
 
@@ -24,7 +25,7 @@ def _dome_open_to_the_south() -> np.ndarray:
 def test_the_trend_continues_the_gradient_beyond_the_data_and_the_faded_one_levels_off():
     field = _dome_open_to_the_south()
     shipped = block_trend(field)
-    faded = block_trend(field, fade=(24, 48), level=_harmonic)
+    faded = faded_trend(field, _harmonic, (24, 48))
     far = slice(96 + 48 + TREND_BLOCK, None)  # beyond the fade's outer distance from the last gap-free block row
     # the biharmonic trend goes on falling (down to the lowest block mean, where it is clipped) ...
     assert shipped[far].min() < shipped[96].min() - 2.0
@@ -37,4 +38,4 @@ def test_the_trend_continues_the_gradient_beyond_the_data_and_the_faded_one_leve
 
 def test_a_fade_beyond_every_distance_changes_nothing():
     field = _dome_open_to_the_south()
-    np.testing.assert_array_equal(block_trend(field, fade=(1e6, 2e6), level=_harmonic), block_trend(field))
+    np.testing.assert_array_equal(faded_trend(field, _harmonic, (1e6, 2e6)), block_trend(field))

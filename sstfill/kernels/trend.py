@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["TREND_BLOCK", "block_trend", "fill_about_trend"]
+__all__ = ["TREND_BLOCK", "block_means", "coarse_trend", "upsample", "block_trend", "fill_about_trend"]
 
 #: Side (pixels) of the blocks whose means make the trend.
 TREND_BLOCK = 24
@@ -45,16 +45,41 @@ def _upsample_axis(coarse: np.ndarray, n: int, block: int, axis: int) -> np.ndar
     return out
 
 
-def block_trend(
-    image: np.ndarray, block: int = TREND_BLOCK, *, fade: tuple[float, float] | None = None, level: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
-) -> np.ndarray | None:
+def block_means(image: np.ndarray, block: int = TREND_BLOCK) -> tuple[np.ndarray, np.ndarray] | None:
+    """The means (float64) of ``image`` in ``block``-pixel blocks and where they are data (blocks without a gap); None without 3 such blocks, or without a gap.
+
+    Blocks cut by the image's edge are not data (their means would stand for less).
+    """
+    ny, nx = image.shape
+    cy, cx = ny // block, nx // block
+    means = np.zeros((-(-ny // block), -(-nx // block)))
+    known = np.zeros(means.shape, dtype=bool)
+    inner = image[: cy * block, : cx * block].reshape(cy, block, cx, block)
+    known[:cy, :cx] = np.isfinite(inner).all(axis=(1, 3))
+    if known.sum() < 3 or known.all():
+        return None
+    means[:cy, :cx] = np.where(known[:cy, :cx], np.nan_to_num(inner).sum(axis=(1, 3), dtype="float64") / block**2, 0.0)
+    return means, known
+
+
+def coarse_trend(means: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """scikit-image's biharmonic inpainting of the ``known`` block ``means``, clipped to their range."""
+    from skimage.restoration import inpaint_biharmonic
+
+    low, high = means[known].min(), means[known].max()
+    centre = 0.5 * (low + high)
+    return np.clip(inpaint_biharmonic(np.where(known, means - centre, 0.0), ~known) + centre, low, high)
+
+
+def upsample(coarse: np.ndarray, shape: tuple[int, int], block: int = TREND_BLOCK) -> np.ndarray:
+    """Block values ``coarse`` at every pixel of an image of ``shape``: bilinear between block centres, float32."""
+    return _upsample_axis(_upsample_axis(coarse, shape[0], block, 0).astype("float32"), shape[1], block, 1)
+
+
+def block_trend(image: np.ndarray, block: int = TREND_BLOCK) -> np.ndarray | None:
     """The smooth trend (float32, the image's shape) under the gaps (NaN) of one image; None without enough gap-free blocks.
 
-    With ``fade=(a, b)`` and ``level`` (a harmonic fill ``level(values, todo)``, as
-    :func:`fill_about_trend` passes its ``fill``) the trend goes over to ``level``'s fill of
-    the block means from ``a`` to ``b`` px from the nearest gap-free block: far beyond the
-    data it continues no gradient. Not what ``fill()`` does: measured and not kept
-    (``docs/benchmarks/large_gap_trial.md``).
+    :func:`block_means`, :func:`coarse_trend` of them, :func:`upsample`.
 
     Examples
     --------
@@ -63,37 +88,21 @@ def block_trend(
     >>> trend.shape, round(float(trend[100, 100]), 1)
     ((200, 200), 9.7)
     """
-    from skimage.restoration import inpaint_biharmonic
-
-    ny, nx = image.shape
-    cy, cx = ny // block, nx // block  # whole blocks; those cut by the image's edge are not data
-    means = np.zeros((-(-ny // block), -(-nx // block)))
-    known = np.zeros(means.shape, dtype=bool)
-    inner = image[: cy * block, : cx * block].reshape(cy, block, cx, block)
-    known[:cy, :cx] = np.isfinite(inner).all(axis=(1, 3))
-    if known.sum() < 3 or known.all():
-        return None
-    means[:cy, :cx] = np.where(known[:cy, :cx], np.nan_to_num(inner).sum(axis=(1, 3), dtype="float64") / block**2, 0.0)
-    low, high = means[known].min(), means[known].max()
-    centre = 0.5 * (low + high)
-    coarse = np.clip(inpaint_biharmonic(np.where(known, means - centre, 0.0), ~known) + centre, low, high)
-    if fade is not None and level is not None:  # far from the data: towards a fill that continues no gradient
-        from scipy import ndimage
-
-        flat = level(np.where(known, means, np.nan).astype("float32"), ~known).astype("float64")
-        weight = np.clip((fade[1] - block * ndimage.distance_transform_edt(~known)) / (fade[1] - fade[0]), 0.0, 1.0)
-        coarse = flat + weight * (coarse - flat)
-    return _upsample_axis(_upsample_axis(coarse, ny, block, 0).astype("float32"), nx, block, 1)
+    blocks = block_means(image, block)
+    return None if blocks is None else upsample(coarse_trend(*blocks), image.shape, block)
 
 
 def fill_about_trend(
-    images: np.ndarray, todo: np.ndarray, fill: Callable[[np.ndarray, np.ndarray], np.ndarray], block: int = TREND_BLOCK, fade: tuple[float, float] | None = None
+    images: np.ndarray,
+    todo: np.ndarray,
+    fill: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    trend: Callable[[np.ndarray], np.ndarray | None] = block_trend,
 ) -> np.ndarray:
-    """Fill the ``todo`` pixels of ``images`` (..., ny, nx) with ``fill`` applied to their departure from :func:`block_trend`.
+    """Fill the ``todo`` pixels of ``images`` (..., ny, nx) with ``fill`` applied to their departure from their ``trend``.
 
     ``fill(image, todo)`` fills one image's ``todo`` pixels (e.g. a harmonic fill region by
-    region); the trend is added back there. Images without a trend are filled as they are.
-    Only ``todo`` pixels change. ``fade``: see :func:`block_trend`.
+    region); the trend (:func:`block_trend` unless another is given) is added back there.
+    Images without a trend are filled as they are. Only ``todo`` pixels change.
 
     Examples
     --------
@@ -108,13 +117,13 @@ def fill_about_trend(
     todo_flat = todo.reshape(flat.shape)
     out = flat.copy()
     for i in np.flatnonzero(todo_flat.any(axis=(1, 2))):
-        trend = block_trend(flat[i], block, fade=fade, level=fill)
-        if trend is None:
+        smooth = trend(flat[i])
+        if smooth is None:
             out[i] = fill(flat[i], todo_flat[i])
             continue
-        departure = np.subtract(flat[i], trend, dtype=flat.dtype)
+        departure = np.subtract(flat[i], smooth, dtype=flat.dtype)
         departure = fill(departure, todo_flat[i])
-        departure += trend
-        del trend
+        departure += smooth
+        del smooth
         out[i] = np.where(todo_flat[i], departure, flat[i])
     return out.reshape(images.shape)
