@@ -75,6 +75,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sstfill.models.harmonic import LaplaceFiller
     from sstfill.plot.demo import GAUSSIAN_WITHIN, demo_figure, within_sigma
     from sstfill.plot.units import shown_in_celsius, to_celsius
+    from sstfill.xr.cf import output_names
     from sstfill.xr.fields import pick_variable
     from sstfill.xr.io import check_output, write_atomic
 
@@ -106,8 +107,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     gappy_da, hidden_da = truth_da.inpaint.add_holes("clouds", fraction=0.4, seed=args.seed, land=land)
     filled_da = gappy_da.inpaint.fill(model, land=land)
-    flag_name = f"{var}_fill_flag"
-    error_name = f"{var}_error"
+    flag_name, error_name = output_names(var)
 
     units = truth_da.attrs.get("units")
     truth_c = to_celsius(truth_da.values.astype("float64"), units)

@@ -119,13 +119,14 @@ def _looks_like_another_input(target: Path, field: Any, n_inputs: int) -> bool:
     import numpy as np
 
     from sstfill.errors import SSTFillError
+    from sstfill.xr.fields import earlier_fill_flag
     from sstfill.xr.grid import find_grid
     from sstfill.xr.io import open_input
 
     var = str(field.name)
     try:
         with open_input(str(target), {}) as ds:
-            if var not in ds.data_vars or f"{var}_fill_flag" in ds.variables or "filled by sstfill" in str(ds[var].attrs.get("history", "")):
+            if var not in ds.data_vars or earlier_fill_flag(ds[var], ds) is not None or "filled by sstfill" in str(ds[var].attrs.get("history", "")):
                 return False
             other = ds[var]
             grid = find_grid(field).dims
@@ -187,7 +188,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     climatology = climatology_arg(getattr(args, "climatology", "auto"))
     chosen = args.model
     field = pick_variable(ds, args.var)  # the variable the fill takes
-    var, flag_name = str(field.name), f"{field.name}_fill_flag"
+    var = str(field.name)
     if (target.exists() or target.is_symlink()) and _looks_like_another_input(target, field, len(files)):  # e.g. day*.nc expanded by the shell, no output named
         raise CLIError(
             f"Output {output!r} looks like another input file (it holds {var!r} on the inputs' grid and is no sstfill output): not replaced, "
@@ -241,14 +242,18 @@ def cmd_fill(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     try:
-        return _summary(args, model, written, out, field, var, flag_name, seconds, files, init, minutes)
+        return _summary(args, model, written, out, field, seconds, files, init, minutes)
     except KeyboardInterrupt:  # the output is complete: say so, not that nothing was written
         print(f"sstfill: interrupted after writing {written}" + (" (the adapted model was not saved)" if save_model is not None else ""), file=sys.stderr, flush=True)
         return 130
 
 
-def _summary(args: argparse.Namespace, model: Any, written: Path, out: Any, field: Any, var: str, flag_name: str, seconds: float, files: list, init: Any, minutes: float) -> int:
+def _summary(args: argparse.Namespace, model: Any, written: Path, out: Any, field: Any, seconds: float, files: list, init: Any, minutes: float) -> int:
     """After the output is written: save the adapted model (``--save-model``) and print what was filled."""
+    from sstfill.xr.cf import output_names
+
+    var = str(field.name)
+    flag_name, error_name = output_names(var)
     save_model = getattr(args, "save_model", None)
     if save_model is not None:  # after the output: a failed run writes nothing
         saved = model.save(Path(save_model).expanduser(), extra_config={"training": {"command": "sstfill " + shlex.join(getattr(args, "argv", None) or sys.argv[1:]),
@@ -256,7 +261,6 @@ def _summary(args: argparse.Namespace, model: Any, written: Path, out: Any, fiel
                                                                                      "device": str(model.device), "seconds": round(60 * minutes, 1)}},
                            overwrite=args.overwrite)
     counts = flag_counts(written, flag_name)
-    error_name = f"{var}_error"
     sigma = error_quantiles(written, error_name, flag_name) if error_name in out.data_vars else None
     say(f"wrote {written} in {seconds:.1f} s")
     if save_model is not None:

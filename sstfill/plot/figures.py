@@ -20,7 +20,7 @@ from sstfill.plot.maps import (
     spatial_dims,
 )
 from sstfill.plot.units import display_units, to_celsius
-from sstfill.xr.cf import FILL_FLAGS
+from sstfill.xr.cf import FILL_FLAGS, output_names
 
 __all__ = ["quicklook", "flag_map", "FLAG_COLOURS"]
 
@@ -116,7 +116,7 @@ def _draw_flags(ax, grid: MapGrid, codes: np.ndarray, values: list[int], meaning
 
 
 def _find_flag(filled: xr.DataArray) -> xr.DataArray | None:
-    name = f"{filled.name}_fill_flag"
+    name = output_names(filled.name)[0]
     if name in filled.coords:
         return filled.coords[name]
     for c in filled.coords.values():
@@ -127,7 +127,7 @@ def _find_flag(filled: xr.DataArray) -> xr.DataArray | None:
 
 def _find_error(filled: xr.DataArray) -> xr.DataArray | None:
     """The ``<name>_error`` coordinate ``fill`` attaches, else one whose standard_name ends in ``standard_error``."""
-    name = f"{filled.name}_error"
+    name = output_names(filled.name)[1]
     if name in filled.coords:
         return filled.coords[name]
     for c in filled.coords.values():

@@ -51,7 +51,7 @@ def _fill(
 ) -> xr.DataArray:
     """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
     name = da.name if da.name is not None else "field"
-    outputs = (f"{name}_fill_flag", f"{name}_error")
+    outputs = cf.output_names(name)
     da = without_earlier_fill(da, dataset)  # an earlier fill's pixels are gaps again; its flag and error replaced, never left stale
     check_field(da)
     grid = find_grid(da)
@@ -87,18 +87,16 @@ def _fill(
     if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
         filled = clim.restore(work, filled)
         filled_data = flip_yx(filled.data, flips)
-    flag_name = f"{name}_fill_flag"
+    flag_name, error_name = outputs
     coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da)}
-    error_name = None
     if error:  # the standard error of each filled value, from the model's error model
-        error_name = f"{name}_error"
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
         # in the fill's canonical orientation, like the fill: a mirrored field gets the same error bit for bit
         sigma = work.copy(data=flip_yx(error_array(flip_yx(work.data, flips), filled_data, error_model=error_model, time=series), flips))
         coords[error_name] = cf.error_variable(sigma.transpose(*da.dims), da, error_model.fitted_on)
     filled = filled.transpose(*da.dims)
     description = model.description if clim is None else f"{model.description}, {clim.note}"
-    filled.attrs = cf.filled_attrs(da, description, flag_name, error_name, replaced=outputs)
+    filled.attrs = cf.filled_attrs(da, description, flag_name, error_name if error else None, replaced=outputs)
     filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
     return filled.assign_coords(coords)
 
@@ -363,7 +361,7 @@ class DatasetInpaint(_Base):
         """
         da = self._var(var)
         filled = _fill(da, model, self._obj, **kwargs)
-        outputs = (f"{da.name}_fill_flag", f"{da.name}_error")
+        outputs = cf.output_names(da.name)
         ours = [n for n in outputs if n in filled.coords]
         out = self._obj.drop_vars([n for n in outputs if n in self._obj.variables])  # an earlier fill's, never left stale
         out[da.name] = filled.drop_vars(ours)

@@ -10,6 +10,7 @@ import xarray as xr
 
 __all__ = [
     "FILL_FLAGS",
+    "output_names",
     "MASK_FLAGS",
     "FILL_FLAG_COMMENT",
     "MASK_FLAG_COMMENT",
@@ -44,6 +45,18 @@ _COMMON_WRITER_KEYS = ("dtype", "_FillValue", "missing_value", "scale_factor", "
 #: encoding keys each writer understands (the rest, e.g. a netCDF source's chunksizes
 #: written to zarr or stale zarr chunks after re-chunking, make the writers fail)
 WRITER_ENCODING_KEYS = {"zarr": _COMMON_WRITER_KEYS, "netcdf": _COMMON_WRITER_KEYS + _COMPRESSION_KEYS + ("fletcher32",)}
+
+
+def output_names(name: Any) -> tuple[str, str]:
+    """The flag and error variables a fill of the variable ``name`` adds (None: ``field``).
+
+    Examples
+    --------
+    >>> output_names("sst")
+    ('sst_fill_flag', 'sst_error')
+    """
+    name = "field" if name is None else name
+    return f"{name}_fill_flag", f"{name}_error"
 
 
 def _grid_attrs(parent: xr.DataArray) -> dict[str, Any]:

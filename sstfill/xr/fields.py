@@ -6,14 +6,14 @@ import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputDataError
+from sstfill.xr.cf import output_names
 
-__all__ = ["pick_variable", "check_field", "fillable_variables", "without_earlier_fill"]
+__all__ = ["pick_variable", "check_field", "fillable_variables", "earlier_fill_flag", "without_earlier_fill"]
 
 
 def fillable_variables(ds: xr.Dataset) -> list:
     """The data variables sstfill could fill: floating point, 2-D or more, not flag variables, not an earlier fill's ``<var>_error``."""
-    names = set(map(str, ds.data_vars))
-    ours = {f"{n}_error" for n in names}
+    ours = {output_names(n)[1] for n in ds.data_vars}
     return [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs and str(v) not in ours]
 
 
@@ -63,6 +63,13 @@ def check_field(da: xr.DataArray) -> None:
         )
 
 
+def earlier_fill_flag(da: xr.DataArray, dataset: xr.Dataset | None = None) -> xr.DataArray | None:
+    """The ``<name>_fill_flag`` of an earlier sstfill fill of ``da`` (a coordinate of ``da``, or a variable of ``dataset``); None if it has none."""
+    name = output_names(da.name)[0]
+    flag = da.coords[name] if name in da.coords else dataset[name] if dataset is not None and name in dataset.variables else None
+    return flag if flag is not None and "filled" in str(flag.attrs.get("flag_meanings", "")).split() else None
+
+
 def without_earlier_fill(da: xr.DataArray, dataset: xr.Dataset | None = None) -> xr.DataArray:
     """``da`` as it was before an earlier sstfill fill: the pixels it filled missing again, its flag and error dropped.
 
@@ -78,13 +85,11 @@ def without_earlier_fill(da: xr.DataArray, dataset: xr.Dataset | None = None) ->
     >>> without_earlier_fill(sst.assign_coords(sst_fill_flag=flag)).values.tolist()
     [[15.0, nan], [17.0, 18.0]]
     """
-    name = da.name if da.name is not None else "field"
-    outputs = (f"{name}_fill_flag", f"{name}_error")
-    flag = da.coords[outputs[0]] if outputs[0] in da.coords else dataset[outputs[0]] if dataset is not None and outputs[0] in dataset.variables else None
-    out = da.drop_vars([n for n in outputs if n in da.coords])
-    meanings = str(flag.attrs.get("flag_meanings", "")).split() if flag is not None else []
-    if "filled" not in meanings:  # no earlier fill of sstfill's
+    flag = earlier_fill_flag(da, dataset)
+    out = da.drop_vars([n for n in output_names(da.name) if n in da.coords])
+    if flag is None:
         return out
+    meanings = str(flag.attrs["flag_meanings"]).split()
     values = flag.attrs.get("flag_values")
     filled_code = (list(range(len(meanings))) if values is None else np.atleast_1d(values).tolist())[meanings.index("filled")]
     undone = out.where(flag.variable != filled_code)
