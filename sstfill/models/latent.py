@@ -42,7 +42,7 @@ from sstfill.models.cache import LOADED_MODELS
 from sstfill.models.files import arrays_to_state, build_model, check_config_types, check_state_shapes, load_arrays, save_arrays, state_to_arrays
 from sstfill.models.harmonic import harmonic_fill
 from sstfill.models.inpainter import resolve_device
-from sstfill.models.networks import non_negative_number, normalise_tiles, whole_number
+from sstfill.models.networks import channel_widths, non_negative_number, normalise_tiles, whole_number
 
 __all__ = ["LatentConfig", "LatentGenerator", "LatentDiscriminator", "LatentInpainter", "KIND", "context_weights"]
 
@@ -103,9 +103,7 @@ class LatentConfig:
     def __post_init__(self) -> None:  # a model file's settings: refused by name, not failing later
         for name, least in (("tile_size", 4), ("z_dim", 1), ("steps", 0), ("restarts", 1), ("context_window", 1), ("seed", 0)):
             object.__setattr__(self, name, whole_number(name, getattr(self, name), least))
-        if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, (tuple, list)) or not self.widths:
-            raise ValueError(f"widths must be a non-empty list of channel counts, got {self.widths!r}")
-        object.__setattr__(self, "widths", tuple(whole_number("widths", w, 1) for w in self.widths))
+        object.__setattr__(self, "widths", channel_widths(self.widths))
         for name in ("value_scale", "std_floor", "search_lr", "prior_weight", "context_floor"):
             object.__setattr__(self, name, non_negative_number(name, getattr(self, name)))
         if self.tile_size != 4 * 2 ** len(self.widths):

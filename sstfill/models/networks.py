@@ -136,15 +136,12 @@ class ModelConfig:
     def __post_init__(self) -> None:
         for name, least in (("tile_size", 1), ("convs_per_level", 1), ("first_guess_iterations", 0), ("ring_width", 0), ("context_margin", 0), ("wide_factor", 1)):
             setattr(self, name, whole_number(name, getattr(self, name), least))
-        if isinstance(self.widths, (str, bytes)) or not isinstance(self.widths, (tuple, list)) or not self.widths:
-            raise ValueError(f"widths must be a non-empty list of channel counts, got {self.widths!r}")
-        self.widths = tuple(whole_number("widths", w, 1) for w in self.widths)
+        self.widths = channel_widths(self.widths)
         if isinstance(self.inputs, (str, bytes)) or not isinstance(self.inputs, (tuple, list)):
             raise ValueError(f"inputs must be a list of input channel names, got {self.inputs!r}")
         self.inputs = tuple(self.inputs)
         for name in ("std_floor", "window_std_floor", "adversarial_weight", "hole_weight", "ring_weight", "observed_weight"):
-            value = getattr(self, name)
-            non_negative_number(name, value)
+            non_negative_number(name, getattr(self, name))
         for name in ("residual", "guess_on_window"):
             if isinstance(getattr(self, name), (str, bytes)) or getattr(self, name) not in (True, False):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -216,6 +213,13 @@ def non_negative_number(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
+
+
+def channel_widths(value: object) -> tuple[int, ...]:
+    """A model file's ``widths`` as a tuple of channel counts; a ValueError unless a non-empty list of whole numbers >= 1."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)) or not value:
+        raise ValueError(f"widths must be a non-empty list of channel counts, got {value!r}")
+    return tuple(whole_number("widths", w, 1) for w in value)
 
 
 def whole_number(name: str, value: object, least: int) -> int:
