@@ -76,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be at least 1.")
     files = expand_inputs(args.inputs)
-    ds = open_inputs(args.inputs, chunks=parse_chunks(args.chunks))
+    ds = open_inputs(files, chunks=parse_chunks(args.chunks))
     kwargs: dict[str, Any] = dict(
         epochs=epochs,
         batch_size=args.batch_size,
