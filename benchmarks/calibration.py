@@ -48,7 +48,16 @@ if str(REPO) not in sys.path:
 from benchmarks import harness, split  # noqa: E402
 from benchmarks.accuracy_extra import FILL_EVERYWHERE_SETS, build_units, unit_dataarray  # noqa: E402
 from benchmarks.cases import FRACTION_BINS, MUR_MAX_LAND, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
-from benchmarks.cases_extra import LARGE_WINDOW, _pick_large  # noqa: E402
+from benchmarks.cases_extra import (  # noqa: E402
+    LARGE_SLSTR_MAX_LAND,
+    LARGE_SLSTR_MAX_OUTSIDE,
+    LARGE_SLSTR_MIN_OBSERVED,
+    LARGE_SLSTR_WINDOW,
+    LARGE_WINDOW,
+    _greedy,
+    _pick_large,
+    _slstr_scene,
+)
 from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
 from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, coverage_scale, error_features, fit_error_model  # noqa: E402
@@ -124,6 +133,41 @@ def fit_items(shared: Path, seed: int = 0) -> list[Item]:
                 values = truth.copy()
                 values[hid] = np.nan
                 items.append(Item(f"fit_slstr{rid}_r{r0}_c{c0}", values, truth, np.zeros(truth.shape, bool), hid, lat[blk[0]], lon[blk[1]], None, ("fit", "fit_slstr")))
+    return items
+
+
+def slstr_large_fit_items(shared: Path, seed: int = 0, masks: int = 1) -> list[Item]:
+    """Windows of the training SLSTR parts under clouds wider than a tile, built as the held-out SLSTR large-cloud set is.
+
+    Tried on 2026-12-06 (``--fit-slstr-large``) and not kept: the shipped fit set has no
+    SLSTR pixels under wide clouds. ``LARGE_SLSTR_WINDOW`` px windows (<= 10 % land, <= 5 %
+    outside the swath, >= 50 % observed, no overlap) of the Norwegian Sea scene and of the
+    NE Atlantic rows above the held-out band, each under ``masks`` 2x upscaled clouds hiding
+    60-90 % of its observed pixels (:func:`benchmarks.cases_extra._pick_large`), filled
+    everywhere (the held-out set puts three on each of its few windows).
+    """
+    items, used = [], set()
+    for rid, fname in enumerate((split.SLSTR_NORWEGIAN_FILE, split.SLSTR_NE_ATL_FILE)):
+        sc = _slstr_scene(str(shared), fname)
+        stop = sc["first_row"] if fname == split.SLSTR_NE_ATL_FILE else sc["sst"].shape[0]  # rows above the held-out band
+        size = LARGE_SLSTR_WINDOW
+        nl, rr, cc = split.window_sums(sc["land"], size, 16)
+        no, _, _ = split.window_sums(~sc["inside"], size, 16)
+        nv, _, _ = split.window_sums(sc["valid"] & ~sc["land"], size, 16)
+        ok = (nl <= LARGE_SLSTR_MAX_LAND * size * size) & (no <= LARGE_SLSTR_MAX_OUTSIDE * size * size)
+        ok &= (nv >= LARGE_SLSTR_MIN_OBSERVED * size * size) & (rr[:, None] + size <= stop)
+        for r0, c0 in _greedy(np.where(ok, nv, 0), rr, cc, sc["sst"].shape, size):
+            blk = (slice(r0, r0 + size), slice(c0, c0 + size))
+            land = sc["land"][blk].copy()
+            truth = np.where(land, np.nan, sc["sst"][blk]).astype(np.float32)
+            obs_px = np.isfinite(truth)
+            for k in range(masks):
+                up, _ = _pick_large(obs_px, _rng(seed, 600 + rid, r0, c0, k), used, exclude=(fname, r0, c0, size, size))
+                if up is None:
+                    continue
+                hid = up & obs_px
+                items.append(Item(f"fit_large_slstr{rid}_r{r0}_c{c0}_m{k}", np.where(hid, np.nan, truth).astype(np.float32), truth, land, hid,
+                                  sc["lat"][blk[0]], sc["lon"][blk[1]], None, ("fit", "fit_large_slstr"), fill_everywhere=True))
     return items
 
 
@@ -226,6 +270,7 @@ def main(argv=None) -> int:
     p.add_argument("--write-models", action="store_true", help="store each fitted error model in its bundled model file")
     p.add_argument("--write-models-from", default=None, metavar="JSON", help="only store the error models of an earlier run's calibration.json in the bundled model files")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fit-slstr-large", action="store_true", help="also fit on training SLSTR windows under clouds wider than a tile (tried 2026-12-06, not kept)")
     args = p.parse_args(argv)
     if args.write_models_from:
         saved = json.loads(Path(args.write_models_from).read_text())
@@ -235,6 +280,8 @@ def main(argv=None) -> int:
     shared = _shared(args.shared)
     t0 = time.perf_counter()
     fit_set, held = fit_items(shared, args.seed), heldout_items(shared, args.seed)
+    if args.fit_slstr_large:
+        fit_set += slstr_large_fit_items(shared, args.seed)
     print(f"[calibration] {len(fit_set)} fit inputs, {len(held)} held-out inputs ({time.perf_counter() - t0:.0f} s)", flush=True)
     results: dict = {"models": {}, "fit_set": {}, "command": harness.command_line("calibration.py", argv or sys.argv[1:])}
     groups = sorted({g for it in held for g in it.groups}, key=lambda g: (g != "all standard", g))
