@@ -80,8 +80,8 @@ PEER_DESCRIPTIONS = {
     "biharmonic": "biharmonic inpainting (peers.fill_biharmonic)",
     "laplace": "Laplace / harmonic interpolation, direct sparse solve (peers.fill_laplace)",
     "telea": "Telea fast marching, OpenCV (peers.fill_telea)",
-    "dineof": "DINEOF on each MUR time series, scored on held-out days (peers.dineof)",
-    "dincae": "DINCAE on each MUR time series, mur_series only (benchmarks/dincae_peer.py; n/a when missing)",
+    "dineof": "DINEOF on each MUR time series (region stacks; the window stacks of large_clouds_series), scored on held-out days (peers.dineof)",
+    "dincae": "DINCAE on each MUR series window stack, mur_series and large_clouds_series only (benchmarks/dincae_peer.py; n/a when missing)",
 }
 
 

@@ -5,20 +5,23 @@ unit's case rows, on the same pixels for every method:
 
 * sstfill models through the accessor, ``da.inpaint.fill(model, land=land)``; a series
   unit is a ``(time, lat, lon)`` DataArray with its datetime64 ``time`` coordinate, so a
-  model that uses neighbouring days gets them. The ``large_clouds`` and ``swath_edge``
-  sets pass ``max_distance=None`` when ``fill`` has that parameter (fill everything:
+  model that uses neighbouring days gets them. The ``large_clouds``, ``large_clouds_series``
+  and ``swath_edge`` sets pass ``max_distance=None`` when ``fill`` has that parameter (fill everything:
   these sets measure how far a fill holds up, and coverage is reported anyway).
 * the single-image peers fill each scored day of a series alone (the same input as the
   standard case of that day) and each 2-D window;
-* DINEOF fills the whole MUR region stack once per region for the series (the standard
-  run's result is reused when given); on the MUR large-cloud windows only with
+* DINEOF fills the whole MUR region stack once per region for ``mur_series`` (the standard
+  run's result is reused when given), and each ``large_clouds_series`` window stack (the
+  large cloud in it: the region stack shows those pixels); on the single-image MUR
+  large-cloud windows only with
   ``large_dineof`` (``--large-dineof``): the window's own ``(time, 256, 256)`` stack (the
   large cloud on its day, the series' clouds on the others), about 70 s of CPU per window
   because the large gap slows its convergence (a region-stack run per window took
   longer still); otherwise, and on SLSTR (no series), 'n/a';
 * DINCAE (``benchmarks/dincae_peer.py``, when the file exists and ``available()``) fills
-  each series window's own stack (every day of the series in that 128 x 128 window; about
-  half a minute on one thread each, measured 2026-12-05); 'n/a' elsewhere.
+  each series unit's own window stack (every day of the series in that window; about half
+  a minute on one thread for 128 x 128, measured 2026-12-05, and three minutes for
+  256 x 256 on a loaded machine, 2026-12-06); 'n/a' elsewhere.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import numpy as np
 
 from benchmarks.accuracy_scores import score_case
 from benchmarks.cases import _mur_build, _shared
-from benchmarks.cases_extra import SETS, large_cloud_units, series_units, swath_edge_units
+from benchmarks.cases_extra import SETS, large_cloud_series_units, large_cloud_units, series_units, swath_edge_units
 from benchmarks.peers import PEERS, dineof
 
 __all__ = [
@@ -48,7 +51,7 @@ __all__ = [
 
 #: Sets scored on every hidden pixel, so sstfill fills them without a reach limit, as the peers do
 #: (the ERSST series of ``benchmarks/cases_ersst.py``: at 2 degrees the default reach is 4 px).
-FILL_EVERYWHERE_SETS = ("large_clouds", "swath_edge", "ersst_series")
+FILL_EVERYWHERE_SETS = ("large_clouds", "large_clouds_series", "swath_edge", "ersst_series")
 
 
 def unit_dataarray(unit, values, name: str = "sst"):
@@ -91,12 +94,13 @@ def build_units(shared, window: int = 128, seed: int = 0, sets=SETS):
     """The units of ``sets`` and the MUR region stacks they refer to."""
     shared = _shared(shared)
     built = _mur_build(shared, window, seed)
-    units = []
+    units, large = [], None
     for s in sets:
         if s == "mur_series":
             units += series_units(shared, window, seed, built)
-        elif s == "large_clouds":
-            units += large_cloud_units(shared, window, seed, built)
+        elif s in ("large_clouds", "large_clouds_series"):
+            large = large if large is not None else large_cloud_units(shared, window, seed, built)
+            units += large if s == "large_clouds" else large_cloud_series_units(shared, window, seed, built, large)
         elif s == "swath_edge":
             units += swath_edge_units(shared)
         else:
@@ -158,6 +162,11 @@ def run_extra(
         _series_peer(
             run, units, stacks, "dineof", lambda st: dineof(st.observed_input, st.land, seed=seed).filled, fills, log
         )
+        for u in units:  # the large clouds on their series: the window's own stack, the large cloud in it
+            if u.set == "large_clouds_series":
+                t0 = time.perf_counter()
+                fills[u.name]["dineof"] = dineof(u.observed_input, u.land, seed=seed).filled
+                _tick(run, u.set, "dineof", t0)
         for u in units if large_dineof else []:
             if u.time is not None or not u.stack_ref or "t" not in u.stack_ref:
                 continue
@@ -208,9 +217,9 @@ def _dincae_per_window(run, units, stacks, dincae, fills, log) -> None:
 
 
 def dincae_window_fill(dincae, stack, unit) -> np.ndarray:
-    """DINCAE's fill (time, y, x) of ``unit``'s window of ``stack``: every step of the series, that window only."""
+    """DINCAE's fill (time, y, x) of ``unit``'s window stack (every step of the series, that window only; ``stack`` gives its grid)."""
     (r0, r1), (c0, c1) = unit.stack_ref["rows"], unit.stack_ref["cols"]
-    values = stack.observed_input[:, r0:r1, c0:c1]
+    values = unit.observed_input  # the region stack's window, or with a large cloud on its held-out day
     return np.asarray(dincae.fill_dincae(values, stack.land[r0:r1, c0:c1], stack.lat[r0:r1], stack.lon[c0:c1], stack.time), np.float32)
 
 
@@ -224,7 +233,8 @@ def _tick(run, set_name: str, method: str, t0: float) -> None:
 
 def _series_peer(run, units, stacks, name, fill_stack, fills, log) -> None:
     """A time-series peer on each region stack that a series unit needs; cut per unit."""
-    need = sorted({u.stack_ref["stack"] for u in units if u.time is not None})
+    series = [u for u in units if u.set == "mur_series"]  # the others hide pixels the region stack shows
+    need = sorted({u.stack_ref["stack"] for u in series})
     for region in need:
         key = (name, region)
         if key not in run.stack_fills:
@@ -237,6 +247,6 @@ def _series_peer(run, units, stacks, name, fill_stack, fills, log) -> None:
                 continue
             finally:
                 _tick(run, "mur_series", name, t0)
-        for u in units:
-            if u.time is not None and u.stack_ref["stack"] == region:
+        for u in series:
+            if u.stack_ref["stack"] == region:
                 fills[u.name][name] = _cut(run.stack_fills[key], u)

@@ -86,7 +86,8 @@ def score_case(case, filled: dict[str, np.ndarray], methods: list[str]) -> dict:
 def case_groups(rows) -> dict[str, list[dict]]:
     """Groups of case rows: the standard cases (``overall``, source, region, bin, source x bin),
     then the sets of ``benchmarks/cases_extra.py`` (``mur_series`` and per region,
-    ``large_clouds`` per source and its ``core`` pixels, ``swath_edge`` and per distance bin).
+    ``large_clouds`` per source and its ``core`` pixels, ``large_clouds_series`` per region and
+    its ``core`` pixels, ``swath_edge`` and per distance bin).
     """
     every = list(rows)
     rows = [r for r in every if r.get("set", "standard") == "standard"]
@@ -110,6 +111,12 @@ def case_groups(rows) -> dict[str, list[dict]]:
         for v in sorted({r["source"] for r in large}):
             g[f"large_clouds|source:{v}"] = [r for r in g["large_clouds"] if r["source"] == v]
         g["large_clouds|core"] = [r for r in large if r["tags"].get("part") == "core"]
+    large_series = [r for r in every if r.get("set") == "large_clouds_series"]
+    if large_series:
+        g["large_clouds_series"] = [r for r in large_series if r["tags"].get("part") == "all"]
+        for v in sorted({r["region"] for r in large_series}):
+            g[f"large_clouds_series|region:{v}"] = [r for r in g["large_clouds_series"] if r["region"] == v]
+        g["large_clouds_series|core"] = [r for r in large_series if r["tags"].get("part") == "core"]
     edge = [r for r in every if r.get("set") == "swath_edge"]
     if edge:
         g["swath_edge"] = edge

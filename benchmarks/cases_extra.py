@@ -20,6 +20,12 @@ data of ``benchmarks/split.py`` under held-out real clouds, deterministic given 
   observed pixels) and reach >= 32 px from its nearest visible pixel (a cloud wider than a
   64 px tile). Two rows per window: ``all`` hidden pixels, and the ``core``: hidden pixels
   whose centred 64 x 64 box is > 60 % missing (hidden or an existing gap; ocean only).
+* ``large_clouds_series``: the MUR windows of ``large_clouds`` with *every* day of their
+  series passed in (a ``(time, 256, 256)`` window stack: the large cloud on its held-out day,
+  the series' transplanted clouds on the other days, as ``mur_series`` has them), scored
+  on the same hidden pixels (``all`` and ``core``): a daily L3/L4 series under a cloud
+  wider than a tile, the case a user of a series meets. Per-image peers fill the scored day
+  alone (the same input as ``large_clouds``); DINEOF and DINCAE fill the window stack.
 * ``swath_edge``: 256 px SLSTR windows across the real swath edge (the boundary of
   ``split.swath_mask``, the convex hull of the observations) in the held-out rows; the
   observed pixels within ``SWATH_BAND`` px inside the edge are hidden, so a method has to
@@ -53,6 +59,7 @@ __all__ = [
     "SWATH_BAND",
     "Unit",
     "distance_bins",
+    "large_cloud_series_units",
     "large_cloud_units",
     "load_extra_units",
     "local_cover",
@@ -60,7 +67,7 @@ __all__ = [
     "swath_edge_units",
 ]
 
-SETS = ("mur_series", "large_clouds", "swath_edge")
+SETS = ("mur_series", "large_clouds", "swath_edge", "large_clouds_series")
 LARGE_WINDOW = 256
 LARGE_UPSCALE = 2
 LARGE_FRACTION = (0.60, 0.90)
@@ -366,6 +373,49 @@ def large_cloud_units(
     return units
 
 
+def large_cloud_series_units(shared, window: int = 128, seed: int = 0, built=None, large: list[Unit] | None = None) -> list[Unit]:
+    """The MUR units of :func:`large_cloud_units` as ``(time, y, x)`` stacks of their whole series.
+
+    Each stack is the window on every day of the region stack (its transplanted clouds), the
+    held-out day replaced by the large-cloud input; its cases are the large-cloud unit's
+    (``all`` and ``core``), tagged with their step. ``large`` is that function's result when
+    at hand.
+    """
+    shared = _shared(shared)
+    built = built if built is not None else _mur_build(shared, window, seed)
+    _, stacks, _ = built
+    units = []
+    for u in large if large is not None else large_cloud_units(shared, window, seed, built):
+        if u.source != "mur_l4" or not u.stack_ref:
+            continue
+        st = stacks[u.stack_ref["stack"]]
+        t = u.stack_ref["t"]
+        (r0, r1), (c0, c1) = u.stack_ref["rows"], u.stack_ref["cols"]
+        observed = st.observed_input[:, r0:r1, c0:c1].copy()
+        observed[t] = u.observed_input
+        truth = st.truth[:, r0:r1, c0:c1].copy()
+        if not np.array_equal(truth[t], u.truth, equal_nan=True):
+            raise RuntimeError(f"series window of {u.name} differs from the large-cloud unit's truth")
+        name = f"series_{u.name}"
+        units.append(
+            Unit(
+                name=name,
+                set="large_clouds_series",
+                source=u.source,
+                region=u.region,
+                observed_input=observed,
+                truth=truth,
+                land=u.land.copy(),
+                lat=u.lat,
+                lon=u.lon,
+                time=np.asarray(st.time),
+                cases=[replace(c, name=f"series_{c.name}", set="large_clouds_series", tags=c.tags | {"t": t, "days": len(st.time)}) for c in u.cases],
+                stack_ref={"stack": u.stack_ref["stack"], "rows": (r0, r1), "cols": (c0, c1)},
+            )
+        )
+    return units
+
+
 # ----------------------------------------------------------------------------- swath edge
 
 
@@ -446,13 +496,15 @@ def load_extra_units(shared=None, window: int = 128, seed: int = 0, sets=SETS) -
     if unknown:
         raise ValueError(f"unknown case set(s) {unknown}; choose from {SETS}")
     shared = _shared(shared)
-    built = _mur_build(shared, window, seed) if {"mur_series", "large_clouds"} & set(sets) else None
+    built = _mur_build(shared, window, seed) if {"mur_series", "large_clouds", "large_clouds_series"} & set(sets) else None
     out = []
     for s in sets:
         if s == "mur_series":
             out += series_units(shared, window, seed, built)
         elif s == "large_clouds":
             out += large_cloud_units(shared, window, seed, built)
+        elif s == "large_clouds_series":
+            out += large_cloud_series_units(shared, window, seed, built)
         else:
             out += swath_edge_units(shared)
     return out

@@ -23,6 +23,7 @@ from benchmarks.cases_extra import (
     LARGE_FRACTION,
     LARGE_MIN_DEPTH,
     distance_bins,
+    large_cloud_series_units,
     large_cloud_units,
     local_cover,
     series_units,
@@ -98,6 +99,25 @@ def test_large_clouds_are_large(shared, built):
         assert (local_cover(missing, u.land)[core.hidden] > CORE_COVER).all()
         # the input hides exactly the scored pixels of 'all', and keeps every other observation
         np.testing.assert_array_equal(np.isnan(u.observed_input) & np.isfinite(u.truth), hid)
+
+
+def test_large_clouds_on_their_series_hide_the_same_pixels_on_their_day(shared, built):
+    large = [u for u in large_cloud_units(shared, 128, 0, built, size=128, slstr_size=128) if u.source == "mur_l4"]
+    units = large_cloud_series_units(shared, 128, 0, built, large)
+    assert len(units) == len(large) > 0
+    stacks = built[1]
+    for u, single in zip(units, large):
+        st = stacks[u.stack_ref["stack"]]
+        t = single.stack_ref["t"]
+        assert u.set == "large_clouds_series" and u.observed_input.shape == (len(st.time), 128, 128)
+        np.testing.assert_array_equal(u.observed_input[t], single.observed_input)  # the large cloud on its day
+        (r0, r1), (c0, c1) = u.stack_ref["rows"], u.stack_ref["cols"]
+        others = [k for k in range(len(st.time)) if k != t]
+        np.testing.assert_array_equal(u.observed_input[others], st.observed_input[others, r0:r1, c0:c1])  # the series' own clouds
+        for c, s in zip(u.cases, single.cases):
+            assert c.tags["t"] == t and c.tags["part"] == s.tags["part"] and c.set == "large_clouds_series"
+            np.testing.assert_array_equal(c.hidden, s.hidden)
+            assert np.isnan(u.observed_input[t][c.hidden]).all()
 
 
 def test_swath_edge_band_and_distance_bins(shared):
