@@ -17,8 +17,8 @@ their neighbouring days) closest to a Gaussian's; the fill applies it on the ste
 a neighbour (:func:`sstfill.xr.dispatch.error_array`).
 
 It is then measured on the held-out cases of the accuracy benchmark, every group apart: the
-43 standard windows (SLSTR, MUR, each cover bin), the MUR series, the large clouds and the
-swath-edge bands (filled everywhere, ``max_distance=None``): the fraction of errors within
+43 standard windows (SLSTR, MUR, each cover bin), the MUR series, the large clouds (as single
+images and on their series) and the swath-edge bands (filled everywhere, ``max_distance=None``): the fraction of errors within
 1, 2 and 3 predicted sigma (Gaussian: 68.3 / 95.4 / 99.7 %), the CRPS of the Gaussian beside
 the RMSE of the fill and of the best single-image peer on the same pixels, the reliability
 diagram and the spread-skill relation.
@@ -68,8 +68,8 @@ SINGLE_PEERS = ("laplace", "biharmonic", "telea")
 KELVIN = 273.15
 SLSTR_FIT_WINDOW = 128
 SLSTR_FIT_STRIDE = 64
-#: The accuracy benchmark's extra sets scored here (``large_clouds_series`` came later and is not yet).
-CALIBRATION_SETS = ("mur_series", "large_clouds", "swath_edge")
+#: The accuracy benchmark's extra sets scored here (all of them), and the group each is in.
+SET_GROUPS = {"mur_series": "MUR series", "large_clouds": "large clouds", "swath_edge": "swath edge", "large_clouds_series": "large clouds: MUR series"}
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -180,7 +180,7 @@ def heldout_items(shared: Path, seed: int = 0) -> list[Item]:
         lo, hi = c.target_bin
         groups = ("all standard", "SLSTR" if c.source == "slstr_l2" else "MUR", f"cover {int(lo * 100)}-{int(hi * 100)} %")
         items.append(Item(c.name, c.observed_input, c.truth, c.land, c.hidden, c.lat, c.lon, None, groups))
-    units, _ = build_units(shared, 128, seed, sets=CALIBRATION_SETS)
+    units, _ = build_units(shared, 128, seed, sets=tuple(SET_GROUPS))
     for u in units:
         scored = np.zeros(u.truth.shape, bool)
         for c in u.cases:
@@ -188,8 +188,8 @@ def heldout_items(shared: Path, seed: int = 0) -> list[Item]:
                 scored[c.tags["t"]] |= c.hidden
             else:
                 scored |= c.hidden
-        label = {"mur_series": "MUR series", "large_clouds": "large clouds", "swath_edge": "swath edge"}[u.set]
-        extra = (f"{label}: {'SLSTR' if u.source == 'slstr_l2' else 'MUR'}",) if u.set != "mur_series" else ()
+        label = SET_GROUPS[u.set]
+        extra = (f"{label}: {'SLSTR' if u.source == 'slstr_l2' else 'MUR'}",) if u.set in ("large_clouds", "swath_edge") else ()
         items.append(Item(u.name, u.observed_input, u.truth, u.land, scored, u.lat, u.lon, u.time, (label,) + extra, u.set in FILL_EVERYWHERE_SETS))
     return items
 
