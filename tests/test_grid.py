@@ -109,3 +109,30 @@ def test_projected_coordinates_in_kilometres_are_converted(units):
         np.testing.assert_allclose(b, a, rtol=0, atol=1e-9)
     for spacing in (pixel_spacing_km(metres, find_grid(metres)), pixel_spacing_km(km, find_grid(km))):
         np.testing.assert_allclose(spacing, 5.0)
+
+
+def _global_field_with_a_gap_across_the_dateline() -> xr.DataArray:
+    """A global 4-degree field (longitudes 0..356) with a gap across 0 degrees E and one across the dateline."""
+    import sstfill.testing
+
+    da = sstfill.testing.synthetic_sst(40, 90, land=False, lat0=-78.0, lon0=0.0, step=4.0)
+    values = da.values.copy()
+    values[10:22, 84:] = values[10:22, :7] = np.nan  # 0 degrees E: columns 84..89 and 0..6
+    values[25:30, 40:52] = np.nan  # the dateline (180 E)
+    return da.copy(data=values)
+
+
+@pytest.mark.parametrize("relabel", [lambda lon: (lon + 180.0) % 360.0 - 180.0, lambda lon: lon - 360.0 * (lon > 100)])
+def test_relabelled_global_longitudes_stay_periodic(relabel):
+    """Longitudes relabelled without sorting (180..358 then 0..178 read as -180..-2, 0..178) wrap as the sorted grid does.
+
+    They were taken for a regional grid: the gap across the seam was filled from one side
+    only, and its far pixels flagged beyond_reach.
+    """
+    da = _global_field_with_a_gap_across_the_dateline()
+    relabelled = da.assign_coords(lon=("lon", relabel(da.lon.values), da.lon.attrs))
+    assert find_grid(relabelled).periodic
+    reference = da.inpaint.fill(model="laplace", land=None, max_distance="3 px")
+    filled = relabelled.inpaint.fill(model="laplace", land=None, max_distance="3 px")
+    np.testing.assert_array_equal(filled.values, reference.values)
+    np.testing.assert_array_equal(filled["sst_fill_flag"].values, reference["sst_fill_flag"].values)

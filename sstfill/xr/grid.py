@@ -78,10 +78,14 @@ def _first(obj: xr.DataArray, cf_key: str, table: str, names: tuple[str, ...]) -
 
 
 def _is_periodic(lon: np.ndarray) -> bool:
-    """Whether 1-D longitudes are evenly spaced and span the whole circle."""
+    """Whether 1-D longitudes are evenly spaced and span the whole circle.
+
+    Steps are taken modulo 360, so a global grid relabelled without sorting (``lon % 360`` of
+    a -180..180 grid: 180..358, 0..178) wraps like the sorted one.
+    """
     if lon.size < 3:
         return False
-    step = np.diff(lon.astype("float64"))
+    step = (np.diff(lon.astype("float64")) + 180.0) % 360.0 - 180.0
     if not np.allclose(step, step[0], rtol=1e-3, atol=1e-6) or step[0] == 0:
         return False
     return bool(np.isclose(abs(step[0]) * lon.size, 360.0, rtol=1e-3))
