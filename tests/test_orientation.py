@@ -67,3 +67,25 @@ def test_canonical_order_follows_coordinates_across_the_dateline():
     grid = find_grid(da)
     assert canonical_flips(da, grid) == (False, False)  # increasing eastward, through the dateline
     assert canonical_flips(da.isel(lon=REVERSE, lat=REVERSE), grid) == (True, True)
+
+
+def test_transposed_curvilinear_field_is_filled_the_same(slstr_wide_clouds):
+    """A curvilinear field stored (ni, nj) instead of (nj, ni) is tiled along the same y and x.
+
+    y and x were the field's first and second dims: the transposed field was filled
+    transposed, on another tile lattice (up to 0.7 K apart with the Laplace fill).
+    """
+    gappy = slstr_wide_clouds.isel(lat=slice(0, 128), lon=slice(0, 160))
+    lon2, lat2 = np.meshgrid(gappy.lon.values, gappy.lat.values)
+    curvi = xr.DataArray(
+        gappy.values,
+        dims=("nj", "ni"),
+        coords={"lat": (("nj", "ni"), lat2, {"standard_name": "latitude"}), "lon": (("nj", "ni"), lon2, {"standard_name": "longitude"})},
+        name="sst",
+    )
+    transposed = curvi.transpose("ni", "nj")
+    assert find_grid(transposed).dims == ("nj", "ni")  # along nj the latitude changes
+    filled = curvi.inpaint.fill(model="laplace", land=None)
+    back = transposed.inpaint.fill(model="laplace", land=None).transpose("nj", "ni")
+    np.testing.assert_array_equal(back.values, filled.values)
+    np.testing.assert_array_equal(back["sst_fill_flag"].values, filled["sst_fill_flag"].values)

@@ -111,12 +111,48 @@ def _grid_mapping_wkt(obj: xr.DataArray, mapping: str, xy: tuple[str, str]) -> s
     return None if chosen is None else chosen.crs.to_wkt()
 
 
+def _northward_share(lat: np.ndarray, lon: np.ndarray, axis: int) -> float:
+    """Median share (0..1) of the northward component in the steps between neighbouring pixels along ``axis`` of ``lat``/``lon``."""
+    dlat = np.diff(lat, axis=axis)
+    dlon = (np.diff(lon, axis=axis) + 180.0) % 360.0 - 180.0
+    east = dlon * np.cos(np.radians(np.take(lat, range(lat.shape[axis] - 1), axis=axis)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.abs(dlat) / np.hypot(dlat, east)
+    share = share[np.isfinite(share)]
+    return float(np.median(share)) if share.size else np.nan
+
+
+def _curvilinear_dims(obj: xr.DataArray, lat_c: xr.DataArray, lon_c: xr.DataArray) -> tuple[str, str]:
+    """(y, x) dims of a curvilinear grid: y is the dim along which the 2-D latitude/longitude run more north-south.
+
+    Told by geography, not by the order of the dims, so a field and its transpose (``(ni, nj)``
+    instead of ``(nj, ni)``) are tiled the same way; where the two dims cannot be told apart
+    (a grid turned by 45 degrees, no finite position) the field's own order is kept. Read
+    from at most about 256 lines of each direction.
+    """
+    dims = tuple(d for d in obj.dims if d in lat_c.dims)
+    lat = lat_c.transpose(*dims)
+    lon = lon_c.transpose(*dims)
+    shares = []
+    for axis in (0, 1):
+        other = 1 - axis
+        step = max(1, lat.shape[other] // 256)
+        lines = {dims[other]: slice(None, None, step)}
+        sample_lat = np.asarray(lat.isel(lines).values, dtype="float64")
+        sample_lon = np.asarray(lon.isel(lines).values, dtype="float64")
+        shares.append(_northward_share(sample_lat, sample_lon, axis))
+    if np.isfinite(shares).all() and shares[1] > shares[0]:
+        return dims[1], dims[0]
+    return dims[0], dims[1]
+
+
 def find_grid(obj: xr.DataArray) -> SpatialGrid:
     """Identify the two spatial dimensions of ``obj``.
 
     Latitude and longitude are looked up through cf-xarray (``standard_name``, ``units``,
     ``axis``), then by common names; without them, projected ``x``/``y`` with a CF
-    ``grid_mapping`` are used.
+    ``grid_mapping`` are used. On a curvilinear grid (2-D latitude/longitude) y is the
+    dim along which the grid runs more north-south, whatever the order of the field's dims.
 
     Examples
     --------
@@ -134,7 +170,7 @@ def find_grid(obj: xr.DataArray) -> SpatialGrid:
             periodic = _is_periodic(np.asarray(lon_c.values))
             return SpatialGrid(lat_c.dims[0], lon_c.dims[0], lat, lon, "regular", periodic)
         if lat_c.ndim == 2 and lat_c.dims == lon_c.dims:
-            ydim, xdim = (d for d in obj.dims if d in lat_c.dims)
+            ydim, xdim = _curvilinear_dims(obj, lat_c, lon_c)
             return SpatialGrid(ydim, xdim, lat, lon, "curvilinear", False)
     x = _first(obj, "X", "axes", _X_NAMES)
     y = _first(obj, "Y", "axes", _Y_NAMES)
