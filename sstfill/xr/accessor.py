@@ -23,7 +23,7 @@ from sstfill.xr import cf
 from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.dispatch import error_array, fill_array
 from sstfill.xr.fields import check_field, pick_variable, without_earlier_fill
-from sstfill.xr.grid import SpatialGrid, canonical_flips, find_grid, flip_yx
+from sstfill.xr.grid import SpatialGrid, canonical_orientation, find_grid
 from sstfill.xr.land import find_land, observation_mask
 from sstfill.xr.reach import reach_mask
 from sstfill.xr.samples import hole_pattern
@@ -51,7 +51,7 @@ def _fill(
 ) -> xr.DataArray:
     """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
     name = da.name if da.name is not None else "field"
-    outputs = cf.output_names(name)
+    outputs = flag_name, error_name = cf.output_names(name)
     da = without_earlier_fill(da, dataset)  # an earlier fill's pixels are gaps again; its flag and error replaced, never left stale
     check_field(da)
     grid = find_grid(da)
@@ -71,29 +71,30 @@ def _fill(
         # trailing dims broadcast as they are; anything else is broadcast explicitly
         aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
         land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
-    clim = monthly_climatology(work, grid.dims, climatology, land_data, periodic_x=grid.periodic)
-    target = work if clim is None else clim.anomalies(work)  # what the model fills
-    # gaps beyond the reach of the data are not filled: handed to the fill as land, flagged 4
-    beyond = reach_mask(work, grid, max_distance, land_data)
+    orientation = canonical_orientation(work, grid)  # a mirrored or rolled copy of the field is filled the same, bit for bit
+    canon, canon_land = orientation.apply(work), orientation.apply_data(land_data)  # land's leading dims as they are
+    table = orientation.apply(climatology) if isinstance(climatology, xr.DataArray) else climatology  # matched by position
+    clim = monthly_climatology(canon, grid.dims, table, canon_land, periodic_x=grid.periodic)
+    target = canon if clim is None else clim.anomalies(canon)  # what the model fills
+    beyond = reach_mask(canon, grid, max_distance, canon_land)  # gaps beyond the data's reach: filled as land, flagged 4
     if beyond is not None:
-        land_data = beyond.data if land_data is None else beyond.data | land_data
-    flips = canonical_flips(work, grid)  # one orientation: a mirrored field is filled the same, bit for bit
-    series = time_context(work, model, grid.dims)  # each step's neighbouring steps, for a model that sees them
+        canon_land = beyond.data if canon_land is None else beyond.data | canon_land
+        beyond = orientation.undo(beyond, like=work)
+    series = time_context(canon, model, grid.dims)  # each step's neighbouring steps, for a model that sees them
     filled_data = fill_array(
-        flip_yx(target.data, flips), flip_yx(land_data, flips), model=model, plan=plan, periodic_x=grid.periodic,
+        target.data, canon_land, model=model, plan=plan, periodic_x=grid.periodic,
         batch_size=batch_size, min_observed=min_observed, fallback=fallback, time=series,
     )
-    filled = work.copy(data=flip_yx(filled_data, flips))
+    filled = canon.copy(data=filled_data)
     if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
-        filled = clim.restore(work, filled)
-        filled_data = flip_yx(filled.data, flips)
-    flag_name, error_name = outputs
-    coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da)}
-    if error:  # the standard error of each filled value, from the model's error model
+        filled = clim.restore(canon, filled)
+    coords = {}
+    if error:  # the standard error of each filled value, from the model's error model, in the fill's orientation
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
-        # in the fill's canonical orientation, like the fill: a mirrored field gets the same error bit for bit
-        sigma = work.copy(data=flip_yx(error_array(flip_yx(work.data, flips), filled_data, error_model=error_model, time=series), flips))
-        coords[error_name] = cf.error_variable(sigma.transpose(*da.dims), da, error_model.fitted_on)
+        sigma = canon.copy(data=error_array(canon.data, filled.data, error_model=error_model, time=series))
+        coords[error_name] = cf.error_variable(orientation.undo(sigma, like=work).transpose(*da.dims), da, error_model.fitted_on)
+    filled = orientation.undo(filled, like=work)
+    coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da), **coords}
     filled = filled.transpose(*da.dims)
     description = model.description if clim is None else f"{model.description}, {clim.note}"
     filled.attrs = cf.filled_attrs(da, description, flag_name, error_name if error else None, replaced=outputs)

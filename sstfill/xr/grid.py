@@ -3,8 +3,10 @@
 Everything downstream works in index space on the two spatial dimensions found here, so
 descending latitude, 0..360 or -180..180 longitudes, curvilinear and projected grids all
 tile the same way. Only periodicity (a global grid wraps in longitude) changes the tiling.
-:func:`canonical_flips` and :func:`flip_yx` put a field in one orientation (coordinates
-increasing) before it is filled, so a mirrored field is filled the same, bit for bit.
+:func:`canonical_orientation` puts a field in one orientation before it is filled
+(coordinates increasing, :func:`canonical_flips`; a longitude grid rolled to start at 0 degrees E
+if global, or to be one region if it is one stored across its seam), so a mirrored or
+rolled copy of a field is filled the same, bit for bit.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import xarray as xr
 
 from sstfill.errors import GridError
 
-__all__ = ["SpatialGrid", "find_grid", "lonlat_2d", "metres_per_unit", "canonical_flips", "flip_yx"]
+__all__ = ["SpatialGrid", "Orientation", "find_grid", "lonlat_2d", "metres_per_unit", "canonical_flips", "canonical_orientation", "flip_yx"]
 
 _LAT_NAMES = ("lat", "latitude", "nav_lat", "lat_rho", "LAT", "Latitude", "XLAT", "yc")
 _LON_NAMES = ("lon", "longitude", "nav_lon", "lon_rho", "LON", "Longitude", "XLONG", "xc")
@@ -274,6 +276,111 @@ def canonical_flips(obj: xr.DataArray, grid: SpatialGrid) -> tuple[bool, bool]:
                 step = _median_step(coord.values, coord.dims.index(dim), longitude)
         flips.append(step < 0)
     return flips[0], flips[1]
+
+
+def _canonical_roll(obj: xr.DataArray, grid: SpatialGrid, flip_x: bool) -> int:
+    """Columns to roll the (flipped) x axis left so that a longitude grid starts where it should.
+
+    Periodic: at the column with longitude in [-step/4, 3 step/4) modulo 360 (0 degrees E,
+    or just east of it), so a global grid stored 0..360 and -180..180 is tiled alike. A
+    regional grid whose longitudes, taken modulo 360 and read as a circle, are increasing
+    with the widest gap between two columns inside the array (a region across 0 degrees E
+    subset from a 0..360 product and sorted: 0..10 then 350..360) is rolled so that the
+    gap is at the array's edge and the region is contiguous. Otherwise 0.
+    """
+    if grid.kind != "regular" or grid.lon is None or obj.coords[grid.lon].dims != (grid.x_dim,) or obj.sizes[grid.x_dim] < 3:
+        return 0
+    lon = np.asarray(obj.coords[grid.lon].values, dtype="float64")[:: -1 if flip_x else 1]
+    if not np.isfinite(lon).all() or _median_step(lon, 0, True) <= 0:
+        return 0
+    gaps = (np.roll(lon, -1) - lon) % 360.0  # eastward from each column to the next, the last to the first
+    if grid.periodic:
+        return int(np.argmin((lon + float(np.median(gaps)) / 4.0) % 360.0))
+    widest = int(np.argmax(gaps))
+    return 0 if widest == lon.size - 1 or gaps[widest] <= 2.0 * float(np.median(gaps)) else widest + 1
+
+
+def _check_monotonic(obj: xr.DataArray, grid: SpatialGrid, orientation: Orientation) -> None:
+    """Raise :class:`GridError` if a 1-D latitude or longitude of ``obj`` goes back and forth (longitude: once rolled)."""
+    name = obj.name if obj.name is not None else "<unnamed>"
+    for coord, dim, longitude in ((grid.lat, grid.y_dim, False), (grid.lon, grid.x_dim, True)):
+        if coord is None or obj.coords[coord].dims != (dim,):
+            continue
+        values = np.asarray(obj.coords[coord].values, dtype="float64")
+        if longitude:
+            values = np.roll(values[:: -1 if orientation.flips[1] else 1], -orientation.roll)
+        step = np.diff(values)
+        if longitude:
+            step = (step + 180.0) % 360.0 - 180.0
+        step = step[np.isfinite(step)]
+        if (step > 0).any() and (step < 0).any():
+            raise GridError(
+                f"Variable {name!r}: its {coord!r} coordinate is not monotonic (it goes back and forth along {dim!r}), "
+                "so neighbouring pixels are not neighbours on the Earth.",
+                fix=f"Sort the field first: da.sortby({coord!r}).",
+            )
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """How a field is put in the fill's canonical orientation: spatial dims reversed, then x rolled.
+
+    :meth:`apply` reverses ``y_dim`` and ``x_dim`` as ``flips`` says (coordinates
+    increasing, :func:`canonical_flips`), then rolls ``x_dim`` left by ``roll`` columns
+    (:func:`_canonical_roll`); :meth:`undo` takes a result back. Coordinates go with the data.
+    """
+
+    y_dim: str
+    x_dim: str
+    flips: tuple[bool, bool] = (False, False)
+    roll: int = 0
+
+    def apply(self, obj: xr.DataArray) -> xr.DataArray:
+        """``obj`` (a DataArray on the grid) in canonical orientation."""
+        out = obj.isel({d: slice(None, None, -1) for d, flip in zip((self.y_dim, self.x_dim), self.flips) if flip and d in obj.dims})
+        return out.roll({self.x_dim: -self.roll}, roll_coords=True) if self.roll and self.x_dim in obj.dims else out
+
+    def undo(self, obj: xr.DataArray, like: xr.DataArray | None = None) -> xr.DataArray:
+        """A result in canonical orientation back in the field's; a lazy one rolled back in the chunks of ``like``."""
+        out = obj.roll({self.x_dim: self.roll}, roll_coords=True) if self.roll and self.x_dim in obj.dims else obj
+        out = out.isel({d: slice(None, None, -1) for d, flip in zip((self.y_dim, self.x_dim), self.flips) if flip and d in out.dims})
+        if self.roll and like is not None and hasattr(out.data, "dask") and like.chunks is not None:
+            out = out.chunk({d: c for d, c in like.chunksizes.items() if d in out.dims})
+        return out
+
+    def apply_data(self, data: Any) -> Any:
+        """A numpy or dask array whose last two axes are (y, x) in canonical orientation; None passes through."""
+        if data is None:
+            return None
+        data = flip_yx(data, self.flips)
+        if not self.roll:
+            return data
+        if hasattr(data, "dask"):
+            import dask.array as da
+
+            return da.roll(data, -self.roll, axis=-1)
+        return np.roll(data, -self.roll, axis=-1)
+
+
+def canonical_orientation(obj: xr.DataArray, grid: SpatialGrid) -> Orientation:
+    """The :class:`Orientation` a fill of ``obj`` runs in: a mirrored or rolled copy of a field is filled the same.
+
+    Raises
+    ------
+    GridError
+        A 1-D latitude or longitude that is not monotonic (shuffled rows or columns).
+
+    Examples
+    --------
+    >>> import sstfill.testing
+    >>> da = sstfill.testing.synthetic_sst(4, 10, land=False, lat0=-60.0, lon0=-180.0, step=36.0)
+    >>> canonical_orientation(da, find_grid(da))  # a global grid starts at 0 degrees E
+    Orientation(y_dim='lat', x_dim='lon', flips=(False, False), roll=5)
+    """
+    flips = canonical_flips(obj, grid)
+    orientation = Orientation(grid.y_dim, grid.x_dim, flips, _canonical_roll(obj, grid, flips[1]))
+    _check_monotonic(obj, grid, orientation)
+    return orientation
 
 
 def flip_yx(data: Any, flips: tuple[bool, bool]) -> Any:
