@@ -91,7 +91,7 @@ def _fill(
     coords = {}
     if error:  # the standard error of each filled value, from the model's error model, in the fill's orientation
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
-        sigma = canon.copy(data=error_array(canon.data, filled.data, error_model=error_model, time=series))
+        sigma = canon.copy(data=error_array(canon.data, filled.data, error_model=error_model, time=series, periodic_x=grid.periodic))
         coords[error_name] = cf.error_variable(orientation.undo(sigma, like=work).transpose(*da.dims), da, error_model.fitted_on)
     filled = orientation.undo(filled, like=work)
     coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da), **coords}

@@ -31,16 +31,8 @@ from sstfill.models.harmonic import LaplaceFiller
 from sstfill.models.inpainter import CPU_MICRO_BATCH
 
 __all__ = [
-    "fill_array",
-    "error_array",
-    "fill_block",
-    "run_tiles",
-    "harmonic_fallback",
-    "model_workers",
-    "torch_threads",
-    "FALLBACK_TOLERANCE",
-    "WHOLE_IMAGE_FALLBACK_PIXELS",
-    "NUMPY_GROUP_TILES",
+    "fill_array", "error_array", "fill_block", "run_tiles", "harmonic_fallback", "model_workers", "torch_threads",
+    "FALLBACK_TOLERANCE", "WHOLE_IMAGE_FALLBACK_PIXELS", "NUMPY_GROUP_TILES",
 ]
 
 
@@ -450,7 +442,7 @@ def _fill_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> np.ndarr
     return out[..., halo : halo + data.shape[-1]]
 
 
-def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel, time: TimeContext | None = None) -> Any:
+def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel, time: TimeContext | None = None, periodic_x: bool = False) -> Any:
     """Sigma of each filled pixel (:func:`sstfill.kernels.uncertainty.error_block`) of a numpy or dask array.
 
     With dask nothing is computed here: each block gets a halo of
@@ -459,8 +451,9 @@ def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorM
     are the input and the filled field, (..., ny, nx) alike; ``land`` broadcasts to them.
     ``time``: the fill's :class:`~sstfill.kernels.windows.TimeContext`, if it gave a model
     neighbouring steps; the steps that had one get the error model's ``series_scale``.
+    ``periodic_x``: the x axis wraps around (a global grid), and so do the features.
     """
-    sigma = _error_array(data, filled, land, error_model=error_model)
+    sigma = _error_array(data, filled, land, error_model=error_model, periodic_x=periodic_x)
     if time is None or error_model.series_scale == 1.0:
         return sigma
     with_neighbours = (np.asarray(time.steps) >= 0).any(axis=1)
@@ -470,12 +463,16 @@ def error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorM
     return sigma * factor.reshape(shape)
 
 
-def _error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel) -> Any:
-    """:func:`error_array` before the series scale."""
+def _error_array(data: Any, filled: Any, land: Any = None, *, error_model: ErrorModel, periodic_x: bool = False) -> Any:
+    """:func:`error_array` before the series scale; periodic: the columns the features need wrapped from the other end."""
     kernel = functools.partial(error_block, error_model=error_model)
+    wrap = min(ERROR_HALO, data.shape[-1]) if periodic_x else 0
     if not hasattr(data, "dask") and not hasattr(filled, "dask"):
+        def pad(a: Any) -> Any:  # numpy: wrapped as a dask block's periodic halo is
+            return a if a is None or not wrap else np.pad(a, [(0, 0)] * (a.ndim - 1) + [(wrap, wrap)], mode="wrap")
+
         land_np = None if land is None else np.asarray(land, dtype=bool)
-        return kernel(np.asarray(data), np.asarray(filled), land_np)
+        return kernel(pad(np.asarray(data)), pad(np.asarray(filled)), pad(land_np))[..., wrap : wrap + data.shape[-1]]
     import dask.array as da
 
     data, filled = da.asarray(data), da.asarray(filled)
@@ -492,9 +489,10 @@ def _error_array(data: Any, filled: Any, land: Any = None, *, error_model: Error
         kernel = functools.partial(kernel, land=None)
     depth = {axis: 0 for axis in range(data.ndim)}
     depth[data.ndim - 2] = ERROR_HALO if len(chunks[-2]) > 1 else 0
-    depth[data.ndim - 1] = ERROR_HALO if len(chunks[-1]) > 1 else 0
+    depth[data.ndim - 1] = wrap or (ERROR_HALO if len(chunks[-1]) > 1 else 0)
+    boundary = {axis: "periodic" if wrap and axis == data.ndim - 1 else "none" for axis in range(data.ndim)}
     sigma = da.map_overlap(
-        kernel, *arrays, depth=depth, boundary="none", trim=True, align_arrays=False,
+        kernel, *arrays, depth=depth, boundary=boundary, trim=True, align_arrays=False,
         dtype="float32", meta=np.array((), dtype="float32"),
     )
     return _in_chunks(sigma, given_chunks)
