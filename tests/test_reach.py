@@ -280,3 +280,36 @@ def test_the_distance_transform_is_shared_between_the_reach_and_the_error_variab
     assert reach.edt_to_observed(other) is not first and reach.edt_to_observed(other)[150, 100] != first[150, 100]
     scaled = reach.edt_to_observed(observed, (2.0, 1.0))
     np.testing.assert_array_equal(scaled, ndimage.distance_transform_edt(~observed, sampling=(2.0, 1.0)))
+
+
+def _mercator_field() -> xr.DataArray:
+    """0.25-degree longitudes, latitudes Mercator-spaced from the equator to 70 N (0.25 to 0.085 degrees); observed: the northernmost row."""
+    lat = np.degrees(np.arctan(np.sinh(np.radians(np.arange(400) * 0.25))))
+    lon = np.arange(-30.0, -20.0, 0.25)
+    values = np.full((lat.size, lon.size), np.nan, "float32")
+    values[-1] = 290.0
+    return xr.DataArray(values, dims=("lat", "lon"), coords={"lat": lat, "lon": lon}, name="sst")
+
+
+def test_uneven_latitudes_give_each_row_its_own_spacing():
+    """A reach in km on a Mercator-spaced grid is measured with the rows' own latitude steps.
+
+    Every row took the median step (0.18 degrees, from 35 N): 300 km from 70 N stopped at 150 km.
+    """
+    sst = _mercator_field()
+    beyond = reach_mask(sst, find_grid(sst), 300.0).values[:, 5]
+    nearest_beyond = sst.lat.values[np.flatnonzero(beyond)[-1]]
+    reached_km = np.radians(sst.lat.values[-1] - nearest_beyond) * 6371.0
+    assert 270.0 < reached_km < 315.0
+
+
+def test_a_row_without_latitude_takes_the_median_spacing():
+    """A NaN in a 1-D latitude no longer fails in the distance kernel (ValueError: pixel spacings must be finite)."""
+    sst = synthetic_sst(40, 60, land=False)
+    sst[10:30, 20:40] = np.nan
+    lat = sst.lat.values.copy()
+    lat[5] = np.nan
+    holed = sst.assign_coords(lat=("lat", lat, sst.lat.attrs))
+    filled = holed.inpaint.fill(model="laplace", max_distance=50)
+    expected = sst.inpaint.fill(model="laplace", max_distance=50)
+    np.testing.assert_array_equal(filled["sst_fill_flag"].values, expected["sst_fill_flag"].values)

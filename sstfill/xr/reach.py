@@ -11,7 +11,8 @@ it stay NaN and are flagged ``beyond_reach``. ``max_distance`` says how far:
 * ``None``: no limit, every gap is filled.
 
 Distances in km come from the grid: on a regular latitude/longitude grid the spacing of
-a row is ``dy = R dlat``, ``dx = R cos(lat) dlon`` (R = 6371 km, the local flat-Earth
+a row is ``dy = R dlat``, ``dx = R cos(lat) dlon`` (dlat the row's own latitude step where
+the steps are uneven; R = 6371 km, the local flat-Earth
 approximation: the distance to the nearest observation is measured with the spacing of
 the row it is measured from, which for reaches of tens to hundreds of km is within a
 few percent of the great-circle distance away from the poles); on curvilinear grids the
@@ -135,6 +136,39 @@ def _row_median(values: np.ndarray, ny: int) -> np.ndarray:
     return np.where(np.isfinite(rows), rows, np.nanmedian(values))
 
 
+def _finite_median(values: np.ndarray) -> float:
+    """Median of the finite values (NaN if none)."""
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else math.nan
+
+
+#: On a regular grid whose latitude steps differ by more than this fraction from their
+#: median (a Mercator-spaced grid, rows missing), each row takes its own step.
+UNEVEN_LATITUDE = 0.01
+
+
+def _regular_spacing_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-row (dy, dx) in km of a regular grid from its 1-D latitudes and longitudes, or None.
+
+    dy is the median latitude step, or each row's own (centred) step where the steps are
+    uneven (:data:`UNEVEN_LATITUDE`); dx the median longitude step times cos(latitude).
+    A row without a finite latitude takes the median spacing of the others.
+    """
+    dlat = abs(_finite_median(np.diff(lat))) if lat.size > 1 else math.nan
+    dlon = abs(_finite_median((np.diff(lon) + 180.0) % 360.0 - 180.0)) if lon.size > 1 else math.nan
+    dlat, dlon = (dlat if np.isfinite(dlat) else dlon), (dlon if np.isfinite(dlon) else dlat)
+    dy = np.full(lat.size, np.radians(dlat) * EARTH_RADIUS_KM)
+    if lat.size > 2 and np.isfinite(dlat) and dlat > 0:
+        rows = np.abs(np.gradient(lat))
+        if np.nanmax(np.abs(rows / dlat - 1.0), initial=0.0) > UNEVEN_LATITUDE:
+            dy = np.radians(np.where(np.isfinite(rows) & (rows > 0), rows, dlat)) * EARTH_RADIUS_KM
+    dx = np.radians(dlon) * EARTH_RADIUS_KM * np.cos(np.radians(lat))
+    dx = np.where(np.isfinite(dx), dx, _finite_median(dx))
+    if not (np.isfinite(dy).all() and np.isfinite(dx).all()) or (dy <= 0).any():
+        return None
+    return dy, np.maximum(dx, 1e-3 * dy)  # a pole row keeps a tiny, positive spacing
+
+
 def pixel_spacing_km(
     obj: xr.DataArray, grid: SpatialGrid
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -163,25 +197,10 @@ def pixel_spacing_km(
         if grid.crs_wkt is None and (grid.lat is None or grid.lon is None):
             return None
     if grid.kind == "regular":
-        lat = obj.coords[grid.lat].values.astype("float64")
-        lon = obj.coords[grid.lon].values.astype("float64")
-        dlat = abs(float(np.median(np.diff(lat)))) if lat.size > 1 else math.nan
-        dlon = (
-            abs(float(np.median((np.diff(lon) + 180.0) % 360.0 - 180.0)))
-            if lon.size > 1
-            else math.nan
+        return _regular_spacing_km(
+            obj.coords[grid.lat].values.astype("float64"),
+            obj.coords[grid.lon].values.astype("float64"),
         )
-        dy = np.radians(dlat if np.isfinite(dlat) else dlon) * EARTH_RADIUS_KM
-        dx = (
-            np.radians(dlon if np.isfinite(dlon) else dlat)
-            * EARTH_RADIUS_KM
-            * np.cos(np.radians(lat))
-        )
-        if not np.isfinite(dy) or dy <= 0:
-            return None
-        return np.full(ny, dy), np.maximum(
-            dx, 1e-3 * dy
-        )  # a pole row keeps a tiny, positive spacing
     lon, lat = lonlat_2d(obj, grid)
     dx = (
         _row_median(_haversine_km(lon[:, :-1], lat[:, :-1], lon[:, 1:], lat[:, 1:]), ny)
