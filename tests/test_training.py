@@ -219,6 +219,18 @@ def test_accessor_train_stops_at_its_time_budget(sst_series):
     assert len(model.history["val_loss"]) == 1  # the first epoch passes the budget
 
 
+@pytest.mark.parametrize("budget", [dict(max_minutes=float("nan")), dict(max_minutes=0), dict(max_minutes=-1), dict(max_seconds=float("nan")), dict(max_seconds=0)])
+def test_train_refuses_a_time_budget_that_is_none(budget):
+    """0, negative or NaN budgets are refused by name: NaN trained without end (every comparison False), 0 or less one epoch."""
+    from sstfill.errors import InputDataError
+
+    ds = synthetic_sst(128, 128, nt=6).to_dataset()
+    name = next(iter(budget))
+    with pytest.raises(InputDataError, match=f"{name}=.* is not a time budget.*more than 0") as info:
+        ds.inpaint.train("sst", epochs=2, preset="fast", progress=False, **budget)
+    assert info.value.argument == name
+
+
 def test_accessor_train_single_image_splits_by_region():
     ds = synthetic_sst(500, 200, land=False).to_dataset()
     from sstfill.xr.samples import tiles_from_dataarray

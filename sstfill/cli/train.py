@@ -64,7 +64,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     init = resolve_init(args.init) if adapting else None
     epochs = args.epochs if args.epochs is not None else (ADAPT_EPOCHS if adapting else FRESH_EPOCHS)
     max_minutes = args.max_minutes if args.max_minutes is not None or not adapting else ADAPT_MINUTES
-    if max_minutes is not None and max_minutes <= 0:
+    if max_minutes is not None and not max_minutes > 0:  # NaN too: it never ends a run
         raise CLIError(f"--max-minutes must be more than 0 (got {max_minutes:g}).")
     resume = None
     if args.resume is not None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["TrainSettings"]
+from sstfill.errors import InputDataError
+
+__all__ = ["TrainSettings", "check_budget"]
 
 
 @dataclass
@@ -65,3 +68,26 @@ def kept_epoch(history: dict) -> int | None:
         return None
     epochs = [int(e) for e in history.get("epoch") or []]
     return -1 if chosen == -1 else (epochs.index(chosen) if chosen in epochs else None)
+
+
+def check_budget(max_minutes: Any, max_seconds: Any) -> None:
+    """Raise :class:`InputDataError` unless each time budget given is a number of minutes (seconds) above 0.
+
+    ``None`` is no budget and ``inf`` an unlimited one; 0, a negative number or NaN are
+    refused, naming the argument (NaN compared as no budget at all, and 0 or less trained
+    one epoch whatever was asked).
+
+    Examples
+    --------
+    >>> check_budget(10, None)
+    >>> check_budget(float("nan"), None)
+    Traceback (most recent call last):
+    ...
+    sstfill.errors.InputDataError: max_minutes=nan is not a time budget: give the minutes to train, more than 0 (e.g. max_minutes=10), or None for no budget.
+    """
+    for name, value, unit, example in (("max_minutes", max_minutes, "minutes", 10), ("max_seconds", max_seconds, "seconds", 600)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or math.isnan(value) or value <= 0:
+            raise InputDataError(f"{name}={value!r} is not a time budget:", fix=f"give the {unit} to train, more than 0 (e.g. {name}={example}), or None for no budget.",
+                                 argument=name)

@@ -434,7 +434,8 @@ class DatasetInpaint(_Base):
             the starting ones included (``model.history["best_epoch"]``: -1 for them);
             with a time budget the budget decides when to stop, else ``patience=3``.
         max_minutes : float, optional
-            Time budget in minutes (``max_seconds`` in minutes; the smaller wins).
+            Time budget in minutes (``max_seconds`` in minutes; the smaller wins), more
+            than 0: 0, a negative number or NaN is refused.
         holes : str or sequence of str
             Kinds of synthetic holes (see :func:`sstfill.kernels.holes.make_holes`), and
             ``"own_clouds"``: windows of the dataset's own gaps, from other days and places

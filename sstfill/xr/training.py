@@ -17,6 +17,7 @@ from sstfill.models.inpainter import Inpainter
 from sstfill.models.latent import LatentConfig
 from sstfill.models.store import resolve_model
 from sstfill.training.latent import MAX_MISSING, train_latent
+from sstfill.training.settings import check_budget
 from sstfill.training.tiles import OWN_CLOUDS, draw_holes
 from sstfill.training.trainer import TrainSettings, fit, new_model
 from sstfill.xr.climatology import monthly_climatology
@@ -68,6 +69,7 @@ def train_model(
     Every option is required here: their defaults and meaning live in one place, the accessor.
     """
 
+    check_budget(max_minutes, max_seconds)  # before the data is read: a NaN budget trained without end
     check_field(da)
     grid = find_grid(da)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)
