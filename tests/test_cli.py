@@ -374,11 +374,12 @@ def test_fill_adapt_then_fill(tmp_path, cloudy_series):
         (["train", "IN", "--init", "no_such_model.npz", "-o", "m.npz"], "--init 'no_such_model.npz': no such model file"),
         (["train", "IN", "--holes", "own_clouds,nope", "-o", "m.npz"], "unknown kind(s) ['nope']; choose from "),  # own_clouds itself is accepted
         (["train", "IN", "--init", "fast", "--max-minutes", "nan", "-o", "m.npz"], "--max-minutes must be more than 0 (got nan)"),
+        (["train", "IN", "--steps-per-epoch", "0", "-o", "m.npz"], "--steps-per-epoch must be at least 1"),
         (["fill", "IN", "out.nc", "--adapt", "0"], "--adapt 0: give the minutes"),
         (["fill", "IN", "out.nc", "--model", "laplace", "--adapt", "1"], "has no weights to adapt"),
         (["fill", "IN", "out.nc", "--save-model", "m.npz"], "give --adapt MINUTES too"),
     ],
-    ids=["init-with-preset", "init-missing-file", "holes", "max-minutes-nan", "adapt-zero", "adapt-laplace", "save-model-without-adapt"],
+    ids=["init-with-preset", "init-missing-file", "holes", "max-minutes-nan", "steps-per-epoch-zero", "adapt-zero", "adapt-laplace", "save-model-without-adapt"],
 )
 def test_adapt_option_errors(tmp_path, cloudy_series, args, expect, monkeypatch, capsys):
     from sstfill.cli import main  # in this process: the options are checked before anything is read or trained

@@ -72,7 +72,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             resume = resolve_model_file(args.resume)
         except ModelFileError as err:
             raise CLIError(f"--resume {args.resume!r}: {cli_message(err, 'train')}") from err
-    for name, value in (("epochs", epochs), ("batch_size", args.batch_size), ("patience", args.patience)):
+    for name, value in (("epochs", epochs), ("batch_size", args.batch_size), ("patience", args.patience), ("max_tiles", args.max_tiles),
+                        ("steps_per_epoch", args.steps_per_epoch)):
         if value is not None and value < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be at least 1.")
     files = expand_inputs(args.inputs)

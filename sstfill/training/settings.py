@@ -10,7 +10,7 @@ import numpy as np
 
 from sstfill.errors import InputDataError
 
-__all__ = ["TrainSettings", "check_budget"]
+__all__ = ["TrainSettings", "check_budget", "check_options"]
 
 
 @dataclass
@@ -91,3 +91,52 @@ def check_budget(max_minutes: Any, max_seconds: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or math.isnan(value) or value <= 0:
             raise InputDataError(f"{name}={value!r} is not a time budget:", fix=f"give the {unit} to train, more than 0 (e.g. {name}={example}), or None for no budget.",
                                  argument=name)
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+
+
+def _is_count(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= 1
+
+
+def check_options(*, epochs: Any, batch_size: Any, patience: Any, steps_per_epoch: Any, stride: Any, max_tiles: Any, hole_fraction: Any, split: Any,
+                  min_valid: Any, lr: Any) -> None:
+    """Raise :class:`InputDataError` naming the first of ``train()``'s options that cannot be honoured, before the data is read.
+
+    Counts are whole numbers of at least 1 (``patience``, ``steps_per_epoch`` and
+    ``max_tiles`` may be None); ``hole_fraction`` is (low, high) with 0 < low <= high < 1;
+    ``split`` is (train, validation, test) fractions, none negative, train above 0;
+    ``min_valid`` is within [0, 1] and ``lr`` above 0 (both may be None: the defaults).
+    Without it, ``epochs=0`` returned an untrained model and the others failed deep inside
+    with numpy's, torch's or Python's own messages.
+
+    Examples
+    --------
+    >>> options = dict(epochs=3, batch_size=32, patience=None, steps_per_epoch=None, stride=32, max_tiles=None,
+    ...                hole_fraction=(0.1, 0.7), split=None, min_valid=None, lr=None)
+    >>> check_options(**options)
+    >>> check_options(**{**options, "epochs": 0})
+    Traceback (most recent call last):
+    ...
+    sstfill.errors.InputDataError: epochs=0 cannot be honoured: give a whole number of at least 1 (e.g. epochs=30).
+    """
+    examples = {"epochs": 30, "batch_size": 32, "patience": 5, "steps_per_epoch": 16, "stride": 32, "max_tiles": 10000}
+    counts = {"epochs": epochs, "batch_size": batch_size, "patience": patience, "steps_per_epoch": steps_per_epoch, "stride": stride, "max_tiles": max_tiles}
+    for name, value in counts.items():
+        if not (_is_count(value) or (value is None and name in ("patience", "steps_per_epoch", "max_tiles"))):
+            raise InputDataError(f"{name}={value!r} cannot be honoured:", fix=f"give a whole number of at least 1 (e.g. {name}={examples[name]}).", argument=name)
+    low_high = tuple(hole_fraction) if isinstance(hole_fraction, (tuple, list, np.ndarray)) else ()
+    if len(low_high) != 2 or not all(map(_is_number, low_high)) or not 0 < low_high[0] <= low_high[1] < 1:
+        raise InputDataError(f"hole_fraction={hole_fraction!r} cannot be honoured:",
+                             fix="give the (low, high) range of the fraction of a tile hidden, 0 < low <= high < 1 (e.g. hole_fraction=(0.1, 0.7)).", argument="hole_fraction")
+    if split is not None:
+        parts = tuple(split) if isinstance(split, (tuple, list, np.ndarray)) else ()
+        if len(parts) != 3 or not all(map(_is_number, parts)) or min(parts) < 0 or parts[0] <= 0:
+            raise InputDataError(f"split={split!r} cannot be honoured:",
+                                 fix="give the (train, validation, test) fractions, none negative and train above 0 (e.g. split=(0.65, 0.15, 0.2)).", argument="split")
+    if min_valid is not None and not (_is_number(min_valid) and 0 <= min_valid <= 1):
+        raise InputDataError(f"min_valid={min_valid!r} cannot be honoured:", fix="give the least observed fraction of a tile, from 0 to 1 (e.g. min_valid=0.8).", argument="min_valid")
+    if lr is not None and not (_is_number(lr) and lr > 0):
+        raise InputDataError(f"lr={lr!r} cannot be honoured:", fix="give a learning rate above 0 (e.g. lr=1e-4), or None for the default.", argument="lr")

@@ -17,7 +17,7 @@ from sstfill.models.inpainter import Inpainter
 from sstfill.models.latent import LatentConfig
 from sstfill.models.store import resolve_model
 from sstfill.training.latent import MAX_MISSING, train_latent
-from sstfill.training.settings import check_budget
+from sstfill.training.settings import check_budget, check_options
 from sstfill.training.tiles import OWN_CLOUDS, draw_holes
 from sstfill.training.trainer import TrainSettings, fit, new_model
 from sstfill.xr.climatology import monthly_climatology
@@ -70,6 +70,8 @@ def train_model(
     """
 
     check_budget(max_minutes, max_seconds)  # before the data is read: a NaN budget trained without end
+    check_options(epochs=epochs, batch_size=batch_size, patience=patience, steps_per_epoch=steps_per_epoch, stride=stride, max_tiles=max_tiles,
+                  hole_fraction=hole_fraction, split=split, min_valid=min_valid, lr=lr)
     check_field(da)
     grid = find_grid(da)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)
