@@ -121,6 +121,17 @@ def test_adapting_refuses_what_it_cannot_do(cloudy_series):
         clear.inpaint.train("sst", init="fast", holes="own_clouds", max_minutes=0.01, progress=False)
 
 
+def test_an_explicit_preset_is_refused_where_it_would_be_ignored(cloudy_series):
+    """train(init=..., preset=...) adapted the init model and dropped the preset silently (sstfill train refuses --init with --preset); model= too."""
+    ds = cloudy_series.to_dataset()
+    with pytest.raises(TypeError, match="init= or preset=, not both.*Drop preset='default'"):
+        ds.inpaint.train("sst", init="fast", preset="default", max_minutes=0.01, progress=False)
+    with pytest.raises(TypeError, match="model= or preset=, not both"):
+        ds.inpaint.train("sst", model=load_bundled_model("fast"), preset="report", epochs=1, progress=False)
+    with pytest.raises(TypeError, match="does not take preset, patience"):  # a latent model has no preset nor early stopping
+        ds.inpaint.train("sst", method="latent", preset="fast", patience=3, epochs=1, progress=False)
+
+
 def test_training_from_a_model_file_never_changes_the_loaded_copy(cloudy_series):
     """Runs start from a copy: the model of the file, shared by every fill in the process, stays as saved."""
     from sstfill.models.store import bundled_model_path

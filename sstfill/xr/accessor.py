@@ -387,7 +387,7 @@ class DatasetInpaint(_Base):
         split_by: str | None = None,
         device: str = "auto",
         seed: int = 0,
-        preset: str = "default",
+        preset: str | None = None,
         model: Any = None,
         stride: int = 32,
         min_valid: float | None = None,
@@ -421,9 +421,9 @@ class DatasetInpaint(_Base):
             The variable (needed when the dataset has several).
         method : {"autoencoder", "latent"}
             "latent": a DCGAN on the whole tiles that fills by searching its latent space
-            (:mod:`sstfill.models.latent`, guide "Latent-space inpainting"); it ignores
-            ``init``, ``model``, ``preset``, ``patience`` and checkpoints, and ``**config``
-            sets :class:`~sstfill.models.latent.LatentConfig` fields.
+            (:mod:`sstfill.models.latent`, guide "Latent-space inpainting"), trained afresh
+            in one run: it refuses ``init``, ``model``, ``preset``, ``patience`` and
+            checkpoints, and ``**config`` sets :class:`~sstfill.models.latent.LatentConfig` fields.
         init : "auto", "default", "fast", "context", path or Inpainter, optional
             Adapt a copy of this model instead of training a fresh ``preset`` one ("auto":
             context on a series, default on an image: :func:`~sstfill.xr.series.auto_init_name`). Changes
@@ -457,8 +457,10 @@ class DatasetInpaint(_Base):
         device : "auto", "cpu" or "cuda"
         seed : int
             Makes CPU training reproducible.
-        preset : str
-            Architecture preset of :data:`sstfill.models.networks.PRESETS`; ``**config`` overrides
+        preset : str, optional
+            Architecture preset of a fresh model, :data:`sstfill.models.networks.PRESETS`
+            (default ``"default"``); refused with ``init`` or ``model``, whose architecture
+            is kept. ``**config`` overrides
             any :class:`~sstfill.models.networks.ModelConfig` field (e.g. ``discriminator="pair"``,
             ``adversarial_weight=0``).
         model : Inpainter, optional

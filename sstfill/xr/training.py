@@ -50,7 +50,7 @@ def train_model(
     split_by: str | None,
     device: str,
     seed: int,
-    preset: str,
+    preset: str | None,
     model: Any,
     stride: int,
     min_valid: float | None,
@@ -82,7 +82,7 @@ def train_model(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "latent":
-        unused = {"init": init, "model": model, "checkpoint": checkpoint, "resume": resume}
+        unused = {"init": init, "model": model, "preset": preset, "patience": patience, "checkpoint": checkpoint, "resume": resume}
         given = [k for k, v in unused.items() if v is not None]
         if given:
             raise TypeError(f"train(method='latent') does not take {', '.join(given)}: a latent (DCGAN) model is trained from scratch, in one run.")
@@ -94,6 +94,11 @@ def train_model(
     if init is not None and wants_auto(init):  # the bundled model that adapts best to this field
         init = auto_init_name(work, grid.dims)
     adapting = init is not None
+    if preset is not None and (adapting or model is not None):  # it would be ignored: the model's own architecture is kept
+        given = "init" if adapting else "model"
+        raise TypeError(f"train() takes {given}= or preset=, not both: {given}= keeps that model's architecture. "
+                        f"Drop preset={preset!r} to start from that model, or drop {given}= to train a fresh {preset!r} model.")
+    preset = preset if preset is not None else "default"
     if adapting:
         if model is not None:
             raise TypeError("train() takes init= or model=, not both (init= adapts a copy of a model to this dataset).")
