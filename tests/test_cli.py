@@ -466,6 +466,44 @@ def test_unwritable_model_paths_fail_before_training(tmp_path, cloudy_series, mo
     assert sorted(os.listdir(tmp_path)) == ["afile"]
 
 
+def test_model_paths_never_replace_an_input_each_other_or_a_file_that_is_no_model(tmp_path, cloudy_series, monkeypatch, capsys):
+    """train -o IN --overwrite replaced the input with the model; --checkpoint IN replaced it every epoch; -o X --checkpoint X trained, then failed on
+    its own checkpoint; fill --save-model IN --overwrite replaced the input, --save-model OUTPUT failed after the fill. Refused before anything is trained."""
+    import shutil
+
+    from sstfill.cli import main
+    from sstfill.cli.common import check_written_files
+    from sstfill.xr.accessor import DatasetInpaint
+
+    def never(self, var=None, **kwargs):
+        raise AssertionError("trained before the paths were checked")
+
+    monkeypatch.setattr(DatasetInpaint, "train", never)
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(cloudy_series, "in.nc")
+    Path("notes.txt").write_text("keep me")
+    before = {name: Path(name).read_bytes() for name in ("in.nc", "notes.txt")}
+    cases = [
+        (["train", "in.nc", "-o", "in.nc", "--overwrite"], "--out 'in.nc' is also an input"),
+        (["train", "in.nc", "-o", "m.npz", "--checkpoint", "in.nc"], "--checkpoint 'in.nc' is also an input"),
+        (["train", "in.nc", "-o", "m.npz", "--checkpoint", "./m.npz"], "--out and --checkpoint name the same file"),
+        (["train", "in.nc", "-o", "notes.txt", "--overwrite"], "--out 'notes.txt' exists and is not an sstfill model file"),
+        (["train", "in.nc", "-o", "m.npz", "--checkpoint", "notes.txt"], "--checkpoint 'notes.txt' exists and is not an sstfill model file"),
+        (["fill", "in.nc", "out.nc", "--adapt", "1", "--save-model", "in.nc", "--overwrite"], "--save-model 'in.nc' is also an input"),
+        (["fill", "in.nc", "out.nc", "--adapt", "1", "--save-model", "out.nc"], "OUTPUT and --save-model name the same file"),
+        (["fill", "in.nc", "out.nc", "--adapt", "1", "--save-model", "notes.txt", "--overwrite"], "is not an sstfill model file"),
+    ]
+    for args, expect in cases:
+        assert main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("sstfill: error:") and expect in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(os.listdir(tmp_path)) == ["in.nc", "notes.txt"]
+    assert all(Path(name).read_bytes() == data for name, data in before.items())
+    sstfill.Inpainter.from_preset("fast").save("old.npz")  # an earlier model is replaced with --overwrite, and an earlier checkpoint
+    check_written_files({"--out": "old.npz"}, ["in.nc"], overwrite=True)
+    check_written_files({"--out": "m.npz", "--checkpoint": "old.npz"}, ["in.nc"], overwrite=False)
+
+
 def test_a_model_file_that_appears_meanwhile_is_kept_without_overwrite(tmp_path):
     model = sstfill.Inpainter.from_preset("fast")
     target = tmp_path / "m.npz"

@@ -19,6 +19,7 @@ __all__ = [
     "NORMALISED_UNITS",
     "CLI_FIXES",
     "cli_message",
+    "check_written_files",
 ]
 
 #: How scores in a training history are labelled: each tile is standardised by its observed pixels.
@@ -248,3 +249,38 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     if kept_start:
         text += " (no epoch beat the starting weights: kept them)"
     return text
+
+
+def check_written_files(written: dict[str, str | Path | None], inputs: list[str], overwrite: bool) -> None:
+    """Refuse, before anything is read, a model file a command would write over an input, another of its outputs or a file that is no model.
+
+    ``written`` maps each option (``"--out"``, ``"--checkpoint"``, ``"--save-model"``,
+    ``"OUTPUT"``) to the path it writes (None: not given); ``inputs`` are the expanded
+    input files. An input is never replaced, even with ``overwrite``; two options naming
+    one file would overwrite each other (a checkpoint is rewritten every epoch, the model
+    comes last); an existing file that is not an sstfill model (a netCDF file, notes) is
+    never replaced by a model file (the options other than ``OUTPUT``), even with
+    ``overwrite`` or as a ``--checkpoint``, which replaces its earlier checkpoint.
+
+    Examples
+    --------
+    >>> check_written_files({"--out": "m.npz", "--checkpoint": "m.npz"}, [], overwrite=True)
+    Traceback (most recent call last):
+    ...
+    sstfill.errors.CLIError: --out and --checkpoint name the same file 'm.npz': each would replace the other. Give them different names.
+    """
+    from sstfill.models.files import is_model_file
+
+    given = {option: Path(path).expanduser() for option, path in written.items() if path is not None}
+    sources = {Path(p).expanduser().resolve(): p for p in inputs}
+    seen: dict[Path, str] = {}
+    for option, path in given.items():
+        where = path.resolve()
+        if where in sources:
+            raise CLIError(f"{option} {str(path)!r} is also an input: not replaced, even with --overwrite. Write it under another name.")
+        if where in seen:
+            raise CLIError(f"{seen[where]} and {option} name the same file {str(path)!r}: each would replace the other. Give them different names.")
+        seen[where] = option
+        if option != "OUTPUT" and path.is_file() and (overwrite or option == "--checkpoint") and not is_model_file(path):
+            raise CLIError(f"{option} {str(path)!r} exists and is not an sstfill model file: not replaced, even with --overwrite. "
+                           "Choose another name, or delete it first if you mean to replace it.")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sstfill.atomic import check_target
-from sstfill.cli.common import adaptation_scores, climatology_arg, format_count, parse_chunks, resolve_cli_model, resolve_init, say
+from sstfill.cli.common import adaptation_scores, check_written_files, climatology_arg, format_count, parse_chunks, resolve_cli_model, resolve_init, say
 from sstfill.errors import CLIError
 
 __all__ = ["cmd_fill", "flag_counts", "error_quantiles", "max_distance_arg"]
@@ -180,6 +180,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     for p in files:  # never replace an input (a forgotten output name after a glob)
         if Path(p).expanduser().resolve() == target.resolve():
             raise CLIError(f"Output {output!r} is also an input: write the filled data under another name.")
+    check_written_files({"OUTPUT": target, "--save-model": save_model}, files, args.overwrite)  # the adapted model over an input, the output or no model
     chunks = parse_chunks(args.chunks)
     ds = open_inputs(files, chunks=chunks)
     if args.var is not None and args.var not in ds.data_vars:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sstfill.atomic import check_target
-from sstfill.cli.common import adaptation_scores, cli_message, climatology_arg, history_lines, parse_chunks, resolve_init, say
+from sstfill.cli.common import adaptation_scores, check_written_files, cli_message, climatology_arg, history_lines, parse_chunks, resolve_init, say
 from sstfill.errors import CLIError, ModelFileError
 
 __all__ = ["cmd_train", "ADAPT_EPOCHS", "ADAPT_MINUTES", "FRESH_EPOCHS"]
@@ -77,6 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if value is not None and value < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be at least 1.")
     files = expand_inputs(args.inputs)
+    check_written_files({"--out": out, "--checkpoint": args.checkpoint}, files, args.overwrite)  # never over an input, each other, or a file that is no model
     ds = open_inputs(files, chunks=parse_chunks(args.chunks))
     kwargs: dict[str, Any] = dict(
         epochs=epochs,

@@ -32,7 +32,7 @@ from sstfill.errors import ModelFileError
 
 __all__ = [
     "FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state", "build_model",
-    "check_state_shapes", "check_config_types",
+    "check_state_shapes", "check_config_types", "is_model_file",
 ]
 
 FORMAT = "sstfill-model/1"
@@ -107,6 +107,24 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
         return legacy
     raise ModelFileError(f"Model file {str(path)!r} does not exist.", fix="Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.",
                          argument="model")
+
+
+def is_model_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file written by ``model.save`` (an ``.npz`` archive with a ``__config__`` entry); reads the archive's directory only.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> text = Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> _ = text.write_text("not a model")
+    >>> is_model_file(text), is_model_file(text.parent / "missing.npz")
+    (False, False)
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "__config__.npy" in archive.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 def _archives_in(folder: Path, limit: int = 200) -> list[str]:
