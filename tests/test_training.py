@@ -245,6 +245,19 @@ def test_train_refuses_options_it_cannot_honour(option):
     assert info.value.argument == name
 
 
+def test_checkpoint_never_replaces_a_file_that_is_no_model(tmp_path):
+    """checkpoint= naming an existing data file replaced it with a checkpoint after the first epoch, silently."""
+    from sstfill.errors import OutputError
+
+    data = tmp_path / "data.nc"
+    synthetic_sst(64, 64).to_dataset().to_netcdf(data)
+    before = data.read_bytes()
+    ds = synthetic_sst(128, 128, nt=6).to_dataset()
+    with pytest.raises(OutputError, match="checkpoint=.*data.nc.* is not an sstfill model file") as info:
+        ds.inpaint.train("sst", preset="fast", epochs=1, checkpoint=str(data), progress=False)
+    assert info.value.argument == "checkpoint" and data.read_bytes() == before
+
+
 def test_accessor_train_single_image_splits_by_region():
     ds = synthetic_sst(500, 200, land=False).to_dataset()
     from sstfill.xr.samples import tiles_from_dataarray

@@ -473,7 +473,8 @@ class DatasetInpaint(_Base):
             Stop after the epoch in which the training time passes this (a time budget
             on a laptop); the best weights so far are returned.
         checkpoint : path, optional
-            Saved after every epoch; ``resume=`` takes it back.
+            Saved after every epoch; ``resume=`` takes it back. An existing file there must
+            be an sstfill model file (an earlier checkpoint): any other is refused, not replaced.
         progress : bool
             Progress bar with the losses.
         climatology : "auto", "monthly", None or DataArray

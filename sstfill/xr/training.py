@@ -7,12 +7,14 @@ every option does); this is its body.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import xarray as xr
 
-from sstfill.errors import InputDataError, ModelMismatchError
+from sstfill.errors import InputDataError, ModelMismatchError, OutputError
+from sstfill.models.files import is_model_file
 from sstfill.models.inpainter import Inpainter
 from sstfill.models.latent import LatentConfig
 from sstfill.models.store import resolve_model
@@ -72,6 +74,9 @@ def train_model(
     check_budget(max_minutes, max_seconds)  # before the data is read: a NaN budget trained without end
     check_options(epochs=epochs, batch_size=batch_size, patience=patience, steps_per_epoch=steps_per_epoch, stride=stride, max_tiles=max_tiles,
                   hole_fraction=hole_fraction, split=split, min_valid=min_valid, lr=lr)
+    if checkpoint is not None and Path(checkpoint).expanduser().is_file() and not is_model_file(Path(checkpoint).expanduser()):
+        raise OutputError(f"checkpoint={str(checkpoint)!r} exists and is not an sstfill model file: it would be replaced after the first epoch.",
+                          fix="Name a new file, or an earlier checkpoint of this run, for checkpoint=.", argument="checkpoint")
     check_field(da)
     grid = find_grid(da)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)
