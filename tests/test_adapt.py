@@ -132,6 +132,13 @@ def test_an_explicit_preset_is_refused_where_it_would_be_ignored(cloudy_series):
         ds.inpaint.train("sst", method="latent", preset="fast", patience=3, epochs=1, progress=False)
 
 
+def test_the_recorded_time_span_is_first_to_last_whatever_the_order_of_the_steps(cloudy_series):
+    """Steps stored out of order (newest first, or shuffled) were recorded as their first and last stored: a span from 2021-01-04 to 2021-01-01."""
+    shuffled = cloudy_series.isel(time=[2, 0, 3, 1]).to_dataset()
+    model = shuffled.inpaint.train("sst", init="fast", max_minutes=0.005, steps_per_epoch=1, batch_size=4, max_tiles=4, progress=False)
+    assert model.adapted_on["time_span"] == [str(cloudy_series.time.values[0])[:19], str(cloudy_series.time.values[-1])[:19]]
+
+
 def test_training_from_a_model_file_never_changes_the_loaded_copy(cloudy_series):
     """Runs start from a copy: the model of the file, shared by every fill in the process, stays as saved."""
     from sstfill.models.store import bundled_model_path

@@ -223,6 +223,6 @@ def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: An
         record["source"] = str(source)
     time_dim = find_time_dim(da, find_grid(da).dims)
     if time_dim is not None and da.sizes[time_dim]:
-        t = da[time_dim].values
-        record["time_span"] = [str(t[0])[:19], str(t[-1])[:19]]
+        t = da[time_dim].values  # first and last in time, whatever the order of the steps
+        record["time_span"] = [str(t.min())[:19], str(t.max())[:19]]
     return record
