@@ -258,6 +258,16 @@ def test_checkpoint_never_replaces_a_file_that_is_no_model(tmp_path):
     assert info.value.argument == "checkpoint" and data.read_bytes() == before
 
 
+def test_images_smaller_than_a_tile_are_refused_saying_so():
+    """40 x 40 images said 'Training needs tiles in both training (0) and validation (0) sets: use ... a smaller min_valid', which cannot help."""
+    from sstfill.errors import InputDataError
+
+    ds = synthetic_sst(40, 90, nt=6).to_dataset()
+    for init in (None, "fast"):
+        with pytest.raises(InputDataError, match="'sst' has images of 40 x 90 pixels, smaller than the model's 64 x 64 tiles.*at least 64 pixels"):
+            ds.inpaint.train("sst", init=init, preset=None if init else "fast", epochs=1, progress=False)
+
+
 def test_accessor_train_single_image_splits_by_region():
     ds = synthetic_sst(500, 200, land=False).to_dataset()
     from sstfill.xr.samples import tiles_from_dataarray

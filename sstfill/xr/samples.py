@@ -119,6 +119,10 @@ def tiles_from_dataarray(
 
     if by not in ("auto", "space"):
         raise ValueError(f"by must be 'auto' or 'space', got {by!r}")
+    ny, nx = (da.sizes[d] for d in spatial)
+    if min(ny, nx) < tile:  # not a tile to cut, whatever the split or min_valid
+        raise InputDataError(f"Variable {da.name!r} has images of {ny} x {nx} pixels, smaller than the model's {tile} x {tile} tiles: there is no tile to learn from.",
+                             fix=f"Train on a larger region, at least {tile} pixels along {spatial[0]!r} and {spatial[1]!r}.")
     if by == "auto" and other and da.sizes[other[0]] >= 3:
         dim = other[0]
         blocks = split_blocks(da.sizes[dim], split)
