@@ -139,6 +139,15 @@ def test_the_recorded_time_span_is_first_to_last_whatever_the_order_of_the_steps
     assert model.adapted_on["time_span"] == [str(cloudy_series.time.values[0])[:19], str(cloudy_series.time.values[-1])[:19]]
 
 
+def test_a_missing_init_file_says_what_init_takes(cloudy_series, tmp_path):
+    """init='missing.npz' said 'or pass model=None for the bundled model': fill's fix, and model= means something else to train()."""
+    from sstfill.errors import ModelFileError
+
+    with pytest.raises(ModelFileError, match="init=.*missing.npz.*does not exist. Pass init='auto'") as info:
+        cloudy_series.to_dataset().inpaint.train("sst", init=str(tmp_path / "missing.npz"), max_minutes=0.01, progress=False)
+    assert info.value.argument == "init" and "model=None" not in str(info.value)
+
+
 def test_training_from_a_model_file_never_changes_the_loaded_copy(cloudy_series):
     """Runs start from a copy: the model of the file, shared by every fill in the process, stays as saved."""
     from sstfill.models.store import bundled_model_path

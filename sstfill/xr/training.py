@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import xarray as xr
 
-from sstfill.errors import InputDataError, ModelMismatchError, OutputError
+from sstfill.errors import InputDataError, ModelFileError, ModelMismatchError, OutputError
 from sstfill.models.files import is_model_file
 from sstfill.models.inpainter import Inpainter
 from sstfill.models.latent import LatentConfig
@@ -107,7 +107,11 @@ def train_model(
     if adapting:
         if model is not None:
             raise TypeError("train() takes init= or model=, not both (init= adapts a copy of a model to this dataset).")
-        model = resolve_model(init, device=None)
+        try:
+            model = resolve_model(init, device=None)
+        except ModelFileError as err:  # its fix spoke of fill's model=None, which is not what init= wants
+            raise ModelFileError(f"init={init!r}: {err.problem}", fix="Pass init='auto', 'default', 'fast', 'context', an existing model file or an Inpainter.",
+                                 argument="init") from err
         if not isinstance(model, Inpainter):
             raise ModelMismatchError(f"Model {init!r} is not an autoencoder that can be adapted.", argument="init",
                                      fix="Pass init='default', 'fast', 'context', a model file or an Inpainter (a latent model is trained afresh with method='latent').")
