@@ -2,7 +2,7 @@
 
 No maths lives here: grids come from :mod:`sstfill.xr.grid`, land from
 :mod:`sstfill.xr.land`, synthetic holes from :mod:`sstfill.xr.samples`, the fill from
-:mod:`sstfill.xr.dispatch`, metadata from :mod:`sstfill.xr.cf`. The accessors keep no
+:mod:`sstfill.xr.filling`, metadata from :mod:`sstfill.xr.cf`. The accessors keep no
 state besides the wrapped object; what both do (a mask, a fill) is one module-level
 function that takes the dataset to search for land explicitly.
 """
@@ -15,91 +15,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sstfill.errors import InputDataError, ModelMismatchError
-from sstfill.kernels.tiling import TilePlan
-from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
+from sstfill.errors import InputDataError
 from sstfill.models.store import resolve_model
 from sstfill.xr import cf
-from sstfill.xr.climatology import monthly_climatology
-from sstfill.xr.dispatch import error_array, fill_array
-from sstfill.xr.fields import check_field, pick_variable, without_earlier_fill
-from sstfill.xr.grid import SpatialGrid, canonical_orientation, find_grid
+from sstfill.xr.filling import fill_field
+from sstfill.xr.fields import check_field, pick_variable
+from sstfill.xr.grid import SpatialGrid, find_grid
 from sstfill.xr.land import find_land, observation_mask
-from sstfill.xr.reach import reach_mask
 from sstfill.xr.samples import hole_pattern
-from sstfill.xr.series import auto_model_name, time_context, wants_auto
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
-
-
-def _fill(
-    da: xr.DataArray,
-    model: Any = None,
-    dataset: xr.Dataset | None = None,
-    *,
-    land: Any = "auto",
-    tile: int | None = None,
-    overlap: int = 16,
-    batch_size: int | None = None,
-    min_observed: float = 0.0,
-    fallback: bool = True,
-    device: str | None = "auto",
-    precision: str | None = None,
-    max_distance: Any = "auto",
-    error: bool = True,
-    climatology: Any = "auto",
-) -> xr.DataArray:
-    """:meth:`DataArrayInpaint.fill`; land is also looked for in ``dataset``, if given."""
-    name = da.name if da.name is not None else "field"
-    outputs = flag_name, error_name = cf.output_names(name)
-    da = without_earlier_fill(da, dataset)  # an earlier fill's pixels are gaps again; its flag and error replaced, never left stale
-    check_field(da)
-    grid = find_grid(da)
-    work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)  # other dims, then y, x
-    model = resolve_model(auto_model_name(work, grid.dims) if wants_auto(model) else model, device, precision)  # context on daily series
-    model_tile = getattr(model, "tile_size", None)
-    if tile is not None and model_tile is not None and tile != model_tile:
-        raise ModelMismatchError(
-            f"Variable {name!r}: tile={tile} but the model was trained on {model_tile}x{model_tile} "
-            f"tiles. Drop the tile argument or pass tile={model_tile}."
-        )
-    plan = TilePlan(tile or model_tile or 64, overlap, margin=getattr(model, "context_margin", 0))
-    land_da = find_land(da, grid, land, dataset)
-    land_data = None
-    if land_da is not None:
-        land_da = land_da.transpose(*[d for d in work.dims if d in land_da.dims])
-        # trailing dims broadcast as they are; anything else is broadcast explicitly
-        aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
-        land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
-    orientation = canonical_orientation(work, grid)  # a mirrored or rolled copy of the field is filled the same, bit for bit
-    canon, canon_land = orientation.apply(work), orientation.apply_data(land_data)  # land's leading dims as they are
-    table = orientation.apply(climatology) if isinstance(climatology, xr.DataArray) else climatology  # matched by position
-    clim = monthly_climatology(canon, grid.dims, table, canon_land, periodic_x=grid.periodic)
-    target = canon if clim is None else clim.anomalies(canon)  # what the model fills
-    beyond = reach_mask(canon, grid, max_distance, canon_land)  # gaps beyond the data's reach: filled as land, flagged 4
-    if beyond is not None:
-        canon_land = beyond.data if canon_land is None else beyond.data | canon_land
-        beyond = orientation.undo(beyond, like=work)
-    series = time_context(canon, model, grid.dims)  # each step's neighbouring steps, for a model that sees them
-    filled_data = fill_array(
-        target.data, canon_land, model=model, plan=plan, periodic_x=grid.periodic,
-        batch_size=batch_size, min_observed=min_observed, fallback=fallback, time=series,
-    )
-    filled = canon.copy(data=filled_data)
-    if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
-        filled = clim.restore(canon, filled)
-    coords = {}
-    if error:  # the standard error of each filled value, from the model's error model, in the fill's orientation
-        error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
-        sigma = canon.copy(data=error_array(canon.data, filled.data, error_model=error_model, time=series, periodic_x=grid.periodic))
-        coords[error_name] = cf.error_variable(orientation.undo(sigma, like=work).transpose(*da.dims), da, error_model.fitted_on)
-    filled = orientation.undo(filled, like=work)
-    coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da), **coords}
-    filled = filled.transpose(*da.dims)
-    description = model.description if clim is None else f"{model.description}, {clim.note}"
-    filled.attrs = cf.filled_attrs(da, description, flag_name, error_name if error else None, replaced=outputs)
-    filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
-    return filled.assign_coords(coords)
 
 
 class _Base:
@@ -266,7 +191,7 @@ class DataArrayInpaint(_Base):
             are treated as missing: they are filled and flagged 1, never returned as observed.
         """
         options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error, climatology=climatology)
-        return _fill(self._obj, model, land=land, device=device, precision=precision, max_distance=max_distance, **options)
+        return fill_field(self._obj, model, land=land, device=device, precision=precision, max_distance=max_distance, **options)
 
     def evaluate(
         self,
@@ -361,7 +286,7 @@ class DatasetInpaint(_Base):
         among the dataset's variables too.
         """
         da = self._var(var)
-        filled = _fill(da, model, self._obj, **kwargs)
+        filled = fill_field(da, model, self._obj, **kwargs)
         outputs = cf.output_names(da.name)
         ours = [n for n in outputs if n in filled.coords]
         out = self._obj.drop_vars([n for n in outputs if n in self._obj.variables])  # an earlier fill's, never left stale
