@@ -7,13 +7,16 @@ likelihood, on real cloud shapes transplanted onto data the benchmarks never sco
 * the MUR region stacks of ``benchmarks/cases.py`` (clouds on every day), filled as series
   (a model with neighbouring days gets them), scored on their *training* days only;
 * 256 x 256 MUR windows of those training days under clouds wider than a tile (2x
-  upscaled real clouds, as in the large-cloud set), filled everywhere;
+  upscaled real clouds, as in the large-cloud set), filled everywhere; for the
+  ``series_scale`` of a model that sees neighbouring steps, filled once more with the other
+  days of their series (each with its own clouds), as ``fill()`` fills a daily series;
 * 128 x 128 windows of the training SLSTR parts (the Norwegian Sea scene, the NE Atlantic
   rows above the held-out band), one real cloud per window in each cover bin.
 
 A model that sees neighbouring steps (``context``) also gets a ``series_scale``: the factor,
 on top of that scale, that brings the coverage of the fit set's series pixels (filled with
-their neighbouring days) closest to a Gaussian's; the fill applies it on the steps that had
+their neighbouring days: the MUR series and, since 2026-12-06, the wide clouds of their
+training days) closest to a Gaussian's; the fill applies it on the steps that had
 a neighbour (:func:`sstfill.xr.dispatch.error_array`).
 
 It is then measured on the held-out cases of the accuracy benchmark, every group apart: the
@@ -76,9 +79,10 @@ SET_GROUPS = {"mur_series": "MUR series", "large_clouds": "large clouds", "swath
 class Item:
     """One input to fill: values (2-D or time, y, x), truth, land, where it is scored, its group labels."""
 
-    def __init__(self, name, values, truth, land, scored, lat, lon, time=None, groups=(), fill_everywhere=False):
+    def __init__(self, name, values, truth, land, scored, lat, lon, time=None, groups=(), fill_everywhere=False, series=None):
         self.name, self.values, self.truth, self.land, self.scored = name, values, truth, land, scored
         self.lat, self.lon, self.time, self.groups, self.fill_everywhere = lat, lon, time, tuple(groups), fill_everywhere
+        self.series = series  # (values (time, y, x) with this image at step t, times, t): how a model that sees steps gets it
 
 
 def fit_items(shared: Path, seed: int = 0) -> list[Item]:
@@ -105,8 +109,11 @@ def fit_items(shared: Path, seed: int = 0) -> list[Item]:
                         continue
                     hid = up & ~land
                     truth = st.truth[t][blk]
-                    items.append(Item(f"fit_large_{name}_{t}_r{r0}_c{c0}", np.where(hid, np.nan, truth).astype(np.float32), truth, land, hid,
-                                      st.lat[blk[0]], st.lon[blk[1]], None, ("fit", "fit_large"), fill_everywhere=True))
+                    values = np.where(hid, np.nan, truth).astype(np.float32)
+                    stack = st.observed_input[(slice(None),) + blk].copy()  # the other days with their own clouds
+                    stack[t] = values
+                    items.append(Item(f"fit_large_{name}_{t}_r{r0}_c{c0}", values, truth, land, hid,
+                                      st.lat[blk[0]], st.lon[blk[1]], None, ("fit", "fit_large"), fill_everywhere=True, series=(stack, st.time, t)))
     import xarray as xr
 
     for rid, (fname, rows) in enumerate([(split.SLSTR_NORWEGIAN_FILE, None), (split.SLSTR_NE_ATL_FILE, "train")]):
@@ -195,10 +202,18 @@ def heldout_items(shared: Path, seed: int = 0) -> list[Item]:
 
 
 # ----------------------------------------------------------------------------- filling
-def fill_item(item: Item, model) -> np.ndarray:
-    """Fill through the accessor as a user would (no error: it is computed from the features here)."""
+def fill_item(item: Item, model, sees_steps: bool = False) -> np.ndarray:
+    """Fill through the accessor as a user would (no error: it is computed from the features here).
+
+    An image of a series (``item.series``) is filled with its neighbouring steps by a model
+    that sees them (``sees_steps``), alone by the others.
+    """
     import sstfill  # noqa: F401
 
+    if sees_steps and item.series is not None:
+        stack, times, t = item.series
+        whole = Item(item.name, stack, None, item.land, None, item.lat, item.lon, times, fill_everywhere=item.fill_everywhere)
+        return fill_item(whole, model)[t]
     da = unit_dataarray(item, item.values)
     da.attrs = {"units": "degC", "standard_name": "sea_surface_temperature"}
     land = unit_dataarray(item, item.land.astype(bool), "land")
@@ -299,7 +314,11 @@ def main(argv=None) -> int:
         raw = fit_error_model(f_fit, e_fit, fitted_on=_fitted_on(e_fit.size))
         em = calibrate_scale(raw, f_fit, e_fit)
         if in_series.any():  # images filled with their neighbouring steps: a further factor of their own
-            em = dataclasses.replace(em, series_scale=round(coverage_scale(e_fit[in_series], em.sigma(f_fit[:, in_series])), 4))
+            # on the series pixels, and on the wide clouds of the training days filled within their series
+            steps = [pixels(it, fill_item(it, name, sees_steps)) for it in fit_set if it.series is not None]
+            f_series = np.concatenate([f_fit[:, in_series]] + [f for f, _, _ in steps], axis=1)
+            e_series = np.concatenate([e_fit[in_series]] + [e for _, e, _ in steps])
+            em = dataclasses.replace(em, series_scale=round(coverage_scale(e_series, em.sigma(f_series)), 4))
         fitted[name] = em
         sigma_fit = em.sigma(f_fit) * np.where(in_series, em.series_scale, 1.0)
         results["fit_set"][name] = group_scores(e_fit, sigma_fit) | {"coefficients": list(em.coefficients), "scale": em.scale, "series_scale": em.series_scale,
