@@ -136,3 +136,14 @@ def test_relabelled_global_longitudes_stay_periodic(relabel):
     filled = relabelled.inpaint.fill(model="laplace", land=None, max_distance="3 px")
     np.testing.assert_array_equal(filled.values, reference.values)
     np.testing.assert_array_equal(filled["sst_fill_flag"].values, reference["sst_fill_flag"].values)
+
+
+def test_latitudes_beyond_the_poles_are_refused_naming_the_coordinates():
+    """Latitude and longitude swapped (lat 0..359) ran: distances, reach and land came from a field on no Earth."""
+    lon = np.arange(-40.0, 0.0, 0.5)
+    lat = np.arange(0.0, 180.0, 2.0)
+    da = xr.DataArray(np.zeros((lat.size, lon.size), "float32"), dims=("lat", "lon"), coords={"lat": lat, "lon": lon}, name="sst")
+    with pytest.raises(GridError, match=r"'sst'.*'lat' reaches 178 degrees, beyond \+-90.*swapped") as info:
+        find_grid(da)
+    assert "da['lat']" in info.value.fix
+    find_grid(da.assign_coords(lat=lat / 2.0))  # up to 89 degrees: a grid

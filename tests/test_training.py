@@ -351,3 +351,10 @@ def test_too_few_rows_to_split_says_how_many_steps_and_the_split_it_needs(mur):
     with pytest.raises(sstfill.errors.InputDataError, match="has 2 images of 192 rows") as space:
         ds.inpaint.train("analysed_sst", preset="fast", split_by="space", epochs=1, progress=False)
     assert "Use a larger region (more rows)" in str(space.value) and "time steps" not in str(space.value)
+
+
+def test_settings_that_are_not_model_settings_are_named_with_the_ones_that_are():
+    """train(adversarial_wieght=0.5) failed with ModelConfig.__init__()'s TypeError, which names no valid setting."""
+    ds = synthetic_sst(128, 128, nt=6).to_dataset()
+    with pytest.raises(TypeError, match="not model settings: adversarial_wieght.*fields of ModelConfig: .*adversarial_weight"):
+        ds.inpaint.train("sst", preset="fast", epochs=1, progress=False, adversarial_wieght=0.5)

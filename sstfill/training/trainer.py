@@ -10,6 +10,7 @@ schedule, early-stopping count), a checkpoint and :func:`should_stop`; after the
 
 from __future__ import annotations
 
+import dataclasses
 import copy
 import math
 import time
@@ -95,6 +96,10 @@ def new_model(preset: str = "default", base: Inpainter | None = None, seed: int 
     >>> all(bool((p == q).all()) for p, q in zip(a.generator.parameters(), b.generator.parameters()))
     True
     """
+    unknown = sorted(set(config) - {f.name for f in dataclasses.fields(ModelConfig)})
+    if unknown:  # ModelConfig's own TypeError names one, without saying what would do
+        raise TypeError(f"train() got settings that are not model settings: {', '.join(unknown)}. "
+                        f"Keyword settings are fields of ModelConfig: {', '.join(f.name for f in dataclasses.fields(ModelConfig))}.")
     torch.manual_seed(seed)
     if base is not None and config:
         return grow_inputs(base, ModelConfig(**{**base.config.to_dict(), **config}))

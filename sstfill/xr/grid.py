@@ -148,6 +148,20 @@ def _curvilinear_dims(obj: xr.DataArray, lat_c: xr.DataArray, lon_c: xr.DataArra
     return dims[0], dims[1]
 
 
+def _check_latitudes(name: Any, lat: str, lon: str, values: np.ndarray) -> None:
+    """Raise :class:`GridError` if latitudes lie beyond +-90 degrees (swapped with the longitudes, or not latitudes).
+
+    Distances in km, the reach and the land mask would otherwise be computed from them silently.
+    """
+    finite = np.abs(values[np.isfinite(values)])
+    if finite.size and finite.max() > 90.0 + 1e-6:
+        raise GridError(
+            f"Variable {name!r}: its latitude coordinate {lat!r} reaches {finite.max():g} degrees, beyond +-90: "
+            f"latitude and longitude may be swapped ({lon!r} is taken as the longitude), or {lat!r} is no latitude.",
+            fix=f"Check da[{lat!r}] and da[{lon!r}]; rename them (da.rename(...)) or set their standard_name attributes to 'latitude' and 'longitude'.",
+        )
+
+
 def find_grid(obj: xr.DataArray) -> SpatialGrid:
     """Identify the two spatial dimensions of ``obj``.
 
@@ -169,6 +183,7 @@ def find_grid(obj: xr.DataArray) -> SpatialGrid:
     if lat is not None and lon is not None:
         lat_c, lon_c = obj.coords[lat], obj.coords[lon]
         if lat_c.ndim == 1 and lon_c.ndim == 1 and lat_c.dims != lon_c.dims:
+            _check_latitudes(name, lat, lon, np.asarray(lat_c.values, dtype="float64"))
             periodic = _is_periodic(np.asarray(lon_c.values))
             return SpatialGrid(lat_c.dims[0], lon_c.dims[0], lat, lon, "regular", periodic)
         if lat_c.ndim == 2 and lat_c.dims == lon_c.dims:
