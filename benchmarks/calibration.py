@@ -51,16 +51,7 @@ if str(REPO) not in sys.path:
 from benchmarks import harness, split  # noqa: E402
 from benchmarks.accuracy_extra import FILL_EVERYWHERE_SETS, build_units, unit_dataarray  # noqa: E402
 from benchmarks.cases import FRACTION_BINS, MUR_MAX_LAND, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
-from benchmarks.cases_extra import (  # noqa: E402
-    LARGE_SLSTR_MAX_LAND,
-    LARGE_SLSTR_MAX_OUTSIDE,
-    LARGE_SLSTR_MIN_OBSERVED,
-    LARGE_SLSTR_WINDOW,
-    LARGE_WINDOW,
-    _greedy,
-    _pick_large,
-    _slstr_scene,
-)
+from benchmarks.cases_extra import LARGE_SLSTR_WINDOW, LARGE_WINDOW, _pick_large, _slstr_scene, slstr_large_windows  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
 from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, coverage_scale, error_features, fit_error_model  # noqa: E402
@@ -160,12 +151,7 @@ def slstr_large_fit_items(shared: Path, seed: int = 0, masks: int = 1) -> list[I
         sc = _slstr_scene(str(shared), fname)
         stop = sc["first_row"] if fname == split.SLSTR_NE_ATL_FILE else sc["sst"].shape[0]  # rows above the held-out band
         size = LARGE_SLSTR_WINDOW
-        nl, rr, cc = split.window_sums(sc["land"], size, 16)
-        no, _, _ = split.window_sums(~sc["inside"], size, 16)
-        nv, _, _ = split.window_sums(sc["valid"] & ~sc["land"], size, 16)
-        ok = (nl <= LARGE_SLSTR_MAX_LAND * size * size) & (no <= LARGE_SLSTR_MAX_OUTSIDE * size * size)
-        ok &= (nv >= LARGE_SLSTR_MIN_OBSERVED * size * size) & (rr[:, None] + size <= stop)
-        for r0, c0 in _greedy(np.where(ok, nv, 0), rr, cc, sc["sst"].shape, size):
+        for r0, c0 in slstr_large_windows(sc, size, rows=(0, stop)):
             blk = (slice(r0, r0 + size), slice(c0, c0 + size))
             land = sc["land"][blk].copy()
             truth = np.where(land, np.nan, sc["sst"][blk]).astype(np.float32)

@@ -288,6 +288,17 @@ def _greedy(score: np.ndarray, rr, cc, shape, size: int) -> list[tuple[int, int]
     return sorted(out)
 
 
+def slstr_large_windows(sc: dict, size: int, rows: tuple[int, int]) -> list[tuple[int, int]]:
+    """Origins of the non-overlapping ``size`` px windows of an SLSTR scene (:func:`_slstr_scene`) within ``rows`` [start, stop)
+    that a large cloud may go on: <= 10 % land, <= 5 % outside the swath, >= 50 % observed; the most observed first."""
+    nl, rr, cc = split.window_sums(sc["land"], size, 16)
+    no, _, _ = split.window_sums(~sc["inside"], size, 16)
+    nv, _, _ = split.window_sums(sc["valid"] & ~sc["land"], size, 16)
+    ok = (nl <= LARGE_SLSTR_MAX_LAND * size * size) & (no <= LARGE_SLSTR_MAX_OUTSIDE * size * size)
+    ok &= (nv >= LARGE_SLSTR_MIN_OBSERVED * size * size) & (rr[:, None] >= rows[0]) & (rr[:, None] + size <= rows[1])
+    return _greedy(np.where(ok, nv, 0), rr, cc, sc["sst"].shape, size)
+
+
 def large_cloud_units(
     shared, window: int = 128, seed: int = 0, built=None, size: int = LARGE_WINDOW, slstr_size: int = LARGE_SLSTR_WINDOW
 ) -> list[Unit]:
@@ -332,16 +343,7 @@ def large_cloud_units(
     for rid, (region, fname) in enumerate(_slstr_files()):
         sc = _slstr_scene(str(shared), fname)
         size = slstr_size
-        nl, rr, cc = split.window_sums(sc["land"], size, 16)
-        no, _, _ = split.window_sums(~sc["inside"], size, 16)
-        nv, _, _ = split.window_sums(sc["valid"] & ~sc["land"], size, 16)
-        ok = (
-            (nl <= LARGE_SLSTR_MAX_LAND * size * size)
-            & (no <= LARGE_SLSTR_MAX_OUTSIDE * size * size)
-            & (nv >= LARGE_SLSTR_MIN_OBSERVED * size * size)
-            & (rr[:, None] >= sc["first_row"])
-        )
-        for r0, c0 in _greedy(np.where(ok, nv, 0), rr, cc, sc["sst"].shape, size):
+        for r0, c0 in slstr_large_windows(sc, size, rows=(sc["first_row"], sc["sst"].shape[0])):
             blk = (slice(r0, r0 + size), slice(c0, c0 + size))
             land = sc["land"][blk].copy()
             truth = np.where(land, np.nan, sc["sst"][blk]).astype(np.float32)
