@@ -28,16 +28,21 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.accuracy_scores import score_case
-from benchmarks.cases import _mur_build, _shared
-from benchmarks.cases_extra import SETS, large_cloud_series_units, large_cloud_units, series_units, swath_edge_units
-from benchmarks.peers import PEERS, dineof
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.accuracy_scores import score_case  # noqa: E402
+from benchmarks.cases import _mur_build, _shared  # noqa: E402
+from benchmarks.cases_extra import SETS, large_cloud_series_units, large_cloud_units, series_units, swath_edge_units  # noqa: E402
+from benchmarks.peers import PEERS, dineof  # noqa: E402
 
 __all__ = [
     "FILL_EVERYWHERE_SETS",
@@ -250,3 +255,17 @@ def _series_peer(run, units, stacks, name, fill_stack, fills, log) -> None:
         for u in series:
             if u.stack_ref["stack"] == region:
                 fills[u.name][name] = _cut(run.stack_fills[key], u)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Build and summarise the extra case sets of benchmarks/cases_extra.py")
+    ap.add_argument("--shared", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    for u in build_units(a.shared, seed=a.seed)[0]:
+        print(
+            f"{u.name:40s} {u.set:12s} {u.observed_input.shape!s:16s} rows={len(u.cases)} "
+            + " ".join(f"{c.name.split('_')[-1]}:{int(c.hidden.sum())}" for c in u.cases)
+        )

@@ -32,7 +32,7 @@ data of ``benchmarks/split.py`` under held-out real clouds, deterministic given 
   reach out from the swath interior. One row per band of distance to the nearest
   remaining observation (``DIST_BINS``).
 
-Run ``python benchmarks/cases_extra.py`` for a summary of the sets.
+Run ``python benchmarks/accuracy_extra.py`` for a summary of the sets.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ __all__ = [
     "distance_bins",
     "large_cloud_series_units",
     "large_cloud_units",
-    "load_extra_units",
     "local_cover",
     "series_units",
     "swath_edge_units",
@@ -490,37 +489,3 @@ def swath_edge_units(shared, band: int = SWATH_BAND, size: int = SWATH_WINDOW) -
                 )
             units.append(u)
     return units
-
-
-def load_extra_units(shared=None, window: int = 128, seed: int = 0, sets=SETS) -> list[Unit]:
-    """The units of the case ``sets`` (names of :data:`SETS`), in that order."""
-    unknown = [s for s in sets if s not in SETS]
-    if unknown:
-        raise ValueError(f"unknown case set(s) {unknown}; choose from {SETS}")
-    shared = _shared(shared)
-    built = _mur_build(shared, window, seed) if {"mur_series", "large_clouds", "large_clouds_series"} & set(sets) else None
-    out = []
-    for s in sets:
-        if s == "mur_series":
-            out += series_units(shared, window, seed, built)
-        elif s == "large_clouds":
-            out += large_cloud_units(shared, window, seed, built)
-        elif s == "large_clouds_series":
-            out += large_cloud_series_units(shared, window, seed, built)
-        else:
-            out += swath_edge_units(shared)
-    return out
-
-
-if __name__ == "__main__":
-    import argparse
-
-    ap = argparse.ArgumentParser(description="Build and summarise the extra case sets")
-    ap.add_argument("--shared", default=None)
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args()
-    for u in load_extra_units(a.shared, seed=a.seed):
-        print(
-            f"{u.name:40s} {u.set:12s} {u.observed_input.shape!s:16s} rows={len(u.cases)} "
-            + " ".join(f"{c.name.split('_')[-1]}:{int(c.hidden.sum())}" for c in u.cases)
-        )
