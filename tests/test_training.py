@@ -233,7 +233,7 @@ def test_train_refuses_a_time_budget_that_is_none(budget):
 
 @pytest.mark.parametrize("option", [dict(epochs=0), dict(epochs=2.5), dict(batch_size=0), dict(stride=0), dict(steps_per_epoch=0), dict(max_tiles=0),
                                     dict(patience=0), dict(hole_fraction=(0.7, 0.1)), dict(split=(0.5, 0.5)), dict(split=(1.2, -0.1, -0.1)),
-                                    dict(min_valid=2), dict(lr=-1.0)])
+                                    dict(min_valid=2), dict(lr=-1.0), dict(split_by="time")])
 def test_train_refuses_options_it_cannot_honour(option):
     """epochs=0 returned an untrained model; the others failed inside numpy, torch or range() (ZeroDivisionError, IndexError, ...)."""
     from sstfill.errors import InputDataError

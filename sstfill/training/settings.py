@@ -102,13 +102,14 @@ def _is_count(value: Any) -> bool:
 
 
 def check_options(*, epochs: Any, batch_size: Any, patience: Any, steps_per_epoch: Any, stride: Any, max_tiles: Any, hole_fraction: Any, split: Any,
-                  min_valid: Any, lr: Any) -> None:
+                  min_valid: Any, lr: Any, split_by: Any = None) -> None:
     """Raise :class:`InputDataError` naming the first of ``train()``'s options that cannot be honoured, before the data is read.
 
     Counts are whole numbers of at least 1 (``patience``, ``steps_per_epoch`` and
     ``max_tiles`` may be None); ``hole_fraction`` is (low, high) with 0 < low <= high < 1;
     ``split`` is (train, validation, test) fractions, none negative, train above 0;
-    ``min_valid`` is within [0, 1] and ``lr`` above 0 (both may be None: the defaults).
+    ``min_valid`` is within [0, 1] and ``lr`` above 0 (both may be None: the defaults);
+    ``split_by`` is "auto", "space" or None.
     Without it, ``epochs=0`` returned an untrained model and the others failed deep inside
     with numpy's, torch's or Python's own messages.
 
@@ -138,5 +139,9 @@ def check_options(*, epochs: Any, batch_size: Any, patience: Any, steps_per_epoc
                                  fix="give the (train, validation, test) fractions, none negative and train above 0 (e.g. split=(0.65, 0.15, 0.2)).", argument="split")
     if min_valid is not None and not (_is_number(min_valid) and 0 <= min_valid <= 1):
         raise InputDataError(f"min_valid={min_valid!r} cannot be honoured:", fix="give the least observed fraction of a tile, from 0 to 1 (e.g. min_valid=0.8).", argument="min_valid")
+    if split_by not in (None, "auto", "space"):
+        raise InputDataError(f"split_by={split_by!r} cannot be honoured:",
+                             fix="give 'auto' (a series by blocks of time, one image by bands of rows), 'space' (by bands of rows, every step in every set) or None.",
+                             argument="split_by")
     if lr is not None and not (_is_number(lr) and lr > 0):
         raise InputDataError(f"lr={lr!r} cannot be honoured:", fix="give a learning rate above 0 (e.g. lr=1e-4), or None for the default.", argument="lr")
