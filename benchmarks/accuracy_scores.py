@@ -105,18 +105,13 @@ def case_groups(rows) -> dict[str, list[dict]]:
         g["mur_series"] = series
         for v in sorted({r["region"] for r in series}):
             g[f"mur_series|region:{v}"] = [r for r in series if r["region"] == v]
-    large = [r for r in every if r.get("set") == "large_clouds"]
-    if large:
-        g["large_clouds"] = [r for r in large if r["tags"].get("part") == "all"]
-        for v in sorted({r["source"] for r in large}):
-            g[f"large_clouds|source:{v}"] = [r for r in g["large_clouds"] if r["source"] == v]
-        g["large_clouds|core"] = [r for r in large if r["tags"].get("part") == "core"]
-    large_series = [r for r in every if r.get("set") == "large_clouds_series"]
-    if large_series:
-        g["large_clouds_series"] = [r for r in large_series if r["tags"].get("part") == "all"]
-        for v in sorted({r["region"] for r in large_series}):
-            g[f"large_clouds_series|region:{v}"] = [r for r in g["large_clouds_series"] if r["region"] == v]
-        g["large_clouds_series|core"] = [r for r in large_series if r["tags"].get("part") == "core"]
+    for name, key in (("large_clouds", "source"), ("large_clouds_series", "region")):  # all hidden pixels, by source or region, and the core
+        large = [r for r in every if r.get("set") == name]
+        if large:
+            g[name] = [r for r in large if r["tags"].get("part") == "all"]
+            for v in sorted({r[key] for r in large}):
+                g[f"{name}|{key}:{v}"] = [r for r in g[name] if r[key] == v]
+            g[f"{name}|core"] = [r for r in large if r["tags"].get("part") == "core"]
     edge = [r for r in every if r.get("set") == "swath_edge"]
     if edge:
         g["swath_edge"] = edge

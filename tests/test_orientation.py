@@ -45,16 +45,15 @@ def test_mirrored_input_gives_the_mirrored_fill_bit_for_bit(slstr_wide_clouds, m
     np.testing.assert_array_equal(back["sea_surface_skin_temperature_fill_flag"].values, filled["sea_surface_skin_temperature_fill_flag"].values)
 
 
-def test_curvilinear_grid_is_filled_in_one_orientation(slstr_wide_clouds):
-    gappy = slstr_wide_clouds
+def _as_curvilinear(gappy: xr.DataArray) -> xr.DataArray:
+    """``gappy`` on (nj, ni) with 2-D latitude and longitude, as an L2 swath is stored."""
     lon2, lat2 = np.meshgrid(gappy.lon.values, gappy.lat.values)
-    curvi = xr.DataArray(
-        gappy.values,
-        dims=("nj", "ni"),
-        coords={"lat": (("nj", "ni"), lat2, {"standard_name": "latitude"}), "lon": (("nj", "ni"), lon2, {"standard_name": "longitude"})},
-        name="sst",
-        attrs=gappy.attrs,
-    )
+    coords = {"lat": (("nj", "ni"), lat2, {"standard_name": "latitude"}), "lon": (("nj", "ni"), lon2, {"standard_name": "longitude"})}
+    return xr.DataArray(gappy.values, dims=("nj", "ni"), coords=coords, name="sst", attrs=gappy.attrs)
+
+
+def test_curvilinear_grid_is_filled_in_one_orientation(slstr_wide_clouds):
+    curvi = _as_curvilinear(slstr_wide_clouds)
     assert find_grid(curvi).kind == "curvilinear"
     assert canonical_flips(curvi, find_grid(curvi)) == (True, False)  # latitude decreases along nj
     filled = curvi.inpaint.fill(model="laplace", land=None)
@@ -77,14 +76,7 @@ def test_transposed_curvilinear_field_is_filled_the_same(slstr_wide_clouds):
     y and x were the field's first and second dims: the transposed field was filled
     transposed, on another tile lattice (up to 0.7 K apart with the Laplace fill).
     """
-    gappy = slstr_wide_clouds.isel(lat=slice(0, 128), lon=slice(0, 160))
-    lon2, lat2 = np.meshgrid(gappy.lon.values, gappy.lat.values)
-    curvi = xr.DataArray(
-        gappy.values,
-        dims=("nj", "ni"),
-        coords={"lat": (("nj", "ni"), lat2, {"standard_name": "latitude"}), "lon": (("nj", "ni"), lon2, {"standard_name": "longitude"})},
-        name="sst",
-    )
+    curvi = _as_curvilinear(slstr_wide_clouds.isel(lat=slice(0, 128), lon=slice(0, 160)))
     transposed = curvi.transpose("ni", "nj")
     assert find_grid(transposed).dims == ("nj", "ni")  # along nj the latitude changes
     filled = curvi.inpaint.fill(model="laplace", land=None)

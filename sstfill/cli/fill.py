@@ -177,10 +177,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
             raise CLIError(f"Model file {save_model!r} exists already. Pass --overwrite to replace it, or choose another name.")
         check_target(model_path, args.overwrite)  # a place that takes no file fails now, not after the fill
     files = expand_inputs(inputs)  # once: globs are expanded for the check, the open and the saved model's record
-    for p in files:  # never replace an input (a forgotten output name after a glob)
-        if Path(p).expanduser().resolve() == target.resolve():
-            raise CLIError(f"Output {output!r} is also an input: write the filled data under another name.")
-    check_written_files({"OUTPUT": target, "--save-model": save_model}, files, args.overwrite)  # the adapted model over an input, the output or no model
+    # never an input (a forgotten output name after a glob), nor the adapted model over an input, the output or a file that is no model
+    check_written_files({"OUTPUT": target, "--save-model": save_model}, files, args.overwrite)
     chunks = parse_chunks(args.chunks)
     ds = open_inputs(files, chunks=chunks)
     if args.var is not None and args.var not in ds.data_vars:
