@@ -267,3 +267,16 @@ def test_filling_an_earlier_fill_again_fills_its_pixels_anew_and_flags_them_fill
         assert np.isfinite(again[f"{var}_error"].values[flag == 1]).all()
         np.testing.assert_array_equal(again[var].values[flag == 0], ds[var].values[flag == 0])  # observed bit for bit
         assert np.abs(again[var].values[flag == 1] - first[var].values[flag == 1]).mean() > 0.01  # filled anew by the fast model
+
+
+def test_the_fill_options_have_one_set_of_defaults():
+    """da.inpaint.fill spells its options out (the documented API); ds.inpaint.fill passes them on to
+    sstfill.xr.filling.fill_field, whose defaults must be the same ones."""
+    import inspect
+
+    from sstfill.xr.accessor import DataArrayInpaint
+    from sstfill.xr.filling import fill_field
+
+    public = {k: p.default for k, p in inspect.signature(DataArrayInpaint.fill).parameters.items() if k != "self"}
+    inner = {k: p.default for k, p in inspect.signature(fill_field).parameters.items() if k not in ("da", "dataset")}
+    assert public == inner
