@@ -92,6 +92,21 @@ def test_own_cloud_masks_are_the_gaps_of_the_data_not_its_land(cloudy_series):
     assert len(cut_cloud_masks([(land_only[0], never)], 64, 16, (0.01, 1.0))) == 0
 
 
+def test_own_cloud_masks_of_a_long_archive_are_a_uniform_sample_never_all_held(cloudy_series):
+    pairs = [(img, None) for img in cloudy_series.values]
+    every = cut_cloud_masks(pairs, 64, 16, (0.1, 0.9), max_masks=10**6)
+    assert len(every) > 60
+    chosen = np.zeros(len(every))
+    for seed in range(300):
+        few = cut_cloud_masks(pairs, 64, 16, (0.1, 0.9), max_masks=20, seed=seed)
+        assert len(few) == 20
+        which = [int(np.flatnonzero((every == m).all(axis=(1, 2)))[0]) for m in few]
+        assert which == sorted(which)  # each one of the windows, in the archive's order
+        chosen[which] += 1
+    expected = 300 * 20 / len(every)  # a uniform sample: every window as likely
+    assert chosen.min() > 0.4 * expected and chosen.max() < 1.8 * expected, (chosen.min(), chosen.max(), expected)
+
+
 def test_library_drawer_mixes_own_clouds_and_synthetic_kinds():
     library = np.zeros((5, 64, 64), bool)
     library[:, 10:40, 5:50] = True

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 import sstfill
+from sstfill.models.store import load_bundled_model
 from sstfill.models.batching import TileBatcher
 
 
@@ -85,6 +86,17 @@ def test_batching_is_on_for_cuda_models_only():
     observed = np.pad(observed, ((0, 0), (0, 56), (0, 56)))
     model.predict_tiles(values, observed)
     assert model._batcher is None
+
+
+def test_wide_windows_run_fewer_at_a_time_on_a_cpu_and_fill_the_same(sst_series):
+    # the context model's 192-pixel windows 256 at a time took 2.7x the memory of 64 at a time
+    context = load_bundled_model("context", device="cpu", precision="float32")
+    default = load_bundled_model("default", device="cpu", precision="float32")
+    assert (context.config.window, context.preferred_batch) == (192, 64)
+    assert (default.config.window, default.preferred_batch) == (96, 256)
+    gappy = sst_series.inpaint.add_holes("clouds", fraction=0.4, seed=1)[0].isel(time=slice(0, 3))
+    chosen = gappy.inpaint.fill(context, land=None)
+    np.testing.assert_array_equal(chosen.values, gappy.inpaint.fill(context, land=None, batch_size=256).values)
 
 
 @pytest.mark.gpu

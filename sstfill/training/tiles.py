@@ -84,7 +84,8 @@ def cut_cloud_masks(
     ``images`` yields ``(image, never_observed)`` pairs: a 2-D field (NaN in its gaps) and
     the pixels to leave out (land, or pixels never observed in the series; None: none).
     A window every ``stride`` pixels is kept when the share of its other pixels that are
-    missing lies in ``fraction``; ``max_masks`` keeps a random subset. Holes drawn from
+    missing lies in ``fraction``; ``max_masks`` keeps a uniform random subset (reservoir
+    sampling: at most that many masks are held while the images go by). Holes drawn from
     them hide observed pixels under the clouds of other days and places, the
     cross-validation convention of DINEOF and DINCAE.
 
@@ -94,7 +95,9 @@ def cut_cloud_masks(
     >>> cut_cloud_masks([(img, None)], 64, 32, (0.1, 0.9)).shape
     (4, 64, 64)
     """
-    out = []
+    kept: list[tuple[int, np.ndarray]] = []  # (candidate number, mask): a uniform sample of at most max_masks
+    rng = np.random.default_rng(seed)
+    seen = 0
     for img, never in images:
         missing = ~np.isfinite(np.asarray(img))
         keep = np.ones(missing.shape, bool) if never is None else ~np.asarray(never, dtype=bool)
@@ -107,11 +110,14 @@ def cut_cloud_masks(
                     continue
                 m = missing[y : y + size, x : x + size] & k
                 if fraction[0] <= m.sum() / n <= fraction[1]:
-                    out.append(m)
-    masks = np.stack(out) if out else np.zeros((0, size, size), bool)
-    if len(masks) > max_masks:
-        masks = masks[np.sort(np.random.default_rng(seed).choice(len(masks), max_masks, replace=False))]
-    return masks
+                    # reservoir sampling: a long archive's windows are never all held at once
+                    if len(kept) < max_masks:
+                        kept.append((seen, m))
+                    elif (slot := int(rng.integers(0, seen + 1))) < max_masks:
+                        kept[slot] = (seen, m)
+                    seen += 1
+    kept.sort(key=lambda item: item[0])
+    return np.stack([m for _, m in kept]) if kept else np.zeros((0, size, size), bool)
 
 
 class LibraryDrawer:

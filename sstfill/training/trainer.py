@@ -15,6 +15,7 @@ import copy
 import math
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -311,7 +312,8 @@ def train_epoch(run: TrainingRun, epoch: int) -> dict[str, float]:
     torch.manual_seed(settings.seed * 100_003 + epoch)
     run.model.generator.train()
     sums = {"loss": 0.0, "rec": 0.0, "adv_g": 0.0, "adv_d": 0.0}
-    batches = batch_indices(len(run), settings.batch_size, rng, settings.steps_per_epoch)
+    pooled = getattr(run.samples, "epoch_batches", None)  # samples streamed from an archive: batches pool by pool
+    batches = (pooled or partial(batch_indices, len(run)))(settings.batch_size, rng, settings.steps_per_epoch)
     t0 = time.perf_counter()
     seen = 0
     if epoch > 0:

@@ -17,7 +17,7 @@ import torch
 
 from sstfill.kernels.uncertainty import ErrorModel, calibrate_scale, error_features, fit_error_model
 from sstfill.models.inpainter import Inpainter
-from sstfill.training.losses import neighbour_holes, split_samples
+from sstfill.training.losses import neighbour_holes, scoring_batch, split_samples
 
 __all__ = ["fit_tile_error_model", "MAX_ERROR_TILES"]
 
@@ -25,7 +25,7 @@ __all__ = ["fit_tile_error_model", "MAX_ERROR_TILES"]
 MAX_ERROR_TILES = 2048
 
 
-def fit_tile_error_model(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int = 256) -> ErrorModel | None:
+def fit_tile_error_model(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int | None = None) -> ErrorModel | None:
     """The error model of ``model`` fitted on ``tiles`` (truth) under ``holes`` (True: hidden).
 
     ``tiles`` are what :func:`sstfill.training.trainer.fit` validates on: tiles (N, T, T),
@@ -35,6 +35,7 @@ def fit_tile_error_model(model: Inpainter, tiles: Any, holes: np.ndarray, batch:
     """
     cfg = model.config
     m, t_size = cfg.context_margin, cfg.tile_size
+    batch = batch or scoring_batch(model)
     n = min(len(tiles), MAX_ERROR_TILES)
     feats, errs = [], []
     for i in range(0, n, batch):

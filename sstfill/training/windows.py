@@ -10,8 +10,9 @@ Pure numpy.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -19,7 +20,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 from sstfill.kernels.holes import make_holes
 from sstfill.kernels.windows import neighbour_steps
 
-__all__ = ["WindowBank", "window_bank", "tiles_as_windows", "draw_window_holes", "LARGE_CLOUD_SCALES"]
+__all__ = ["WindowBank", "window_bank", "StreamedWindowBank", "streamed_window_bank", "tiles_as_windows", "draw_window_holes", "LARGE_CLOUD_SCALES"]
+
+#: Most steps a :class:`StreamedWindowBank` asks its reader for at once (a read of a lazy
+#: array may briefly hold two copies of what it returns).
+READ_STEPS = 4
+#: ``read(steps) -> float32 (len(steps), H, W)``: the images of one series at ``steps`` (sorted indices).
+StepReader = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass
@@ -112,17 +119,190 @@ def window_bank(
     images, all_steps, index = [], [], []
     for k, (imgs, days) in enumerate(series):
         imgs = np.asarray(imgs, dtype="float32")
-        t_n, h, w = imgs.shape
+        t_n = imgs.shape[0]
         images.append(np.pad(imgs, ((0, 0), (margin, margin), (margin, margin)), constant_values=np.nan))
         all_steps.append(neighbour_steps(np.asarray(days, dtype="float64"), offsets) if offsets else np.zeros((t_n, 0), np.int64))
-        ys, xs = np.arange(0, h - tile + 1, stride), np.arange(0, w - tile + 1, stride)
-        valid = sliding_window_view(np.isfinite(imgs), (tile, tile), axis=(1, 2))[:, ys][:, :, xs].mean(axis=(-2, -1))
         wanted = np.zeros(t_n, bool)
         wanted[list(range(t_n)) if steps is None else list(steps[k])] = True
-        t, a, b = np.nonzero((valid >= min_valid) & wanted[:, None, None])
-        index.append(np.stack([np.full(t.size, k), t, ys[a], xs[b]], axis=1))
+        index.append(_sample_origins(imgs, k, 0, wanted, tile, stride, min_valid))
     index_arr = np.concatenate(index) if index else np.zeros((0, 4), np.int64)
     return WindowBank(images, all_steps, index_arr.astype(np.int64), tile, margin)
+
+
+def _sample_origins(imgs: np.ndarray, series: int, first_step: int, wanted: np.ndarray, tile: int, stride: int, min_valid: float) -> np.ndarray:
+    """Rows ``(series, step, y, x)`` of the tiles of ``imgs`` (steps ``first_step...``) observed at least ``min_valid``."""
+    h, w = imgs.shape[-2:]
+    ys, xs = np.arange(0, h - tile + 1, stride), np.arange(0, w - tile + 1, stride)
+    counts = np.zeros((len(imgs), len(ys), len(xs)), dtype=np.int64)
+    for k, img in enumerate(imgs):  # observed pixels per tile from the summed-area table, one image at a time
+        table = np.zeros((h + 1, w + 1), dtype=np.int64)
+        table[1:, 1:] = np.isfinite(img).cumsum(0).cumsum(1)
+        counts[k] = table[ys + tile][:, xs + tile] - table[ys][:, xs + tile] - table[ys + tile][:, xs] + table[ys][:, xs]
+    valid = counts / float(tile * tile)
+    t, a, b = np.nonzero((valid >= min_valid) & wanted[first_step : first_step + len(imgs), None, None])
+    return np.stack([np.full(t.size, series), first_step + t, ys[a], xs[b]], axis=1).astype(np.int64)
+
+
+class StreamedWindowBank:
+    """The samples of :class:`WindowBank`, row for row, from series read a few steps at a time.
+
+    For an archive larger than memory: it holds at most ``capacity`` padded images (the
+    least recently used go first) and reads the others through ``readers`` when a batch
+    needs them. :meth:`epoch_batches` orders an epoch pool by pool, a pool being steps
+    whose samples and neighbouring steps fit in ``capacity``, so each image is read about
+    once per epoch rather than once per batch.
+
+    Attributes
+    ----------
+    readers : list of StepReader
+        Each series' images at given steps, unpadded (float32 (len(steps), H, W)).
+    steps, index, tile, margin
+        As in :class:`WindowBank`.
+    capacity : int
+        Most images held at once (at least one sample's: 1 + number of neighbours).
+    reads, most_held : int
+        Images read so far, and the most held at once.
+    """
+
+    def __init__(self, readers: list[StepReader], steps: list[np.ndarray], index: np.ndarray, tile: int, margin: int, capacity: int) -> None:
+        self.readers, self.steps, self.index, self.tile, self.margin = readers, steps, index, tile, margin
+        self.capacity = max(int(capacity), 1 + (steps[0].shape[1] if steps else 0))
+        self._held: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self.reads = self.most_held = 0
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    window = WindowBank.window
+    shape = WindowBank.shape
+
+    def _keys(self, rows: np.ndarray) -> set[tuple[int, int]]:
+        """The (series, step) images the samples ``rows`` are cut from."""
+        series, t = self.index[rows, 0], self.index[rows, 1]
+        keys = set(zip(series.tolist(), t.tolist()))
+        for j in range(self.shape[1] - 1):
+            nb = np.array([self.steps[s][i, j] for s, i in zip(series, t)], dtype=np.int64)
+            keys |= {(s, n) for s, n in zip(series.tolist(), nb.tolist()) if n >= 0}
+        return keys
+
+    def _hold(self, keys: set[tuple[int, int]]) -> None:
+        """Read the images ``keys`` not held (:data:`READ_STEPS` a read), dropping the least recently used beyond capacity."""
+        for key in keys & self._held.keys():
+            self._held.move_to_end(key)
+        missing = sorted(keys - self._held.keys())
+        m = self.margin
+        for series in sorted({s for s, _ in missing}):
+            wanted = np.array([t for s, t in missing if s == series], dtype=np.int64)
+            for group in np.array_split(wanted, -(-len(wanted) // READ_STEPS)):  # a few steps a read: its copies stay small
+                images = np.asarray(self.readers[series](group), dtype="float32")
+                self.reads += len(group)
+                for t, image in zip(group.tolist(), images):
+                    self._held[(series, t)] = np.pad(image, ((m, m), (m, m)), constant_values=np.nan)
+                    while len(self._held) > self.capacity:
+                        self._held.popitem(last=False)
+        self.most_held = max(self.most_held, len(self._held))
+
+    def gather(self, rows: np.ndarray) -> np.ndarray:
+        """Samples (len(rows), 1 + S, W, W) float32, the same as :meth:`WindowBank.gather`'s; NaN where nothing is known."""
+        rows = np.asarray(rows)
+        w = self.window
+        out = np.full((len(rows),) + self.shape[1:], np.nan, dtype="float32")
+        for part in self._parts(rows):
+            self._hold(self._keys(rows[part]))
+            for i in part:
+                series, t, y, x = self.index[rows[i]].tolist()
+                out[i, 0] = self._held[(series, t)][y : y + w, x : x + w]
+                for j, nb in enumerate(self.steps[series][t].tolist()):
+                    if nb >= 0:
+                        out[i, 1 + j] = self._held[(series, nb)][y : y + w, x : x + w]
+        return out
+
+    def _parts(self, rows: np.ndarray) -> Iterator[np.ndarray]:
+        """Positions in ``rows``, in runs (by series and step) whose images fit in ``capacity``."""
+        order = np.lexsort((self.index[rows, 1], self.index[rows, 0]))
+        run: list[int] = []
+        keys: set[tuple[int, int]] = set()
+        for i in order.tolist():
+            new = self._keys(rows[[i]])  # at most 1 + S <= capacity
+            if run and len(keys | new) > self.capacity:
+                yield np.array(run)
+                run, keys = [], set()
+            run.append(i)
+            keys |= new
+        if run:
+            yield np.array(run)
+
+    def subset(self, rows: np.ndarray) -> StreamedWindowBank:
+        """The bank restricted to the samples ``rows`` (same readers, nothing held)."""
+        return StreamedWindowBank(self.readers, self.steps, self.index[np.asarray(rows)], self.tile, self.margin, self.capacity)
+
+    def epoch_batches(self, batch: int, rng: np.random.Generator, steps: int | None) -> list[np.ndarray]:
+        """An epoch's batches, pool by pool (see :func:`sstfill.training.banks.batch_indices` for ``steps``).
+
+        The steps holding samples are grouped into pools of consecutive steps (from a random
+        step on) whose images, with their neighbouring steps, fit in ``capacity``; the pools
+        come in a random order. Without
+        ``steps`` every sample comes once (shuffled within its pool); with ``steps``, that
+        many batches drawn with replacement, spread evenly over the pools.
+        """
+        targets, inverse, counts = np.unique(self.index[:, :2], axis=0, return_inverse=True, return_counts=True)
+        rows_of = np.split(np.argsort(inverse.ravel(), kind="stable"), np.cumsum(counts)[:-1])  # the samples of each target step
+        pools: list[list[int]] = []  # rows of self.index
+        held: set[tuple[int, int]] = set()
+        # runs of consecutive steps share their neighbouring steps (a pool of random steps would
+        # hold a few targets and their neighbours); the runs start at a random step each epoch
+        for k in np.roll(np.arange(len(targets)), -int(rng.integers(len(targets)))) if len(targets) else []:
+            need = self._keys(rows_of[k][:1])
+            if pools and len(held | need) <= self.capacity:
+                pools[-1].extend(rows_of[k].tolist())
+                held |= need
+            else:
+                pools.append(rows_of[k].tolist())
+                held = set(need)
+        pools = [pools[k] for k in rng.permutation(len(pools))]
+        if steps is None:
+            out = []
+            for pool in pools:
+                order = rng.permutation(np.array(pool))
+                out += [order[i : i + batch] for i in range(0, len(order), batch)]
+            return out
+        return [rng.choice(np.array(pools[k * len(pools) // steps]), size=batch) for k in range(steps)]
+
+
+def streamed_window_bank(
+    readers: Sequence[StepReader],
+    days: Sequence[np.ndarray],
+    offsets: tuple[float, ...],
+    tile: int = 64,
+    margin: int = 0,
+    stride: int = 32,
+    min_valid: float = 0.8,
+    capacity: int = 64,
+) -> StreamedWindowBank:
+    """:func:`window_bank`'s samples from series read ``capacity`` steps at a time (never all at once).
+
+    ``readers[k](steps)`` gives series ``k``'s images at ``steps``; ``days[k]`` the time of
+    each of its steps in days. The images are read once here to find the tiles observed
+    at least ``min_valid`` (:data:`READ_STEPS` at a time), then again as batches need them.
+
+    Examples
+    --------
+    >>> img = np.random.default_rng(0).normal(size=(3, 96, 96)).astype("float32")
+    >>> bank = streamed_window_bank([lambda steps: img[steps]], [np.arange(3.0)], (-1.0, 1.0), tile=32, margin=16, stride=32, capacity=3)
+    >>> eager = window_bank([(img, np.arange(3.0))], (-1.0, 1.0), tile=32, margin=16, stride=32)
+    >>> bool(np.array_equal(bank.gather(np.arange(27)), eager.gather(np.arange(27)), equal_nan=True))
+    True
+    """
+    all_steps, index = [], []
+    for k, (read, t_days) in enumerate(zip(readers, days)):
+        t_n = len(t_days)
+        all_steps.append(neighbour_steps(np.asarray(t_days, dtype="float64"), offsets) if offsets else np.zeros((t_n, 0), np.int64))
+        wanted = np.ones(t_n, bool)
+        for start in range(0, t_n, READ_STEPS):
+            chunk = np.arange(start, min(t_n, start + READ_STEPS))
+            index.append(_sample_origins(np.asarray(read(chunk), dtype="float32"), k, start, wanted, tile, stride, min_valid))
+    index_arr = np.concatenate(index) if index else np.zeros((0, 4), np.int64)
+    return StreamedWindowBank(list(readers), all_steps, index_arr, tile, margin, capacity)
 
 
 def tiles_as_windows(tiles: np.ndarray, margin: int, n_neighbours: int) -> np.ndarray:

@@ -144,8 +144,9 @@ class DataArrayInpaint(_Base):
         overlap : int
             Pixels shared by neighbouring tiles, blended with a tapered window (see the tiling guide).
         batch_size : int, optional
-            Tiles per model call; default: the model's ``preferred_batch`` (256 on a CPU,
-            8192 on a GPU, where concurrent chunks are also batched together).
+            Tiles per model call; default: the model's ``preferred_batch`` (on a CPU 256, or
+            fewer for wide context windows: 64 for the ``context`` model; 8192 on a GPU,
+            where concurrent chunks are also batched together).
         min_observed : float
             Tiles with no more observed data than this fraction (in their context window, for
             a model with one) are not used; the others are blended with weights proportional

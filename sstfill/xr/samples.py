@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -10,12 +11,25 @@ import xarray as xr
 from sstfill.errors import InputDataError
 from sstfill.kernels.holes import make_holes
 from sstfill.training.tiles import cut_cloud_masks, cut_tiles_by_index, split_blocks
-from sstfill.training.windows import WindowBank, window_bank
+from sstfill.training.uncertainty import MAX_ERROR_TILES
+from sstfill.training.windows import StreamedWindowBank, WindowBank, streamed_window_bank, window_bank
 
-__all__ = ["ROWS_SPLIT", "hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
+__all__ = ["ROWS_SPLIT", "SAMPLES_IN_MEMORY_BYTES", "MAX_VALIDATION_SAMPLES", "MAX_ADAPTING_VALIDATION_SAMPLES", "hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
 
 #: How :func:`tiles_from_dataarray` describes a split by bands of rows (its description starts so).
 ROWS_SPLIT = "by bands of"
+#: Bytes of images (float32, padded by the context margin) a set of training samples holds
+#: whole; a dask-backed field larger than that is read a pool of steps at a time
+#: (:class:`~sstfill.training.windows.StreamedWindowBank`), this many bytes of them at most.
+SAMPLES_IN_MEMORY_BYTES = 512 * 2**20
+#: Most samples a validation or test set keeps (drawn once, seeded; as many as a trained
+#: model's error model is fitted on): every epoch scores the validation set under fixed holes
+#: held in memory (60,000 windows of 192 pixels: 2.2 GB of holes, and minutes an epoch on a CPU).
+MAX_VALIDATION_SAMPLES = MAX_ERROR_TILES
+#: The same when adapting a model, which chooses its weights by filling the validation part
+#: (:mod:`sstfill.xr.validation`): its validation samples only fit the error model and feed the
+#: history, and scoring 2,048 of the context model's windows took longer than its epoch.
+MAX_ADAPTING_VALIDATION_SAMPLES = 512
 
 
 def _holes_for_block(block: np.ndarray, *, kind: str, fraction: float, seed: int, tile: int, full_yx: tuple[int, int], block_info: dict | None = None) -> np.ndarray:
@@ -96,6 +110,7 @@ def tiles_from_dataarray(
     seed: int = 0,
     context: Any = None,
     by: str = "auto",
+    max_validation: int = MAX_VALIDATION_SAMPLES,
 ) -> tuple[Any, Any, Any, str]:
     """Train/validation/test tiles of a field, split so that no tile leaks between sets.
 
@@ -107,7 +122,10 @@ def tiles_from_dataarray(
     For a model with context (``context``: its :class:`~sstfill.models.networks.ModelConfig`, with a ``context_margin`` or
     ``time_offsets``) the banks are :class:`~sstfill.training.windows.WindowBank` samples:
     windows around the tiles and the same place at neighbouring steps, taken from the same
-    set only (a neighbour in another set is empty).
+    set only (a neighbour in another set is empty). A dask-backed field larger than
+    :data:`SAMPLES_IN_MEMORY_BYTES` is never read whole: its samples are read a pool of steps
+    at a time (:class:`~sstfill.training.windows.StreamedWindowBank`). The validation and
+    test sets keep at most ``max_validation`` samples each (drawn once, seeded).
     """
     other = [d for d in da.dims if d not in spatial]
     with_context = context is not None and bool(context.context_margin or context.time_offsets)
@@ -145,24 +163,47 @@ def tiles_from_dataarray(
             )
         banks = [bank(da.isel({spatial[0]: b})) if len(b) else np.empty((0, tile, tile), "float32") for b in blocks]
         how = f"{ROWS_SPLIT} {spatial[0]}: " + ", ".join(f"rows {b[0]}-{b[-1]}" for b in blocks if len(b))
+    for k in (1, 2):  # scored every epoch (validation) under fixed holes held in memory: a sample of them is enough
+        if len(banks[k]) > max_validation:
+            how += f"; {('validation', 'test')[k - 1]} on {max_validation} of its {len(banks[k])} samples"
+            rows = np.sort(np.random.default_rng([seed, k]).choice(len(banks[k]), max_validation, replace=False))
+            banks[k] = banks[k].subset(rows) if hasattr(banks[k], "subset") else banks[k][rows]
     return banks[0], banks[1], banks[2], how
 
 
-def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, stride: int, min_valid: float, max_tiles: int | None, seed: int) -> WindowBank:
-    """Window samples of one set: a series per combination of the non-time leading axes."""
+def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, stride: int, min_valid: float, max_tiles: int | None,
+                    seed: int) -> WindowBank | StreamedWindowBank:
+    """Window samples of one set: a series per combination of the non-time leading axes.
+
+    Held in memory (a :class:`WindowBank`) unless ``part`` is a dask array whose padded
+    images take more than :data:`SAMPLES_IN_MEMORY_BYTES`: then a
+    :class:`StreamedWindowBank` reads the steps a batch needs, that many bytes of them at most.
+    """
     from sstfill.xr.series import find_time_dim, step_days
 
     time_dim = find_time_dim(part, spatial)
     rest = [d for d in part.dims if d not in spatial and d != time_dim]
-    series = []
+    series = []  # (images (T, y, x) as a DataArray, days (T,))
     for index in np.ndindex(*[part.sizes[d] for d in rest]):
         one = part.isel(dict(zip(rest, index))) if rest else part
         if time_dim is None:
-            series.append((np.asarray(one.transpose(*spatial).values, dtype="float32")[None], np.zeros(1)))
+            series.append((one.transpose(*spatial).expand_dims("_step"), np.zeros(1)))
         else:
-            one = one.transpose(time_dim, *spatial)
-            series.append((np.asarray(one.values, dtype="float32"), step_days(one, time_dim) / config.time_step_days))
-    samples = window_bank(series, config.time_offsets, config.tile_size, config.context_margin, stride, min_valid)
+            series.append((one.transpose(time_dim, *spatial), step_days(one, time_dim) / config.time_step_days))
+    m = config.context_margin
+    image_bytes = 4 * (part.sizes[spatial[0]] + 2 * m) * (part.sizes[spatial[1]] + 2 * m)
+    if hasattr(part.data, "dask") and image_bytes * sum(len(days) for _, days in series) > SAMPLES_IN_MEMORY_BYTES:
+        readers = [partial(_read_steps, images) for images, _ in series]
+        samples = streamed_window_bank(readers, [days for _, days in series], config.time_offsets, config.tile_size, m, stride, min_valid,
+                                       capacity=SAMPLES_IN_MEMORY_BYTES // image_bytes)
+    else:
+        samples = window_bank([(np.asarray(images.values, dtype="float32"), days) for images, days in series], config.time_offsets, config.tile_size, m,
+                              stride, min_valid)
     if max_tiles is not None and len(samples) > max_tiles:
         samples = samples.subset(np.sort(np.random.default_rng(seed).choice(len(samples), max_tiles, replace=False)))
     return samples
+
+
+def _read_steps(images: xr.DataArray, steps: np.ndarray) -> np.ndarray:
+    """The images (float32 (len(steps), y, x)) of a lazy series at ``steps``: only those are read."""
+    return np.asarray(images[np.asarray(steps)].values, dtype="float32")

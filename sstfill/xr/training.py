@@ -25,7 +25,7 @@ from sstfill.training.trainer import TrainSettings, fit, new_model
 from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.fields import check_field
 from sstfill.xr.grid import find_grid
-from sstfill.xr.samples import ROWS_SPLIT, own_cloud_masks, tiles_from_dataarray
+from sstfill.xr.samples import MAX_ADAPTING_VALIDATION_SAMPLES, MAX_VALIDATION_SAMPLES, ROWS_SPLIT, own_cloud_masks, tiles_from_dataarray
 from sstfill.xr.series import COARSE_STEP_DAYS, auto_init_name, typical_step_days, wants_auto
 from sstfill.xr.validation import fill_validation
 
@@ -135,7 +135,8 @@ def train_model(
         net.config.adversarial_weight = 0.0
         net.discriminator = None
     tile = net.config.tile_size
-    cut = dict(split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config)
+    cut = dict(split=split, tile=tile, stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed, context=net.config,
+               max_validation=MAX_ADAPTING_VALIDATION_SAMPLES if adapting else MAX_VALIDATION_SAMPLES)
     try:
         train, val, test, how = tiles_from_dataarray(da, grid.dims, by=split_by, **cut)
     except InputDataError:
