@@ -74,6 +74,18 @@ def test_beats_start_tells_a_gain_on_every_window_from_a_few_lucky_windows():
     assert beats_start(start, start * 0.97, z=2.0)  # 3 % better on every window
 
 
+def test_validation_scores_do_not_depend_on_the_scoring_batch():
+    # pooled over the set's pixels: a CPU scores the context model 64 windows a call, a GPU 256
+    model = load_bundled_model("fast")
+    sst = synthetic_sst(256, 256, seed=5, land=False).values
+    tiles = sst.reshape(4, 64, 4, 64).transpose(0, 2, 1, 3).reshape(16, 64, 64)
+    holes = draw_holes(16, 64, ("clouds",), (0.2, 0.6), np.random.default_rng(1))
+    whole, small = evaluate_tiles(model, tiles, holes, batch=16), evaluate_tiles(model, tiles, holes, batch=3)
+    for key in ("loss", "rmse_hidden", "rmse_hidden_field"):
+        assert small[key] == pytest.approx(whole[key], rel=1e-6), key
+    np.testing.assert_allclose(small["se_windows"], whole["se_windows"], rtol=1e-6)
+
+
 def test_own_cloud_masks_are_the_gaps_of_the_data_not_its_land(cloudy_series):
     masks = own_cloud_masks(cloudy_series, ("lat", "lon"), size=64, fraction=(0.1, 0.7))
     assert masks.ndim == 3 and masks.shape[1:] == (64, 64) and len(masks) > 10

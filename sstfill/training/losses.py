@@ -42,7 +42,8 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor, neighbour
     ``truth`` is NaN where nothing is known; ``holes`` marks the pixels hidden from the
     model. For a model with a context margin both are windows (N, W, W) around the tiles
     (only the tiles are scored); ``neighbours`` (N, S, T, T), NaN where hidden or unknown,
-    are the tiles at the neighbouring steps. Returns the weighted loss ``rec``, the
+    are the tiles at the neighbouring steps. Returns the weighted loss ``rec`` (and its
+    numerator ``weighted_se`` and denominator ``weight_sum``, to pool batches), the
     hidden-pixel MSE ``mse_hidden``, the sum of the hidden pixels' squared errors in the
     field's units ``se_hidden_field`` (each tile's normalised errors times its standard
     deviation, as filling undoes the normalisation), ``se_hidden_each`` (each sample's sum of
@@ -62,14 +63,15 @@ def losses(model: Inpainter, truth: torch.Tensor, holes: torch.Tensor, neighbour
     ring = ring_mask(holes, cfg.ring_width) & observed
     weight = cfg.hole_weight * hidden + cfg.ring_weight * ring + cfg.observed_weight * (observed & ~ring)
     sq = (pred - target) ** 2
-    rec = (weight * sq).sum() / weight.sum().clamp_min(1e-6)
+    weighted_se, weight_sum = (weight * sq).sum(), weight.sum()
+    rec = weighted_se / weight_sum.clamp_min(1e-6)
     mse_hidden = (sq * hidden).sum() / hidden.sum().clamp_min(1)
     # the same errors in the field's units: filling returns pred * std + mean
     se_hidden_field = (sq.detach() * std.detach().float() ** 2 * hidden).sum()
     se_hidden_each = (sq.detach() * hidden).sum(dim=(-2, -1))
     fake = torch.where(observed, target, pred) * valid  # composite: only the holes are generated
     real = target * valid
-    return {"rec": rec, "mse_hidden": mse_hidden, "se_hidden_field": se_hidden_field, "se_hidden_each": se_hidden_each, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
+    return {"rec": rec, "weighted_se": weighted_se.detach(), "weight_sum": weight_sum.detach(), "mse_hidden": mse_hidden, "se_hidden_field": se_hidden_field, "se_hidden_each": se_hidden_each, "fake": fake.unsqueeze(1), "real": real.unsqueeze(1), "holes": hidden.unsqueeze(1)}
 
 
 def split_samples(model: Inpainter, samples: torch.Tensor, neighbour_holes: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -147,6 +149,8 @@ def scoring_batch(model: Any) -> int:
 def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int | None = None) -> dict[str, Any]:
     """Weighted loss and hidden-pixel RMSE of ``model`` on fixed holes.
 
+    The loss is pooled over every pixel of the set (the same whatever the scoring batch).
+
     ``tiles`` are truth tiles (N, T, T), or samples with context (an array (N, 1 + S, W, W)
     or a :class:`~sstfill.training.windows.WindowBank`); the neighbours then get the holes
     of the next sample (fixed, like real clouds on every day). ``rmse_hidden`` is in
@@ -157,7 +161,7 @@ def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int |
     """
     model.generator.eval()
     batch = batch or scoring_batch(model)
-    rec, sq, sq_field, count = 0.0, 0.0, 0.0, 0
+    weighted_se, weight_sum, sq, sq_field, count = 0.0, 0.0, 0.0, 0.0, 0
     each: list[np.ndarray] = []
     cfg = model.config
     m, t_size = cfg.context_margin, cfg.tile_size
@@ -175,12 +179,13 @@ def evaluate_tiles(model: Inpainter, tiles: Any, holes: np.ndarray, batch: int |
             if m:
                 scored = scored[..., m : m + t_size, m : m + t_size]
             n_hidden = int(scored.sum())
-            rec += float(out["rec"]) * len(t)
+            weighted_se += float(out["weighted_se"])
+            weight_sum += float(out["weight_sum"])
             sq += float(out["mse_hidden"]) * n_hidden
             sq_field += float(out["se_hidden_field"])
             each.append(out["se_hidden_each"].double().cpu().numpy())
             count += n_hidden
     if not len(tiles):  # nothing to score: no number, rather than a perfect one
         return {"loss": math.nan, "rmse_hidden": math.nan, "rmse_hidden_field": math.nan, "se_windows": np.zeros(0)}
-    return {"loss": rec / len(tiles), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1)),
+    return {"loss": weighted_se / max(weight_sum, 1e-6), "rmse_hidden": math.sqrt(sq / max(count, 1)), "rmse_hidden_field": math.sqrt(sq_field / max(count, 1)),
             "se_windows": np.concatenate(each)}
