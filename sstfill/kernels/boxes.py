@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["box_sum", "box_count", "masked_box_sums", "in_image_count"]
+__all__ = ["box_sum", "box_count", "window_count", "masked_box_sums", "in_image_count"]
 
 
 def _window_sums(a: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -85,6 +85,17 @@ def box_count(mask: np.ndarray, size: int) -> np.ndarray:
     """
     padded = np.pad(np.asarray(mask, dtype=bool), size // 2).astype(np.int16)
     return _padded_box_sums(padded, size).astype("float64")
+
+
+def window_count(mask: np.ndarray, size: int) -> np.ndarray:
+    """How many pixels of ``mask`` are set in the ``size`` x ``size`` window *starting* at each pixel (int64 (H - size + 1, W - size + 1)).
+
+    Examples
+    --------
+    >>> window_count(np.eye(4, dtype=bool), 2).tolist()
+    [[2, 1, 0], [1, 2, 1], [0, 1, 2]]
+    """
+    return _window_sums(_window_sums(np.asarray(mask, dtype=bool).astype(np.int32), size, 1), size, 0).astype(np.int64)
 
 
 def masked_box_sums(values: np.ndarray, weights: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from sstfill.kernels.boxes import window_count
 from sstfill.kernels.holes import make_holes
 from sstfill.kernels.windows import neighbour_steps
 
@@ -134,10 +135,8 @@ def _sample_origins(imgs: np.ndarray, series: int, first_step: int, wanted: np.n
     h, w = imgs.shape[-2:]
     ys, xs = np.arange(0, h - tile + 1, stride), np.arange(0, w - tile + 1, stride)
     counts = np.zeros((len(imgs), len(ys), len(xs)), dtype=np.int64)
-    for k, img in enumerate(imgs):  # observed pixels per tile from the summed-area table, one image at a time
-        table = np.zeros((h + 1, w + 1), dtype=np.int64)
-        table[1:, 1:] = np.isfinite(img).cumsum(0).cumsum(1)
-        counts[k] = table[ys + tile][:, xs + tile] - table[ys][:, xs + tile] - table[ys + tile][:, xs] + table[ys][:, xs]
+    for k, img in enumerate(imgs):  # observed pixels per tile, one image at a time
+        counts[k] = window_count(np.isfinite(img), tile)[ys][:, xs] if len(ys) and len(xs) else 0
     valid = counts / float(tile * tile)
     t, a, b = np.nonzero((valid >= min_valid) & wanted[first_step : first_step + len(imgs), None, None])
     return np.stack([np.full(t.size, series), first_step + t, ys[a], xs[b]], axis=1).astype(np.int64)
@@ -207,8 +206,8 @@ class StreamedWindowBank:
         rows = np.asarray(rows)
         w = self.window
         out = np.full((len(rows),) + self.shape[1:], np.nan, dtype="float32")
-        for part in self._parts(rows):
-            self._hold(self._keys(rows[part]))
+        for part, keys in self._parts(rows):
+            self._hold(keys)
             for i in part:
                 series, t, y, x = self.index[rows[i]].tolist()
                 out[i, 0] = self._held[(series, t)][y : y + w, x : x + w]
@@ -217,20 +216,20 @@ class StreamedWindowBank:
                         out[i, 1 + j] = self._held[(series, nb)][y : y + w, x : x + w]
         return out
 
-    def _parts(self, rows: np.ndarray) -> Iterator[np.ndarray]:
-        """Positions in ``rows``, in runs (by series and step) whose images fit in ``capacity``."""
+    def _parts(self, rows: np.ndarray) -> Iterator[tuple[np.ndarray, set[tuple[int, int]]]]:
+        """Positions in ``rows``, in runs (by series and step) whose images fit in ``capacity``, with those images."""
         order = np.lexsort((self.index[rows, 1], self.index[rows, 0]))
         run: list[int] = []
         keys: set[tuple[int, int]] = set()
         for i in order.tolist():
             new = self._keys(rows[[i]])  # at most 1 + S <= capacity
             if run and len(keys | new) > self.capacity:
-                yield np.array(run)
+                yield np.array(run), keys
                 run, keys = [], set()
             run.append(i)
             keys |= new
         if run:
-            yield np.array(run)
+            yield np.array(run), keys
 
     def subset(self, rows: np.ndarray) -> StreamedWindowBank:
         """The bank restricted to the samples ``rows`` (same readers, nothing held)."""

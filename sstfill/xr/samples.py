@@ -166,8 +166,7 @@ def tiles_from_dataarray(
     for k in (1, 2):  # scored every epoch (validation) under fixed holes held in memory: a sample of them is enough
         if len(banks[k]) > max_validation:
             how += f"; {('validation', 'test')[k - 1]} on {max_validation} of its {len(banks[k])} samples"
-            rows = np.sort(np.random.default_rng([seed, k]).choice(len(banks[k]), max_validation, replace=False))
-            banks[k] = banks[k].subset(rows) if hasattr(banks[k], "subset") else banks[k][rows]
+            banks[k] = _at_most(banks[k], max_validation, np.random.default_rng([seed, k]))
     return banks[0], banks[1], banks[2], how
 
 
@@ -199,9 +198,15 @@ def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, s
     else:
         samples = window_bank([(np.asarray(images.values, dtype="float32"), days) for images, days in series], config.time_offsets, config.tile_size, m,
                               stride, min_valid)
-    if max_tiles is not None and len(samples) > max_tiles:
-        samples = samples.subset(np.sort(np.random.default_rng(seed).choice(len(samples), max_tiles, replace=False)))
-    return samples
+    return samples if max_tiles is None else _at_most(samples, max_tiles, np.random.default_rng(seed))
+
+
+def _at_most(samples: Any, n: int, rng: np.random.Generator) -> Any:
+    """``samples`` (an array or a bank), or a random subset of ``n`` of them in their order."""
+    if len(samples) <= n:
+        return samples
+    rows = np.sort(rng.choice(len(samples), n, replace=False))
+    return samples.subset(rows) if hasattr(samples, "subset") else samples[rows]
 
 
 def _read_steps(images: xr.DataArray, steps: np.ndarray) -> np.ndarray:
