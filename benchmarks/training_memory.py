@@ -1,6 +1,6 @@
 """Memory of adapting a model to archives larger than the samples' limit: streamed against read whole.
 
-``ds.inpaint.train(var="sst", init="context", max_minutes=M)`` on zarr stores opened
+``ds.inpaint.train(var="sst", init="context", max_minutes=M)`` (``--init``: another bundled model) on zarr stores opened
 lazily (synthetic SST under real-shaped clouds, one step a chunk) of two lengths, each run
 twice in fresh subprocesses: as shipped (a field larger than
 ``sstfill.xr.samples.SAMPLES_IN_MEMORY_BYTES`` is read a pool of steps at a time) and with
@@ -9,6 +9,10 @@ each run's peak resident memory, wall time, epochs and the validation by filling
 point is how the peak grows with the archive.
 
     python benchmarks/training_memory.py --out docs/benchmarks
+    python benchmarks/training_memory.py --init fast --steps 64 --out docs/benchmarks   # training_memory_fast.{json,md}
+
+The ``fast`` model sees its tiles alone: read whole, its training tiles are cut at a stride
+of half a tile, up to 4 times the images (its limit counts them so).
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 MODES = {"streamed": "as shipped: read a pool of steps at a time", "whole": "limit lifted: every training image in memory"}
+WHAT_IT_SEES = {"context": "the context model's 192-pixel windows and 4 neighbouring days",
+                "default": "the default model's 96-pixel windows (a 16-pixel margin) around 64-pixel tiles",
+                "fast": "the fast model's 64-pixel tiles, cut every 32 pixels"}
 
 
 def write_store(path: Path, nt: int, n: int, seed: int = 0) -> float:
@@ -55,8 +62,8 @@ def write_store(path: Path, nt: int, n: int, seed: int = 0) -> float:
     return nt * n * n * 4 / 1e9
 
 
-def run_one(store: str, mode: str, minutes: float) -> dict:
-    """In this process: adapt the ``context`` model on the store; peak RSS and what training recorded."""
+def run_one(store: str, mode: str, minutes: float, init: str = "context") -> dict:
+    """In this process: adapt the bundled ``init`` model on the store; peak RSS and what training recorded."""
     import psutil
     import xarray as xr
 
@@ -67,11 +74,11 @@ def run_one(store: str, mode: str, minutes: float) -> dict:
         samples.SAMPLES_IN_MEMORY_BYTES = float("inf")
     from sstfill.models.store import load_bundled_model
 
-    load_bundled_model("context")  # imports and the model before the baseline
+    load_bundled_model(init)  # imports and the model before the baseline
     ds = xr.open_zarr(store)
     before = psutil.Process().memory_info().rss / 2**20
     t0 = time.perf_counter()
-    model = ds.inpaint.train(var="sst", init="context", max_minutes=minutes, progress=False)
+    model = ds.inpaint.train(var="sst", init=init, max_minutes=minutes, progress=False)
     wall = time.perf_counter() - t0
     h = model.history
     return {
@@ -98,8 +105,8 @@ def render(result: dict) -> str:
         "    " + result["command"],
         "",
         f"Run {result['date']} on {os.cpu_count()} CPU cores, {result['minutes_total']:.1f} min in all. Stores: {result['store']}. "
-        f"Each run: `xr.open_zarr(store).inpaint.train(var='sst', init='context', max_minutes={result['budget_minutes']})` in a fresh subprocess "
-        "(the context model's 192-pixel windows and 4 neighbouring days; validation by filling a band of rows). Peak RSS: the process's "
+        f"Each run: `xr.open_zarr(store).inpaint.train(var='sst', init='{result.get('init', 'context')}', max_minutes={result['budget_minutes']})` in a fresh subprocess "
+        f"({WHAT_IT_SEES[result.get('init', 'context')]}; validation by filling a band of rows). Peak RSS: the process's "
         "largest resident memory (imports and the model included).",
         "",
         "| steps | archive (GB) | run | peak RSS (MB) | RSS before training (MB) | wall (s) | trained (s) | epochs | samples/s | validation by filling (degC): start -> kept |",
@@ -110,7 +117,7 @@ def render(result: dict) -> str:
                      f"{r['trained_s']:.0f} | {r['epochs']} | {r['samples_per_s']:.0f} | {r['val_fill_rmse_start']:.4f} -> {r['val_fill_rmse_kept']:.4f} |")
     lines.append("")
     small, large = min(r["steps"] for r in runs), max(r["steps"] for r in runs)
-    for mode in MODES:
+    for mode in MODES if small != large else ():
         a = next(r for r in runs if r["mode"] == mode and r["steps"] == small)
         b = next(r for r in runs if r["mode"] == mode and r["steps"] == large)
         lines.append(f"- {mode}: from {small} to {large} steps the peak grows by {b['peak_rss_mb'] - a['peak_rss_mb']:.0f} MB "
@@ -130,12 +137,13 @@ def main() -> None:
     p.add_argument("--steps", type=int, nargs="+", default=[32, 128])
     p.add_argument("--size", type=int, default=2048)
     p.add_argument("--minutes", type=float, default=1.0)
+    p.add_argument("--init", default="context", choices=sorted(WHAT_IT_SEES), help="the bundled model to adapt")
     p.add_argument("--out", default=None, help="folder for training_memory.json and .md (default: print only)")
     p.add_argument("--run", choices=sorted(MODES), help=argparse.SUPPRESS)
     p.add_argument("--store", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.run:
-        print(json.dumps(run_one(args.store, args.run, args.minutes)))
+        print(json.dumps(run_one(args.store, args.run, args.minutes, args.init)))
         return
     t0 = time.perf_counter()
     runs = []
@@ -144,21 +152,24 @@ def main() -> None:
             store = Path(tmp) / f"archive_{steps}.zarr"
             gb = write_store(store, steps, args.size)
             for mode in ("streamed", "whole"):
-                out = subprocess.run([sys.executable, __file__, "--run", mode, "--store", str(store), "--minutes", str(args.minutes)],
+                out = subprocess.run([sys.executable, __file__, "--run", mode, "--store", str(store), "--minutes", str(args.minutes), "--init", args.init],
                                      check=True, capture_output=True, text=True)
                 runs.append({"steps": steps, "archive_gb": gb, **json.loads(out.stdout.strip().splitlines()[-1])})
                 print(runs[-1], flush=True)
     command = "python benchmarks/training_memory.py" + (f" --out {args.out}" if args.out else "")
+    if args.init != "context":
+        command += f" --init {args.init}"
     if (args.steps, args.size, args.minutes) != ([32, 128], 2048, 1.0):
         command += f" --steps {' '.join(map(str, args.steps))} --size {args.size} --minutes {args.minutes}"
-    result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command, "budget_minutes": args.minutes,
+    result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command, "budget_minutes": args.minutes, "init": args.init,
               "store": f"{' and '.join(map(str, args.steps))} steps of {args.size} x {args.size} float32, zarr, one step a chunk, clouds over 40 %",
               "runs": runs, "minutes_total": (time.perf_counter() - t0) / 60}
     text = render(result)
     print(text)
     if args.out:
-        Path(args.out, "training_memory.json").write_text(json.dumps(result, indent=1) + "\n")
-        Path(args.out, "training_memory.md").write_text(text)
+        name = "training_memory" + ("" if args.init == "context" else f"_{args.init}")
+        Path(args.out, f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+        Path(args.out, f"{name}.md").write_text(text)
 
 
 if __name__ == "__main__":

@@ -126,3 +126,46 @@ def test_validation_and_test_sets_keep_a_seeded_sample_of_at_most_max_validation
     np.testing.assert_array_equal(few_val.gather(np.arange(40)), val.gather(np.array(kept)))
     again = samples_module.tiles_from_dataarray(archive, SPATIAL, max_validation=40, **cut)[1]
     np.testing.assert_array_equal(again.index, few_val.index)  # seeded: the same sample every run
+
+
+def small_plain_config() -> ModelConfig:
+    """A model that sees its tiles alone (like the ``fast`` and ``report`` presets): no margin, no neighbours."""
+    return ModelConfig(widths=(8, 16), convs_per_level=1)
+
+
+def test_plain_tiles_of_a_large_archive_stream_and_are_the_tiles_cut_whole(archive: xr.DataArray, low_limit: list[int]) -> None:
+    # a model without context used to cut every tile of the archive into memory, (64 / 32)**2 = 4 times its images
+    cut = dict(split=(0.5, 0.25, 0.25), tile=64, stride=32, min_valid=0.5, context=small_plain_config())
+    train, val, test, _ = samples_module.tiles_from_dataarray(archive, SPATIAL, **cut)
+    assert isinstance(train, StreamedWindowBank) and train.margin == 0 and train.shape[1:] == (1, 64, 64)
+    assert low_limit and max(low_limit) <= LIMIT
+    eager = samples_module.tiles_from_dataarray(archive.compute(), SPATIAL, **cut)  # numpy input: cut whole, as before
+    assert all(isinstance(tiles, np.ndarray) and tiles.ndim == 3 for tiles in eager[:3])
+    np.testing.assert_array_equal(train.gather(np.arange(len(train)))[:, 0], eager[0])  # the same tiles, in the same order
+    assert len(eager[0]) > 50 and train.most_held <= LIMIT // (4 * 160 * 128)
+    for streamed_set, whole in zip((val, test), eager[1:3]):  # validation and test: tiles, as the model scores them
+        assert isinstance(streamed_set, np.ndarray)
+        np.testing.assert_array_equal(streamed_set, whole)
+    few = samples_module.tiles_from_dataarray(archive, SPATIAL, max_tiles=20, **cut)[0]
+    few_whole = samples_module.tiles_from_dataarray(archive.compute(), SPATIAL, max_tiles=20, **cut)[0]
+    np.testing.assert_array_equal(few.gather(np.arange(20))[:, 0], few_whole)  # max_tiles keeps the same random subset
+
+
+def test_plain_tiles_of_a_small_lazy_field_are_cut_whole(archive: xr.DataArray) -> None:
+    train, val, _, _ = samples_module.tiles_from_dataarray(archive, SPATIAL, split=(0.75, 0.25, 0.0), context=small_plain_config(), min_valid=0.5)
+    assert isinstance(train, np.ndarray) and isinstance(val, np.ndarray)  # 12 small images: under the limit
+
+
+@pytest.mark.slow
+def test_training_a_plain_model_on_a_lazy_archive_streams_its_tiles_and_learns(archive: xr.DataArray, low_limit: list[int]) -> None:
+    torch.set_num_threads(1)
+    model = archive.to_dataset(name="sst").inpaint.train(var="sst", preset="fast", widths=(8, 16), epochs=3, steps_per_epoch=4, batch_size=8,
+                                                         min_valid=0.5, progress=False)
+    assert low_limit and max(low_limit) <= LIMIT  # never more than the limit's images at once
+    history = model.history
+    assert len(history["val_loss"]) == 3 and np.isfinite(history["val_loss"]).all() and np.isfinite(history["train_loss"]).all()
+    assert history["val_loss"][-1] < history["val_loss"][0]  # it learns from the streamed tiles
+    filled = archive.isel(time=slice(0, 2)).inpaint.fill(model, land=None)
+    observed = archive.isel(time=slice(0, 2)).notnull().values
+    np.testing.assert_array_equal(filled.values[observed], archive.isel(time=slice(0, 2)).values[observed])
+    assert np.isfinite(filled.values).mean() > np.isfinite(archive.isel(time=slice(0, 2)).values).mean()

@@ -172,7 +172,7 @@ class TrainingRun:
     best_state: dict[str, torch.Tensor] | None = None  # the generator's weights at the best epoch
     start: int = 0  # the first epoch to run
     recent: list[dict[str, torch.Tensor]] = field(default_factory=list)  # the last epochs' weights, for averaging
-    samples: Any = None  # samples with context (a WindowBank or an array (N, 1 + S, W, W)), cut per batch
+    samples: Any = None  # samples cut per batch: with context (a WindowBank or an array (N, 1 + S, W, W)), or a streamed bank of plain tiles
 
     def __len__(self) -> int:
         return len(self.truth) if self.truth is not None else len(self.samples)
@@ -234,10 +234,10 @@ def start_run(model: Inpainter, train_tiles: Any, val_tiles: Any, settings: Trai
     draw = _hole_drawer(model, settings.hole_library, settings.window_holes)
     val_holes = validation_holes(len(val_tiles), tile, settings, draw)
     bank = HoleBank(min(settings.hole_bank, max(256, 2 * len(train_tiles))), tile, settings, dev, np.random.default_rng([settings.seed, 2]), draw)
-    context = uses_context(model)
-    truth = None if context else to_device(train_tiles.astype("float32", copy=False), dev)
+    per_batch = uses_context(model) or hasattr(train_tiles, "gather")  # samples cut per batch (with context, or streamed from an archive)
+    truth = None if per_batch else to_device(train_tiles.astype("float32", copy=False), dev)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt_g, factor=0.5, patience=2)
-    run = TrainingRun(model, settings, opt_g, opt_d, scheduler, bank, truth, val_tiles, val_holes, history={k: [] for k in HISTORY_KEYS}, samples=train_tiles if context else None)
+    run = TrainingRun(model, settings, opt_g, opt_d, scheduler, bank, truth, val_tiles, val_holes, history={k: [] for k in HISTORY_KEYS}, samples=train_tiles if per_batch else None)
     if saved is not None:
         run.history, run.best, run.bad_epochs, run.best_state = saved.history, saved.best, saved.bad_epochs, saved.best_state
         run.start = run.history["epoch"][-1] + 1
@@ -432,7 +432,9 @@ def fit(
         fixed (seeded) for validation. A model with a context margin or time offsets takes
         samples (N, 1 + S, W, W) or a :class:`~sstfill.training.windows.WindowBank` (the
         window around each tile, then its neighbouring steps); given plain tiles, it
-        learns without context.
+        learns without context. A model without context also takes a
+        :class:`~sstfill.training.windows.StreamedWindowBank` of its tiles (``margin`` 0)
+        as ``train_tiles``: an archive larger than memory, read as batches need it.
     settings : TrainSettings
     test_tiles : array, optional
         Scored once at the end (``history["test_rmse_hidden"]``).

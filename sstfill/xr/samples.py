@@ -126,14 +126,21 @@ def tiles_from_dataarray(
     :data:`SAMPLES_IN_MEMORY_BYTES` is never read whole: its samples are read a pool of steps
     at a time (:class:`~sstfill.training.windows.StreamedWindowBank`). The validation and
     test sets keep at most ``max_validation`` samples each (drawn once, seeded).
+
+    For a model without context (``context`` with neither) the sets are tiles (N, T, T),
+    cut whole, except the training set of a dask-backed field whose tiles would take more
+    than :data:`SAMPLES_IN_MEMORY_BYTES` (up to ``(tile / stride)**2`` times its images):
+    a :class:`~sstfill.training.windows.StreamedWindowBank` of the same tiles, row for row.
+    Without ``context`` (a latent model's tiles) they are always cut whole.
     """
     other = [d for d in da.dims if d not in spatial]
     with_context = context is not None and bool(context.context_margin or context.time_offsets)
 
     def bank(part: xr.DataArray) -> Any:
-        if not with_context:
-            return cut_tiles_by_index(images_of(part, spatial), tile, stride, min_valid, max_tiles, seed)
-        return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed)
+        # plain tiles cut whole hold up to (tile / stride)**2 times the images: past the limit, streamed too
+        if with_context or (context is not None and not _holds_whole(part, spatial, _padded_image_bytes(part, spatial, 0) * (tile / stride) ** 2)):
+            return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed, streamed=not with_context)
+        return cut_tiles_by_index(images_of(part, spatial), tile, stride, min_valid, max_tiles, seed)
 
     if by not in ("auto", "space"):
         raise ValueError(f"by must be 'auto' or 'space', got {by!r}")
@@ -167,15 +174,17 @@ def tiles_from_dataarray(
         if len(banks[k]) > max_validation:
             how += f"; {('validation', 'test')[k - 1]} on {max_validation} of its {len(banks[k])} samples"
             banks[k] = _at_most(banks[k], max_validation, np.random.default_rng([seed, k]))
+        if not with_context and hasattr(banks[k], "gather"):  # a plain model's (capped) set as the tiles it scores
+            banks[k] = banks[k].gather(np.arange(len(banks[k])))[:, 0]
     return banks[0], banks[1], banks[2], how
 
 
 def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, stride: int, min_valid: float, max_tiles: int | None,
-                    seed: int) -> WindowBank | StreamedWindowBank:
+                    seed: int, streamed: bool = False) -> WindowBank | StreamedWindowBank:
     """Window samples of one set: a series per combination of the non-time leading axes.
 
-    Held in memory (a :class:`WindowBank`) unless ``part`` is a dask array whose padded
-    images take more than :data:`SAMPLES_IN_MEMORY_BYTES`: then a
+    Held in memory (a :class:`WindowBank`) unless ``streamed`` or ``part`` is a dask array whose
+    padded images take more than :data:`SAMPLES_IN_MEMORY_BYTES`: then a
     :class:`StreamedWindowBank` reads the steps a batch needs, that many bytes of them at most.
     """
     from sstfill.xr.series import find_time_dim, step_days
@@ -190,15 +199,25 @@ def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, s
         else:
             series.append((one.transpose(time_dim, *spatial), step_days(one, time_dim) / config.time_step_days))
     m = config.context_margin
-    image_bytes = 4 * (part.sizes[spatial[0]] + 2 * m) * (part.sizes[spatial[1]] + 2 * m)
-    if hasattr(part.data, "dask") and image_bytes * sum(len(days) for _, days in series) > SAMPLES_IN_MEMORY_BYTES:
+    if streamed or not _holds_whole(part, spatial, _padded_image_bytes(part, spatial, m)):
         readers = [partial(_read_steps, images) for images, _ in series]
         samples = streamed_window_bank(readers, [days for _, days in series], config.time_offsets, config.tile_size, m, stride, min_valid,
-                                       capacity=SAMPLES_IN_MEMORY_BYTES // image_bytes)
+                                       capacity=SAMPLES_IN_MEMORY_BYTES // _padded_image_bytes(part, spatial, m))
     else:
         samples = window_bank([(np.asarray(images.values, dtype="float32"), days) for images, days in series], config.time_offsets, config.tile_size, m,
                               stride, min_valid)
     return samples if max_tiles is None else _at_most(samples, max_tiles, np.random.default_rng(seed))
+
+
+def _padded_image_bytes(part: xr.DataArray, spatial: tuple[str, str], margin: int) -> int:
+    """Bytes of one of ``part``'s images as float32, padded by ``margin`` on every side."""
+    return 4 * (part.sizes[spatial[0]] + 2 * margin) * (part.sizes[spatial[1]] + 2 * margin)
+
+
+def _holds_whole(part: xr.DataArray, spatial: tuple[str, str], bytes_per_image: float) -> bool:
+    """Whether ``part``'s samples are held whole: a numpy field, or a lazy one whose samples take ``bytes_per_image`` an image and fit in :data:`SAMPLES_IN_MEMORY_BYTES`."""
+    images = part.size // max(1, part.sizes[spatial[0]] * part.sizes[spatial[1]])
+    return not hasattr(part.data, "dask") or bytes_per_image * images <= SAMPLES_IN_MEMORY_BYTES
 
 
 def _at_most(samples: Any, n: int, rng: np.random.Generator) -> Any:
