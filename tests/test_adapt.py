@@ -339,3 +339,28 @@ def test_adapting_data_without_gaps_of_its_own_learns_under_the_other_holes(caps
     assert ("own cloud masks", "none found in the data: synthetic holes only") in adaptation_rows(model.adapted_on)
     with pytest.raises(InputDataError, match="to use as 'own_clouds' holes"):  # asked for alone: nothing to learn under
         ds.inpaint.train("sst", init="fast", holes="own_clouds", max_minutes=0.05, progress=False)
+
+
+def test_a_cpu_scores_a_few_samples_at_a_time_whatever_the_model(monkeypatch):
+    # the network's activations grow with the samples scored at once (the default model: 1.2 GB
+    # at 256, 0.2 GB at 32) and its speed does not: every model is scored 32 at a time on a CPU
+    import sstfill.training.losses as losses_module
+
+    seen: list[int] = []
+    real = losses_module.losses
+
+    def counting(model, target, *args, **kwargs):
+        seen.append(len(target))
+        return real(model, target, *args, **kwargs)
+
+    monkeypatch.setattr(losses_module, "losses", counting)
+    sst = synthetic_sst(320, 320, seed=5, land=False).values
+    for name in ("fast", "default"):
+        model = load_bundled_model(name)
+        w = model.config.window
+        tiles = np.stack([sst[y : y + w, x : x + w] for y in range(0, 320 - w + 1, 16) for x in range(0, 320 - w + 1, 16)])[:80]
+        holes = draw_holes(len(tiles), w, ("clouds",), (0.2, 0.6), np.random.default_rng(1))
+        seen.clear()
+        scores = losses_module.evaluate_tiles(model, tiles, holes)
+        assert len(tiles) == 80 and seen == [32, 32, 16], name
+        assert scores["loss"] == pytest.approx(losses_module.evaluate_tiles(model, tiles, holes, batch=80)["loss"], rel=1e-6)
