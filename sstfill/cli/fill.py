@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,12 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
             if flag_name in ds:
                 error = error.where(ds[flag_name] == 1)
             values = dsa.asarray(error.data).ravel()
-            lo, hi, n = dask.compute(dsa.nanmin(values), dsa.nanmax(values), dsa.isfinite(values).sum(), scheduler="threads")
+            # a chunk where nothing was filled is all NaN. dask silences numpy's warning about it in
+            # each task with warnings.catch_warnings, which is not thread-safe (a task leaving it can
+            # restore the filters while another is in nanmin): silenced here, around all the tasks
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+                lo, hi, n = dask.compute(dsa.nanmin(values), dsa.nanmax(values), dsa.isfinite(values).sum(), scheduler="threads")
             if not n or not np.isfinite(lo):
                 return None
             if hi <= lo:
