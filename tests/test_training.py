@@ -358,3 +358,33 @@ def test_settings_that_are_not_model_settings_are_named_with_the_ones_that_are()
     ds = synthetic_sst(128, 128, nt=6).to_dataset()
     with pytest.raises(TypeError, match="not model settings: adversarial_wieght.*fields of ModelConfig: .*adversarial_weight"):
         ds.inpaint.train("sst", preset="fast", epochs=1, progress=False, adversarial_wieght=0.5)
+
+
+@pytest.mark.parametrize("size", [64, 96, 190])  # 190: a mask whose pixels are no whole number of bytes
+def test_the_hole_bank_holds_its_masks_packed_and_gives_them_back_exactly(size):
+    from sstfill.training.banks import HoleBank, flip_rotate
+    from sstfill.training.windows import draw_window_holes
+
+    settings = TrainSettings(holes=("clouds", "squares"), seed=4)
+    bank = HoleBank(300, size, settings, torch.device("cpu"), np.random.default_rng(7), draw=draw_window_holes)
+    reference = draw_window_holes(300, size, settings.holes, settings.hole_fraction, np.random.default_rng(7))  # the same draws, as bools
+    assert bank.packed.dtype == torch.uint8 and bank.packed.numel() == 300 * -(-size * size // 8)  # one bit a pixel
+    for seed in range(3):
+        torch.manual_seed(seed)
+        got = bank.sample(16, np.random.default_rng(seed))
+        torch.manual_seed(seed)
+        idx = np.random.default_rng(seed).integers(0, 300, 16)
+        expected = flip_rotate(torch.from_numpy(reference[idx]))
+        assert got.dtype == torch.bool and torch.equal(got, expected)
+    from sstfill.training.banks import unpack_bits  # a GPU unpacks by shifts: the same masks
+
+    assert torch.equal(unpack_bits(bank.packed, size * size, by_shifts=True), unpack_bits(bank.packed, size * size, by_shifts=False))
+    assert torch.equal(unpack_bits(bank.packed, size * size), torch.from_numpy(reference.reshape(300, -1)))
+    bank.refresh(1)  # the masks redrawn for an epoch are packed the same way
+    rng = np.random.default_rng([settings.seed, 1, 7])
+    where = rng.choice(300, 300, replace=False)
+    reference[where] = draw_window_holes(300, size, settings.holes, settings.hole_fraction, rng)
+    torch.manual_seed(0)
+    got = bank.sample(32, np.random.default_rng(9))
+    torch.manual_seed(0)
+    assert torch.equal(got, flip_rotate(torch.from_numpy(reference[np.random.default_rng(9).integers(0, 300, 32)])))
