@@ -130,7 +130,8 @@ def tiles_from_dataarray(
     For a model without context (``context`` with neither) the sets are tiles (N, T, T),
     cut whole, except the training set of a dask-backed field whose tiles would take more
     than :data:`SAMPLES_IN_MEMORY_BYTES` (up to ``(tile / stride)**2`` times its images):
-    a :class:`~sstfill.training.windows.StreamedWindowBank` of the same tiles, row for row.
+    a :class:`~sstfill.training.windows.StreamedWindowBank` of the same tiles (row for row
+    when the field's only leading axis is its time).
     Without ``context`` (a latent model's tiles) they are always cut whole.
     """
     other = [d for d in da.dims if d not in spatial]
@@ -197,7 +198,8 @@ def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, s
         if time_dim is None:
             series.append((one.transpose(*spatial).expand_dims("_step"), np.zeros(1)))
         else:
-            series.append((one.transpose(time_dim, *spatial), step_days(one, time_dim) / config.time_step_days))
+            days = step_days(one, time_dim) / config.time_step_days if config.time_offsets else np.zeros(one.sizes[time_dim])  # no neighbours: no calendar
+            series.append((one.transpose(time_dim, *spatial), days))
     m = config.context_margin
     if streamed or not _holds_whole(part, spatial, _padded_image_bytes(part, spatial, m)):
         readers = [partial(_read_steps, images) for images, _ in series]
