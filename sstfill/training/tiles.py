@@ -6,20 +6,41 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from sstfill.kernels.boxes import window_count
 from sstfill.kernels.holes import make_holes
 
-__all__ = ["cut_tiles_by_index", "split_blocks", "draw_holes", "cut_cloud_masks", "LibraryDrawer", "OWN_CLOUDS"]
+__all__ = ["observed_tile_origins", "cut_tiles_by_index", "split_blocks", "draw_holes", "cut_cloud_masks", "LibraryDrawer", "OWN_CLOUDS"]
 
 #: The hole kind drawn from a dataset's own cloud masks (:class:`LibraryDrawer`).
 OWN_CLOUDS = "own_clouds"
+
+
+def observed_tile_origins(observed: np.ndarray, tile: int, stride: int, min_valid: float) -> tuple[np.ndarray, np.ndarray]:
+    """Origins (rows, columns) of the ``tile`` windows every ``stride`` pixels of one image observed at least ``min_valid``.
+
+    In row-major order; from window counts of the ``observed`` (bool) pixels.
+
+    Examples
+    --------
+    >>> obs = np.ones((100, 130), bool); obs[:40, :40] = False
+    >>> [o.tolist() for o in observed_tile_origins(obs, 64, 32, 0.8)]
+    [[0, 0, 32, 32, 32], [32, 64, 0, 32, 64]]
+    """
+    ny, nx = observed.shape
+    ys, xs = np.arange(0, ny - tile + 1, stride), np.arange(0, nx - tile + 1, stride)
+    if not (len(ys) and len(xs)):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    valid = window_count(observed, tile)[ys][:, xs] / float(tile * tile)
+    a, b = np.nonzero(valid >= min_valid)
+    return ys[a], xs[b]
 
 
 def cut_tiles_by_index(images: Iterable[np.ndarray], tile: int = 64, stride: int = 32, min_valid: float = 0.8, max_tiles: int | None = None, seed: int = 0) -> np.ndarray:
     """Cut training tiles (N, tile, tile) from 2-D images, one image in memory at a time.
 
     Windows start every ``stride`` pixels; a window is kept when at least ``min_valid`` of
-    its pixels are observed (NaN elsewhere: land, real clouds). ``max_tiles`` keeps a
-    random subset.
+    its pixels are observed (NaN elsewhere: land, real clouds;
+    :func:`observed_tile_origins`). ``max_tiles`` keeps a random subset.
 
     Examples
     --------
@@ -30,14 +51,8 @@ def cut_tiles_by_index(images: Iterable[np.ndarray], tile: int = 64, stride: int
     out = []
     for img in images:
         img = np.asarray(img, dtype="float32")
-        ny, nx = img.shape
-        if ny < tile or nx < tile:
-            continue
-        valid = np.isfinite(img)
-        for y in range(0, ny - tile + 1, stride):
-            for x in range(0, nx - tile + 1, stride):
-                if valid[y : y + tile, x : x + tile].mean() >= min_valid:
-                    out.append(img[y : y + tile, x : x + tile])
+        ys, xs = observed_tile_origins(np.isfinite(img), tile, stride, min_valid)
+        out += [img[y : y + tile, x : x + tile] for y, x in zip(ys.tolist(), xs.tolist())]
     tiles = np.stack(out) if out else np.empty((0, tile, tile), "float32")
     if max_tiles is not None and len(tiles) > max_tiles:
         tiles = tiles[np.sort(np.random.default_rng(seed).choice(len(tiles), max_tiles, replace=False))]

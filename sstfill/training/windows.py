@@ -17,9 +17,9 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from sstfill.kernels.boxes import window_count
 from sstfill.kernels.holes import make_holes
 from sstfill.kernels.windows import neighbour_steps
+from sstfill.training.tiles import observed_tile_origins
 
 __all__ = ["WindowBank", "window_bank", "StreamedWindowBank", "streamed_window_bank", "tiles_as_windows", "draw_window_holes", "LARGE_CLOUD_SCALES"]
 
@@ -132,14 +132,12 @@ def window_bank(
 
 def _sample_origins(imgs: np.ndarray, series: int, first_step: int, wanted: np.ndarray, tile: int, stride: int, min_valid: float) -> np.ndarray:
     """Rows ``(series, step, y, x)`` of the tiles of ``imgs`` (steps ``first_step...``) observed at least ``min_valid``."""
-    h, w = imgs.shape[-2:]
-    ys, xs = np.arange(0, h - tile + 1, stride), np.arange(0, w - tile + 1, stride)
-    counts = np.zeros((len(imgs), len(ys), len(xs)), dtype=np.int64)
-    for k, img in enumerate(imgs):  # observed pixels per tile, one image at a time
-        counts[k] = window_count(np.isfinite(img), tile)[ys][:, xs] if len(ys) and len(xs) else 0
-    valid = counts / float(tile * tile)
-    t, a, b = np.nonzero((valid >= min_valid) & wanted[first_step : first_step + len(imgs), None, None])
-    return np.stack([np.full(t.size, series), first_step + t, ys[a], xs[b]], axis=1).astype(np.int64)
+    rows = []
+    for k, img in enumerate(imgs):  # one image at a time
+        if wanted[first_step + k]:
+            ys, xs = observed_tile_origins(np.isfinite(img), tile, stride, min_valid)
+            rows.append(np.stack([np.full(ys.size, series), np.full(ys.size, first_step + k), ys, xs], axis=1))
+    return np.concatenate(rows).astype(np.int64) if rows else np.zeros((0, 4), np.int64)
 
 
 class StreamedWindowBank:

@@ -138,9 +138,11 @@ def tiles_from_dataarray(
     with_context = context is not None and bool(context.context_margin or context.time_offsets)
 
     def bank(part: xr.DataArray) -> Any:
-        # plain tiles cut whole hold up to (tile / stride)**2 times the images: past the limit, streamed too
-        if with_context or (context is not None and not _holds_whole(part, spatial, _padded_image_bytes(part, spatial, 0) * (tile / stride) ** 2)):
-            return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed, streamed=not with_context)
+        if with_context:
+            return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed)
+        tiles_bytes = _padded_image_bytes(part, spatial, 0) * (tile / stride) ** 2  # plain tiles cut whole: up to that per image
+        if context is not None and not _holds_whole(part, spatial, tiles_bytes):
+            return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed, streamed=True)
         return cut_tiles_by_index(images_of(part, spatial), tile, stride, min_valid, max_tiles, seed)
 
     if by not in ("auto", "space"):
