@@ -56,7 +56,8 @@ from sstfill.kernels.uncertainty import FEATURES, FEATURES_V1, _log_linear_fit, 
 from sstfill.xr.grid import find_grid  # noqa: E402
 from sstfill.xr.reach import pixel_spacing_km  # noqa: E402
 
-CANDIDATES = ("beyond16", "wide_fraction", "observed_std", "departure", "distance128", "wide_fill_std", "wide_gradient", "wide_fraction_129", "log_pixel_km")
+CANDIDATES = ("beyond16", "wide_fraction", "observed_std", "departure", "distance128", "wide_fill_std", "wide_gradient", "wide_fraction_129", "log_pixel_km",
+              "wide_roughness")
 #: The features shipped since 2026-12-05 (hinges and products), the base of the later trials.
 SHIPPED = ("hinge:4,16", "times:log_local_std", "times:log_gradient", "times:observed_fraction")
 NAMES = FEATURES + CANDIDATES
@@ -85,6 +86,9 @@ TRIALS = {
     "shipped +wide_fraction_129": SHIPPED + ("wide_fraction_129",),
     "shipped +log_pixel_km": SHIPPED + ("log_pixel_km",),
     "shipped +log_pixel_km +times:log_pixel_km": SHIPPED + ("log_pixel_km", "times:log_pixel_km"),
+    "shipped +times:log_roughness": SHIPPED + ("times:log_roughness",),
+    "shipped +wide_roughness": SHIPPED + ("wide_roughness",),
+    "shipped +wide_roughness +times:wide_roughness": SHIPPED + ("wide_roughness", "times:wide_roughness"),
 }
 #: Box (pixels) of the wide candidates: the widest the error's 64-pixel halo allows.
 WIDE = 129
@@ -119,9 +123,13 @@ def candidate_features(values: np.ndarray, filled: np.ndarray, land: np.ndarray,
     gy, gx = np.gradient(x)
     wide_gradient = box_sum(np.where(known, np.hypot(gy, gx), 0.0), WIDE) / nk
     wide_129 = box_count(observed, WIDE) / np.maximum(box_count(np.ones_like(observed), WIDE), 1)
+    full = box_count(observed, 3) == 9  # the roughness of error_features, averaged over the wide box
+    rough = np.where(full, np.abs(v - box_sum(v, 3) / 9), 0.0)
+    n_full = box_count(full, WIDE)
+    wide_roughness = np.log(np.where(n_full > 0, box_sum(rough, WIDE) / np.maximum(n_full, 1), 0.0) + 1e-3)
     return np.stack([
         beyond, wide, np.log(std + 1e-3), departure, np.log1p(np.minimum(d, 128)),
-        np.log(wide_std + 1e-3), np.log(wide_gradient + 1e-3), wide_129, np.full(values.shape, np.log(km)),
+        np.log(wide_std + 1e-3), np.log(wide_gradient + 1e-3), wide_129, np.full(values.shape, np.log(km)), wide_roughness,
     ])
 
 
