@@ -108,6 +108,18 @@ def test_training_records_its_history_and_fits_its_error_model(tiny_model):
     assert tiny_model.error_model is em
 
 
+def test_a_time_budget_stops_training_within_an_epoch(monkeypatch):
+    # an epoch is a pass over the training tiles: thousands of batches on a large archive, so the budget is checked every batch
+    import sstfill.training.latent as latent_training
+
+    clock = iter(np.arange(0.0, 1000.0, 1.0))  # every reading of the clock one second later
+    monkeypatch.setattr(latent_training.time, "perf_counter", lambda: float(next(clock)))
+    tiles = synthetic_sst(192, 256, nt=3, land=False, seed=3).values.reshape(3, 3, 64, 4, 64).transpose(0, 1, 3, 2, 4).reshape(-1, 64, 64)
+    model = train_latent(tiles, tiles[:4], config=LatentConfig(**TINY), epochs=5, steps_per_epoch=50, batch_size=8, max_seconds=10.5)
+    h = model.history
+    assert len(h["epoch"]) == 1 and 0 < h["steps"][0] < 50 and np.isfinite(h["d_loss"]).all()
+
+
 def test_whole_tiles_and_too_few_of_them():
     t = synthetic_sst(64, 128, land=False).values.reshape(64, 2, 64).transpose(1, 0, 2).astype("float32").copy()
     t[0, :2, :10] = np.nan  # 0.5 % missing: completed

@@ -169,3 +169,39 @@ def test_training_a_plain_model_on_a_lazy_archive_streams_its_tiles_and_learns(a
     observed = archive.isel(time=slice(0, 2)).notnull().values
     np.testing.assert_array_equal(filled.values[observed], archive.isel(time=slice(0, 2)).values[observed])
     assert np.isfinite(filled.values).mean() > np.isfinite(archive.isel(time=slice(0, 2)).values).mean()
+
+
+@pytest.mark.slow
+def test_a_latent_models_whole_tiles_of_a_large_archive_stream_and_train_it(low_limit: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    # a latent (DCGAN) model trains on nearly whole tiles; they were always cut into memory, up to (64 / 32)**2 = 4 times a gap-free archive
+    from sstfill.models.latent import LatentInpainter
+    from sstfill.training.latent import MAX_MISSING
+
+    clear = synthetic_sst(160, 128, nt=12, seed=3, land=False).chunk({"time": 1})
+    cut = dict(split=(0.75, 0.25, 0.0), tile=64, stride=32, min_valid=1 - MAX_MISSING)
+    train, val, _, _ = samples_module.tiles_from_dataarray(clear, SPATIAL, **cut)  # no context: a latent model's tiles
+    assert isinstance(train, StreamedWindowBank) and train.margin == 0 and isinstance(val, np.ndarray)
+    eager = samples_module.tiles_from_dataarray(clear.compute(), SPATIAL, **cut)
+    np.testing.assert_array_equal(train.gather(np.arange(len(train)))[:, 0], eager[0])  # the tiles cut whole, row for row
+    np.testing.assert_array_equal(val, eager[1])
+
+    cut_whole: list[int] = []  # tiles of each set cut into memory
+    cut_tiles = samples_module.cut_tiles_by_index
+
+    def recording(*args: object, **kwargs: object) -> np.ndarray:
+        cut_whole.append(len(tiles := cut_tiles(*args, **kwargs)))
+        return tiles
+
+    monkeypatch.setattr(samples_module, "cut_tiles_by_index", recording)
+    low_limit.clear()
+    model = clear.to_dataset(name="sst").inpaint.train("sst", method="latent", epochs=2, steps_per_epoch=3, batch_size=16, progress=False,
+                                                      widths=(16, 16, 8, 8), z_dim=16, steps=10)
+    assert isinstance(model, LatentInpainter) and low_limit  # trained from tiles read per pool of steps
+    train_whole, val_whole, _, _ = samples_module.tiles_from_dataarray(clear.compute(), SPATIAL, **dict(cut, split=(0.8, 0.2, 0.0)))  # train()'s split
+    assert cut_whole[:1] == [len(val_whole)] and model.history["tiles"] == [len(train_whole), len(val_whole)]  # only the 2 validation days cut whole
+    assert np.isfinite(model.history["d_loss"]).all() and np.isfinite(model.history["val_rmse"]).all()
+    gappy, hidden = clear.isel(time=slice(0, 1)).compute().inpaint.add_holes("squares", fraction=0.2, seed=0)
+    filled = gappy.inpaint.fill(model, land=None)
+    observed = np.isfinite(gappy.values)
+    np.testing.assert_array_equal(filled.values[observed], gappy.values[observed])
+    assert np.isfinite(filled.values[hidden.values]).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Iterator, Sequence
 
@@ -127,12 +128,12 @@ def tiles_from_dataarray(
     at a time (:class:`~sstfill.training.windows.StreamedWindowBank`). The validation and
     test sets keep at most ``max_validation`` samples each (drawn once, seeded).
 
-    For a model without context (``context`` with neither) the sets are tiles (N, T, T),
-    cut whole, except the training set of a dask-backed field whose tiles would take more
-    than :data:`SAMPLES_IN_MEMORY_BYTES` (up to ``(tile / stride)**2`` times its images):
-    a :class:`~sstfill.training.windows.StreamedWindowBank` of the same tiles (row for row
+    For a model without context (``context`` with neither, or None: a latent model's tiles)
+    the sets are tiles (N, T, T), cut whole, except the training set of a dask-backed field
+    whose tiles would take more than :data:`SAMPLES_IN_MEMORY_BYTES` (up to
+    ``(tile / stride)**2`` times its images): a
+    :class:`~sstfill.training.windows.StreamedWindowBank` of the same tiles (row for row
     when the field's only leading axis is its time).
-    Without ``context`` (a latent model's tiles) they are always cut whole.
     """
     other = [d for d in da.dims if d not in spatial]
     with_context = context is not None and bool(context.context_margin or context.time_offsets)
@@ -141,8 +142,8 @@ def tiles_from_dataarray(
         if with_context:
             return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed)
         tiles_bytes = _padded_image_bytes(part, spatial, 0) * (tile / stride) ** 2  # plain tiles cut whole: up to that per image
-        if context is not None and not _holds_whole(part, spatial, tiles_bytes):
-            return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed, streamed=True)
+        if not _holds_whole(part, spatial, tiles_bytes):
+            return _window_samples(part, spatial, context or _TilesAlone(tile), stride, min_valid, max_tiles, seed, streamed=True)
         return cut_tiles_by_index(images_of(part, spatial), tile, stride, min_valid, max_tiles, seed)
 
     if by not in ("auto", "space"):
@@ -180,6 +181,16 @@ def tiles_from_dataarray(
         if not with_context and hasattr(banks[k], "gather"):  # a plain model's (capped) set as the tiles it scores
             banks[k] = banks[k].gather(np.arange(len(banks[k])))[:, 0]
     return banks[0], banks[1], banks[2], how
+
+
+@dataclass(frozen=True)
+class _TilesAlone:
+    """What :func:`_window_samples` asks of a model's config, for tiles seen alone without one (a latent model's)."""
+
+    tile_size: int
+    context_margin: int = 0
+    time_offsets: tuple[float, ...] = ()
+    time_step_days: float = 1.0
 
 
 def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, stride: int, min_valid: float, max_tiles: int | None,
