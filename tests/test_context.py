@@ -149,6 +149,24 @@ def test_neighbouring_day_changes_the_fill_and_single_images_still_work(mur: xr.
     np.testing.assert_array_equal(one_image.values, alone.values[0])
 
 
+def test_a_numeric_time_coordinate_counts_in_its_units(mur: xr.DataArray, gappy: xr.DataArray) -> None:
+    # a file opened with decode_times=False (or a time xarray cannot decode) keeps its numbers and their CF units;
+    # the neighbours used to be one day per step whatever the numbers said
+    model = context_model()
+    land = mur.isnull().all("time")
+    decoded = gappy.inpaint.fill(model, land=land, max_distance=None)
+    first = str(gappy.time.values[0])[:19]
+    hours = (gappy.time.values - gappy.time.values[0]) / np.timedelta64(1, "h")
+    raw = gappy.assign_coords(time=("time", hours, {"units": f"hours since {first}"}))
+    np.testing.assert_array_equal(raw.inpaint.fill(model, land=land, max_distance=None).values, decoded.values)  # the same neighbours
+    alone = gappy.isel(time=[1]).inpaint.fill(model, land=land, max_distance=None).values[0]
+    for apart in (raw.assign_coords(time=("time", 2 * hours, {"units": f"hours since {first}"})),  # 2 days apart: no neighbour at +-1 day
+                  raw.assign_coords(time=("time", [0.0, 2.0], {"units": "days"})),
+                  raw.assign_coords(time=("time", [0.0, 1.0], {"units": "months since 2021-01-01"}))):  # no dates in the standard calendar: mean months
+        with pytest.warns(UserWarning, match="no step has a neighbour"):
+            np.testing.assert_array_equal(apart.inpaint.fill(model, land=land, max_distance=None).values[1], alone)
+
+
 def test_wide_context_fills_a_tile_without_data_of_its_own(mur: xr.DataArray) -> None:
     # a 160 x 160 hole: tiles inside it have no observation, their windows (64 px wider) do
     image = mur.isel(time=0).copy()

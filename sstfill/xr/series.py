@@ -18,7 +18,7 @@ import xarray as xr
 
 from sstfill.kernels.windows import TimeContext, neighbour_steps
 
-__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "wants_auto", "share_with_neighbours", "step_days", "time_context", "typical_step_days"]
+__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "UNIT_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "wants_auto", "share_with_neighbours", "step_days", "time_context", "typical_step_days"]
 
 #: A series whose typical step is at least this many days (every other day, weekly,
 #: monthly) gets, when a model with neighbouring steps is trained or adapted on it, offsets
@@ -43,8 +43,20 @@ def find_time_dim(da: xr.DataArray, spatial_dims: tuple[str, ...]) -> str | None
     return candidates[0] if candidates else None
 
 
+#: Days in a unit of a numeric time coordinate that xarray does not decode to dates: no reference
+#: date in its units (``"days"``), a file opened with ``decode_times=False`` whose units xarray
+#: cannot decode (``"months since 2000-01-01"`` in the standard calendar); a mean Gregorian
+#: month and year.
+UNIT_DAYS = {"day": 1.0, "d": 1.0, "hour": 1 / 24, "hr": 1 / 24, "h": 1 / 24, "minute": 1 / 1440, "min": 1 / 1440,
+             "second": 1 / 86400, "sec": 1 / 86400, "s": 1 / 86400, "week": 7.0, "month": 365.2425 / 12, "year": 365.2425}
+
+
 def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
-    """The steps of ``dim`` in days: from a datetime coordinate, else one day per index.
+    """The steps of ``dim`` in days, from the first: from a datetime (or cftime) coordinate, a numeric one with CF units, else one day per index.
+
+    A numeric coordinate whose units read ``"<unit> since <date>"`` (a file opened with
+    ``decode_times=False``) is decoded as xarray decodes it; units xarray cannot decode
+    as dates, or without a reference date, count :data:`UNIT_DAYS`.
 
     Examples
     --------
@@ -52,8 +64,27 @@ def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
     >>> da = xr.DataArray(np.zeros(3), dims="time", coords={"time": pd.to_datetime(["2021-01-01T00:00", "2021-01-02T00:00", "2021-01-04T12:00"])})
     >>> step_days(da, "time").tolist()
     [0.0, 1.0, 3.5]
+    >>> raw = da.assign_coords(time=("time", [0, 24, 84], {"units": "hours since 2021-01-01"}))  # as decode_times=False reads it
+    >>> step_days(raw, "time").tolist()
+    [0.0, 1.0, 3.5]
+    >>> step_days(da.assign_coords(time=("time", [0, 2, 4])), "time").tolist()  # no units: one day per step
+    [0.0, 1.0, 2.0]
     """
     coord = da.coords.get(dim)
+    if coord is not None and np.issubdtype(coord.dtype, np.number):
+        units = str(coord.attrs.get("units", "")).strip().lower()
+        if " since " in units:
+            try:
+                coord = xr.decode_cf(xr.Dataset(coords={dim: coord.variable}))[dim]
+            except (ValueError, OverflowError):  # e.g. months since a date in the standard calendar: counted in mean months below
+                pass
+        if np.issubdtype(coord.dtype, np.number):
+            unit = units.split(" since ")[0].strip()
+            days = UNIT_DAYS.get(unit, UNIT_DAYS.get(unit[:-1] if unit.endswith("s") else unit))
+            if days is None:
+                return np.arange(da.sizes[dim], dtype="float64")
+            values = coord.values.astype("float64")
+            return (values - values.min()) * days
     if coord is not None and np.issubdtype(coord.dtype, np.datetime64):
         values = coord.values.astype("datetime64[ns]")
         return (values - values.min()).astype("timedelta64[ns]").astype("float64") / 86400e9
