@@ -172,7 +172,8 @@ def train_latent(
         """An epoch's batches, drawn with replacement, as whole tiles (N, 1, T, T) in the generator's units.
 
         Completed batch by batch: all at once, the normalised copies and the harmonic fill's
-        levels took about 30 times the tiles' memory (8.9 GB for 0.85 GB of tiles).
+        levels of every tile took about ten times the tiles' memory (a peak of 8.9 GB for
+        0.85 GB of tiles).
         """
         if streamed:  # pool by pool, each batch read from the steps held
             draws = (train_tiles.gather(np.asarray(rows))[:, 0] for rows in train_tiles.epoch_batches(size, rng, steps))
@@ -180,11 +181,13 @@ def train_latent(
             draws = (tiles[kept[rng.integers(0, n_train, size)]] for _ in range(steps))
         for drawn in draws:
             yield torch.from_numpy(whole_tiles(drawn, config, max_missing=1.0)).unsqueeze(1)  # none left out: observed enough
+
     history: dict[str, list] = {"epoch": [], "d_loss": [], "g_loss": [], "seconds": [], "steps": []}
     start = time.perf_counter()
 
     def out_of_time() -> bool:
         return max_seconds is not None and time.perf_counter() - start > max_seconds
+
     for epoch in range(epochs):
         t0 = time.perf_counter()
         d_sum = g_sum = 0.0
