@@ -45,6 +45,20 @@ def test_a_multi_year_series_is_filled_from_its_climatology_and_keeps_what_it_ob
     assert np.isfinite(sigma[hidden.values]).all() and np.isnan(sigma[observed]).all()
 
 
+def test_a_file_opened_with_decode_times_false_is_filled_as_the_decoded_one(ersst, tmp_path):
+    # its time stays numbers with CF units ("days since ..."): they are still dates, so "auto" still finds the climatology
+    _, gappy, _ = ersst
+    gappy.to_dataset(name="sst").to_netcdf(tmp_path / "gappy.nc")
+    with xr.open_dataset(tmp_path / "gappy.nc", decode_times=False) as ds:
+        raw = ds["sst"].load()
+    assert np.issubdtype(raw.time.dtype, np.number) and " since " in raw.time.attrs["units"]
+    filled = raw.inpaint.fill("fast", max_distance=None, precision="float32")
+    decoded = gappy.inpaint.fill("fast", max_distance=None, precision="float32")
+    assert "monthly climatology (4 years)" in filled.attrs["comment"]
+    np.testing.assert_array_equal(filled.values, decoded.values)
+    np.testing.assert_array_equal(filled.time.values, raw.time.values)  # the coordinate as it came
+
+
 def test_a_series_shorter_than_three_years_is_filled_as_it_is(ersst):
     _, gappy, _ = ersst
     two_years = gappy.isel(time=slice(0, 24))

@@ -31,7 +31,7 @@ import xarray as xr
 
 from sstfill.errors import InputDataError
 from sstfill.kernels.tiling import TilePlan
-from sstfill.xr.series import find_time_dim, typical_step_days
+from sstfill.xr.series import find_time_dim, time_coordinate, typical_step_days
 
 __all__ = ["MIN_YEARS", "MIN_STEP_DAYS", "NOTE", "Climatology", "monthly_climatology"]
 
@@ -70,12 +70,12 @@ class Climatology:
 
 
 def _months(work: xr.DataArray, dim: str) -> xr.DataArray | None:
-    """The calendar month of each step; None when the time coordinate holds no dates."""
-    coord = work.coords.get(dim)
-    if coord is None:
+    """The calendar month of each step; None when the time coordinate holds no dates (:func:`~sstfill.xr.series.time_coordinate`)."""
+    dates = time_coordinate(work, dim)
+    if dates is None:
         return None
     try:
-        return coord.dt.month
+        return dates.dt.month.assign_coords({dim: work[dim]})  # on the field's own coordinate (numbers, if they were)
     except (AttributeError, TypeError):
         return None
 
@@ -85,7 +85,7 @@ def _auto_applies(work: xr.DataArray, dim: str, spatial_dims: tuple[str, str], m
     step = typical_step_days(work, spatial_dims)
     if step is None or step < MIN_STEP_DAYS:
         return False
-    years_of_month = Counter(m for _, m in {(int(y), int(m)) for y, m in zip(work[dim].dt.year.values, months.values)})
+    years_of_month = Counter(m for _, m in {(int(y), int(m)) for y, m in zip(time_coordinate(work, dim).dt.year.values, months.values)})
     return bool(years_of_month) and min(years_of_month.values()) >= MIN_YEARS
 
 
@@ -142,7 +142,8 @@ def monthly_climatology(
         if climatology == "auto":
             return None
         raise InputDataError(f"Variable {name!r} has no time axis with dates, so it has no monthly climatology.",
-                             fix="Drop climatology= or give the field a datetime time coordinate.", argument="climatology")
+                             fix="Drop climatology= or give the field a datetime time coordinate (or numbers with CF units, e.g. 'days since 1800-01-01').",
+                             argument="climatology")
     if is_table:
         table = _check_table(climatology, work, dim, spatial_dims, months, name)
         note = f"{NOTE} the monthly climatology passed in"
@@ -152,7 +153,7 @@ def monthly_climatology(
         observed = work.where(np.isfinite(work))
         table = observed.groupby(months.rename("month")).mean(dim).astype(work.dtype)
         table = table.transpose("month", ..., *spatial_dims)  # the maps' axes last, whatever order groupby gives
-        years = np.unique(work[dim].dt.year.values).size
+        years = np.unique(time_coordinate(work, dim).dt.year.values).size
         note = f"{NOTE} its own monthly climatology ({years} years)"
     table = _fill_gaps(table, land, periodic_x)
     per_step = table.sel(month=months.values).rename(month=dim).drop_vars("month", errors="ignore")

@@ -18,7 +18,7 @@ import xarray as xr
 
 from sstfill.kernels.windows import TimeContext, neighbour_steps
 
-__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "UNIT_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "wants_auto", "share_with_neighbours", "step_days", "time_context", "typical_step_days"]
+__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "UNIT_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "wants_auto", "share_with_neighbours", "step_days", "time_context", "time_coordinate", "typical_step_days"]
 
 #: A series whose typical step is at least this many days (every other day, weekly,
 #: monthly) gets, when a model with neighbouring steps is trained or adapted on it, offsets
@@ -51,12 +51,40 @@ UNIT_DAYS = {"day": 1.0, "d": 1.0, "hour": 1 / 24, "hr": 1 / 24, "h": 1 / 24, "m
              "second": 1 / 86400, "sec": 1 / 86400, "s": 1 / 86400, "week": 7.0, "month": 365.2425 / 12, "year": 365.2425}
 
 
-def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
-    """The steps of ``dim`` in days, from the first: from a datetime (or cftime) coordinate, a numeric one with CF units, else one day per index.
+def time_coordinate(da: xr.DataArray, dim: str) -> xr.DataArray | None:
+    """``dim``'s coordinate as dates (datetime64 or cftime); None when it holds none.
 
-    A numeric coordinate whose units read ``"<unit> since <date>"`` (a file opened with
-    ``decode_times=False``) is decoded as xarray decodes it; units xarray cannot decode
-    as dates, or without a reference date, count :data:`UNIT_DAYS`.
+    A numeric coordinate with CF units ``"<unit> since <date>"`` (as a file opened with
+    ``decode_times=False`` keeps it) is decoded as xarray decodes it.
+
+    Examples
+    --------
+    >>> raw = xr.DataArray(np.zeros(2), dims="time", coords={"time": ("time", [0, 36], {"units": "hours since 2021-01-01"})})
+    >>> str(time_coordinate(raw, "time").values[1])[:19]
+    '2021-01-02T12:00:00'
+    >>> time_coordinate(raw.assign_coords(time=[0, 1]), "time") is None  # numbers without a reference date
+    True
+    """
+    coord = da.coords.get(dim)
+    if coord is None:
+        return None
+    if np.issubdtype(coord.dtype, np.number):
+        if " since " not in str(coord.attrs.get("units", "")).lower():
+            return None
+        try:
+            coord = xr.decode_cf(xr.Dataset(coords={dim: coord.variable}))[dim]
+        except (ValueError, OverflowError):  # e.g. months since a date in the standard calendar
+            return None
+    if np.issubdtype(coord.dtype, np.datetime64) or (coord.dtype == object and coord.size and hasattr(coord.values.flat[0], "toordinal")):
+        return coord
+    return None
+
+
+def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
+    """The steps of ``dim`` in days, from the first: from its dates (:func:`time_coordinate`), a numeric coordinate's units, else one day per index.
+
+    Numbers whose units xarray does not decode as dates (no reference date, or
+    ``"months since ..."`` in the standard calendar) count :data:`UNIT_DAYS`.
 
     Examples
     --------
@@ -70,28 +98,20 @@ def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
     >>> step_days(da.assign_coords(time=("time", [0, 2, 4])), "time").tolist()  # no units: one day per step
     [0.0, 1.0, 2.0]
     """
+    dates = time_coordinate(da, dim)
+    if dates is not None and np.issubdtype(dates.dtype, np.datetime64):
+        values = dates.values.astype("datetime64[ns]")
+        return (values - values.min()).astype("timedelta64[ns]").astype("float64") / 86400e9
+    if dates is not None:  # cftime dates (non-standard calendars)
+        first = dates.values.flat[0]
+        return np.array([(v - first).total_seconds() / 86400 for v in dates.values], dtype="float64")
     coord = da.coords.get(dim)
     if coord is not None and np.issubdtype(coord.dtype, np.number):
-        units = str(coord.attrs.get("units", "")).strip().lower()
-        if " since " in units:
-            try:
-                coord = xr.decode_cf(xr.Dataset(coords={dim: coord.variable}))[dim]
-            except (ValueError, OverflowError):  # e.g. months since a date in the standard calendar: counted in mean months below
-                pass
-        if np.issubdtype(coord.dtype, np.number):
-            unit = units.split(" since ")[0].strip()
-            days = UNIT_DAYS.get(unit, UNIT_DAYS.get(unit[:-1] if unit.endswith("s") else unit))
-            if days is None:
-                return np.arange(da.sizes[dim], dtype="float64")
+        unit = str(coord.attrs.get("units", "")).strip().lower().split(" since ")[0].strip()
+        days = UNIT_DAYS.get(unit, UNIT_DAYS.get(unit[:-1] if unit.endswith("s") else unit))
+        if days is not None:
             values = coord.values.astype("float64")
             return (values - values.min()) * days
-    if coord is not None and np.issubdtype(coord.dtype, np.datetime64):
-        values = coord.values.astype("datetime64[ns]")
-        return (values - values.min()).astype("timedelta64[ns]").astype("float64") / 86400e9
-    if coord is not None and coord.dtype == object and coord.size and hasattr(coord.values.flat[0], "toordinal"):
-        # cftime dates (non-standard calendars)
-        first = coord.values.flat[0]
-        return np.array([(v - first).total_seconds() / 86400 for v in coord.values], dtype="float64")
     return np.arange(da.sizes[dim], dtype="float64")
 
 
