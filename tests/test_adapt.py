@@ -164,6 +164,10 @@ def test_the_recorded_time_span_is_first_to_last_whatever_the_order_of_the_steps
     shuffled = cloudy_series.isel(time=[2, 0, 3, 1]).to_dataset()
     model = shuffled.inpaint.train("sst", init="fast", max_minutes=0.005, steps_per_epoch=1, batch_size=4, max_tiles=4, progress=False)
     assert model.adapted_on["time_span"] == [str(cloudy_series.time.values[0])[:19], str(cloudy_series.time.values[-1])[:19]]
+    hours = (shuffled.time.values - cloudy_series.time.values[0]) / np.timedelta64(1, "h")  # as decode_times=False reads them
+    raw = shuffled.assign_coords(time=("time", hours, {"units": f"hours since {str(cloudy_series.time.values[0])[:19]}"}))
+    model = raw.inpaint.train("sst", init="fast", max_minutes=0.005, steps_per_epoch=1, batch_size=4, max_tiles=4, progress=False)
+    assert model.adapted_on["time_span"] == [str(cloudy_series.time.values[0])[:19], str(cloudy_series.time.values[-1])[:19]]  # dates, not hours
 
 
 def test_a_missing_init_file_says_what_init_takes(cloudy_series, tmp_path):

@@ -209,7 +209,7 @@ def _train_latent(da: xr.DataArray, spatial: tuple[str, str], *, holes: Any, hol
 
 def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: Any, split: str, tiles: list[int], own_masks: int | None, config: Any) -> dict:
     """What a model was adapted on, for its JSON and ``sstfill info``."""
-    from sstfill.xr.series import find_time_dim
+    from sstfill.xr.series import find_time_dim, time_coordinate
 
     record: dict[str, Any] = {
         "init": init if isinstance(init, str) else (getattr(init, "_path", None) or getattr(init, "preset", None) or "a model object"),
@@ -228,6 +228,7 @@ def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: An
         record["source"] = str(source)
     time_dim = find_time_dim(da, find_grid(da).dims)
     if time_dim is not None and da.sizes[time_dim]:
-        t = da[time_dim].values  # first and last in time, whatever the order of the steps
+        dates = time_coordinate(da, time_dim)  # dates also from numbers with CF units (decode_times=False)
+        t = (da[time_dim] if dates is None else dates).values  # first and last in time, whatever the order of the steps
         record["time_span"] = [str(t.min())[:19], str(t.max())[:19]]
     return record
