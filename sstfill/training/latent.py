@@ -36,6 +36,11 @@ MIN_TILES = 32
 ERROR_FIT_TILES = 96
 
 
+def _observed_enough(observed: np.ndarray, max_missing: float = MAX_MISSING) -> np.ndarray:
+    """Which tiles (bool (N, T, T) of observed pixels) have at most ``max_missing`` of their pixels missing."""
+    return observed.mean(axis=(-2, -1)) >= 1 - max_missing
+
+
 def whole_tiles(tiles: np.ndarray, config: LatentConfig, max_missing: float = MAX_MISSING) -> np.ndarray:
     """Tiles (N, T, T) in the generator's units (tanh range), from tiles with at most ``max_missing`` gaps.
 
@@ -51,7 +56,7 @@ def whole_tiles(tiles: np.ndarray, config: LatentConfig, max_missing: float = MA
     """
     tiles = np.asarray(tiles, dtype="float32")
     observed = np.isfinite(tiles)
-    keep = observed.mean(axis=(-2, -1)) >= 1 - max_missing
+    keep = _observed_enough(observed, max_missing)
     if not keep.any():
         return np.empty((0, *tiles.shape[1:]), "float32")
     v, m = torch.from_numpy(tiles[keep]), torch.from_numpy(observed[keep])
@@ -151,7 +156,7 @@ def train_latent(
         n_train = len(train_tiles)
     else:
         tiles = np.asarray(train_tiles, dtype="float32")
-        kept = np.flatnonzero(np.isfinite(tiles).mean(axis=(-2, -1)) >= 1 - MAX_MISSING)  # rows, not a copy of the tiles
+        kept = np.flatnonzero(_observed_enough(np.isfinite(tiles)))  # rows, not a copy of the tiles
         n_train = len(kept)
     if n_train < MIN_TILES:
         raise InputDataError(

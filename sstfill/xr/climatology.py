@@ -69,9 +69,8 @@ class Climatology:
         return xr.where(np.isfinite(work), work, restored, keep_attrs=False).transpose(*work.dims)
 
 
-def _months(work: xr.DataArray, dim: str) -> xr.DataArray | None:
-    """The calendar month of each step; None when the time coordinate holds no dates (:func:`~sstfill.xr.series.time_coordinate`)."""
-    dates = time_coordinate(work, dim)
+def _months(work: xr.DataArray, dim: str, dates: xr.DataArray | None) -> xr.DataArray | None:
+    """The calendar month of each step, from its ``dates`` (:func:`~sstfill.xr.series.time_coordinate`); None without dates."""
     if dates is None:
         return None
     try:
@@ -80,12 +79,12 @@ def _months(work: xr.DataArray, dim: str) -> xr.DataArray | None:
         return None
 
 
-def _auto_applies(work: xr.DataArray, dim: str, spatial_dims: tuple[str, str], months: xr.DataArray) -> bool:
+def _auto_applies(work: xr.DataArray, dates: xr.DataArray, spatial_dims: tuple[str, str], months: xr.DataArray) -> bool:
     """``climatology="auto"``: monthly (or coarser) maps, every calendar month in :data:`MIN_YEARS` years."""
     step = typical_step_days(work, spatial_dims)
     if step is None or step < MIN_STEP_DAYS:
         return False
-    years_of_month = Counter(m for _, m in {(int(y), int(m)) for y, m in zip(time_coordinate(work, dim).dt.year.values, months.values)})
+    years_of_month = Counter(m for _, m in {(int(y), int(m)) for y, m in zip(dates.dt.year.values, months.values)})
     return bool(years_of_month) and min(years_of_month.values()) >= MIN_YEARS
 
 
@@ -137,7 +136,8 @@ def monthly_climatology(
     if not is_table and climatology not in ("auto", "monthly"):
         raise ValueError(f"climatology={climatology!r}: use 'auto', 'monthly', None, or a DataArray with a 'month' dimension.")
     dim = find_time_dim(work, spatial_dims)
-    months = None if dim is None else _months(work, dim)
+    dates = None if dim is None else time_coordinate(work, dim)
+    months = _months(work, dim, dates)
     if months is None:
         if climatology == "auto":
             return None
@@ -148,12 +148,12 @@ def monthly_climatology(
         table = _check_table(climatology, work, dim, spatial_dims, months, name)
         note = f"{NOTE} the monthly climatology passed in"
     else:
-        if climatology == "auto" and not _auto_applies(work, dim, spatial_dims, months):
+        if climatology == "auto" and not _auto_applies(work, dates, spatial_dims, months):
             return None
         observed = work.where(np.isfinite(work))
         table = observed.groupby(months.rename("month")).mean(dim).astype(work.dtype)
         table = table.transpose("month", ..., *spatial_dims)  # the maps' axes last, whatever order groupby gives
-        years = np.unique(time_coordinate(work, dim).dt.year.values).size
+        years = np.unique(dates.dt.year.values).size
         note = f"{NOTE} its own monthly climatology ({years} years)"
     table = _fill_gaps(table, land, periodic_x)
     per_step = table.sel(month=months.values).rename(month=dim).drop_vars("month", errors="ignore")

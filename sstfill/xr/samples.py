@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, Iterator, Sequence
 
@@ -139,11 +138,12 @@ def tiles_from_dataarray(
     with_context = context is not None and bool(context.context_margin or context.time_offsets)
 
     def bank(part: xr.DataArray) -> Any:
+        cut = dict(stride=stride, min_valid=min_valid, max_tiles=max_tiles, seed=seed)
         if with_context:
-            return _window_samples(part, spatial, context, stride, min_valid, max_tiles, seed)
+            return _window_samples(part, spatial, context.tile_size, context.context_margin, context.time_offsets, context.time_step_days, **cut)
         tiles_bytes = _padded_image_bytes(part, spatial, 0) * (tile / stride) ** 2  # plain tiles cut whole: up to that per image
-        if not _holds_whole(part, spatial, tiles_bytes):
-            return _window_samples(part, spatial, context or _TilesAlone(tile), stride, min_valid, max_tiles, seed, streamed=True)
+        if not _holds_whole(part, spatial, tiles_bytes):  # the same tiles, streamed: windows without margin or neighbours
+            return _window_samples(part, spatial, tile, 0, (), 1.0, streamed=True, **cut)
         return cut_tiles_by_index(images_of(part, spatial), tile, stride, min_valid, max_tiles, seed)
 
     if by not in ("auto", "space"):
@@ -183,19 +183,12 @@ def tiles_from_dataarray(
     return banks[0], banks[1], banks[2], how
 
 
-@dataclass(frozen=True)
-class _TilesAlone:
-    """What :func:`_window_samples` asks of a model's config, for tiles seen alone without one (a latent model's)."""
-
-    tile_size: int
-    context_margin: int = 0
-    time_offsets: tuple[float, ...] = ()
-    time_step_days: float = 1.0
-
-
-def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, stride: int, min_valid: float, max_tiles: int | None,
-                    seed: int, streamed: bool = False) -> WindowBank | StreamedWindowBank:
+def _window_samples(part: xr.DataArray, spatial: tuple[str, str], tile: int, margin: int, offsets: tuple[float, ...], step_unit_days: float, *,
+                    stride: int, min_valid: float, max_tiles: int | None, seed: int, streamed: bool = False) -> WindowBank | StreamedWindowBank:
     """Window samples of one set: a series per combination of the non-time leading axes.
+
+    ``tile``, ``margin``, ``offsets`` and ``step_unit_days``: a model config's ``tile_size``,
+    ``context_margin``, ``time_offsets`` (in units of ``time_step_days``) and ``time_step_days``.
 
     Held in memory (a :class:`WindowBank`) unless ``streamed`` or ``part`` is a dask array whose
     padded images take more than :data:`SAMPLES_IN_MEMORY_BYTES`: then a
@@ -211,15 +204,15 @@ def _window_samples(part: xr.DataArray, spatial: tuple[str, str], config: Any, s
         if time_dim is None:
             series.append((one.transpose(*spatial).expand_dims("_step"), np.zeros(1)))
         else:
-            days = step_days(one, time_dim) / config.time_step_days if config.time_offsets else np.zeros(one.sizes[time_dim])  # no neighbours: no calendar
+            days = step_days(one, time_dim) / step_unit_days if offsets else np.zeros(one.sizes[time_dim])  # no neighbours: no calendar
             series.append((one.transpose(time_dim, *spatial), days))
-    m = config.context_margin
-    if streamed or not _holds_whole(part, spatial, _padded_image_bytes(part, spatial, m)):
+    image_bytes = _padded_image_bytes(part, spatial, margin)
+    if streamed or not _holds_whole(part, spatial, image_bytes):
         readers = [partial(_read_steps, images) for images, _ in series]
-        samples = streamed_window_bank(readers, [days for _, days in series], config.time_offsets, config.tile_size, m, stride, min_valid,
-                                       capacity=SAMPLES_IN_MEMORY_BYTES // _padded_image_bytes(part, spatial, m))
+        samples = streamed_window_bank(readers, [days for _, days in series], offsets, tile, margin, stride, min_valid,
+                                       capacity=SAMPLES_IN_MEMORY_BYTES // image_bytes)
     else:
-        samples = window_bank([(np.asarray(images.values, dtype="float32"), days) for images, days in series], config.time_offsets, config.tile_size, m,
+        samples = window_bank([(np.asarray(images.values, dtype="float32"), days) for images, days in series], offsets, tile, margin,
                               stride, min_valid)
     return samples if max_tiles is None else _at_most(samples, max_tiles, np.random.default_rng(seed))
 

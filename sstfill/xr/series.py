@@ -108,7 +108,7 @@ def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
     coord = da.coords.get(dim)
     if coord is not None and np.issubdtype(coord.dtype, np.number):
         unit = str(coord.attrs.get("units", "")).strip().lower().split(" since ")[0].strip()
-        days = UNIT_DAYS.get(unit, UNIT_DAYS.get(unit[:-1] if unit.endswith("s") else unit))
+        days = UNIT_DAYS.get(unit) or UNIT_DAYS.get(unit.removesuffix("s"))  # "s" is seconds; "days" is "day"
         if days is not None:
             values = coord.values.astype("float64")
             return (values - values.min()) * days

@@ -200,7 +200,7 @@ def _train_latent(da: xr.DataArray, spatial: tuple[str, str], *, holes: Any, hol
                                               max_tiles=max_tiles, seed=seed, by=split_by or "auto")
     kinds = (holes,) if isinstance(holes, str) else tuple(holes or ("clouds", "squares"))
     val_holes = draw_holes(len(val), cfg.tile_size, kinds, tuple(hole_fraction), np.random.default_rng(seed + 1)) if len(val) else None
-    model = train_latent(train if hasattr(train, "gather") else np.asarray(train), np.asarray(val), val_holes, config=cfg, epochs=epochs, steps_per_epoch=steps_per_epoch,
+    model = train_latent(train, val, val_holes, config=cfg, epochs=epochs, steps_per_epoch=steps_per_epoch,
                          batch_size=batch_size, lr=lr if lr is not None else 2e-4, max_seconds=max_seconds, device=device, seed=seed,
                          progress=progress)
     model.history["split"] = how
