@@ -219,6 +219,15 @@ def test_accessor_train_stops_at_its_time_budget(sst_series):
     assert len(model.history["val_loss"]) == 1  # the first epoch passes the budget
 
 
+def test_the_time_budget_stops_an_epoch_within_it(banks):
+    # without steps_per_epoch an epoch is a pass over every tile: on a large archive, many times a budget of minutes
+    train, val = banks
+    torch.manual_seed(0)
+    model = fit(sstfill.Inpainter.from_preset("fast"), train, val, TrainSettings(epochs=3, batch_size=4, max_seconds=1e-6), device="cpu", progress=False)
+    h = model.history
+    assert len(h["epoch"]) == 1 and round(h["tiles_per_second"][0] * h["seconds"][0]) == 4  # one batch of 4 of its 60 tiles, then the budget was spent
+
+
 @pytest.mark.parametrize("budget", [dict(max_minutes=float("nan")), dict(max_minutes=0), dict(max_minutes=-1), dict(max_seconds=float("nan")), dict(max_seconds=0)])
 def test_train_refuses_a_time_budget_that_is_none(budget):
     """0, negative or NaN budgets are refused by name: NaN trained without end (every comparison False), 0 or less one epoch."""

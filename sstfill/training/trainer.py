@@ -304,7 +304,8 @@ def train_epoch(run: TrainingRun, epoch: int) -> dict[str, float]:
     """Train one epoch; its mean losses per tile (``train_loss``, ``train_rec``, ``adv_g``, ``adv_d``), ``seconds`` and ``tiles_per_second``.
 
     Every random draw is seeded by ``(settings.seed, epoch)``, so an epoch gives the same
-    result whether the run started at epoch 0 or resumed just before it.
+    result whether the run started at epoch 0 or resumed just before it. With a time budget
+    (``settings.max_seconds``) the epoch stops after the batch that spends it.
     """
     settings, dev = run.settings, run.model.device
     rng = np.random.default_rng([settings.seed, epoch])
@@ -314,6 +315,7 @@ def train_epoch(run: TrainingRun, epoch: int) -> dict[str, float]:
     sums = {"loss": 0.0, "rec": 0.0, "adv_g": 0.0, "adv_d": 0.0}
     pooled = getattr(run.samples, "epoch_batches", None)  # samples streamed from an archive: batches pool by pool
     batches = (pooled or partial(batch_indices, len(run)))(settings.batch_size, rng, settings.steps_per_epoch)
+    left = None if settings.max_seconds is None else settings.max_seconds - sum(run.history["seconds"])  # of the time budget
     t0 = time.perf_counter()
     seen = 0
     if epoch > 0:
@@ -324,6 +326,8 @@ def train_epoch(run: TrainingRun, epoch: int) -> dict[str, float]:
         for key in sums:
             sums[key] += step[key] * len(idx)
         seen += len(idx)
+        if left is not None and time.perf_counter() - t0 > left:  # an epoch over a whole archive can take many times the budget
+            break
     seconds = time.perf_counter() - t0
     return {"train_loss": sums["loss"] / seen, "train_rec": sums["rec"] / seen, "adv_g": sums["adv_g"] / seen, "adv_d": sums["adv_d"] / seen, "seconds": seconds, "tiles_per_second": seen / seconds}
 

@@ -396,8 +396,8 @@ class DatasetInpaint(_Base):
         steps_per_epoch : int, optional
             Batches per epoch (default: one pass over the training tiles).
         max_seconds : float, optional
-            Stop after the epoch in which the training time passes this (a time budget
-            on a laptop); the best weights so far are returned.
+            Stop after the batch in which the training time passes this (a time budget
+            on a laptop; that epoch is validated as usual); the best weights so far are returned.
         checkpoint : path, optional
             Saved after every epoch; ``resume=`` takes it back. An existing file there must
             be an sstfill model file (an earlier checkpoint): any other is refused, not replaced.
