@@ -35,7 +35,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 #: How run_one calls train() where it is not ``init=<the bundled model>``.
-TRAIN_CALL = {"latent": "method='latent', epochs=10**6"}
+TRAIN_CALL = {"latent": "method='latent', epochs=10**6, batch_size=32"}
 MODES = {"streamed": "as shipped: read a pool of steps at a time", "whole": "limit lifted: every training image in memory"}
 WHAT_IT_SEES = {"context": "the context model's 192-pixel windows and 4 neighbouring days",
                 "default": "the default model's 96-pixel windows (a 16-pixel margin) around 64-pixel tiles",
@@ -84,14 +84,12 @@ def run_one(store: str, mode: str, minutes: float, init: str = "context") -> dic
     ds = xr.open_zarr(store)
     before = psutil.Process().memory_info().rss / 2**20
     t0 = time.perf_counter()
-    if init == "latent":
-        model = ds.inpaint.train(var="sst", method="latent", epochs=10**6, max_minutes=minutes, progress=False)
-    else:
-        model = ds.inpaint.train(var="sst", init=init, max_minutes=minutes, progress=False)
+    call = dict(method="latent", epochs=10**6, batch_size=32) if init == "latent" else dict(init=init)  # TRAIN_CALL
+    model = ds.inpaint.train(var="sst", max_minutes=minutes, progress=False, **call)
     wall = time.perf_counter() - t0
     h = model.history
     if init == "latent":  # no validation by filling: the RMSE of its validation tiles' hidden pixels, filled after training
-        h = dict(h, tiles_per_second=[32 * sum(h["steps"]) / sum(h["seconds"])], start_val_fill_rmse=[np.nan], val_fill_rmse=h.get("val_rmse", [np.nan]))  # batch 32
+        h = dict(h, tiles_per_second=[32 * sum(h["steps"]) / sum(h["seconds"])], start_val_fill_rmse=[np.nan], val_fill_rmse=h.get("val_rmse", [np.nan]))
     return {
         "mode": mode,
         "rss_before_mb": round(before, 1),
@@ -109,7 +107,7 @@ def run_one(store: str, mode: str, minutes: float, init: str = "context") -> dic
 
 
 def _number(value: float | None, spec: str) -> str:
-    """``value`` formatted, or n/a (a latent model records no samples per second and no validation by filling)."""
+    """``value`` formatted, or n/a (a latent model is not validated by filling)."""
     return "n/a" if value is None or not np.isfinite(value) else format(value, spec)
 
 
