@@ -145,6 +145,7 @@ def sections() -> list[Section]:
         Section("Models and tiling", "What `fill` can use as `model=`, and the tile plan it cuts the field with.", model_items),
         Section("Masks and holes", _module_doc("sstfill.xr.land", 3), mask_items),
         Section("Long series: monthly climatology", _module_doc("sstfill.xr.climatology", 2), climatology_items),
+        Section("Daily series: the neighbouring days' guess", _module_doc("sstfill.kernels.persistence", 1), _functions("sstfill.kernels.persistence")),
         Section("Plots", _module_doc("sstfill.plot"), _functions("sstfill.plot")),
         Section("Metrics", _module_doc("sstfill.evaluation.metrics"), _functions("sstfill.evaluation.metrics")),
         Section("Sample quality", _module_doc("sstfill.evaluation.quality"),

@@ -112,6 +112,18 @@ def test_fill_keeps_observed_and_adds_flag(tmp_path, gappy_file, fast_model, suf
     assert [f for f in os.listdir(tmp_path) if f.startswith(".")] == []
 
 
+def test_fill_blends_the_neighbouring_days_unless_no_persistence(tmp_path, gappy_file):
+    # gappy_file is 2 days: by default the fill far from a day's data leans on the other day
+    runs = {flag: run_cli("fill", gappy_file, f"out{i}.nc", "--model", "laplace", "--no-progress", *flag, cwd=tmp_path)
+            for i, flag in enumerate([(), ("--no-persistence",)])}
+    assert all(r.returncode == 0 for r in runs.values()), [r.stderr for r in runs.values()]
+    with xr.open_dataset(gappy_file) as src, _open(tmp_path / "out0.nc") as blended, _open(tmp_path / "out1.nc") as alone:
+        api = {p: src["sst"].inpaint.fill("laplace", persistence=p, error=False).values for p in (True, False)}
+        np.testing.assert_array_equal(blended["sst"].values, api[True])
+        np.testing.assert_array_equal(alone["sst"].values, api[False])
+        assert not np.array_equal(api[True], api[False])
+
+
 def test_fill_writes_error_unless_no_error(tmp_path, gappy_file):
     res = run_cli("fill", gappy_file, "with.nc", "--model", "laplace", "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr

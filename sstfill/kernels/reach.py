@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["SPACING_STEP", "beyond_reach", "distance_to_observed", "edt_to_observed", "reach_halo"]
+__all__ = ["SPACING_STEP", "beyond_reach", "distance_float32", "distance_to_observed", "edt_to_observed", "reach_halo"]
 
 #: Relative width of a spacing class: rows whose (dy, dx) differ by less share one transform.
 SPACING_STEP = 0.03
@@ -101,6 +101,25 @@ def _edt(observed: np.ndarray, sampling: tuple[float, float] | None) -> np.ndarr
     np.square(distance, out=distance)
     np.rint(distance, out=distance)
     return np.sqrt(distance, out=distance)
+
+
+def distance_float32(observed: np.ndarray, periodic_x: bool = False) -> np.ndarray:
+    """float32 distance (pixels) of every pixel of one image (2-D) to its nearest observed pixel, in little memory.
+
+    OpenCV's transform where it is installed (float32 output; scipy's exact transform of a
+    2048 x 2048 image takes about 10 times the image's float32 size), else
+    :func:`distance_to_observed`; also for ``periodic_x`` and images without data (``inf``).
+
+    Examples
+    --------
+    >>> obs = np.zeros((2, 5), bool); obs[0, 0] = True
+    >>> distance_float32(obs)[0].tolist()
+    [0.0, 1.0, 2.0, 3.0, 4.0]
+    """
+    cv2 = _opencv()
+    if cv2 is None or periodic_x or not observed.any():
+        return distance_to_observed(observed, periodic_x=periodic_x).astype("float32")
+    return cv2.distanceTransform(np.ascontiguousarray(~observed, dtype=np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def _spacing_rows(spacing: tuple | None, ny: int) -> tuple[np.ndarray, np.ndarray]:

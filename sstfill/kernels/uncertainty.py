@@ -33,8 +33,7 @@ no fill reproduces, while a smooth L4 analysis has none and its error grows from
 the distance. The fill part never falls with the distance: where a fitted slope in the log
 distance is negative for a pixel (a strong gradient with little of the box observed: the
 products make the slope depend on the pixel), that segment is made flat (the *lift*, added
-to the exponent; on the calibration pixels the default model filled, under 0.1 % of those
-beyond 4 px with the networks' coefficients, 0.4 % with the harmonic fill's). Fitted by
+to the exponent; see ``docs/benchmarks/calibration.md``). Fitted by
 the Gaussian negative log-likelihood of held-out errors (:func:`fit_error_model`), then
 scaled (:func:`calibrate_scale`). Each model carries its own :class:`ErrorModel` (saved in
 its JSON); the classical fills and model files from before the error model use
@@ -57,22 +56,8 @@ from sstfill.kernels.boxes import box_count, box_sum, in_image_count, masked_box
 from sstfill.kernels.reach import edt_to_observed
 
 __all__ = [
-    "ERROR_HALO",
-    "FEATURES",
-    "FEATURES_V1",
-    "FEATURES_V2",
-    "DISTANCE_KNOTS",
-    "DISTANCE_PRODUCTS",
-    "STD_WINDOW",
-    "GRADIENT_WINDOW",
-    "ErrorModel",
-    "FALLBACK_ERROR_MODEL",
-    "error_features",
-    "error_block",
-    "fit_error_model",
-    "calibrate_scale",
-    "coverage_scale",
-    "fit_variance",
+    "ERROR_HALO", "FEATURES", "FEATURES_V1", "FEATURES_V2", "DISTANCE_KNOTS", "DISTANCE_PRODUCTS", "STD_WINDOW", "GRADIENT_WINDOW",
+    "ErrorModel", "FALLBACK_ERROR_MODEL", "error_features", "error_block", "fit_error_model", "calibrate_scale", "coverage_scale", "fit_variance",
 ]
 
 #: Pixels of context the features need on every side (and the cap on the distance feature).
@@ -129,6 +114,10 @@ class ErrorModel:
         offsets, on a series), whose errors are smaller than those of images filled alone
         with the same features; 1 for models that see one image. Applied by the fill
         (:func:`sstfill.xr.dispatch.error_array`), not by :meth:`sigma`.
+    guess_ratio : float
+        The error of a pixel blended with the neighbouring days' guess, relative to the
+        fill's (:mod:`sstfill.kernels.persistence`): sigma times ``w + (1 - w) * guess_ratio``,
+        ``w`` the fill's weight; 1 (no change) for models fitted before the guess.
 
     Examples
     --------
@@ -146,6 +135,7 @@ class ErrorModel:
     features: tuple[str, ...] = field(default=FEATURES)
     scale: float = 1.0
     series_scale: float = 1.0
+    guess_ratio: float = 1.0
 
     def __post_init__(self) -> None:
         if tuple(self.features) not in _FEATURE_SETS:
@@ -175,13 +165,13 @@ class ErrorModel:
 
     def to_dict(self) -> dict[str, Any]:
         out = {"coefficients": [float(c) for c in self.coefficients], "features": list(self.features), "fitted_on": self.fitted_on, "scale": float(self.scale)}
-        return out if self.series_scale == 1.0 else out | {"series_scale": float(self.series_scale)}
+        return out | {k: float(v) for k, v in (("series_scale", self.series_scale), ("guess_ratio", self.guess_ratio)) if v != 1.0}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorModel:
         coefficients = tuple(float(c) for c in d["coefficients"])
         default = next((names for names in _FEATURE_SETS if len(names) + 2 == len(coefficients)), FEATURES)
-        return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), float(d.get("scale", 1.0)), float(d.get("series_scale", 1.0)))
+        return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), *(float(d.get(k, 1.0)) for k in ("scale", "series_scale", "guess_ratio")))
 
 
 class _DistanceSlopes:
@@ -497,4 +487,5 @@ FALLBACK_ERROR_MODEL = ErrorModel(
     (4.3077, 2.8460, -1.5337, 1.4552, 0.7757, 1.3904, -3.1289, -2.6513, 0.7082, -0.1162, -0.4458, 0.0909),
     fitted_on="benchmarks/calibration.py, the harmonic (Laplace) fill: 3700929 hidden pixels under real clouds on the training parts of the MUR and SLSTR data",
     scale=0.8786,
+    guess_ratio=0.18,
 )

@@ -126,6 +126,7 @@ class DataArrayInpaint(_Base):
         max_distance: Any = "auto",
         error: bool = True,
         climatology: Any = "auto",
+        persistence: bool = True,
     ) -> xr.DataArray:
         """Fill cloud gaps; observed pixels are returned bit for bit and land stays NaN.
 
@@ -182,6 +183,11 @@ class DataArrayInpaint(_Base):
             (the series' own climatology, from its observed pixels); "monthly" on any series
             with dates; None never; or a climatology with a ``month`` dimension. See
             :mod:`sstfill.xr.climatology`.
+        persistence : bool
+            On a series, blend each filled pixel with the guess from the neighbouring days'
+            observations (within 2 days), the more the farther it lies from its own day's data
+            (equal weights 32 km away; :mod:`sstfill.kernels.persistence`); ``False`` fills each
+            step from the model alone. Single images and monthly maps are not changed.
 
         Returns
         -------
@@ -191,7 +197,8 @@ class DataArrayInpaint(_Base):
             ``error=False``, a ``<name>_error`` coordinate. Non-finite input values (+-inf)
             are treated as missing: they are filled and flagged 1, never returned as observed.
         """
-        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error, climatology=climatology)
+        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error, climatology=climatology,
+                       persistence=persistence)
         return fill_field(self._obj, model, land=land, device=device, precision=precision, max_distance=max_distance, **options)
 
     def evaluate(

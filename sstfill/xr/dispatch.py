@@ -32,7 +32,7 @@ from sstfill.models.inpainter import CPU_MICRO_BATCH
 
 __all__ = [
     "fill_array", "error_array", "fill_block", "run_tiles", "harmonic_fallback", "model_workers", "torch_threads",
-    "FALLBACK_TOLERANCE", "WHOLE_IMAGE_FALLBACK_PIXELS", "NUMPY_GROUP_TILES",
+    "FALLBACK_TOLERANCE", "WHOLE_IMAGE_FALLBACK_PIXELS", "NUMPY_GROUP_TILES", "whole_image_chunks",
 ]
 
 
@@ -325,12 +325,12 @@ def fill_array(
     if not (fallback and whole_images):
         return _in_chunks(tiled, given_chunks)
     # the fallback on whole images: blocks that hold whole images as they are; otherwise
-    # gather the blocks of each group of whole images into one task (:func:`_whole_image_chunks`), fill, split again
+    # gather the blocks of each group of whole images into one task (:func:`whole_image_chunks`), fill, split again
     step = functools.partial(_fill_beyond_tiles_task, periodic_x=periodic_x)
     meta = np.array((), dtype=data.dtype)
     if len(data.chunks[-2]) == 1 and len(data.chunks[-1]) == 1:
         return _in_chunks(da.map_blocks(step, tiled, land_full, dtype=data.dtype, meta=meta), given_chunks)
-    whole = _whole_image_chunks(data.chunks[:-2], ny * nx * data.dtype.itemsize) + ((ny,), (nx,))
+    whole = whole_image_chunks(data.chunks[:-2], ny * nx * data.dtype.itemsize) + ((ny,), (nx,))
     filled = da.map_blocks(step, tiled.rechunk(whole), land_full.rechunk(whole), dtype=data.dtype, meta=meta)
     return filled.rechunk(given_chunks)
 
@@ -340,7 +340,7 @@ def _in_chunks(array: Any, chunks: tuple[tuple[int, ...], ...]) -> Any:
     return array if array.chunks == chunks else array.rechunk(chunks)
 
 
-def _whole_image_chunks(leading: tuple[tuple[int, ...], ...], image_bytes: int) -> tuple[tuple[int, ...], ...]:
+def whole_image_chunks(leading: tuple[tuple[int, ...], ...], image_bytes: int) -> tuple[tuple[int, ...], ...]:
     """Chunks along the axes before (y, x) for the fallback's whole images: the field's own, or one image each.
 
     The field's own chunks when a block of whole images is at most dask's
@@ -350,9 +350,9 @@ def _whole_image_chunks(leading: tuple[tuple[int, ...], ...], image_bytes: int) 
     solves each image's regions one by one (:func:`~sstfill.kernels.blocks.fill_regions`),
     so the result is the same either way, bit for bit.
 
-    >>> _whole_image_chunks(((2, 2, 1),), 16 * 2**20)
+    >>> whole_image_chunks(((2, 2, 1),), 16 * 2**20)
     ((2, 2, 1),)
-    >>> _whole_image_chunks(((50, 50),), 16 * 2**20)[0][:3]
+    >>> whole_image_chunks(((50, 50),), 16 * 2**20)[0][:3]
     (1, 1, 1)
     """
     import dask

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from sstfill.errors import ModelMismatchError
@@ -18,10 +19,11 @@ from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
 from sstfill.models.store import resolve_model
 from sstfill.xr import cf
 from sstfill.xr.climatology import monthly_climatology
-from sstfill.xr.dispatch import error_array, fill_array
+from sstfill.xr.dispatch import error_array, fill_array, harmonic_fallback
 from sstfill.xr.fields import check_field, without_earlier_fill
 from sstfill.xr.grid import canonical_orientation, find_grid
 from sstfill.xr.land import find_land
+from sstfill.xr.persistence import NOTE as PERSISTENCE_NOTE, blend_neighbour_days
 from sstfill.xr.reach import reach_mask
 from sstfill.xr.series import auto_model_name, time_context, wants_auto
 
@@ -44,6 +46,7 @@ def fill_field(
     max_distance: Any = "auto",
     error: bool = True,
     climatology: Any = "auto",
+    persistence: bool = True,
 ) -> xr.DataArray:
     """Fill ``da``'s gaps: what :meth:`~sstfill.xr.accessor.DataArrayInpaint.fill` does; land is also looked for in ``dataset``.
 
@@ -51,7 +54,8 @@ def fill_field(
     (:mod:`sstfill.xr.fields`), the grid and one canonical orientation
     (:mod:`sstfill.xr.grid`), land (:mod:`sstfill.xr.land`), the climatology, the reach,
     each step's neighbouring steps, the tiles and fallback (:mod:`sstfill.xr.dispatch`), the
-    error, then the flag and the CF metadata (:mod:`sstfill.xr.cf`). Arguments as in
+    neighbouring days' guess (:mod:`sstfill.xr.persistence`), the error, then the flag and
+    the CF metadata (:mod:`sstfill.xr.cf`). Arguments as in
     :meth:`~sstfill.xr.accessor.DataArrayInpaint.fill`.
 
     Examples
@@ -99,6 +103,9 @@ def fill_field(
         target.data, canon_land, model=model, plan=plan, periodic_x=grid.periodic,
         batch_size=batch_size, min_observed=min_observed, fallback=fallback, time=series,
     )
+    fill_weight = None  # the fill's weight where the neighbouring days' guess was blended in
+    if persistence:  # far from a day's data, the neighbouring days' observations (sstfill.kernels.persistence)
+        filled_data, fill_weight = blend_neighbour_days(target, filled_data, canon_land, grid, harmonic_fallback)
     filled = canon.copy(data=filled_data)
     if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
         filled = clim.restore(canon, filled)
@@ -106,11 +113,13 @@ def fill_field(
     if error:  # the standard error of each filled value, from the model's error model, in the fill's orientation
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
         sigma = canon.copy(data=error_array(canon.data, filled.data, error_model=error_model, time=series, periodic_x=grid.periodic))
+        if fill_weight is not None and error_model.guess_ratio != 1.0:  # blended pixels: between the fill's error and the guess's
+            sigma = sigma * (fill_weight + (1 - fill_weight) * np.float32(error_model.guess_ratio))
         coords[error_name] = cf.error_variable(orientation.undo(sigma, like=work).transpose(*da.dims), da, error_model.fitted_on)
     filled = orientation.undo(filled, like=work)
     coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da), **coords}
     filled = filled.transpose(*da.dims)
-    description = model.description if clim is None else f"{model.description}, {clim.note}"
+    description = ", ".join([model.description] + ([clim.note] if clim is not None else []) + ([PERSISTENCE_NOTE] if fill_weight is not None else []))
     filled.attrs = cf.filled_attrs(da, description, flag_name, error_name if error else None, replaced=outputs)
     filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
     return filled.assign_coords(coords)

@@ -18,7 +18,7 @@ from dask.diagnostics import ProgressBar
 __all__ = ["FillProgressBar", "FILL_TASK_NAMES"]
 
 #: names of the dask tasks that do the filling (see :mod:`sstfill.xr.dispatch`)
-FILL_TASK_NAMES = ("_fill_dask_block", "_fill_beyond_tiles_task")
+FILL_TASK_NAMES = ("_fill_dask_block", "_fill_beyond_tiles_task", "_blend_blocks")
 
 
 def _key_name(key: Any) -> str:
