@@ -188,23 +188,60 @@ def heldout_items(shared: Path, seed: int = 0) -> list[Item]:
 
 
 # ----------------------------------------------------------------------------- filling
-def fill_item(item: Item, model, sees_steps: bool = False) -> np.ndarray:
+def fill_item(item: Item, model, sees_steps: bool = False, persistence: bool = True) -> np.ndarray:
     """Fill through the accessor as a user would (no error: it is computed from the features here).
 
     An image of a series (``item.series``) is filled with its neighbouring steps by a model
-    that sees them (``sees_steps``), alone by the others.
+    that sees them (``sees_steps``), alone by the others. ``persistence``: as ``fill()``'s.
     """
     import sstfill  # noqa: F401
 
     if sees_steps and item.series is not None:
         stack, times, t = item.series
         whole = Item(item.name, stack, None, item.land, None, item.lat, item.lon, times, fill_everywhere=item.fill_everywhere)
-        return fill_item(whole, model)[t]
+        return fill_item(whole, model, persistence=persistence)[t]
     da = unit_dataarray(item, item.values)
     da.attrs = {"units": "degC", "standard_name": "sea_surface_temperature"}
     land = unit_dataarray(item, item.land.astype(bool), "land")
     kwargs = {"max_distance": None} if item.fill_everywhere else {}
-    return np.asarray(da.inpaint.fill(model, land=land, error=False, **kwargs).values, dtype=np.float32)
+    return np.asarray(da.inpaint.fill(model, land=land, error=False, persistence=persistence, **kwargs).values, dtype=np.float32)
+
+
+def blend_item(item: Item, model) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fill of a series item with the neighbouring days' guess, and the fill's weight in it; None for a single image.
+
+    As ``fill()`` makes them (:func:`sstfill.xr.persistence.blend_neighbour_days` on the
+    fill without the guess; the pixels it left missing, beyond the reach, as land), for
+    the error factor of the blended pixels (``ErrorModel.guess_ratio``). A window of a
+    series (``item.series``) is filled within it, by every model.
+    """
+    from sstfill.xr.dispatch import harmonic_fallback
+    from sstfill.xr.grid import find_grid
+    from sstfill.xr.persistence import blend_neighbour_days
+
+    if item.series is not None:
+        stack, times, t = item.series
+    elif item.time is not None:
+        stack, times, t = item.values, item.time, None
+    else:
+        return None
+    whole = Item(item.name, stack, None, item.land, None, item.lat, item.lon, times, fill_everywhere=item.fill_everywhere or item.series is not None)
+    plain = fill_item(whole, model, persistence=False)
+    da = unit_dataarray(whole, stack)
+    left = (~np.isfinite(plain) & ~np.isfinite(stack)) | item.land.astype(bool)
+    blended, weight = blend_neighbour_days(da, plain, left, find_grid(da), harmonic_fallback)
+    if weight is None:
+        return None
+    return (blended, weight) if t is None else (blended[t], weight[t])
+
+
+def fit_guess_ratio(errors: np.ndarray, sigma: np.ndarray, weight: np.ndarray) -> float:
+    """The ``guess_ratio`` (0.05 to 2) whose factor ``w + (1 - w) * ratio`` on ``sigma`` brings the coverage of ``errors`` closest to a Gaussian's."""
+    e, s, w = (np.asarray(a, dtype="float64") for a in (np.abs(errors), sigma, weight))
+    targets = np.array([GAUSSIAN_COVERAGE[k] for k in (1, 2, 3)])
+    ratios = np.round(np.arange(0.05, 2.0001, 0.01), 2)
+    worst = [np.max(np.abs(np.array([np.mean(e <= k * s * (w + (1 - w) * r)) for k in (1, 2, 3)]) - targets)) for r in ratios]
+    return float(ratios[int(np.argmin(worst))])
 
 
 def peer_fill(item: Item, peer: str) -> np.ndarray:
@@ -249,6 +286,15 @@ def pixels(item: Item, filled: np.ndarray, others: dict | None = None) -> tuple[
     return np.concatenate(feats, axis=1), np.concatenate(errs), {k: np.concatenate(v) for k, v in other_errs.items()}
 
 
+def _scored_pixels(item: Item, filled: np.ndarray) -> np.ndarray:
+    """Where :func:`pixels` takes its pixels from, as a mask of ``filled``'s shape (its order is the mask's)."""
+    fill = filled if filled.ndim == 3 else filled[None]
+    truth = item.truth if item.truth.ndim == 3 else item.truth[None]
+    scored = item.scored if item.scored.ndim == 3 else item.scored[None]
+    where = scored & np.isfinite(fill) & np.isfinite(truth)
+    return where if filled.ndim == 3 else where[0]
+
+
 # ----------------------------------------------------------------------------- scores
 def group_scores(errors: np.ndarray, sigma: np.ndarray) -> dict:
     cov = coverage(errors, sigma)
@@ -277,7 +323,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.write_models_from:
         saved = json.loads(Path(args.write_models_from).read_text())
-        write_models({m: ErrorModel(tuple(r["coefficients"]), _fitted_on(r["pixels"]), scale=r["scale"], series_scale=r.get("series_scale", 1.0))
+        write_models({m: ErrorModel(tuple(r["coefficients"]), _fitted_on(r["pixels"]), scale=r["scale"], series_scale=r.get("series_scale", 1.0),
+                                    guess_ratio=r.get("guess_ratio", 1.0))
                       for m, r in saved["fit_set"].items()})
         return 0
     shared = _shared(args.shared)
@@ -294,25 +341,46 @@ def main(argv=None) -> int:
     for name in args.models:
         t1 = time.perf_counter()
         sees_steps = bool(getattr(resolve_model(name), "time_offsets", ()))
-        feats, errs, _ = zip(*[pixels(it, fill_item(it, name)) for it in fit_set])
+        # the error model is that of the fill: fitted on fills without the neighbouring days' guess
+        feats, errs, _ = zip(*[pixels(it, fill_item(it, name, persistence=False)) for it in fit_set])
         f_fit, e_fit = np.concatenate(feats, axis=1), np.concatenate(errs)
         in_series = np.concatenate([np.full(e.size, sees_steps and it.time is not None) for it, e in zip(fit_set, errs)])
         raw = fit_error_model(f_fit, e_fit, fitted_on=_fitted_on(e_fit.size))
         em = calibrate_scale(raw, f_fit, e_fit)
         if in_series.any():  # images filled with their neighbouring steps: a further factor of their own
             # on the series pixels, and on the wide clouds of the training days filled within their series
-            steps = [pixels(it, fill_item(it, name, sees_steps)) for it in fit_set if it.series is not None]
+            steps = [pixels(it, fill_item(it, name, sees_steps, persistence=False)) for it in fit_set if it.series is not None]
             f_series = np.concatenate([f_fit[:, in_series]] + [f for f, _, _ in steps], axis=1)
             e_series = np.concatenate([e_fit[in_series]] + [e for _, e, _ in steps])
             em = dataclasses.replace(em, series_scale=round(coverage_scale(e_series, em.sigma(f_series)), 4))
+        # then the blended pixels of the series (the fit set's MUR series and its wide clouds within their series):
+        # sigma times w + (1 - w) * guess_ratio, the ratio fitted on their coverage
+        e_blend, s_blend, w_blend = [], [], []
+        for it in fit_set:
+            made = blend_item(it, name)
+            if made is None:
+                continue
+            blended, weight = made
+            f, e, _ = pixels(it, blended)
+            where = _scored_pixels(it, blended)
+            factor = em.series_scale if sees_steps else 1.0
+            keep = weight[where] < 1
+            e_blend.append(e[keep]), s_blend.append(em.sigma(f[:, keep]) * factor), w_blend.append(weight[where][keep])
+        if e_blend:
+            em = dataclasses.replace(em, guess_ratio=fit_guess_ratio(np.concatenate(e_blend), np.concatenate(s_blend), np.concatenate(w_blend)))
         fitted[name] = em
         sigma_fit = em.sigma(f_fit) * np.where(in_series, em.series_scale, 1.0)
         results["fit_set"][name] = group_scores(e_fit, sigma_fit) | {"coefficients": list(em.coefficients), "scale": em.scale, "series_scale": em.series_scale,
+                                                                     "guess_ratio": em.guess_ratio, "guess_pixels": int(sum(e.size for e in e_blend)),
                                                                      "raw": group_scores(e_fit, raw.sigma(f_fit))}
         per_group: dict[str, list] = {g: [] for g in groups}
         for it in held:
-            f, e, peers = pixels(it, fill_item(it, name), peer_fills[it.name])
+            filled = fill_item(it, name)
+            f, e, peers = pixels(it, filled, peer_fills[it.name])
             factor = em.series_scale if sees_steps and it.time is not None else 1.0  # as the fill applies it
+            made = blend_item(it, name) if it.time is not None else None
+            if made is not None:  # the blended pixels' factor, with the weights fill() used
+                factor = factor * (lambda w: w + (1 - w) * em.guess_ratio)(made[1][_scored_pixels(it, filled)])
             for g in it.groups:
                 per_group[g].append((e, em.sigma(f) * factor, raw.sigma(f), peers))
         results["models"][name] = {}
@@ -325,7 +393,8 @@ def main(argv=None) -> int:
             scores["peer_rmse"] = {p: float(np.sqrt(np.nanmean(np.concatenate([a[3][p] for a in v]) ** 2))) for p in SINGLE_PEERS}
             scores["peer_coverage"] = {p: float(np.mean(np.isfinite(np.concatenate([a[3][p] for a in v])))) for p in SINGLE_PEERS}
             results["models"][name][g] = scores
-        print(f"[calibration] {name}: fit on {e_fit.size} px, coefficients {[round(c, 3) for c in em.coefficients]}, scale {em.scale}, series scale {em.series_scale} ({time.perf_counter() - t1:.0f} s)", flush=True)
+        print(f"[calibration] {name}: fit on {e_fit.size} px, coefficients {[round(c, 3) for c in em.coefficients]}, scale {em.scale}, series scale {em.series_scale}, "
+              f"guess ratio {em.guess_ratio} ({time.perf_counter() - t1:.0f} s)", flush=True)
         for g, r in results["models"][name].items():
             best = min(r["peer_rmse"].values())
             print(f"   {g:22s} {r['pixels']:8d} px  1s {r['within_1']:.3f}  2s {r['within_2']:.3f}  3s {r['within_3']:.3f} (raw {r['raw']['within_1']:.3f} {r['raw']['within_2']:.3f} {r['raw']['within_3']:.3f})  rmse {r['rmse']:.3f}  crps {r['crps']:.3f}  best peer rmse {best:.3f}", flush=True)
