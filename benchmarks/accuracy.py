@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="output folder (default docs/benchmarks/accuracy; with --from-json: "
                     "the JSON's folder)")
+    ap.add_argument("--peers-from", default=None, metavar="JSON",
+                    help="an earlier run's accuracy.json: the per-case scores of peers that cannot run here (DINCAE without its "
+                         "environment) are carried from it, case by case (same name and hidden pixels); n/a on common pixels")
     ap.add_argument("--skip", default="", help="comma-separated methods to skip, e.g. dineof,telea")
     ap.add_argument("--groups", default=",".join(SETS), metavar="SETS",
                     help=f"comma-separated extra case sets beside the standard held-out cases (default all: "
@@ -177,6 +180,7 @@ def main(argv=None) -> dict:
     if sets:
         run_extra(run, a.shared, models, {k: v for k, v in arguments.items() if k not in skip}, a.window, a.seed,
                   sets=sets, skip=skip, log=log, large_dineof=a.large_dineof)
+    carried = carry_peers(run, a.peers_from, log) if a.peers_from else {}
     groups = aggregate(run)
     ratios = best_peer_ratios(run, groups)
     log("[accuracy] spectra and figures ...")
@@ -214,6 +218,7 @@ def main(argv=None) -> dict:
                         "seconds": run.seconds[m]} for m in run.methods},
         "skipped_models": skipped,
         "skipped_methods": skip,
+        "carried_peers": carried,
         "extra_sets": sets,
         "extra_seconds": run.extra_seconds,
         "groups": groups,
@@ -236,6 +241,36 @@ def main(argv=None) -> dict:
         f"in {result['total_seconds']:.0f} s")
     return result
 
+
+
+def carry_peers(run, path, log=print) -> dict:
+    """Peers that did not run here (no fill on any case) take their per-case scores from an earlier run's JSON.
+
+    Case by case, where the name and the number of hidden pixels match (the same pixels:
+    the cases are built from the same data and seed). Their scores on their own filled
+    pixels are carried as they were; the pixels they filled are not known, so they have no
+    common-pixel score and the common pixels of the others leave them out. Returns, per
+    carried peer, where its scores came from.
+    """
+    earlier = json.loads(Path(path).read_text(encoding="utf-8"))
+    by_name = {r["name"]: r for r in earlier["cases"]}
+    carried = {}
+    for m in run.methods:
+        if run.kinds[m] != "peer" or any(r["methods"][m]["n_filled"] is not None for r in run.rows):
+            continue
+        n = 0
+        for r in run.rows:
+            old = by_name.get(r["name"])
+            entry = old["methods"].get(m) if old else None
+            if not entry or entry.get("n_filled") is None or old["hidden_pixels"] != r["hidden_pixels"]:
+                continue
+            common = {"n_common": 0, "sse_common": 0.0, "rmse_common": None}
+            r["methods"][m] = {k: v for k, v in entry.items() if k not in common} | common
+            n += 1
+        if n:
+            carried[m] = {"file": str(path), "timestamp": earlier.get("timestamp"), "git_commit": earlier.get("git_commit"), "cases": n}
+            log(f"[accuracy] {m}: {n} cases carried from {path} ({earlier.get('timestamp')})")
+    return carried
 
 if __name__ == "__main__":
     main()

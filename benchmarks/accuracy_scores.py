@@ -176,16 +176,18 @@ def best_peer_ratios(run, groups: dict) -> dict:
             sm = stats[m]
             entry: dict[str, Any] = {"cases": len(rows), "peers_compared": full}
             for key in ("rmse_pooled", "rmse_case_mean", "rmse_common_pooled"):
-                if not full or sm.get(key) is None:
+                scored = [p for p in full if stats[p].get(key) is not None]  # (a carried peer has no common-pixel score)
+                if not scored or sm.get(key) is None:
                     continue
-                best = min(full, key=lambda p: stats[p][key])
+                best = min(scored, key=lambda p: stats[p][key])
                 ratio = sm[key] / stats[best][key]
                 entry[key] = {"best_peer": best, "peer": stats[best][key], "model": sm[key],
                               "ratio": ratio, "better_by_percent": 100.0 * (1.0 - ratio)}
             wins, counted = 0, 0
             for r in rows:
                 mr = r["methods"][m].get("rmse_common")
-                pr = [r["methods"][p].get("rmse_common") for p in peers if r["methods"][p]["n_filled"] is not None]
+                # a peer carried from an earlier run (accuracy.py --peers-from) has no common-pixel score
+                pr = [r["methods"][p].get("rmse_common") for p in peers if r["methods"][p]["n_filled"] is not None and r["methods"][p].get("n_common") != 0]
                 if mr is None or not pr or any(v is None for v in pr):
                     continue
                 counted += 1

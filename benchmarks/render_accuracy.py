@@ -122,6 +122,10 @@ def to_markdown(result: dict) -> str:
         L.append(f"- skipped: {s['reason']}")
     for s in result.get("skipped_methods", []):
         L.append(f"- skipped with `--skip`: {s}")
+    for m, c in (result.get("carried_peers") or {}).items():
+        L.append(f"- **{m}** did not run here: its scores on {c['cases']} cases are carried from the run of {c['timestamp']} "
+                 f"(commit {str(c.get('git_commit'))[:7]}; `--peers-from`), on its own filled pixels as they were; it is n/a "
+                 "on common pixels, which are then those every other method filled")
     L.append("")
     if extra:
         L.append("'overall', source, region and bin groups are the standard cases; the extra sets "

@@ -191,3 +191,35 @@ def test_run_extra_scores_groups_and_targets(shared):
     lines = "\n".join(targets_lines(result))
     assert "| mur_series |" in lines and ("met" in lines) and "<= 0.85" in lines and "<= 0.7" in lines
     assert "swath_edge 0-8 px" in to_markdown(result)
+
+
+def test_a_peer_that_cannot_run_is_carried_case_by_case_from_an_earlier_run(shared, tmp_path):
+    import json
+
+    from benchmarks.accuracy import carry_peers
+
+    spec = parse_model_spec("laplace", reserved=("laplace", "telea"))
+    methods = [spec.label, "laplace", "telea"]
+
+    def run_once(skip):
+        run = Run(cases=[], methods=methods, kinds={spec.label: "model", "laplace": "peer", "telea": "peer"}, filled={}, rows=[],
+                  seconds=dict.fromkeys(methods, 0.0))
+        run_extra(run, shared, [spec], {spec.label: spec.fill_argument()}, sets=("swath_edge",), skip=("dineof", "dincae", "biharmonic") + skip,
+                  log=lambda *a: None)
+        return run
+
+    earlier = run_once(())
+    path = tmp_path / "accuracy.json"
+    path.write_text(json.dumps({"timestamp": "earlier", "git_commit": "abc1234", "cases": earlier.rows}))
+    now = run_once(("telea",))  # telea cannot run here
+    assert all(r["methods"]["telea"]["n_filled"] is None for r in now.rows)
+    now.rows[0]["hidden_pixels"] += 1  # not the same case any more: not carried
+    carried = carry_peers(now, path, log=lambda *a: None)
+    assert carried == {"telea": {"file": str(path), "timestamp": "earlier", "git_commit": "abc1234", "cases": len(now.rows) - 1}}
+    assert now.rows[0]["methods"]["telea"]["n_filled"] is None
+    for old, new in zip(earlier.rows[1:], now.rows[1:]):
+        assert new["methods"]["telea"]["sse"] == old["methods"]["telea"]["sse"] and new["methods"]["telea"]["rmse_common"] is None
+    groups = aggregate(now)
+    assert groups["swath_edge"]["telea"]["cases"] == len(now.rows) - 1 and groups["swath_edge"]["telea"]["rmse_common_pooled"] is None
+    ratios = best_peer_ratios(now, groups)
+    assert ratios["swath_edge"][spec.label]["cases_counted"] == len(now.rows)  # the carried peer does not void the common-pixel count
