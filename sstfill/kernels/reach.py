@@ -106,8 +106,9 @@ def _edt(observed: np.ndarray, sampling: tuple[float, float] | None) -> np.ndarr
 def distance_float32(observed: np.ndarray, periodic_x: bool = False) -> np.ndarray:
     """float32 distance (pixels) of every pixel of one image (2-D) to its nearest observed pixel, in little memory.
 
-    OpenCV's transform where it is installed (float32 output; scipy's exact transform of a
-    2048 x 2048 image takes about 10 times the image's float32 size), else
+    OpenCV's transform where it is installed (its roots of whole squares taken again, so the
+    same bits whatever its threads; scipy's exact transform of a 2048 x 2048 image takes
+    about 10 times the image's float32 size), else
     :func:`distance_to_observed`; also for ``periodic_x`` and images without data (``inf``).
 
     Examples
@@ -117,9 +118,14 @@ def distance_float32(observed: np.ndarray, periodic_x: bool = False) -> np.ndarr
     [0.0, 1.0, 2.0, 3.0, 4.0]
     """
     cv2 = _opencv()
-    if cv2 is None or periodic_x or not observed.any():
+    ny, nx = observed.shape
+    if cv2 is None or periodic_x or not observed.any() or (ny - 1) ** 2 + (nx - 1) ** 2 >= 2**31:
         return distance_to_observed(observed, periodic_x=periodic_x).astype("float32")
-    return cv2.distanceTransform(np.ascontiguousarray(~observed, dtype=np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    distance = cv2.distanceTransform(np.ascontiguousarray(~observed, dtype=np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # its float32 values may differ in the last bit with how OpenCV splits the image among its threads: they are
+    # square roots of integers, so the integers are recovered and the roots taken again (the same bits every time)
+    squares = np.rint(np.square(distance, dtype="float64"))
+    return np.sqrt(squares, out=squares).astype("float32")
 
 
 def _spacing_rows(spacing: tuple | None, ny: int) -> tuple[np.ndarray, np.ndarray]:
