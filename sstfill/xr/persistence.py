@@ -90,7 +90,7 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
     data = target.data
     if not hasattr(filled, "dask") and not hasattr(data, "dask"):
         data, filled = np.asarray(data), np.asarray(filled)
-        land_full = np.zeros(data.shape, bool) if land is None else np.broadcast_to(np.asarray(land, dtype=bool), data.shape)
+        land_full = np.broadcast_to(np.False_ if land is None else np.asarray(land, dtype=bool), data.shape)  # a view, never a copy
         out, weight = filled.copy(), np.ones(filled.shape, dtype="float32")
         for t in np.flatnonzero((weights > 0).any(axis=1)):  # the steps with a neighbour
             at = _at(axis, t, data.ndim)
