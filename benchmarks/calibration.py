@@ -207,29 +207,45 @@ def fill_item(item: Item, model, sees_steps: bool = False, persistence: bool = T
     return np.asarray(da.inpaint.fill(model, land=land, error=False, persistence=persistence, **kwargs).values, dtype=np.float32)
 
 
-def blend_item(item: Item, model) -> tuple[np.ndarray, np.ndarray] | None:
-    """The fill of a series item with the neighbouring days' guess, and the fill's weight in it; None for a single image.
-
-    As ``fill()`` makes them (:func:`sstfill.xr.persistence.blend_neighbour_days` on the
-    fill without the guess; the pixels it left missing, beyond the reach, as land), for
-    the error factor of the blended pixels (``ErrorModel.guess_ratio``). A window of a
-    series (``item.series``) is filled within it, by every model.
-    """
-    from sstfill.xr.dispatch import harmonic_fallback
-    from sstfill.xr.grid import find_grid
-    from sstfill.xr.persistence import blend_neighbour_days
-
+def series_of(item: Item) -> tuple[Item, int | None] | None:
+    """The whole series an item is scored on (filled everywhere when it is a window of one) and its scored step; None for a single image."""
     if item.series is not None:
         stack, times, t = item.series
     elif item.time is not None:
         stack, times, t = item.values, item.time, None
     else:
         return None
-    whole = Item(item.name, stack, None, item.land, None, item.lat, item.lon, times, fill_everywhere=item.fill_everywhere or item.series is not None)
-    plain = fill_item(whole, model, persistence=False)
-    da = unit_dataarray(whole, stack)
-    left = (~np.isfinite(plain) & ~np.isfinite(stack)) | item.land.astype(bool)
-    blended, weight = blend_neighbour_days(da, plain, left, find_grid(da), harmonic_fallback)
+    return Item(item.name, stack, None, item.land, None, item.lat, item.lon, times, fill_everywhere=item.fill_everywhere or item.series is not None), t
+
+
+def blend_series(whole: Item, plain: np.ndarray, scale_km: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The neighbouring days' guess blended into ``plain`` (``whole``'s fill without it) as ``fill()`` blends it, and the fill's weight.
+
+    :func:`sstfill.xr.persistence.blend_neighbour_days`, the pixels the fill left missing
+    (beyond the reach) counted as land as ``fill()`` counts them; ``scale_km`` None: the shipped scale.
+    """
+    from sstfill.xr.dispatch import harmonic_fallback
+    from sstfill.xr.grid import find_grid
+    from sstfill.kernels.persistence import BLEND_SCALE_KM
+    from sstfill.xr.persistence import blend_neighbour_days
+
+    da = unit_dataarray(whole, whole.values)
+    left = (~np.isfinite(plain) & ~np.isfinite(whole.values)) | whole.land.astype(bool)
+    return blend_neighbour_days(da, plain, left, find_grid(da), harmonic_fallback, scale_km=BLEND_SCALE_KM if scale_km is None else scale_km)
+
+
+def blend_item(item: Item, model) -> tuple[np.ndarray, np.ndarray] | None:
+    """The fill of a series item with the neighbouring days' guess, and the fill's weight in it; None for a single image.
+
+    As ``fill()`` makes them (:func:`blend_series` on the fill without the guess), for the
+    error factor of the blended pixels (``ErrorModel.guess_ratio``). A window of a series
+    (``item.series``) is filled within it, by every model.
+    """
+    whole_t = series_of(item)
+    if whole_t is None:
+        return None
+    whole, t = whole_t
+    blended, weight = blend_series(whole, fill_item(whole, model, persistence=False))
     if weight is None:
         return None
     return (blended, weight) if t is None else (blended[t], weight[t])

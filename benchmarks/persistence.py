@@ -8,10 +8,10 @@ sets of ``benchmarks/calibration.py`` that share nothing are scored on their hid
 the *fit* set (the MUR series' training days, and 256 px windows of those days under
 clouds wider than a tile, each within its series), where the scale is chosen, and the
 *held-out* set (the accuracy benchmark's MUR series cases and its large clouds on their
-series). Each item is filled once through the accessor without the guess; the guess and
-the distances are computed with the functions ``fill()`` uses, and the blend of every
-scale from them (it is pointwise). The shipped scale is then checked against the
-accessor's own fill (``persistence=True``). Changes carry their paired-bootstrap noise
+series). Each item is filled once through the accessor without the guess, and the guess
+blended into it at every scale by the function ``fill()`` uses
+(:func:`sstfill.xr.persistence.blend_neighbour_days`); the shipped scale is then checked
+against the accessor's own fill (``persistence=True``). Changes carry their paired-bootstrap noise
 (items drawn again). Cost: the fill of each MUR region stack with and without the guess,
 timed round-robin.
 
@@ -35,64 +35,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks import calibration, harness  # noqa: E402
-from benchmarks.accuracy_extra import unit_dataarray  # noqa: E402
 from benchmarks.large_gap_trial import change_noise, group_rmse  # noqa: E402
-from sstfill.kernels.persistence import BLEND_SCALE_KM, GUESS_OFFSETS_DAYS, blend_with_guess, fill_weight, neighbour_prior, persistence_guess, step_weights  # noqa: E402
-from sstfill.kernels.reach import distance_to_observed  # noqa: E402
-from sstfill.kernels.windows import neighbour_steps  # noqa: E402
-from sstfill.xr.dispatch import harmonic_fallback  # noqa: E402
-from sstfill.xr.grid import find_grid  # noqa: E402
-from sstfill.xr.reach import pixel_spacing_km  # noqa: E402
+from sstfill.kernels.persistence import BLEND_SCALE_KM, GUESS_OFFSETS_DAYS  # noqa: E402
 
 SCALES_KM = (8.0, 16.0, 32.0, 64.0, 128.0)
 MODELS = ("context", "default")
-
-
-def _series(item: calibration.Item) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray]:
-    """(values (t, y, x), times, scored steps, scored (t, y, x)) of a series item; truth aligned."""
-    if item.series is not None:
-        stack, times, t = item.series
-        scored = np.zeros(stack.shape, bool)
-        scored[t] = item.scored
-        return stack, np.asarray(times), [t], scored
-    return item.values, np.asarray(item.time), [t for t in range(len(item.time)) if item.scored[t].any()], item.scored
-
-
-def _truth(item: calibration.Item, t: int) -> np.ndarray:
-    return item.truth if item.series is not None else item.truth[t]
-
-
-def _fill(item: calibration.Item, stack: np.ndarray, times: np.ndarray, model: str, persistence: bool) -> np.ndarray:
-    import sstfill  # noqa: F401
-
-    whole = calibration.Item(item.name, stack, None, item.land, None, item.lat, item.lon, times)
-    da = unit_dataarray(whole, stack)
-    da.attrs = {"units": "degC", "standard_name": "sea_surface_temperature"}
-    land = unit_dataarray(whole, whole.land.astype(bool), "land")
-    kwargs = {"max_distance": None} if item.fill_everywhere or item.series is not None else {}
-    return np.asarray(da.inpaint.fill(model, land=land, error=False, persistence=persistence, **kwargs).values, dtype=np.float32)
-
-
-def guesses(item: calibration.Item, stack: np.ndarray, times: np.ndarray, steps: list[int]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Per scored step: the persistence guess and the distance (km) to the step's data, as ``fill()`` makes them."""
-    days = (times - times[0]) / np.timedelta64(1, "D")
-    neighbours = neighbour_steps(days, GUESS_OFFSETS_DAYS)
-    weights = step_weights(days, neighbours)
-    da = unit_dataarray(calibration.Item(item.name, stack, None, item.land, None, item.lat, item.lon, times), stack)
-    dy, dx = pixel_spacing_km(da, find_grid(da))
-    pixel_km = np.sqrt(dy * dx).reshape(-1, 1)
-    out = {}
-    for t in steps:
-        prior = neighbour_prior([stack[k] for k in np.where(neighbours[t] >= 0, neighbours[t], t)], weights[t])
-        guess = persistence_guess(stack[t], prior, item.land.astype(bool), harmonic_fallback)
-        out[t] = (guess, distance_to_observed(np.isfinite(stack[t])) * pixel_km)
-    return out
-
-
-def _blend(image: np.ndarray, filled: np.ndarray, guess: np.ndarray, distance_km: np.ndarray, scale_km: float) -> np.ndarray:
-    """The blend ``fill()`` makes at ``scale_km`` (nothing where the fill left a gap)."""
-    guess = np.where(np.isfinite(filled), guess, np.nan)
-    return blend_with_guess(image, filled, guess, fill_weight(image, guess, distance_km, scale_km))
 
 
 def score_set(items: list[calibration.Item], model: str, log) -> dict:
@@ -101,23 +48,23 @@ def score_set(items: list[calibration.Item], model: str, log) -> dict:
     largest_difference = 0.0
     for item in items:
         t0 = time.perf_counter()
-        stack, times, steps, scored = _series(item)
-        plain = _fill(item, stack, times, model, persistence=False)
-        shipped = _fill(item, stack, times, model, persistence=True)
-        parts = guesses(item, stack, times, steps)
+        whole, t = calibration.series_of(item)
+        steps = [t] if t is not None else [k for k in range(len(whole.time)) if item.scored[k].any()]
+        plain = calibration.fill_item(whole, model, persistence=False)
+        variants = {"off": plain, "shipped": calibration.fill_item(whole, model, persistence=True)}
+        for s in SCALES_KM:  # the blend of fill() at each scale, on the same fill without the guess
+            variants[f"{s:g} km"] = calibration.blend_series(whole, plain, s)[0]
         group = item.groups[1] if item.groups[0] == "fit" else item.groups[0]
-        variants = {"off": lambda t: plain[t], "shipped": lambda t: shipped[t]}
-        for s in SCALES_KM:
-            variants[f"{s:g} km"] = lambda t, s=s: _blend(stack[t], plain[t], *parts[t], s)
-        for label, fill_of in variants.items():
+        for label, filled in variants.items():
             sq, n = 0.0, 0
-            for t in steps:
-                where = scored[t] & np.isfinite(fill_of(t))
-                err = fill_of(t)[where].astype("float64") - _truth(item, t)[where]
+            for k in steps:
+                scored, truth = (item.scored, item.truth) if t is not None else (item.scored[k], item.truth[k])
+                where = scored & np.isfinite(filled[k])
+                err = filled[k][where].astype("float64") - truth[where]
                 sq, n = sq + float(np.sum(err**2)), n + int(where.sum())
             errors[label].append((group, sq, n))
-        ours = np.stack([_blend(stack[t], plain[t], *parts[t], BLEND_SCALE_KM) for t in steps])
-        largest_difference = max(largest_difference, float(np.nanmax(np.abs(ours - shipped[steps]), initial=0.0)))
+        ours = variants[f"{BLEND_SCALE_KM:g} km"][steps]
+        largest_difference = max(largest_difference, float(np.nanmax(np.abs(ours - variants["shipped"][steps]), initial=0.0)))
         log(f"[persistence] {model} {item.name}: {time.perf_counter() - t0:.0f} s")
     return {"errors": errors, "largest_difference_to_shipped": largest_difference}
 
