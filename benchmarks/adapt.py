@@ -28,6 +28,7 @@ validation passes), on however many cores torch uses here (2 on the reference ma
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -48,6 +49,7 @@ from benchmarks.cases_extra import series_units  # noqa: E402
 from benchmarks.dineof import dineof  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
 from sstfill.errors import InputDataError  # noqa: E402
+from sstfill.kernels.persistence import FAR_OFFSETS_DAYS, GUESS_OFFSETS_DAYS  # noqa: E402
 from sstfill.training.settings import kept_epoch  # noqa: E402
 
 BUDGETS = (1.0, 5.0, 15.0)
@@ -112,6 +114,8 @@ def main(argv=None) -> int:
                         "the days no bundled model was trained on (new-days; ERSST, which no bundled model saw, stays whole); "
                         "writes adapt_<init>_new_days.json")
     p.add_argument("--merge", action="store_true", help="update only these regions' rows of an existing adapt_<init>.json (each row keeps its own command)")
+    p.add_argument("--peers-from", default=None, metavar="JSON", help="an earlier adapt_<init>.json: DINCAE's scores (the same cases and pixels) "
+                   "carried from it where DINCAE's environment is not on this machine, marked with that run's date")
     args = p.parse_args(argv)
     import sstfill  # noqa: F401
 
@@ -123,8 +127,10 @@ def main(argv=None) -> int:
         stacks["ersst"], ersst_unit = ersst_series(shared, args.seed)
         units.append(ersst_unit)
     results: dict = {"regions": {}, "budgets": args.budgets, "init": args.init, "archive": args.archive,
-                     "command": harness.command_line("adapt.py", argv or sys.argv[1:]), "run_at": harness.utc_timestamp()}
+                     "command": harness.command_line("adapt.py", argv or sys.argv[1:]), "run_at": harness.utc_timestamp(),
+                     "guess_layers_days": [list(GUESS_OFFSETS_DAYS), list(FAR_OFFSETS_DAYS)]}  # every fill here blends the neighbouring days' guess
     dincae = dincae_module()
+    carried = json.loads(Path(args.peers_from).read_text(encoding="utf-8")) if args.peers_from else None
     t_all = time.perf_counter()
     for region, st in stacks.items():
         if args.regions and region not in args.regions:
@@ -151,6 +157,9 @@ def main(argv=None) -> int:
                 row["dincae"] = score_units(mine, {u.name: dincae_window_fill(dincae, st, u) for u in mine})
             except Exception as exc:  # noqa: BLE001  recorded, never fatal
                 row["dincae"] = {"error": f"{type(exc).__name__}: {exc}"}
+        elif carried is not None and (carried["regions"].get(region) or {}).get("dincae"):  # DINCAE does not depend on sstfill
+            old = carried["regions"][region]
+            row["dincae"] = {**old["dincae"], "carried_from": old.get("run_at", carried["run_at"])}
         else:
             row["dincae"] = None
         ds = region_dataset(st)
@@ -191,8 +200,6 @@ def main(argv=None) -> int:
     if args.out:
         out = Path(args.out) / f"adapt_{Path(args.init).stem}{'' if args.archive == 'all' else '_new_days'}.json"
         if args.merge and out.is_file():  # the other regions' rows as they were measured
-            import json
-
             previous = json.loads(out.read_text())
             for region, old_row in previous["regions"].items():
                 old_row.setdefault("command", previous["command"])

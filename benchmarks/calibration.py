@@ -218,11 +218,12 @@ def series_of(item: Item) -> tuple[Item, int | None] | None:
     return Item(item.name, stack, None, item.land, None, item.lat, item.lon, times, fill_everywhere=item.fill_everywhere or item.series is not None), t
 
 
-def blend_series(whole: Item, plain: np.ndarray, scale_km: float | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def blend_series(whole: Item, plain: np.ndarray, scale_km: float | None = None, **options) -> tuple[np.ndarray, np.ndarray | None]:
     """The neighbouring days' guess blended into ``plain`` (``whole``'s fill without it) as ``fill()`` blends it, and the fill's weight.
 
     :func:`sstfill.xr.persistence.blend_neighbour_days`, the pixels the fill left missing
-    (beyond the reach) counted as land as ``fill()`` counts them; ``scale_km`` None: the shipped scale.
+    (beyond the reach) counted as land as ``fill()`` counts them; ``scale_km`` None: the shipped scale;
+    ``options`` go to it (``layers_days``).
     """
     from sstfill.xr.dispatch import harmonic_fallback
     from sstfill.xr.grid import find_grid
@@ -231,7 +232,8 @@ def blend_series(whole: Item, plain: np.ndarray, scale_km: float | None = None) 
 
     da = unit_dataarray(whole, whole.values)
     left = (~np.isfinite(plain) & ~np.isfinite(whole.values)) | whole.land.astype(bool)
-    return blend_neighbour_days(da, plain, left, find_grid(da), harmonic_fallback, scale_km=BLEND_SCALE_KM if scale_km is None else scale_km)
+    return blend_neighbour_days(da, plain, left, find_grid(da), harmonic_fallback,
+                                scale_km=BLEND_SCALE_KM if scale_km is None else scale_km, **options)
 
 
 def blend_item(item: Item, model) -> tuple[np.ndarray, np.ndarray] | None:

@@ -36,15 +36,16 @@ if str(REPO) not in sys.path:
 
 from benchmarks import calibration, harness  # noqa: E402
 from benchmarks.large_gap_trial import change_noise, group_rmse  # noqa: E402
-from sstfill.kernels.persistence import BLEND_SCALE_KM, GUESS_OFFSETS_DAYS  # noqa: E402
+from sstfill.kernels.persistence import BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS_OFFSETS_DAYS  # noqa: E402
 
 SCALES_KM = (8.0, 16.0, 32.0, 64.0, 128.0)
+NEAR_ONLY = f"{BLEND_SCALE_KM:g} km, days within 2 only"  # the guess without its second layer (the days 3 to 5 away)
 MODELS = ("context", "default")
 
 
 def score_set(items: list[calibration.Item], model: str, log) -> dict:
     """Per variant (off, each scale, shipped): [(group, squared errors, pixels)] per item; and the check of the shipped fill."""
-    errors: dict[str, list] = {"off": []} | {f"{s:g} km": [] for s in SCALES_KM} | {"shipped": []}
+    errors: dict[str, list] = {"off": []} | {f"{s:g} km": [] for s in SCALES_KM} | {NEAR_ONLY: [], "shipped": []}
     largest_difference = 0.0
     for item in items:
         t0 = time.perf_counter()
@@ -54,6 +55,7 @@ def score_set(items: list[calibration.Item], model: str, log) -> dict:
         variants = {"off": plain, "shipped": calibration.fill_item(whole, model, persistence=True)}
         for s in SCALES_KM:  # the blend of fill() at each scale, on the same fill without the guess
             variants[f"{s:g} km"] = calibration.blend_series(whole, plain, s)[0]
+        variants[NEAR_ONLY] = calibration.blend_series(whole, plain, layers_days=(GUESS_OFFSETS_DAYS,))[0]
         group = item.groups[1] if item.groups[0] == "fit" else item.groups[0]
         for label, filled in variants.items():
             sq, n = 0.0, 0
@@ -90,7 +92,8 @@ def render(result: dict) -> str:
              "On a daily series `fill()` blends each filled pixel with the guess from the neighbouring",
              "days' observations (`fill(persistence=True)`, the default; [`sstfill.kernels.persistence`](../api.md)):",
              "the weighted mean (1/dt^2) of the observations within 2 days, plus the day's departure from",
-             "it filled harmonically; the fill keeps the weight `1 / (1 + d / scale)` at `d` km from the",
+             "it filled harmonically (where none of those days saw a pixel, the same from the days 3 to 5",
+             "away); the fill keeps the weight `1 / (1 + d / scale)` at `d` km from the",
              "day's own data. Observed pixels, land and the gaps beyond the reach are untouched; single",
              "images and monthly maps are not changed.", "",
              f"    {result['command']}", "",
@@ -114,7 +117,8 @@ def render(result: dict) -> str:
                         cells.append(f"{rmse[g]:.3f} ({change:+.1f} %, noise {entry['noise'][label][g]:.1f} %)")
                 rows.append(cells)
             lines += harness.md_table(header, rows) + [""]
-    lines += ["## Cost", "", "Each MUR region stack filled as a user's series (best of 2, round-robin), `context` model:", ""]
+    when = f" (timed again alone on {result['cost_measured_at'][:16]}, `--cost-only`)" if result.get("cost_measured_at") else ""
+    lines += ["## Cost", "", f"Each MUR region stack filled as a user's series (best of 2, round-robin), `context` model{when}:", ""]
     rows = [[name, " x ".join(map(str, c["shape"])), f"{c['seconds_without']:.1f}", f"{c['seconds_with']:.1f}", f"{c['seconds_with'] / c['seconds_without']:.2f}"]
             for name, c in result["cost"].items()]
     lines += harness.md_table(["stack", "shape", "s without", "s with", "ratio"], rows) + [""]
@@ -139,6 +143,15 @@ def findings(result: dict) -> list[str]:
         out.append(f"`{model}`: the scale with the lowest mean RMSE over the fit set's groups is {best} (shipped: "
                    f"{result['scale_km']:g} km, one scale for every model: the one chosen for `context`, the model `fill()` "
                    f"uses on daily series); on the held-out set the shipped scale lowers the RMSE by {gains}.")
+    for model, by_set in result["models"].items():
+        if NEAR_ONLY not in by_set["held-out"]["rmse"]:
+            continue  # a run from before the second layer
+        parts = []
+        for set_name, entry in by_set.items():
+            near, both = entry["rmse"][NEAR_ONLY], entry["rmse"]["shipped"]
+            parts.append(f"{set_name} " + ", ".join(f"{g} {near[g]:.3f} -> {both[g]:.3f}" for g in near))
+        out.append(f"`{model}`: the second layer of the guess (the days 3 to 5 away, where the days within 2 saw nothing): "
+                   + "; ".join(parts) + " degC.")
     cost = result.get("cost", {})
     if cost:
         ratios = ", ".join(f"{name} x{c['seconds_with'] / c['seconds_without']:.2f}" for name, c in cost.items())
@@ -152,7 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shared", default=str(calibration.split.DEFAULT_SHARED))
     p.add_argument("--out", default=None, help="folder for persistence.json and persistence.md (default: print only)")
     p.add_argument("--from-json", default=None, metavar="PATH", help="only write the page from an earlier run's JSON (next to it)")
+    p.add_argument("--cost-only", action="store_true", help="time the cost section again, alone, into --out's persistence.json (the rest as it was)")
     args = p.parse_args(argv)
+    if args.cost_only:
+        path = Path(args.out) / "persistence.json"
+        result = json.loads(path.read_text(encoding="utf-8"))
+        result["cost"], result["cost_measured_at"] = cost(Path(args.shared), "context"), harness.utc_timestamp()
+        harness.write_json(path, result)
+        (path.parent / "persistence.md").write_text(render(result), encoding="utf-8")
+        return 0
     if args.from_json:
         path = Path(args.from_json)
         (path.parent / "persistence.md").write_text(render(json.loads(path.read_text(encoding="utf-8"))), encoding="utf-8")
@@ -162,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     series = lambda items: [it for it in items if it.time is not None or it.series is not None]  # noqa: E731
     sets = {"fit": series(calibration.fit_items(shared)), "held-out": series(calibration.heldout_items(shared))}
     result: dict = {"command": harness.command_line("persistence.py", sys.argv[1:] if argv is None else argv), "environment": harness.environment(),
-                    "date": harness.utc_timestamp(), "scale_km": BLEND_SCALE_KM, "offsets_days": list(GUESS_OFFSETS_DAYS), "models": {}}
+                    "date": harness.utc_timestamp(), "scale_km": BLEND_SCALE_KM, "offsets_days": list(GUESS_OFFSETS_DAYS),
+                    "far_offsets_days": list(FAR_OFFSETS_DAYS), "models": {}}
     for model in MODELS:
         result["models"][model] = {}
         for set_name, items in sets.items():

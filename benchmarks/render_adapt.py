@@ -67,6 +67,15 @@ def render(runs: list[dict]) -> str:
     for res in runs:
         archive = {"all": "", "new-days": ", adapted on the new days only"}[res.get("archive", "all")]
         lines += [f"## init = `{res['init']}`{archive}", "", f"    {res['command']}", "", f"Run {res['run_at']}, {res['seconds'] / 60:.0f} min in all.", ""]
+        if "guess_layers_days" not in res:
+            lines += ["**Measured before the neighbouring days' guess (2026-12-06)**, which now blends every fill of a",
+                      "daily series, the bundled model's and the adapted model's alike (and the validation by filling",
+                      "that chooses the adapted weights), with the neighbouring days' observations far from each",
+                      "day's data ([context guide](../guide/context.md#the-neighbouring-days-guess-persistencetrue)); not rerun since.", ""]
+        carried = sorted({r["dincae"]["carried_from"][:16] for r in res["regions"].values() if (r.get("dincae") or {}).get("carried_from")})
+        if carried:
+            lines += [f"DINCAE's scores are carried from the run of {', '.join(carried)} (`--peers-from`): its environment is not",
+                      "on this machine, and it fills the same cases and pixels whatever sstfill does.", ""]
         if res.get("archive") == "new-days":
             lines += ["The archive a model adapts on is only the days of each MUR series that no bundled model was",
                       "trained on (its held-out days: 2 of Southern California's 10, 2 of the Arabian Sea's 6), as",

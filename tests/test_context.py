@@ -112,10 +112,11 @@ def test_context_fill_keeps_observed_pixels_and_is_chunk_independent(gappy: xr.D
 
 
 def test_a_lazy_daily_series_in_one_step_chunks_reads_only_the_steps_near_the_one_computed() -> None:
-    # a 12-day archive opened lazily, one day a chunk: each block gets a halo of 2 days, not the whole archive
+    # a 16-day archive opened lazily, one day a chunk: each block gets a halo of 2 days (the model's window), and the
+    # neighbouring days' guess reads the days within 5: not the whole archive
     import dask.array as dsk
 
-    gappy = synthetic_sst(64, 80, nt=12, seed=4).inpaint.add_holes("clouds", fraction=0.4, seed=5)[0]
+    gappy = synthetic_sst(64, 80, nt=16, seed=4).inpaint.add_holes("clouds", fraction=0.4, seed=5)[0]
     values, read = gappy.values, []
 
     def load(block: np.ndarray, block_info: dict) -> np.ndarray:
@@ -125,12 +126,12 @@ def test_a_lazy_daily_series_in_one_step_chunks_reads_only_the_steps_near_the_on
 
     lazy = gappy.copy(data=dsk.map_blocks(load, dsk.zeros(values.shape, chunks=(1, 64, 80), dtype=values.dtype), dtype=values.dtype))
     filled = lazy.inpaint.fill(context_model(offsets=(-2.0, -1.0, 1.0, 2.0)), land=None, max_distance=None)
-    assert filled.chunks[0] == (1,) * 12  # the input's chunks
-    day = filled.isel(time=6).compute(scheduler="sync")
-    assert set(read) <= set(range(3, 10)), sorted(set(read))  # step 6 and its neighbours, up to a block away
+    assert filled.chunks[0] == (1,) * 16  # the input's chunks
+    day = filled.isel(time=8).compute(scheduler="sync")
+    assert set(read) <= set(range(3, 14)), sorted(set(read))  # step 8 and the steps within 5 days
     whole = gappy.inpaint.fill(context_model(offsets=(-2.0, -1.0, 1.0, 2.0)), land=None, max_distance=None)
-    np.testing.assert_array_equal(day.values, whole.values[6])
-    np.testing.assert_array_equal(day["sst_error"].values, whole["sst_error"].values[6])
+    np.testing.assert_array_equal(day.values, whole.values[8])
+    np.testing.assert_array_equal(day["sst_error"].values, whole["sst_error"].values[8])
 
 
 def test_neighbouring_day_changes_the_fill_and_single_images_still_work(mur: xr.DataArray, gappy: xr.DataArray) -> None:
@@ -141,10 +142,11 @@ def test_neighbouring_day_changes_the_fill_and_single_images_still_work(mur: xr.
     hidden = np.isnan(gappy.values[1]) & ~land.values
     assert np.isfinite(series.values[1][hidden]).all() and np.isfinite(alone.values[0][hidden]).all()
     assert np.abs(series.values[1][hidden] - alone.values[0][hidden]).max() > 1e-2  # day 0 reached the fill of day 1
-    # the same step two days away is no neighbour at offsets +-1: the fill is that of the image alone
+    # the same step two days away is no neighbour at offsets +-1: the model's fill is that of the image alone (the
+    # neighbouring days' guess, which reaches 5 days, is left out here)
     far = gappy.assign_coords(time=[gappy.time.values[0] - pd.Timedelta(days=2), gappy.time.values[1]])
     with pytest.warns(UserWarning, match="3 days apart, so no step has a neighbour"):  # and the user is told why
-        np.testing.assert_array_equal(far.inpaint.fill(model, land=land, max_distance=None).values[1], alone.values[0])
+        np.testing.assert_array_equal(far.inpaint.fill(model, land=land, max_distance=None, persistence=False).values[1], alone.values[0])
     one_image = gappy.isel(time=1).inpaint.fill(model, land=land, max_distance=None)  # no time axis at all
     np.testing.assert_array_equal(one_image.values, alone.values[0])
 

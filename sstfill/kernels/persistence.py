@@ -6,7 +6,8 @@ from those observations than from a fill that reaches across tens of kilometres 
 The *persistence guess* of an image is the weighted mean of its neighbouring steps'
 observations (weights ``1 / dt**2``, ``dt`` in days) plus the image's departure from that
 mean, filled harmonically from the pixels where both are observed (the day-to-day change
-is smooth). :func:`blend_with_guess` then keeps the fill near the image's own data and
+is smooth). Pixels none of the steps within 2 days observed get the guess of the steps 3
+to 5 days away, made the same way on its own (:func:`layered_guess`). :func:`blend_with_guess` then keeps the fill near the image's own data and
 moves to the guess away from it, with the fill's weight (:func:`fill_weight`)
 ``1 / (1 + d / BLEND_SCALE_KM)`` at ``d`` km from the nearest observed pixel of the image;
 the error of a blended pixel is the fill's times ``w + (1 - w) * guess_ratio``
@@ -17,6 +18,9 @@ days, and their clouds wider than a tile), the ``context`` model's fills went fr
 0.161 and from 0.318 to 0.287 degC with a scale of 32 km, the best of 8 to 128 km; in a
 scratch run the same scale was best on the 0.01 and the 0.1 degree series alike (a
 distance, not a number of pixels), and neighbours within 5 days instead of 2 were worse.
+The steps 3 to 5 days away as a second layer, only where the nearer ones saw nothing
+(23-35 % of the hidden pixels of those sets), lowered the fit set's errors under clouds
+wider than a tile by 7.4 % (``context``) and 11.6 % (``default``).
 """
 
 from __future__ import annotations
@@ -25,11 +29,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["GUESS_OFFSETS_DAYS", "BLEND_SCALE_KM", "step_weights", "neighbour_prior", "persistence_guess", "fill_weight", "blend_with_guess"]
+__all__ = ["GUESS_OFFSETS_DAYS", "FAR_OFFSETS_DAYS", "BLEND_SCALE_KM", "step_weights", "neighbour_prior", "persistence_guess", "layered_guess",
+           "fill_weight", "blend_with_guess"]
 
 #: The neighbouring steps a guess is made of: the steps nearest to 2 and 1 days before and
 #: after (within :data:`~sstfill.kernels.windows.STEP_TOLERANCE_DAYS`).
 GUESS_OFFSETS_DAYS = (-2.0, -1.0, 1.0, 2.0)
+
+#: The second layer of the guess, where none of :data:`GUESS_OFFSETS_DAYS` observed a pixel:
+#: the steps nearest to 3, 4 and 5 days before and after.
+FAR_OFFSETS_DAYS = (-5.0, -4.0, -3.0, 3.0, 4.0, 5.0)
 
 #: Distance (km) from the image's data at which the fill and the guess weigh the same.
 BLEND_SCALE_KM = 32.0
@@ -107,6 +116,35 @@ def persistence_guess(image: np.ndarray, prior: np.ndarray, land: np.ndarray | N
     # where the departure is not known (no pixel of the image and its prior in common) the prior alone:
     # the guess exists wherever the prior does
     return (np.where(np.isfinite(departure), departure, np.float32(0.0)) + prior).astype("float32", copy=False)
+
+
+def layered_guess(image: np.ndarray, priors: Sequence[np.ndarray], land: np.ndarray | None,
+                  fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """:func:`persistence_guess` of each prior in turn, each only where the ones before it give none.
+
+    Each layer's departure is filled from its own prior, so where the first prior (the
+    nearest days) exists the guess is that of the first prior alone, bit for bit; a later
+    layer is solved only if it adds a gap pixel.
+
+    Examples
+    --------
+    >>> near = np.full((20, 20), 10.0, "float32"); near[:, 10:] = np.nan  # the days within 2 saw the west only
+    >>> far = np.full((20, 20), 12.0, "float32")  # 4 days before: the whole image, 2 degrees warmer
+    >>> today = np.full((20, 20), np.nan, "float32"); today[0] = 11.0  # today: one row, 1 degree warmer than near
+    >>> mean_fill = lambda images, todo: np.where(todo, np.nanmean(images), images)
+    >>> guess = layered_guess(today, [near, far], None, mean_fill)
+    >>> float(guess[10, 5]), float(guess[10, 15])  # the near days' guess where they saw, the far days' elsewhere
+    (11.0, 11.0)
+    """
+    guess = None
+    for prior in priors:
+        if guess is not None:
+            adds = ~np.isfinite(guess) & np.isfinite(prior) & ~np.isfinite(image)
+            if not (adds if land is None else adds & ~land).any():
+                continue
+        layer = persistence_guess(image, prior, land, fill_gaps)
+        guess = layer if guess is None else np.where(np.isfinite(guess), guess, layer)
+    return guess
 
 
 def fill_weight(image: np.ndarray, guess: np.ndarray, distance_km: np.ndarray, scale_km: float = BLEND_SCALE_KM) -> np.ndarray:

@@ -185,7 +185,8 @@ class DataArrayInpaint(_Base):
             :mod:`sstfill.xr.climatology`.
         persistence : bool
             On a series, blend each filled pixel with the guess from the neighbouring days'
-            observations (within 2 days), the more the farther it lies from its own day's data
+            observations (within 2 days; where none of those saw it, 3 to 5 days away), the
+            more the farther it lies from its own day's data
             (equal weights 32 km away; :mod:`sstfill.kernels.persistence`); ``False`` fills each
             step from the model alone. Single images and monthly maps are not changed.
 

@@ -2,23 +2,24 @@
 
 ``fill()`` runs :func:`blend_neighbour_days` after the tiles and the fallback on a field with
 a time axis (``persistence=True``, the default): each filled pixel of a step with
-neighbouring steps within 2 days moves towards the persistence guess of those steps
-(:mod:`sstfill.kernels.persistence`), the more the farther it lies from the step's own
-data. Observed pixels, land and the gaps beyond the reach are left as the fill left them.
-With dask the neighbours' weighted mean is taken chunk by chunk (the neighbouring steps as
-slices along time), then every task holds whole images of its steps, their fill and that
-mean: the result does not depend on the chunks.
+neighbouring steps within 5 days moves towards the persistence guess of those steps
+(:mod:`sstfill.kernels.persistence`: the steps within 2 days, and where they saw nothing
+the steps 3 to 5 days away), the more the farther it lies from the step's own data.
+Observed pixels, land and the gaps beyond the reach are left as the fill left them.
+With dask the neighbours' weighted means are taken chunk by chunk (the neighbouring steps
+as slices along time), then every task holds whole images of its steps, their fill and
+those means: the result does not depend on the chunks.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import xarray as xr
 
-from sstfill.kernels.persistence import BLEND_SCALE_KM, GUESS_OFFSETS_DAYS, blend_with_guess, fill_weight, neighbour_prior, persistence_guess, step_weights
+from sstfill.kernels.persistence import BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS_OFFSETS_DAYS, blend_with_guess, fill_weight, layered_guess, neighbour_prior, step_weights
 from sstfill.kernels.reach import distance_float32
 from sstfill.kernels.windows import neighbour_steps
 from sstfill.xr.dispatch import whole_image_chunks
@@ -33,7 +34,8 @@ NOTE = f"blended far from each day's data with the neighbouring days' observatio
 
 
 def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: SpatialGrid,
-                         fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray], scale_km: float = BLEND_SCALE_KM) -> tuple[Any, Any]:
+                         fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray], scale_km: float = BLEND_SCALE_KM,
+                         layers_days: Sequence[tuple[float, ...]] = (GUESS_OFFSETS_DAYS, FAR_OFFSETS_DAYS)) -> tuple[Any, Any]:
     """``filled`` (the data of ``target``'s fill) with each step's neighbouring days blended in, and the fill's weight in it.
 
     Parameters
@@ -48,16 +50,19 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
         For the distances in km; a grid without distances is returned unblended.
     fill_gaps : callable
         The harmonic fill of the guess's departures (see
-        :func:`~sstfill.kernels.persistence.persistence_guess`).
+        :func:`~sstfill.kernels.persistence.layered_guess`).
     scale_km : float
         :data:`~sstfill.kernels.persistence.BLEND_SCALE_KM`.
+    layers_days : sequence of tuples of float
+        The time offsets (days) of each layer of the guess, nearest first (see
+        :func:`~sstfill.kernels.persistence.layered_guess`).
 
     Returns
     -------
     (array like ``filled``, float32 array like ``filled`` or None)
         The blended fill and the fill's weight in it
         (:func:`~sstfill.kernels.persistence.fill_weight`: 1 where nothing was blended);
-        ``(filled, None)`` where no step has a neighbour within 2 days or the grid has no
+        ``(filled, None)`` where no step has a neighbour within 5 days or the grid has no
         distances.
 
     Examples
@@ -80,41 +85,44 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
     if spacing is None:
         return filled, None
     days = step_days(target, dim)
-    steps = neighbour_steps(days, GUESS_OFFSETS_DAYS)
-    weights = step_weights(days, steps)
-    if not (weights > 0).any():
+    layers = []  # per layer of the guess (the steps within 2 days, then 3 to 5): (steps to take, their weights)
+    for offsets in layers_days:
+        steps = neighbour_steps(days, offsets)
+        weights = step_weights(days, steps)
+        if (weights > 0).any():  # a layer no step has is not computed
+            layers.append((np.where(steps >= 0, steps, np.arange(len(steps))[:, None]), weights))  # weight 0 where there is none
+    if not layers:
         return filled, None
     axis = target.dims.index(dim)
-    take = np.where(steps >= 0, steps, np.arange(len(steps))[:, None])  # weight 0 where there is none
     step = functools.partial(_blend_step, spacing=spacing, periodic_x=grid.periodic, fill_gaps=fill_gaps, scale_km=scale_km)
     data = target.data
     if not hasattr(filled, "dask") and not hasattr(data, "dask"):
         data, filled = np.asarray(data), np.asarray(filled)
         land_full = np.broadcast_to(np.False_ if land is None else np.asarray(land, dtype=bool), data.shape)  # a view, never a copy
         out, weight = filled.copy(), np.ones(filled.shape, dtype="float32")
-        for t in np.flatnonzero((weights > 0).any(axis=1)):  # the steps with a neighbour
+        for t in np.flatnonzero(np.any([(weights > 0).any(axis=1) for _, weights in layers], axis=0)):  # the steps with a neighbour
             at = _at(axis, t, data.ndim)
-            prior = neighbour_prior([data[_at(axis, int(k), data.ndim)] for k in take[t]], weights[t])
-            step(data[at], out[at], land_full[at], prior, weight=weight[at])
+            priors = [neighbour_prior([data[_at(axis, int(k), data.ndim)] for k in take[t]], weights[t]) for take, weights in layers]
+            step(data[at], out[at], land_full[at], *priors, weight=weight[at])
         return out, weight
     import dask.array as dsa
 
     filled = dsa.asarray(filled)
     data = dsa.asarray(data).rechunk(filled.chunks)
     along = [1] * data.ndim
-    along[axis] = len(steps)
-    # the neighbours' weighted mean, elementwise in the field's own chunks: one image per step goes on, not four
-    prior = neighbour_prior([_take_runs(data, take[:, j], axis).rechunk(data.chunks) for j in range(take.shape[1])],
-                            [weights[:, j].reshape(along) for j in range(take.shape[1])])
+    along[axis] = len(days)
+    # each layer's weighted mean of the neighbours, elementwise in the field's own chunks: one image per step goes on, not ten
+    priors = [neighbour_prior([_take_runs(data, take[:, j], axis).rechunk(data.chunks) for j in range(take.shape[1])],
+                              [weights[:, j].reshape(along) for j in range(take.shape[1])]) for take, weights in layers]
     ny, nx = filled.shape[-2:]
     # whole images; one step per task when a block of them would pass dask's chunk size, counted with what a step
-    # holds while it is blended (field, fill, prior, land, the blend and its weight, the guess's harmonic solve:
-    # about 12 images; 2048 x 2048 float32 steps, 2 per chunk, killed a 1 GiB worker when counted as 3)
-    whole = whole_image_chunks(filled.chunks[:-2], ny * nx * filled.dtype.itemsize * 12) + ((ny,), (nx,))
+    # holds while it is blended (field, fill, two priors, land, the blend and its weight, the guess's harmonic solves:
+    # about 13 images; 2048 x 2048 float32 steps, 2 per chunk, killed a 1 GiB worker when counted as 3)
+    whole = whole_image_chunks(filled.chunks[:-2], ny * nx * filled.dtype.itemsize * 13) + ((ny,), (nx,))
     land_full = dsa.zeros(data.shape, dtype=bool, chunks=whole) if land is None else dsa.broadcast_to(dsa.asarray(land).astype(bool), data.shape)
     blocks = functools.partial(_blend_blocks, step=step, axis=axis)
     dtype = np.result_type(filled.dtype, np.float32)  # the blend and the weight in one array: float32 for a float32 field
-    both = dsa.map_blocks(blocks, data.rechunk(whole), filled.rechunk(whole), land_full.rechunk(whole), prior.rechunk(whole),
+    both = dsa.map_blocks(blocks, data.rechunk(whole), filled.rechunk(whole), land_full.rechunk(whole), *(p.rechunk(whole) for p in priors),
                           new_axis=0, chunks=((2,),) + whole, dtype=dtype, meta=np.array((), dtype=dtype))
     return both[0].astype(filled.dtype).rechunk(filled.chunks), both[1].astype("float32").rechunk(filled.chunks)
 
@@ -142,30 +150,32 @@ def _at(axis: int, t: int, ndim: int) -> tuple:
     return tuple(index)
 
 
-def _blend_blocks(data: np.ndarray, filled: np.ndarray, land: np.ndarray, prior: np.ndarray, *, step: Callable, axis: int) -> np.ndarray:
-    """map_blocks kernel: whole images of a run of steps with their neighbours' prior; the blend and the fill's weight, stacked."""
+def _blend_blocks(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, step: Callable, axis: int) -> np.ndarray:
+    """map_blocks kernel: whole images of a run of steps with their neighbours' priors; the blend and the fill's weight, stacked."""
     out = np.empty((2,) + filled.shape, dtype=np.result_type(filled.dtype, np.float32))
     out[0], out[1] = filled, 1.0
     for t in range(data.shape[axis]):
         at = _at(axis, t, data.ndim)
-        step(data[at], out[(0,) + at], land[at], prior[at], weight=out[(1,) + at])
+        step(data[at], out[(0,) + at], land[at], *(p[at] for p in priors), weight=out[(1,) + at])
     return out
 
 
-def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, prior: np.ndarray, *, weight: np.ndarray,
+def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, weight: np.ndarray,
                 spacing: tuple, periodic_x: bool, fill_gaps: Callable, scale_km: float) -> None:
-    """Blend the images of one step (..., y, x) with their neighbours' prior (..., y, x), in place: ``filled`` and ``weight``.
+    """Blend the images of one step (..., y, x) with their neighbours' priors (..., y, x; nearest layer first), in place: ``filled`` and ``weight``.
 
     In place, image by image: a task holds one image's temporaries at a time (a 1 GiB
     dask worker blends 2048 x 2048 steps on two threads).
     """
     ny, nx = data.shape[-2:]
-    images, fills, lands, priors, weights = (a.reshape(-1, ny, nx) for a in (data, filled, land, prior, weight))
+    images, fills, lands, weights = (a.reshape(-1, ny, nx) for a in (data, filled, land, weight))
+    layers = [p.reshape(-1, ny, nx) for p in priors]
     pixel_km = np.sqrt(spacing[0] * spacing[1]).astype("float32").reshape(-1, 1)  # (ny, 1)
     for i in range(len(images)):
-        if not (~np.isfinite(images[i]) & np.isfinite(fills[i]) & np.isfinite(priors[i])).any():
+        gaps = ~np.isfinite(images[i]) & np.isfinite(fills[i])
+        if not any((gaps & np.isfinite(p[i])).any() for p in layers):
             continue
-        guess = persistence_guess(images[i], priors[i], lands[i], fill_gaps)
+        guess = layered_guess(images[i], [p[i] for p in layers], lands[i], fill_gaps)
         guess[~np.isfinite(fills[i])] = np.nan  # nothing where the fill left a gap (land, beyond the reach)
         distance = distance_float32(np.isfinite(images[i]), periodic_x)
         distance *= pixel_km  # the blend's weight needs no exact distance in km: pixels times each row's pixel size
