@@ -53,6 +53,7 @@ from benchmarks.accuracy_extra import FILL_EVERYWHERE_SETS, build_units, unit_da
 from benchmarks.cases import FRACTION_BINS, MUR_MAX_LAND, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
 from benchmarks.cases_extra import LARGE_SLSTR_WINDOW, LARGE_WINDOW, _pick_large, _slstr_scene, slstr_large_windows  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
+from sstfill.kernels.persistence import blended_sigma  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
 from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, coverage_scale, error_features, fit_error_model  # noqa: E402
 from sstfill.models.store import resolve_model  # noqa: E402
@@ -218,8 +219,8 @@ def series_of(item: Item) -> tuple[Item, int | None] | None:
     return Item(item.name, stack, None, item.land, None, item.lat, item.lon, times, fill_everywhere=item.fill_everywhere or item.series is not None), t
 
 
-def blend_series(whole: Item, plain: np.ndarray, scale_km: float | None = None, **options) -> tuple[np.ndarray, np.ndarray | None]:
-    """The neighbouring days' guess blended into ``plain`` (``whole``'s fill without it) as ``fill()`` blends it, and the fill's weight.
+def blend_series(whole: Item, plain: np.ndarray, scale_km: float | None = None, **options) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The neighbouring days' guess blended into ``plain`` (``whole``'s fill without it) as ``fill()`` blends it, the fill's weight and the guess's spread.
 
     :func:`sstfill.xr.persistence.blend_neighbour_days`, the pixels the fill left missing
     (beyond the reach) counted as land as ``fill()`` counts them; ``scale_km`` None: the shipped scale;
@@ -236,30 +237,39 @@ def blend_series(whole: Item, plain: np.ndarray, scale_km: float | None = None, 
                                 scale_km=BLEND_SCALE_KM if scale_km is None else scale_km, **options)
 
 
-def blend_item(item: Item, model) -> tuple[np.ndarray, np.ndarray] | None:
-    """The fill of a series item with the neighbouring days' guess, and the fill's weight in it; None for a single image.
+def blend_item(item: Item, model) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The fill of a series item with the neighbouring days' guess, the fill's weight in it and the guess's spread; None for a single image.
 
     As ``fill()`` makes them (:func:`blend_series` on the fill without the guess), for the
-    error factor of the blended pixels (``ErrorModel.guess_ratio``). A window of a series
+    error of the blended pixels (``ErrorModel.guess_ratio``, ``guess_cap``). A window of a series
     (``item.series``) is filled within it, by every model.
     """
     whole_t = series_of(item)
     if whole_t is None:
         return None
     whole, t = whole_t
-    blended, weight = blend_series(whole, fill_item(whole, model, persistence=False))
-    if weight is None:
+    made = blend_series(whole, fill_item(whole, model, persistence=False))
+    if made[1] is None:
         return None
-    return (blended, weight) if t is None else (blended[t], weight[t])
+    return made if t is None else tuple(a[t] for a in made)
 
 
-def fit_guess_ratio(errors: np.ndarray, sigma: np.ndarray, weight: np.ndarray) -> float:
-    """The ``guess_ratio`` (0.05 to 2) whose factor ``w + (1 - w) * ratio`` on ``sigma`` brings the coverage of ``errors`` closest to a Gaussian's."""
-    e, s, w = (np.asarray(a, dtype="float64") for a in (np.abs(errors), sigma, weight))
+def fit_guess_error(errors: np.ndarray, sigma: np.ndarray, weight: np.ndarray, spread: np.ndarray,
+                    most: int = 300_000, seed: int = 0) -> tuple[float, float]:
+    """The ``guess_ratio`` (0.05 to 3) and ``guess_cap`` (0: none, or 0.1 to 3) whose blended sigma brings the coverage of ``errors`` closest to a Gaussian's.
+
+    The largest miss at 1, 2 and 3 sigma, on ``most`` of the pixels drawn at random
+    (:func:`sstfill.kernels.persistence.blended_sigma`; a grid of 1,860 pairs).
+    """
+    e, s, w, c = (np.asarray(a, dtype="float64") for a in (np.abs(errors), sigma, weight, spread))
+    if e.size > most:
+        keep = np.random.default_rng(seed).choice(e.size, most, replace=False)
+        e, s, w, c = e[keep], s[keep], w[keep], c[keep]
     targets = np.array([GAUSSIAN_COVERAGE[k] for k in (1, 2, 3)])
-    ratios = np.round(np.arange(0.05, 2.0001, 0.01), 2)
-    worst = [np.max(np.abs(np.array([np.mean(e <= k * s * (w + (1 - w) * r)) for k in (1, 2, 3)]) - targets)) for r in ratios]
-    return float(ratios[int(np.argmin(worst))])
+    pairs = [(r, k) for r in np.round(np.arange(0.05, 3.0001, 0.05), 2) for k in [0.0, *np.round(np.arange(0.1, 3.0001, 0.1), 1)]]
+    worst = [np.max(np.abs(np.array([np.mean(e <= n * blended_sigma(s, w, c, r, k)) for n in (1, 2, 3)]) - targets)) for r, k in pairs]
+    ratio, cap = pairs[int(np.argmin(worst))]
+    return float(ratio), float(cap)
 
 
 def peer_fill(item: Item, peer: str) -> np.ndarray:
@@ -342,7 +352,7 @@ def main(argv=None) -> int:
     if args.write_models_from:
         saved = json.loads(Path(args.write_models_from).read_text())
         write_models({m: ErrorModel(tuple(r["coefficients"]), _fitted_on(r["pixels"]), scale=r["scale"], series_scale=r.get("series_scale", 1.0),
-                                    guess_ratio=r.get("guess_ratio", 1.0))
+                                    guess_ratio=r.get("guess_ratio", 1.0), guess_cap=r.get("guess_cap", 0.0))
                       for m, r in saved["fit_set"].items()})
         return 0
     shared = _shared(args.shared)
@@ -372,35 +382,37 @@ def main(argv=None) -> int:
             e_series = np.concatenate([e_fit[in_series]] + [e for _, e, _ in steps])
             em = dataclasses.replace(em, series_scale=round(coverage_scale(e_series, em.sigma(f_series)), 4))
         # then the blended pixels of the series (the fit set's MUR series and its wide clouds within their series):
-        # sigma times w + (1 - w) * guess_ratio, the ratio fitted on their coverage
-        e_blend, s_blend, w_blend = [], [], []
+        # w * sigma + (1 - w) * min(guess_ratio * sigma, guess_cap * spread), ratio and cap fitted on their coverage
+        e_blend, s_blend, w_blend, c_blend = [], [], [], []
         for it in fit_set:
             made = blend_item(it, name)
             if made is None:
                 continue
-            blended, weight = made
+            blended, weight, spread = made
             f, e, _ = pixels(it, blended)
             where = _scored_pixels(it, blended)
             factor = em.series_scale if sees_steps else 1.0
             keep = weight[where] < 1
-            e_blend.append(e[keep]), s_blend.append(em.sigma(f[:, keep]) * factor), w_blend.append(weight[where][keep])
+            e_blend.append(e[keep]), s_blend.append(em.sigma(f[:, keep]) * factor), w_blend.append(weight[where][keep]), c_blend.append(spread[where][keep])
         if e_blend:
-            em = dataclasses.replace(em, guess_ratio=fit_guess_ratio(np.concatenate(e_blend), np.concatenate(s_blend), np.concatenate(w_blend)))
+            ratio, cap = fit_guess_error(*(np.concatenate(a) for a in (e_blend, s_blend, w_blend, c_blend)))
+            em = dataclasses.replace(em, guess_ratio=ratio, guess_cap=cap)
         fitted[name] = em
         sigma_fit = em.sigma(f_fit) * np.where(in_series, em.series_scale, 1.0)
         results["fit_set"][name] = group_scores(e_fit, sigma_fit) | {"coefficients": list(em.coefficients), "scale": em.scale, "series_scale": em.series_scale,
-                                                                     "guess_ratio": em.guess_ratio, "guess_pixels": int(sum(e.size for e in e_blend)),
+                                                                     "guess_ratio": em.guess_ratio, "guess_cap": em.guess_cap, "guess_pixels": int(sum(e.size for e in e_blend)),
                                                                      "raw": group_scores(e_fit, raw.sigma(f_fit))}
         per_group: dict[str, list] = {g: [] for g in groups}
         for it in held:
             filled = fill_item(it, name)
             f, e, peers = pixels(it, filled, peer_fills[it.name])
-            factor = em.series_scale if sees_steps and it.time is not None else 1.0  # as the fill applies it
+            sigma = em.sigma(f) * (em.series_scale if sees_steps and it.time is not None else 1.0)  # as the fill applies it
             made = blend_item(it, name) if it.time is not None else None
-            if made is not None:  # the blended pixels' factor, with the weights fill() used
-                factor = factor * (lambda w: w + (1 - w) * em.guess_ratio)(made[1][_scored_pixels(it, filled)])
+            if made is not None:  # the blended pixels' error, with the weights and spreads fill() used
+                where = _scored_pixels(it, filled)
+                sigma = blended_sigma(sigma, made[1][where], made[2][where], em.guess_ratio, em.guess_cap)
             for g in it.groups:
-                per_group[g].append((e, em.sigma(f) * factor, raw.sigma(f), peers))
+                per_group[g].append((e, sigma, raw.sigma(f), peers))
         results["models"][name] = {}
         for g, v in per_group.items():
             e = np.concatenate([a[0] for a in v])
@@ -412,7 +424,7 @@ def main(argv=None) -> int:
             scores["peer_coverage"] = {p: float(np.mean(np.isfinite(np.concatenate([a[3][p] for a in v])))) for p in SINGLE_PEERS}
             results["models"][name][g] = scores
         print(f"[calibration] {name}: fit on {e_fit.size} px, coefficients {[round(c, 3) for c in em.coefficients]}, scale {em.scale}, series scale {em.series_scale}, "
-              f"guess ratio {em.guess_ratio} ({time.perf_counter() - t1:.0f} s)", flush=True)
+              f"guess ratio {em.guess_ratio}, cap {em.guess_cap} ({time.perf_counter() - t1:.0f} s)", flush=True)
         for g, r in results["models"][name].items():
             best = min(r["peer_rmse"].values())
             print(f"   {g:22s} {r['pixels']:8d} px  1s {r['within_1']:.3f}  2s {r['within_2']:.3f}  3s {r['within_3']:.3f} (raw {r['raw']['within_1']:.3f} {r['raw']['within_2']:.3f} {r['raw']['within_3']:.3f})  rmse {r['rmse']:.3f}  crps {r['crps']:.3f}  best peer rmse {best:.3f}", flush=True)

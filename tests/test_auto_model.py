@@ -101,9 +101,17 @@ def test_the_error_of_a_series_fill_carries_the_context_models_series_scale(hole
     plain = error_block(gappy.values, alone.values, None, error_model=error_model)
     assert np.isfinite(plain).sum() > 1000
     np.testing.assert_allclose(alone["analysed_sst_error"].values, plain * np.float32(error_model.series_scale), rtol=1e-5)
-    # blended with the neighbouring days' guess: w + (1 - w) * guess_ratio on top, between the ratio and 1
+    # blended with the neighbouring days' guess: its error from the blend's own weights and spreads (sstfill.kernels.persistence.blended_sigma)
+    from sstfill.kernels.persistence import blended_sigma
+    from sstfill.xr.dispatch import harmonic_fallback
+    from sstfill.xr.grid import find_grid
+    from sstfill.xr.persistence import blend_neighbour_days
+
     auto = gappy.inpaint.fill(max_distance=None)
-    factor = auto["analysed_sst_error"].values / (error_block(gappy.values, auto.values, None, error_model=error_model) * np.float32(error_model.series_scale))
-    filled = np.isfinite(factor)
-    assert 0 < error_model.guess_ratio < 1 and filled.sum() > 1000
-    assert bool((factor[filled] >= error_model.guess_ratio - 1e-5).all() and (factor[filled] <= 1 + 1e-5).all() and (factor[filled] < 0.99).any())
+    blended, weight, spread = blend_neighbour_days(gappy, alone.values, None, find_grid(gappy), harmonic_fallback)
+    np.testing.assert_array_equal(blended, auto.values)
+    fill_sigma = error_block(gappy.values, auto.values, None, error_model=error_model) * np.float32(error_model.series_scale)
+    assert error_model.guess_ratio > 0 and error_model.guess_cap > 0 and (weight < 1).sum() > 1000
+    expected = blended_sigma(fill_sigma, weight, spread, error_model.guess_ratio, error_model.guess_cap)
+    np.testing.assert_allclose(auto["analysed_sst_error"].values, expected, rtol=1e-5)
+    assert float(np.nanmax(np.abs(expected / fill_sigma - 1))) > 0.1  # the guess moves the error

@@ -13,7 +13,8 @@ import xarray as xr
 from scipy import ndimage
 
 import sstfill  # registers .inpaint
-from sstfill.kernels.persistence import BLEND_SCALE_KM, blend_with_guess, fill_weight, neighbour_prior, persistence_guess, step_weights
+from sstfill.kernels.persistence import (MIN_SPREAD_PIXELS, BLEND_SCALE_KM, blend_with_guess, blended_sigma, departure_spread, fill_weight, neighbour_prior,
+                                        persistence_guess, step_weights)
 from sstfill.kernels.windows import neighbour_steps
 from sstfill.xr.dispatch import harmonic_fallback
 from sstfill.xr.persistence import NOTE
@@ -66,7 +67,9 @@ def test_dask_chunks_give_the_same_fill_bit_for_bit(cloudy):
     for chunks in ({"time": 1}, {"time": 1, "lat": 96, "lon": 128}, {"time": 2, "lat": 64}):
         lazy = gappy.chunk(chunks).inpaint.fill("laplace", land=land, max_distance=None)
         assert lazy.chunks is not None  # nothing computed yet
-        np.testing.assert_array_equal(_bits(lazy.compute()), _bits(whole))
+        lazy = lazy.compute()
+        np.testing.assert_array_equal(_bits(lazy), _bits(whole))
+        np.testing.assert_array_equal(_bits(lazy["analysed_sst_error"]), _bits(whole["analysed_sst_error"]))  # the guess's spread too
 
 
 def test_single_images_and_steps_without_a_neighbour_within_five_days_are_not_changed(cloudy):
@@ -126,7 +129,7 @@ def test_the_error_of_a_blended_pixel_moves_towards_the_guess_ratio_with_distanc
     filler = sstfill.LaplaceFiller()
     sigma = {}
     for ratio in (1.0, 0.5):
-        filler.error_model = dataclasses.replace(sstfill.LaplaceFiller.error_model, guess_ratio=ratio)
+        filler.error_model = dataclasses.replace(sstfill.LaplaceFiller.error_model, guess_ratio=ratio, guess_cap=0.0)
         sigma[ratio] = gappy.inpaint.fill(filler, land=land, max_distance=None)["analysed_sst_error"].values
     factor = sigma[0.5] / sigma[1.0]  # w + (1 - w) * 0.5 with w the fill's weight; the fills are the same
     filled = np.isfinite(sigma[1.0])
@@ -134,6 +137,55 @@ def test_the_error_of_a_blended_pixel_moves_towards_the_guess_ratio_with_distanc
     distance = ndimage.distance_transform_edt(gappy.isnull().values[1])
     inside, edge = filled[1] & (distance > 40), filled[1] & (distance <= 2)
     assert factor[1][inside].mean() < 0.75 < factor[1][edge].mean()  # about 40 km in: the guess weighs more than the fill
+
+
+def test_the_guess_error_levels_off_at_the_spread_of_the_day_to_day_change(cloudy):
+    import dataclasses
+
+    gappy, _, land = cloudy
+    filler = sstfill.LaplaceFiller()
+    sigma = {}
+    for ratio, cap in ((1.0, 0.0), (0.5, 0.0), (1.0, 0.5)):
+        filler.error_model = dataclasses.replace(sstfill.LaplaceFiller.error_model, guess_ratio=ratio, guess_cap=cap)
+        sigma[ratio, cap] = gappy.inpaint.fill(filler, land=land, max_distance=None)["analysed_sst_error"].values[1]
+    plain = sigma[1.0, 0.0]  # w + (1 - w) * 1: the fill's own error
+    weight = 2 * sigma[0.5, 0.0] / plain - 1  # from w + (1 - w) * 0.5
+    departure = (gappy[1] - gappy[0]).values  # the second day's one neighbour: the first day
+    spread = float(np.nanstd(departure.astype("float64")))
+    filled = np.isfinite(plain)
+    expected = weight * plain + (1 - weight) * np.minimum(plain, 0.5 * spread)
+    np.testing.assert_allclose(sigma[1.0, 0.5][filled], expected[filled], rtol=1e-4, atol=1e-6)
+    distance = ndimage.distance_transform_edt(gappy.isnull().values[1])
+    deep = filled & (distance > 40) & (weight < 0.5)  # inside the wide cloud, where the first day saw: the fill's error keeps growing, the guess's is capped
+    assert deep.sum() > 500 and plain[deep].mean() > 0.5 * spread and bool((sigma[1.0, 0.5][deep] < 0.6 * plain[deep]).all())
+    untouched = filled & (weight > 1 - 1e-6)
+    np.testing.assert_array_equal(sigma[1.0, 0.5][untouched], plain[untouched])
+
+
+def test_the_spread_is_that_of_the_layer_that_made_the_guess():
+    rng = np.random.default_rng(0)
+    near = np.full((20, 20), 10.0, "float32")
+    near[:, 10:] = np.nan  # the days within 2 saw the west only
+    far = np.full((20, 20), 12.0, "float32")
+    today = np.full((20, 20), np.nan, "float32")
+    today[:5] = (11.0 + rng.normal(0, 0.3, (5, 20))).astype("float32")
+    spread = departure_spread(today, [near, far])
+    np.testing.assert_allclose(spread[10, 3], np.std(today[:5, :10] - 10.0), rtol=1e-5)  # the near days' share of today
+    np.testing.assert_allclose(spread[10, 15], np.std(today[:5] - 12.0), rtol=1e-5)  # the far days' (they saw all of it)
+    few = np.full((20, 20), np.nan, "float32")
+    few[0, : MIN_SPREAD_PIXELS - 1] = 10.0  # shares too few pixels with today to measure a spread: the next layer's
+    np.testing.assert_allclose(departure_spread(today, [few, far])[0, 0], np.std(today[:5] - 12.0), rtol=1e-5)
+    assert bool(np.isnan(departure_spread(today, [few])).all())
+
+
+def test_the_blended_error_without_a_cap_is_the_ratio_form():
+    rng = np.random.default_rng(1)
+    sigma, weight = rng.uniform(0.05, 1.0, 1000).astype("float32"), rng.uniform(0, 1, 1000).astype("float32")
+    weight[:100] = 1.0
+    spread = np.full(1000, 0.2, "float32")
+    np.testing.assert_allclose(blended_sigma(sigma, weight, spread, 0.4), sigma * (weight + (1 - weight) * 0.4), rtol=1e-6)
+    capped = blended_sigma(sigma, weight, spread, 0.4, 1.0)
+    assert bool((capped <= blended_sigma(sigma, weight, spread, 0.4) + 1e-7).all()) and np.array_equal(capped[:100], sigma[:100])
 
 
 def test_a_time_axis_after_another_leading_axis_is_blended_the_same(cloudy):

@@ -365,6 +365,9 @@ def test_error_model_round_trips_through_a_dict():
     assert "series_scale" not in d and ErrorModel.from_dict(d).series_scale == 1.0  # files from before it: 1
     series = dataclasses.replace(CUSTOM, series_scale=0.8)
     assert series.to_dict()["series_scale"] == 0.8 and ErrorModel.from_dict(series.to_dict()) == series
+    assert "guess_cap" not in d and ErrorModel.from_dict(d).guess_cap == 0.0  # files from before the cap: none
+    capped = dataclasses.replace(CUSTOM, guess_ratio=1.5, guess_cap=0.6)
+    assert ErrorModel.from_dict(capped.to_dict()) == capped and capped.to_dict()["guess_cap"] == 0.6
 
 
 def test_steps_filled_with_neighbouring_steps_get_the_series_scale(series):

@@ -177,7 +177,8 @@ def error_model_row(model) -> tuple[str, str]:
         before = "the distance hinges" if tuple(em.features) == FEATURES_V1 else "the products with the distance"
         older = "" if tuple(em.features) == FEATURES else f"; saved before {before} (features: {', '.join(em.features)})"
         series = "" if em.series_scale == 1.0 else f" ({em.scale * em.series_scale:.4g} where neighbouring steps were seen)"
-        guess = "" if em.guess_ratio == 1.0 else f"; blended with the neighbouring days' guess: x {em.guess_ratio:g} where the guess weighs all"
+        cap = "" if em.guess_cap <= 0 else f", at most {em.guess_cap:g} x the day-to-day change's spread"
+        guess = "" if em.guess_ratio == 1.0 and not cap else f"; blended with the neighbouring days' guess: x {em.guess_ratio:g}{cap} where the guess weighs all"
         return ("error model", f"fitted on {em.fitted_on}; calibration scale {em.scale:g}{series}{guess}{older}")
     return ("error model", "none saved: fills use the harmonic fill's error model (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL)")
 

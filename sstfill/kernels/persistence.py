@@ -10,8 +10,10 @@ is smooth). Pixels none of the steps within 2 days observed get the guess of the
 to 5 days away, made the same way on its own (:func:`layered_guess`). :func:`blend_with_guess` then keeps the fill near the image's own data and
 moves to the guess away from it, with the fill's weight (:func:`fill_weight`)
 ``1 / (1 + d / BLEND_SCALE_KM)`` at ``d`` km from the nearest observed pixel of the image;
-the error of a blended pixel is the fill's times ``w + (1 - w) * guess_ratio``
-(:class:`~sstfill.kernels.uncertainty.ErrorModel`).
+the error of a blended pixel is ``w`` times the fill's plus ``1 - w`` times the guess's
+(:func:`blended_sigma`): ``guess_ratio`` times the fill's, at most ``guess_cap`` times the
+spread of the image's departure from the prior that made the guess (:func:`departure_spread`;
+:class:`~sstfill.kernels.uncertainty.ErrorModel`).
 
 Measured (``docs/benchmarks/persistence.md``): on the fit set (the MUR series' training
 days, and their clouds wider than a tile), the ``context`` model's fills went from 0.174 to
@@ -20,7 +22,10 @@ scratch run the same scale was best on the 0.01 and the 0.1 degree series alike 
 distance, not a number of pixels), and neighbours within 5 days instead of 2 were worse.
 The steps 3 to 5 days away as a second layer, only where the nearer ones saw nothing
 (23-35 % of the hidden pixels of those sets), lowered the fit set's errors under clouds
-wider than a tile by 7.4 % (``context``) and 11.6 % (``default``).
+wider than a tile by 7.4 % (``context``) and 11.6 % (``default``). The guess's error does
+not grow with the distance from the image's data as the fill's does: beyond a few tens of
+kilometres it levels off near the day-to-day change's own spread, hence the cap
+(``docs/benchmarks/calibration.md``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 __all__ = ["GUESS_OFFSETS_DAYS", "FAR_OFFSETS_DAYS", "BLEND_SCALE_KM", "step_weights", "neighbour_prior", "persistence_guess", "layered_guess",
-           "fill_weight", "blend_with_guess"]
+           "departure_spread", "fill_weight", "blend_with_guess", "blended_sigma"]
 
 #: The neighbouring steps a guess is made of: the steps nearest to 2 and 1 days before and
 #: after (within :data:`~sstfill.kernels.windows.STEP_TOLERANCE_DAYS`).
@@ -39,6 +44,9 @@ GUESS_OFFSETS_DAYS = (-2.0, -1.0, 1.0, 2.0)
 #: The second layer of the guess, where none of :data:`GUESS_OFFSETS_DAYS` observed a pixel:
 #: the steps nearest to 3, 4 and 5 days before and after.
 FAR_OFFSETS_DAYS = (-5.0, -4.0, -3.0, 3.0, 4.0, 5.0)
+
+#: The fewest pixels an image and a prior share for :func:`departure_spread` to measure their spread.
+MIN_SPREAD_PIXELS = 16
 
 #: Distance (km) from the image's data at which the fill and the guess weigh the same.
 BLEND_SCALE_KM = 32.0
@@ -147,6 +155,35 @@ def layered_guess(image: np.ndarray, priors: Sequence[np.ndarray], land: np.ndar
     return guess
 
 
+def departure_spread(image: np.ndarray, priors: Sequence[np.ndarray]) -> np.ndarray:
+    """The standard deviation of the image's departure from the prior that gives each pixel its guess, float32.
+
+    Layer by layer as :func:`layered_guess` takes them: a pixel gets the spread of the first
+    prior that has it, measured on the pixels the image and that prior share (NaN where no
+    prior has the pixel, or where they share fewer than :data:`MIN_SPREAD_PIXELS`).
+
+    Examples
+    --------
+    >>> near = np.full((8, 8), 10.0, "float32"); near[:, 4:] = np.nan
+    >>> far = np.full((8, 8), 12.0, "float32")
+    >>> today = np.full((8, 8), np.nan, "float32"); today[:4] = 11.0; today[:4:2, :] = 11.5
+    >>> spread = departure_spread(today, [near, far])  # today - near: 1 or 1.5; today - far: -1 or -0.5
+    >>> float(spread[6, 0]), float(spread[6, 6])
+    (0.25, 0.25)
+    >>> bool(np.isnan(departure_spread(today, [near[:, :1].repeat(8, 1) * np.nan])).all())
+    True
+    """
+    spread = np.full(np.shape(image), np.nan, dtype="float32")
+    for prior in priors:
+        departure = np.asarray(image, dtype="float32") - prior
+        shared = np.isfinite(departure)
+        if shared.sum() < MIN_SPREAD_PIXELS:
+            continue
+        here = np.isnan(spread) & np.isfinite(prior)
+        spread[here] = np.float32(np.std(departure[shared], dtype="float64"))
+    return spread
+
+
 def fill_weight(image: np.ndarray, guess: np.ndarray, distance_km: np.ndarray, scale_km: float = BLEND_SCALE_KM) -> np.ndarray:
     """The fill's weight in the blend: ``1 / (1 + distance_km / scale_km)`` where ``image`` is missing and ``guess`` is not, else 1.
 
@@ -182,3 +219,24 @@ def blend_with_guess(image: np.ndarray, filled: np.ndarray, guess: np.ndarray, w
     blended = (np.float32(1.0) - weight) * (np.asarray(guess, dtype="float32") - filled)
     blended += filled  # filled + (1 - w) * (guess - filled)
     return np.where(use, blended.astype(filled.dtype), filled)
+
+
+def blended_sigma(sigma: Any, weight: Any, spread: Any, guess_ratio: float, guess_cap: float = 0.0) -> Any:
+    """The error of a blended pixel: ``w * sigma + (1 - w) * min(guess_ratio * sigma, guess_cap * spread)``.
+
+    ``sigma`` is the fill's error, ``weight`` its :func:`fill_weight`, ``spread`` the
+    :func:`departure_spread` there; the cap applies where ``guess_cap > 0`` and the spread is
+    known. ``sigma`` itself where ``w`` is 1 (nothing blended). Elementwise, numpy or dask.
+
+    Examples
+    --------
+    >>> sigma, w, spread = np.array([0.1, 1.0, 1.0, 1.0]), np.array([1.0, 0.5, 0.0, 0.0]), np.array([0.2, 0.2, 0.2, np.nan])
+    >>> blended_sigma(sigma, w, spread, 0.5, 2.0).round(3).tolist()  # the guess's 0.5 * 1.0 capped at 2 * 0.2
+    [0.1, 0.7, 0.4, 0.5]
+    >>> blended_sigma(sigma, w, spread, 0.5).round(3).tolist()  # no cap: sigma * (w + (1 - w) * 0.5)
+    [0.1, 0.75, 0.5, 0.5]
+    """
+    guess = sigma * np.float32(guess_ratio)
+    if guess_cap > 0:
+        guess = np.where(np.isfinite(spread), np.minimum(guess, spread * np.float32(guess_cap)), guess)
+    return np.where(weight < 1, weight * sigma + (1 - weight) * guess, sigma)

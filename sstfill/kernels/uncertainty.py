@@ -114,10 +114,11 @@ class ErrorModel:
         offsets, on a series), whose errors are smaller than those of images filled alone
         with the same features; 1 for models that see one image. Applied by the fill
         (:func:`sstfill.xr.dispatch.error_array`), not by :meth:`sigma`.
-    guess_ratio : float
-        The error of a pixel blended with the neighbouring days' guess, relative to the
-        fill's (:mod:`sstfill.kernels.persistence`): sigma times ``w + (1 - w) * guess_ratio``,
-        ``w`` the fill's weight; 1 (no change) for models fitted before the guess.
+    guess_ratio, guess_cap : float
+        The error of the neighbouring days' guess: ``guess_ratio`` times the fill's, at most
+        ``guess_cap`` times the spread of the day-to-day change (0: no cap), blended as the
+        fill is (:func:`sstfill.kernels.persistence.blended_sigma`); 1 and 0 (no change) for
+        models fitted before the guess, ratio only for those fitted before the cap.
 
     Examples
     --------
@@ -136,6 +137,7 @@ class ErrorModel:
     scale: float = 1.0
     series_scale: float = 1.0
     guess_ratio: float = 1.0
+    guess_cap: float = 0.0
 
     def __post_init__(self) -> None:
         if tuple(self.features) not in _FEATURE_SETS:
@@ -165,13 +167,15 @@ class ErrorModel:
 
     def to_dict(self) -> dict[str, Any]:
         out = {"coefficients": [float(c) for c in self.coefficients], "features": list(self.features), "fitted_on": self.fitted_on, "scale": float(self.scale)}
-        return out | {k: float(v) for k, v in (("series_scale", self.series_scale), ("guess_ratio", self.guess_ratio)) if v != 1.0}
+        extra = (("series_scale", self.series_scale, 1.0), ("guess_ratio", self.guess_ratio, 1.0), ("guess_cap", self.guess_cap, 0.0))
+        return out | {k: float(v) for k, v, unset in extra if v != unset}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ErrorModel:
         coefficients = tuple(float(c) for c in d["coefficients"])
         default = next((names for names in _FEATURE_SETS if len(names) + 2 == len(coefficients)), FEATURES)
-        return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), *(float(d.get(k, 1.0)) for k in ("scale", "series_scale", "guess_ratio")))
+        return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), *(float(d.get(k, 1.0)) for k in ("scale", "series_scale", "guess_ratio")),
+                   float(d.get("guess_cap", 0.0)))
 
 
 class _DistanceSlopes:
@@ -487,5 +491,6 @@ FALLBACK_ERROR_MODEL = ErrorModel(
     (4.3077, 2.8460, -1.5337, 1.4552, 0.7757, 1.3904, -3.1289, -2.6513, 0.7082, -0.1162, -0.4458, 0.0909),
     fitted_on="benchmarks/calibration.py, the harmonic (Laplace) fill: 3700929 hidden pixels under real clouds on the training parts of the MUR and SLSTR data",
     scale=0.8786,
-    guess_ratio=0.22,
+    guess_ratio=0.25,
+    guess_cap=0.6,
 )

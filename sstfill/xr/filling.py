@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from sstfill.errors import ModelMismatchError
+from sstfill.kernels.persistence import blended_sigma
 from sstfill.kernels.tiling import TilePlan
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
 from sstfill.models.store import resolve_model
@@ -103,9 +103,9 @@ def fill_field(
         target.data, canon_land, model=model, plan=plan, periodic_x=grid.periodic,
         batch_size=batch_size, min_observed=min_observed, fallback=fallback, time=series,
     )
-    fill_weight = None  # the fill's weight where the neighbouring days' guess was blended in
+    fill_weight = guess_spread = None  # the fill's weight where the neighbouring days' guess was blended in, the guess's spread
     if persistence:  # far from a day's data, the neighbouring days' observations (sstfill.kernels.persistence)
-        filled_data, fill_weight = blend_neighbour_days(target, filled_data, canon_land, grid, harmonic_fallback)
+        filled_data, fill_weight, guess_spread = blend_neighbour_days(target, filled_data, canon_land, grid, harmonic_fallback)
     filled = canon.copy(data=filled_data)
     if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
         filled = clim.restore(canon, filled)
@@ -113,8 +113,8 @@ def fill_field(
     if error:  # the standard error of each filled value, from the model's error model, in the fill's orientation
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
         sigma = canon.copy(data=error_array(canon.data, filled.data, error_model=error_model, time=series, periodic_x=grid.periodic))
-        if fill_weight is not None and error_model.guess_ratio != 1.0:  # blended pixels: between the fill's error and the guess's
-            sigma = sigma * (fill_weight + (1 - fill_weight) * np.float32(error_model.guess_ratio))
+        if fill_weight is not None and (error_model.guess_ratio != 1.0 or error_model.guess_cap > 0):  # blended pixels: between the fill's error and the guess's
+            sigma = sigma.copy(data=blended_sigma(sigma.data, fill_weight, guess_spread, error_model.guess_ratio, error_model.guess_cap))
         coords[error_name] = cf.error_variable(orientation.undo(sigma, like=work).transpose(*da.dims), da, error_model.fitted_on)
     filled = orientation.undo(filled, like=work)
     coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da), **coords}

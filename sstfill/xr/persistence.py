@@ -19,7 +19,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from sstfill.kernels.persistence import BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS_OFFSETS_DAYS, blend_with_guess, fill_weight, layered_guess, neighbour_prior, step_weights
+from sstfill.kernels.persistence import (BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS_OFFSETS_DAYS, blend_with_guess, departure_spread, fill_weight, layered_guess,
+                                         neighbour_prior, step_weights)
 from sstfill.kernels.reach import distance_float32
 from sstfill.kernels.windows import neighbour_steps
 from sstfill.xr.dispatch import whole_image_chunks
@@ -35,8 +36,8 @@ NOTE = f"blended far from each day's data with the neighbouring days' observatio
 
 def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: SpatialGrid,
                          fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray], scale_km: float = BLEND_SCALE_KM,
-                         layers_days: Sequence[tuple[float, ...]] = (GUESS_OFFSETS_DAYS, FAR_OFFSETS_DAYS)) -> tuple[Any, Any]:
-    """``filled`` (the data of ``target``'s fill) with each step's neighbouring days blended in, and the fill's weight in it.
+                         layers_days: Sequence[tuple[float, ...]] = (GUESS_OFFSETS_DAYS, FAR_OFFSETS_DAYS)) -> tuple[Any, Any, Any]:
+    """``filled`` (the data of ``target``'s fill) with each step's neighbouring days blended in, the fill's weight in it, and the guess's spread.
 
     Parameters
     ----------
@@ -59,11 +60,13 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
 
     Returns
     -------
-    (array like ``filled``, float32 array like ``filled`` or None)
-        The blended fill and the fill's weight in it
-        (:func:`~sstfill.kernels.persistence.fill_weight`: 1 where nothing was blended);
-        ``(filled, None)`` where no step has a neighbour within 5 days or the grid has no
-        distances.
+    (array like ``filled``, float32 array like ``filled`` or None, the same or None)
+        The blended fill, the fill's weight in it
+        (:func:`~sstfill.kernels.persistence.fill_weight`: 1 where nothing was blended) and
+        the spread of the day-to-day change where it was
+        (:func:`~sstfill.kernels.persistence.departure_spread`, NaN elsewhere), for the
+        error (:func:`~sstfill.kernels.persistence.blended_sigma`); ``(filled, None, None)``
+        where no step has a neighbour within 5 days or the grid has no distances.
 
     Examples
     --------
@@ -73,17 +76,19 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
     >>> sst = sstfill.testing.synthetic_sst(64, 64, nt=3)
     >>> gappy = sst.where((sst.lat < sst.lat[20]) | (sst.lat > sst.lat[50]) | (sst.time != sst.time[1]))
     >>> flat = gappy.fillna(float(gappy.mean()))
-    >>> out, weight = blend_neighbour_days(gappy, flat.values, None, find_grid(gappy), harmonic_fallback)
+    >>> out, weight, spread = blend_neighbour_days(gappy, flat.values, None, find_grid(gappy), harmonic_fallback)
     >>> err = lambda a: float(np.sqrt(np.nanmean((a - sst.values)[1] ** 2)))  # NaN: land
     >>> err(out) < err(flat.values), float(weight[0].min()), bool((weight[1] < 1).any())  # step 0 has nothing to blend
     (True, 1.0, True)
+    >>> bool(np.isfinite(spread[weight < 1]).all() and np.isnan(spread[weight == 1]).all())
+    True
     """
     dim = find_time_dim(target, grid.dims)
     if dim is None or target.sizes[dim] < 2:
-        return filled, None
+        return filled, None, None
     spacing = pixel_spacing_km(target, grid)
     if spacing is None:
-        return filled, None
+        return filled, None, None
     days = step_days(target, dim)
     layers = []  # per layer of the guess (the steps within 2 days, then 3 to 5): (steps to take, their weights)
     for offsets in layers_days:
@@ -92,19 +97,19 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
         if (weights > 0).any():  # a layer no step has is not computed
             layers.append((np.where(steps >= 0, steps, np.arange(len(steps))[:, None]), weights))  # weight 0 where there is none
     if not layers:
-        return filled, None
+        return filled, None, None
     axis = target.dims.index(dim)
     step = functools.partial(_blend_step, spacing=spacing, periodic_x=grid.periodic, fill_gaps=fill_gaps, scale_km=scale_km)
     data = target.data
     if not hasattr(filled, "dask") and not hasattr(data, "dask"):
         data, filled = np.asarray(data), np.asarray(filled)
         land_full = np.broadcast_to(np.False_ if land is None else np.asarray(land, dtype=bool), data.shape)  # a view, never a copy
-        out, weight = filled.copy(), np.ones(filled.shape, dtype="float32")
+        out, weight, spread = filled.copy(), np.ones(filled.shape, dtype="float32"), np.full(filled.shape, np.nan, dtype="float32")
         for t in np.flatnonzero(np.any([(weights > 0).any(axis=1) for _, weights in layers], axis=0)):  # the steps with a neighbour
             at = _at(axis, t, data.ndim)
             priors = [neighbour_prior([data[_at(axis, int(k), data.ndim)] for k in take[t]], weights[t]) for take, weights in layers]
-            step(data[at], out[at], land_full[at], *priors, weight=weight[at])
-        return out, weight
+            step(data[at], out[at], land_full[at], *priors, weight=weight[at], spread=spread[at])
+        return out, weight, spread
     import dask.array as dsa
 
     filled = dsa.asarray(filled)
@@ -116,15 +121,15 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
                               [weights[:, j].reshape(along) for j in range(take.shape[1])]) for take, weights in layers]
     ny, nx = filled.shape[-2:]
     # whole images; one step per task when a block of them would pass dask's chunk size, counted with what a step
-    # holds while it is blended (field, fill, two priors, land, the blend and its weight, the guess's harmonic solves:
-    # about 13 images; 2048 x 2048 float32 steps, 2 per chunk, killed a 1 GiB worker when counted as 3)
-    whole = whole_image_chunks(filled.chunks[:-2], ny * nx * filled.dtype.itemsize * 13) + ((ny,), (nx,))
+    # holds while it is blended (field, fill, two priors, land, the blend, its weight and spread, the guess's harmonic
+    # solves: about 14 images; 2048 x 2048 float32 steps, 2 per chunk, killed a 1 GiB worker when counted as 3)
+    whole = whole_image_chunks(filled.chunks[:-2], ny * nx * filled.dtype.itemsize * 14) + ((ny,), (nx,))
     land_full = dsa.zeros(data.shape, dtype=bool, chunks=whole) if land is None else dsa.broadcast_to(dsa.asarray(land).astype(bool), data.shape)
     blocks = functools.partial(_blend_blocks, step=step, axis=axis)
-    dtype = np.result_type(filled.dtype, np.float32)  # the blend and the weight in one array: float32 for a float32 field
-    both = dsa.map_blocks(blocks, data.rechunk(whole), filled.rechunk(whole), land_full.rechunk(whole), *(p.rechunk(whole) for p in priors),
-                          new_axis=0, chunks=((2,),) + whole, dtype=dtype, meta=np.array((), dtype=dtype))
-    return both[0].astype(filled.dtype).rechunk(filled.chunks), both[1].astype("float32").rechunk(filled.chunks)
+    dtype = np.result_type(filled.dtype, np.float32)  # the blend, the weight and the spread in one array: float32 for a float32 field
+    made = dsa.map_blocks(blocks, data.rechunk(whole), filled.rechunk(whole), land_full.rechunk(whole), *(p.rechunk(whole) for p in priors),
+                          new_axis=0, chunks=((3,),) + whole, dtype=dtype, meta=np.array((), dtype=dtype))
+    return made[0].astype(filled.dtype).rechunk(filled.chunks), *(made[k].astype("float32").rechunk(filled.chunks) for k in (1, 2))
 
 
 def _take_runs(data: Any, index: np.ndarray, axis: int) -> Any:
@@ -151,24 +156,24 @@ def _at(axis: int, t: int, ndim: int) -> tuple:
 
 
 def _blend_blocks(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, step: Callable, axis: int) -> np.ndarray:
-    """map_blocks kernel: whole images of a run of steps with their neighbours' priors; the blend and the fill's weight, stacked."""
-    out = np.empty((2,) + filled.shape, dtype=np.result_type(filled.dtype, np.float32))
-    out[0], out[1] = filled, 1.0
+    """map_blocks kernel: whole images of a run of steps with their neighbours' priors; the blend, the fill's weight and the spread, stacked."""
+    out = np.empty((3,) + filled.shape, dtype=np.result_type(filled.dtype, np.float32))
+    out[0], out[1], out[2] = filled, 1.0, np.nan
     for t in range(data.shape[axis]):
         at = _at(axis, t, data.ndim)
-        step(data[at], out[(0,) + at], land[at], *(p[at] for p in priors), weight=out[(1,) + at])
+        step(data[at], out[(0,) + at], land[at], *(p[at] for p in priors), weight=out[(1,) + at], spread=out[(2,) + at])
     return out
 
 
-def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, weight: np.ndarray,
+def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, weight: np.ndarray, spread: np.ndarray,
                 spacing: tuple, periodic_x: bool, fill_gaps: Callable, scale_km: float) -> None:
-    """Blend the images of one step (..., y, x) with their neighbours' priors (..., y, x; nearest layer first), in place: ``filled`` and ``weight``.
+    """Blend the images of one step (..., y, x) with their neighbours' priors (..., y, x; nearest layer first), in place: ``filled``, ``weight``, ``spread``.
 
     In place, image by image: a task holds one image's temporaries at a time (a 1 GiB
     dask worker blends 2048 x 2048 steps on two threads).
     """
     ny, nx = data.shape[-2:]
-    images, fills, lands, weights = (a.reshape(-1, ny, nx) for a in (data, filled, land, weight))
+    images, fills, lands, weights, spreads = (a.reshape(-1, ny, nx) for a in (data, filled, land, weight, spread))
     layers = [p.reshape(-1, ny, nx) for p in priors]
     pixel_km = np.sqrt(spacing[0] * spacing[1]).astype("float32").reshape(-1, 1)  # (ny, 1)
     for i in range(len(images)):
@@ -182,5 +187,6 @@ def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors:
         weights[i] = fill_weight(images[i], guess, distance, scale_km)
         del distance
         fills[i] = blend_with_guess(images[i], fills[i], guess, weights[i])
+        spreads[i] = np.where(weights[i] < 1, departure_spread(images[i], [p[i] for p in layers]), np.float32(np.nan))
     if not np.shares_memory(fills, filled):  # a step that is not contiguous (time not the first axis): reshape copied
-        filled[...], weight[...] = fills.reshape(filled.shape), weights.reshape(weight.shape)
+        filled[...], weight[...], spread[...] = fills.reshape(filled.shape), weights.reshape(weight.shape), spreads.reshape(spread.shape)
