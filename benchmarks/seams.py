@@ -98,6 +98,12 @@ def score_fill(
     return out
 
 
+def _continued(coord: np.ndarray, before: int) -> np.ndarray:
+    """``coord`` (1-D, evenly spaced) with ``before`` more values in front, at its own spacing."""
+    step = coord[1] - coord[0]
+    return np.concatenate([coord[0] - step * np.arange(before, 0, -1), coord])
+
+
 def lattice_scores(
     sst: xr.DataArray,
     no_fill: xr.DataArray,
@@ -119,8 +125,8 @@ def lattice_scores(
     sums = {(st, ax): np.zeros(st) for st in strides for ax in (-2, -1)}
     counts = {(st, ax): np.zeros(st) for st in strides for ax in (-2, -1)}
     for shift in shifts:
-        padded = sst.pad(lat=(shift, 0), lon=(shift, 0))
-        padded = padded.assign_coords(lat=np.arange(padded.sizes["lat"]), lon=np.arange(padded.sizes["lon"]))
+        padded = sst.pad(lat=(shift, 0), lon=(shift, 0))  # the coordinates continued at the grid's own spacing: a real grid, in km
+        padded = padded.assign_coords(lat=_continued(sst["lat"].values, shift), lon=_continued(sst["lon"].values, shift))
         mask = xr.DataArray(np.pad(no_fill.values, ((shift, 0), (shift, 0)), constant_values=True), dims=("lat", "lon"),
                             coords={"lat": padded["lat"], "lon": padded["lon"]})
         filled = padded.inpaint.fill(model, land=mask, error=False, **fill_kwargs).values[..., shift:, shift:]
@@ -346,7 +352,10 @@ def render(record: dict[str, Any]) -> list[str]:
             "stride (which rows and columns hold the filled clouds, and the SST there). The scene is",
             f"filled again with the lattice moved by {', '.join(map(str, shifts))} pixels against the data, and the",
             "profiles are pooled in the lattice's frame: what moves with the data spreads over the",
-            "phases, what the tiles draw stays (`lattice_scores` in `benchmarks/seams.py`).",
+            "phases, what the tiles draw stays (`lattice_scores` in `benchmarks/seams.py`). The moved",
+            "scene keeps a real grid, its coordinates continued at their spacing (since 2026-12-07; runs",
+            "before gave it pixel numbers for coordinates, so the reach and the other parts of the fill",
+            "that work in km saw another grid).",
         ]
     if record["chunks"]:
         c = record["chunks"]
@@ -400,7 +409,10 @@ def render(record: dict[str, Any]) -> list[str]:
             "lattice-locked on the hidden pixels; `auto` is what `fill()` without a model uses there (the",
             "context model, which sees the neighbouring days). `observed`: the plain score of the observed",
             "pixels. The clouds were cut per 128-pixel window, a pattern the 32- and 64-pixel strides see",
-            "in the observed pixels too.",
+            "in the observed pixels too. Since 2026-12-06 (evening) these fills are blended with the",
+            "neighbouring days' guess, which ends with a step where the other days' observations end:",
+            "here straight edges on that 128-pixel grid, which a lattice moved by multiples of 16 pixels",
+            "does not spread (the Arabian Sea's rise from 1.101, [benchmarks](../benchmarks.md#large-gaps-time-context-reach-issue-14-where-things-stand)).",
             "",
         ]
         rows = [[r["stack"], "x".join(map(str, r["shape"])), r["model"], *(harness.fmt(r["lattice"][k], ".3f") for k in keys), harness.fmt(r["lattice"]["max"], ".3f"),
