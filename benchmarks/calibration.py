@@ -53,8 +53,8 @@ from benchmarks.accuracy_extra import FILL_EVERYWHERE_SETS, build_units, unit_da
 from benchmarks.cases import FRACTION_BINS, MUR_MAX_LAND, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
 from benchmarks.cases_extra import LARGE_SLSTR_WINDOW, LARGE_WINDOW, _pick_large, _slstr_scene, slstr_large_windows  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
-from sstfill.kernels.persistence import blended_sigma  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
+from sstfill.kernels.persistence import blended_sigma  # noqa: E402
 from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, coverage_scale, error_features, fit_error_model  # noqa: E402
 from sstfill.models.store import resolve_model  # noqa: E402
 

@@ -159,8 +159,9 @@ def departure_spread(image: np.ndarray, priors: Sequence[np.ndarray]) -> np.ndar
     """The standard deviation of the image's departure from the prior that gives each pixel its guess, float32.
 
     Layer by layer as :func:`layered_guess` takes them: a pixel gets the spread of the first
-    prior that has it, measured on the pixels the image and that prior share (NaN where no
-    prior has the pixel, or where they share fewer than :data:`MIN_SPREAD_PIXELS`).
+    prior that has it, measured on the pixels the image and that prior share. A prior that
+    shares fewer than :data:`MIN_SPREAD_PIXELS` with the image measures none, and the next
+    one's is taken where it has the pixel; NaN where none does.
 
     Examples
     --------
