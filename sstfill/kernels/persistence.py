@@ -227,7 +227,8 @@ def blended_sigma(sigma: Any, weight: Any, spread: Any, guess_ratio: float, gues
 
     ``sigma`` is the fill's error, ``weight`` its :func:`fill_weight`, ``spread`` the
     :func:`departure_spread` there; the cap applies where ``guess_cap > 0`` and the spread is
-    known. ``sigma`` itself where ``w`` is 1 (nothing blended). Elementwise, numpy or dask.
+    known. ``sigma`` itself where ``w`` is 1 (nothing blended), and everywhere for a ratio of 1
+    without a cap (an error model fitted before the guess). Elementwise, numpy or dask.
 
     Examples
     --------
@@ -236,7 +237,11 @@ def blended_sigma(sigma: Any, weight: Any, spread: Any, guess_ratio: float, gues
     [0.1, 0.7, 0.4, 0.5]
     >>> blended_sigma(sigma, w, spread, 0.5).round(3).tolist()  # no cap: sigma * (w + (1 - w) * 0.5)
     [0.1, 0.75, 0.5, 0.5]
+    >>> blended_sigma(sigma, w, spread, 1.0) is sigma  # fitted before the guess: the fill's own
+    True
     """
+    if guess_ratio == 1.0 and guess_cap <= 0:
+        return sigma
     guess = sigma * np.float32(guess_ratio)
     if guess_cap > 0:
         guess = np.where(np.isfinite(spread), np.minimum(guess, spread * np.float32(guess_cap)), guess)

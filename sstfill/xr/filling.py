@@ -113,7 +113,7 @@ def fill_field(
     if error:  # the standard error of each filled value, from the model's error model, in the fill's orientation
         error_model = getattr(model, "error_model", None) or FALLBACK_ERROR_MODEL
         sigma = canon.copy(data=error_array(canon.data, filled.data, error_model=error_model, time=series, periodic_x=grid.periodic))
-        if fill_weight is not None and (error_model.guess_ratio != 1.0 or error_model.guess_cap > 0):  # blended pixels: between the fill's error and the guess's
+        if fill_weight is not None:  # blended pixels: between the fill's error and the guess's
             sigma = sigma.copy(data=blended_sigma(sigma.data, fill_weight, guess_spread, error_model.guess_ratio, error_model.guess_cap))
         coords[error_name] = cf.error_variable(orientation.undo(sigma, like=work).transpose(*da.dims), da, error_model.fitted_on)
     filled = orientation.undo(filled, like=work)
