@@ -250,7 +250,8 @@ def carry_peers(run, path, log=print) -> dict:
     the cases are built from the same data and seed). Their scores on their own filled
     pixels are carried as they were; the pixels they filled are not known, so they have no
     common-pixel score and the common pixels of the others leave them out. Returns, per
-    carried peer, where its scores came from.
+    carried peer, where its scores came from: the run that measured them, also when the
+    earlier run had carried them itself.
     """
     earlier = json.loads(Path(path).read_text(encoding="utf-8"))
     by_name = {r["name"]: r for r in earlier["cases"]}
@@ -268,8 +269,10 @@ def carry_peers(run, path, log=print) -> dict:
             r["methods"][m] = {k: v for k, v in entry.items() if k not in common} | common
             n += 1
         if n:
-            carried[m] = {"file": str(path), "timestamp": earlier.get("timestamp"), "git_commit": earlier.get("git_commit"), "cases": n}
-            log(f"[accuracy] {m}: {n} cases carried from {path} ({earlier.get('timestamp')})")
+            measured = earlier.get("carried_peers", {}).get(m) or {"file": str(path), "timestamp": earlier.get("timestamp"),
+                                                                  "git_commit": earlier.get("git_commit")}
+            carried[m] = measured | {"cases": n}
+            log(f"[accuracy] {m}: {n} cases carried from {path} (measured {measured.get('timestamp')})")
     return carried
 
 if __name__ == "__main__":

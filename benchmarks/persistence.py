@@ -40,12 +40,13 @@ from sstfill.kernels.persistence import BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS_
 
 SCALES_KM = (8.0, 16.0, 32.0, 64.0, 128.0)
 NEAR_ONLY = f"{BLEND_SCALE_KM:g} km, days within 2 only"  # the guess without its second layer (the days 3 to 5 away)
+ENDS_AT_EDGE = f"{BLEND_SCALE_KM:g} km, not carried on past the guess"  # the blend alone, with its step where the guess ends
 MODELS = ("context", "default")
 
 
 def score_set(items: list[calibration.Item], model: str, log) -> dict:
     """Per variant (off, each scale, shipped): [(group, squared errors, pixels)] per item; and the check of the shipped fill."""
-    errors: dict[str, list] = {"off": []} | {f"{s:g} km": [] for s in SCALES_KM} | {NEAR_ONLY: [], "shipped": []}
+    errors: dict[str, list] = {"off": []} | {f"{s:g} km": [] for s in SCALES_KM} | {NEAR_ONLY: [], ENDS_AT_EDGE: [], "shipped": []}
     largest_difference = 0.0
     for item in items:
         t0 = time.perf_counter()
@@ -56,6 +57,7 @@ def score_set(items: list[calibration.Item], model: str, log) -> dict:
         for s in SCALES_KM:  # the blend of fill() at each scale, on the same fill without the guess
             variants[f"{s:g} km"] = calibration.blend_series(whole, plain, s)[0]
         variants[NEAR_ONLY] = calibration.blend_series(whole, plain, layers_days=(GUESS_OFFSETS_DAYS,))[0]
+        variants[ENDS_AT_EDGE] = calibration.blend_series(whole, plain, carry_on=False)[0]
         group = item.groups[1] if item.groups[0] == "fit" else item.groups[0]
         for label, filled in variants.items():
             sq, n = 0.0, 0
@@ -94,7 +96,9 @@ def render(result: dict) -> str:
              "the weighted mean (1/dt^2) of the observations within 2 days, plus the day's departure from",
              "it filled harmonically (where none of those days saw a pixel, the same from the days 3 to 5",
              "away); the fill keeps the weight `1 / (1 + d / scale)` at `d` km from the",
-             "day's own data. Observed pixels, land and the gaps beyond the reach are untouched; single",
+             "day's own data. Where no day within 5 saw a gap pixel, the blend's correction of the fill",
+             "is carried on harmonically from the pixels around (since 2026-12-07; before, the blend",
+             "ended there in a step). Observed pixels, land and the gaps beyond the reach are untouched; single",
              "images and monthly maps are not changed.", "",
              f"    {result['command']}", "",
              f"Run {result['date']}, {result['minutes']:.0f} min on 2 CPU cores. RMSE (degC) on the hidden pixels; in brackets the",
@@ -152,11 +156,20 @@ def findings(result: dict) -> list[str]:
             parts.append(f"{set_name} " + ", ".join(f"{g} {near[g]:.3f} -> {both[g]:.3f}" for g in near))
         out.append(f"`{model}`: the second layer of the guess (the days 3 to 5 away, where the days within 2 saw nothing): "
                    + "; ".join(parts) + " degC.")
+    for model, by_set in result["models"].items():
+        if ENDS_AT_EDGE not in by_set["held-out"]["rmse"]:
+            continue  # a run from before the correction was carried on
+        parts = []
+        for set_name, entry in by_set.items():
+            ended, carried = entry["rmse"][ENDS_AT_EDGE], entry["rmse"]["shipped"]
+            parts.append(f"{set_name} " + ", ".join(f"{g} {ended[g]:.3f} -> {carried[g]:.3f}" for g in ended))
+        out.append(f"`{model}`: the blend's correction carried on past the edge of the guess (where no day within 5 saw "
+                   "the pixel), against the blend ending there: " + "; ".join(parts) + " degC.")
     cost = result.get("cost", {})
     if cost:
         ratios = ", ".join(f"{name} x{c['seconds_with'] / c['seconds_without']:.2f}" for name, c in cost.items())
         out.append(f"Cost of the guess on a whole region stack ({ratios}): a harmonic solve of each step's departure from "
-                   "its neighbours and a distance transform, on top of the tiles; `persistence=False` skips it.")
+                   "its neighbours, a distance transform and, where the guess ends, a harmonic solve of the correction, on top of the tiles; `persistence=False` skips it.")
     return out
 
 

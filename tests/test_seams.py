@@ -110,3 +110,29 @@ def test_the_benchmarks_lattice_scores_fill_a_real_grid(mur):
     assert set(scores) >= {"y32", "x32", "y48", "x48", "max"}
     # no tiles: measured 1.14 on this 192 x 256 crop, whose few positions per phase are noisy (see above)
     assert all(np.isfinite(v) for v in scores.values()) and 1.0 <= scores["max"] < 1.35
+
+
+def test_the_benchmarks_series_only_run_keeps_the_scenes_rows(tmp_path, monkeypatch):
+    # benchmarks/seams.py --series-only reruns the daily series' rows into an earlier whole run's
+    # seams.json: the scenes' rows stay as measured, and the page says which run gave which rows
+    import json
+
+    import benchmarks.seams as bench
+
+    scene = {"y32": 1.05, "x32": 1.04, "y48": 1.06, "x48": 1.12, "y64": 1.07, "x64": 1.05, "max": 1.12}
+    whole = {"command": "python benchmarks/seams.py --out X", "environment": {"git": {"commit": "aaaaaaaaaaaa"}}, "torch_threads": 2,
+             "timestamp": "2026-12-07T00:00:00+00:00", "strides": [32, 48, 64], "chunks": 0, "fraction_floor": 0.05, "crop": None, "model": "default",
+             "rows": [{"scene": "slstr_l2_norwegian_sea.nc", "variant": "default", "shape": [9, 9], "origin": [0, 0],
+                       "numpy": {"seconds": 1.0, "output_tiles_per_s": 135.0, "filled_pixels": 5, "filled": scene, "observed": scene}}],
+             "series": [], "series_shifts": [0, 16]}
+    (tmp_path / "seams.json").write_text(json.dumps(whole))
+    fresh = [{"stack": "mur_socal", "shape": [10, 401, 601], "model": "auto", "lattice": scene | {"max": 1.061}, "observed": scene, "seconds": 1.0}]
+    monkeypatch.setattr(bench, "series_rows", lambda shared, models, shifts: fresh)
+    assert bench.main(["--out", str(tmp_path), "--series-only", "--shifts", "0,16,32", "--series-models", "auto"]) == 0
+    record = json.loads((tmp_path / "seams.json").read_text())
+    assert record["rows"] == whole["rows"] and record["series"] == fresh and record["series_shifts"] == [0, 16, 32]
+    page = (tmp_path / "seams.md").read_text()
+    assert "| norwegian_sea | default | filled | 1.050" in page and "| mur_socal | 10x401x601 | auto |" in page and "1.061" in page
+    assert "at commit aaaaaaaaaa" in page and "--series-only" in page.split("## Daily series")[1]
+    with pytest.raises(SystemExit, match="needs --out"):
+        bench.main(["--series-only"])

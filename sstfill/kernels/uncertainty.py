@@ -492,5 +492,5 @@ FALLBACK_ERROR_MODEL = ErrorModel(
     fitted_on="benchmarks/calibration.py, the harmonic (Laplace) fill: 3700929 hidden pixels under real clouds on the training parts of the MUR and SLSTR data",
     scale=0.8786,
     guess_ratio=0.25,
-    guess_cap=0.6,
+    guess_cap=0.8,
 )

@@ -4,7 +4,8 @@
 a time axis (``persistence=True``, the default): each filled pixel of a step with
 neighbouring steps within 5 days moves towards the persistence guess of those steps
 (:mod:`sstfill.kernels.persistence`: the steps within 2 days, and where they saw nothing
-the steps 3 to 5 days away), the more the farther it lies from the step's own data.
+the steps 3 to 5 days away), the more the farther it lies from the step's own data; past the edge of what those steps saw,
+the blend's correction is carried on harmonically (no step where the guess ends).
 Observed pixels, land and the gaps beyond the reach are left as the fill left them.
 With dask the neighbours' weighted means are taken chunk by chunk (the neighbouring steps
 as slices along time), then every task holds whole images of its steps, their fill and
@@ -19,8 +20,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from sstfill.kernels.persistence import (BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS_OFFSETS_DAYS, blend_with_guess, departure_spread, fill_weight, layered_guess,
-                                         neighbour_prior, step_weights)
+from sstfill.kernels.persistence import (BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS_OFFSETS_DAYS, blend_with_guess, continue_past_guess, departure_spread, fill_weight,
+                                         layered_guess, neighbour_prior, step_weights)
 from sstfill.kernels.reach import distance_float32
 from sstfill.kernels.windows import neighbour_steps
 from sstfill.xr.dispatch import whole_image_chunks
@@ -31,12 +32,13 @@ from sstfill.xr.series import find_time_dim, step_days
 __all__ = ["NOTE", "blend_neighbour_days"]
 
 #: What the filled variable's ``comment`` and ``history`` say when the guess was blended in.
-NOTE = f"blended far from each day's data with the neighbouring days' observations (persistence, {BLEND_SCALE_KM:g} km)"
+NOTE = (f"blended far from each day's data with the neighbouring days' observations (persistence, {BLEND_SCALE_KM:g} km), "
+        "carried on harmonically where they end")
 
 
 def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: SpatialGrid,
                          fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray], scale_km: float = BLEND_SCALE_KM,
-                         layers_days: Sequence[tuple[float, ...]] = (GUESS_OFFSETS_DAYS, FAR_OFFSETS_DAYS)) -> tuple[Any, Any, Any]:
+                         layers_days: Sequence[tuple[float, ...]] = (GUESS_OFFSETS_DAYS, FAR_OFFSETS_DAYS), carry_on: bool = True) -> tuple[Any, Any, Any]:
     """``filled`` (the data of ``target``'s fill) with each step's neighbouring days blended in, the fill's weight in it, and the guess's spread.
 
     Parameters
@@ -57,13 +59,18 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
     layers_days : sequence of tuples of float
         The time offsets (days) of each layer of the guess, nearest first (see
         :func:`~sstfill.kernels.persistence.layered_guess`).
+    carry_on : bool
+        Carry the blend's correction on past the edge of the guess
+        (:func:`~sstfill.kernels.persistence.continue_past_guess`); False: the blend alone,
+        which ends in a step there (for comparison).
 
     Returns
     -------
     (array like ``filled``, float32 array like ``filled`` or None, the same or None)
         The blended fill, the fill's weight in it
-        (:func:`~sstfill.kernels.persistence.fill_weight`: 1 where nothing was blended) and
-        the spread of the day-to-day change where it was
+        (:func:`~sstfill.kernels.persistence.fill_weight`, carried on past the guess by
+        :func:`~sstfill.kernels.persistence.continue_past_guess`: 1 where nothing was
+        blended) and the spread of the day-to-day change where it was
         (:func:`~sstfill.kernels.persistence.departure_spread`, NaN elsewhere), for the
         error (:func:`~sstfill.kernels.persistence.blended_sigma`); ``(filled, None, None)``
         where no step has a neighbour within 5 days or the grid has no distances.
@@ -99,7 +106,8 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
     if not layers:
         return filled, None, None
     axis = target.dims.index(dim)
-    step = functools.partial(_blend_step, spacing=spacing, periodic_x=grid.periodic, fill_gaps=fill_gaps, scale_km=scale_km)
+    step = functools.partial(_blend_step, spacing=spacing, periodic_x=grid.periodic, fill_gaps=fill_gaps, scale_km=scale_km,
+                             carry_on=carry_on)
     data = target.data
     if not hasattr(filled, "dask") and not hasattr(data, "dask"):
         data, filled = np.asarray(data), np.asarray(filled)
@@ -122,8 +130,9 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
     ny, nx = filled.shape[-2:]
     # whole images; one step per task when a block of them would pass dask's chunk size, counted with what a step
     # holds while it is blended (field, fill, two priors, land, the blend, its weight and spread, the guess's harmonic
-    # solves: about 14 images; 2048 x 2048 float32 steps, 2 per chunk, killed a 1 GiB worker when counted as 3)
-    whole = whole_image_chunks(filled.chunks[:-2], ny * nx * filled.dtype.itemsize * 14) + ((ny,), (nx,))
+    # solves and the correction carried past it: numpy's peak on a 1024 x 1024 step is 18 images; 2048 x 2048
+    # float32 steps, 2 per chunk, killed a 1 GiB worker when counted as 3)
+    whole = whole_image_chunks(filled.chunks[:-2], ny * nx * filled.dtype.itemsize * 18) + ((ny,), (nx,))
     land_full = dsa.zeros(data.shape, dtype=bool, chunks=whole) if land is None else dsa.broadcast_to(dsa.asarray(land).astype(bool), data.shape)
     blocks = functools.partial(_blend_blocks, step=step, axis=axis)
     dtype = np.result_type(filled.dtype, np.float32)  # the blend, the weight and the spread in one array: float32 for a float32 field
@@ -166,7 +175,7 @@ def _blend_blocks(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *prior
 
 
 def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, weight: np.ndarray, spread: np.ndarray,
-                spacing: tuple, periodic_x: bool, fill_gaps: Callable, scale_km: float) -> None:
+                spacing: tuple, periodic_x: bool, fill_gaps: Callable, scale_km: float, carry_on: bool = True) -> None:
     """Blend the images of one step (..., y, x) with their neighbours' priors (..., y, x; nearest layer first), in place: ``filled``, ``weight``, ``spread``.
 
     In place, image by image: a task holds one image's temporaries at a time (a 1 GiB
@@ -186,7 +195,10 @@ def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors:
         distance *= pixel_km  # the blend's weight needs no exact distance in km: pixels times each row's pixel size
         weights[i] = fill_weight(images[i], guess, distance, scale_km)
         del distance
-        fills[i] = blend_with_guess(images[i], fills[i], guess, weights[i])
-        spreads[i] = np.where(weights[i] < 1, departure_spread(images[i], [p[i] for p in layers]), np.float32(np.nan))
+        blended = blend_with_guess(images[i], fills[i], guess, weights[i])
+        if carry_on:
+            blended, weights[i] = continue_past_guess(images[i], fills[i], blended, guess, weights[i], fill_gaps)
+        fills[i] = blended
+        spreads[i] = np.where(weights[i] < 1, departure_spread(images[i], [p[i] for p in layers], everywhere=carry_on), np.float32(np.nan))
     if not np.shares_memory(fills, filled):  # a step that is not contiguous (time not the first axis): reshape copied
         filled[...], weight[...], spread[...] = fills.reshape(filled.shape), weights.reshape(weight.shape), spreads.reshape(spread.shape)
