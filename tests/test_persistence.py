@@ -244,3 +244,12 @@ def test_a_time_axis_after_another_leading_axis_is_blended_the_same(cloudy):
     filled = deep.inpaint.fill("laplace", land=land, error=False)
     for d in range(2):
         np.testing.assert_array_equal(_bits(filled.isel(depth=d)), _bits(image))
+
+
+def test_a_fill_without_its_error_carries_the_same_field_past_the_guess(cloudy):
+    # fill(error=False) skips carrying the fill's weight on (one harmonic solve fewer), never the field
+    gappy, _, land = cloudy
+    with_error = gappy.inpaint.fill("laplace", land=land, max_distance=None)
+    without = gappy.inpaint.fill("laplace", land=land, max_distance=None, error=False)
+    np.testing.assert_array_equal(_bits(with_error), _bits(without))
+    assert "analysed_sst_error" in with_error.coords and "analysed_sst_error" not in without.coords

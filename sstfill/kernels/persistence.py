@@ -230,8 +230,8 @@ def blend_with_guess(image: np.ndarray, filled: np.ndarray, guess: np.ndarray, w
     return np.where(use, blended.astype(filled.dtype), filled)
 
 
-def continue_past_guess(image: np.ndarray, filled: np.ndarray, blended: np.ndarray, guess: np.ndarray, weight: np.ndarray,
-                        fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def continue_past_guess(image: np.ndarray, filled: np.ndarray, blended: np.ndarray, guess: np.ndarray, weight: np.ndarray | None,
+                        fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
     """``blended`` where the guess reached; beyond it ``filled`` plus the blend's correction continued harmonically.
 
     Where none of the neighbouring steps saw a gap pixel there is no guess, and a blend alone
@@ -252,14 +252,15 @@ def continue_past_guess(image: np.ndarray, filled: np.ndarray, blended: np.ndarr
     image, filled, blended, guess : float arrays (ny, nx)
         The image (NaN in its gaps), its fill, the fill blended with ``guess``
         (:func:`blend_with_guess`), the guess (NaN where it has none).
-    weight : float32 array (ny, nx)
-        The fill's weight in the blend (:func:`fill_weight`).
+    weight : float32 array (ny, nx), optional
+        The fill's weight in the blend (:func:`fill_weight`); None: not carried on (a fill
+        without its error: one harmonic solve fewer).
     fill_gaps : callable
         The harmonic fill, as for :func:`persistence_guess`.
 
     Returns
     -------
-    (array like ``blended``, float32 array)
+    (array like ``blended``, float32 array or None)
         The field and the fill's weight, both carried on past the guess.
 
     Examples
@@ -279,15 +280,17 @@ def continue_past_guess(image: np.ndarray, filled: np.ndarray, blended: np.ndarr
     edge = ~np.isfinite(image) & np.isfinite(filled) & ~np.isfinite(guess)
     if not edge.any():
         return blended, weight
-    known = np.empty((2,) + edge.shape, dtype="float32")
+    known = np.empty((1 if weight is None else 2,) + edge.shape, dtype="float32")
     np.subtract(blended, filled, out=known[0], dtype="float32")  # 0 on observed and unblended pixels, NaN where nothing was filled
-    np.subtract(np.float32(1.0), weight, out=known[1])
-    known[1][~np.isfinite(filled)] = np.nan
+    if weight is not None:
+        np.subtract(np.float32(1.0), weight, out=known[1])
+        known[1][~np.isfinite(filled)] = np.nan
     known[:, edge] = np.nan
     carried = np.stack([fill_gaps(k[None], edge[None])[0] for k in known])  # one at a time: a solve's temporaries are many images
     carried[~np.isfinite(carried)] = 0.0
     out = np.where(edge, filled + carried[0].astype(blended.dtype), blended)
-    weight = np.where(edge, np.float32(1.0) - np.clip(carried[1], 0.0, 1.0), weight).astype("float32")
+    if weight is not None:
+        weight = np.where(edge, np.float32(1.0) - np.clip(carried[1], 0.0, 1.0), weight).astype("float32")
     return out, weight
 
 
