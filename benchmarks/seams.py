@@ -285,16 +285,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['numpy']['seconds']:.1f} s",
             )
     if args.series_models and args.shifts:
-        shifts = tuple(int(v) for v in args.shifts.split(","))
-        record["series"] = series_rows(args.shared, args.series_models.split(","), shifts)
-        record["series_shifts"] = list(shifts)
+        _add_series(record, args)
+    _publish(record, args.out)
+    return 0
+
+
+def _add_series(record: dict[str, Any], args: argparse.Namespace) -> None:
+    shifts = tuple(int(v) for v in args.shifts.split(","))
+    record["series"] = series_rows(args.shared, args.series_models.split(","), shifts)
+    record["series_shifts"] = list(shifts)
+
+
+def _publish(record: dict[str, Any], out: Path | None) -> None:
+    """Print the page of ``record``; with ``out``, write it and the record there."""
     text = "\n".join(render(record))
     print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        harness.write_json(args.out / "seams.json", record)
-        (args.out / "seams.md").write_text(text + "\n")
-    return 0
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        harness.write_json(out / "seams.json", record)
+        (out / "seams.md").write_text(text + "\n")
 
 
 def _series_only(args: argparse.Namespace, record: dict[str, Any]) -> int:
@@ -302,14 +311,9 @@ def _series_only(args: argparse.Namespace, record: dict[str, Any]) -> int:
     if not args.out or not args.shifts or not (args.out / "seams.json").exists():
         raise SystemExit("--series-only needs --out with a seams.json from a whole run, and --shifts")
     whole = json.loads((args.out / "seams.json").read_text(encoding="utf-8"))
-    shifts = tuple(int(v) for v in args.shifts.split(","))
-    whole["series"] = series_rows(args.shared, args.series_models.split(","), shifts)
-    whole["series_shifts"] = list(shifts)
+    _add_series(whole, args)
     whole["series_run"] = {k: record[k] for k in ("command", "timestamp", "environment", "torch_threads")}
-    text = "\n".join(render(whole))
-    print(text)
-    harness.write_json(args.out / "seams.json", whole)
-    (args.out / "seams.md").write_text(text + "\n")
+    _publish(whole, args.out)
     return 0
 
 

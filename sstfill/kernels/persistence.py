@@ -179,15 +179,15 @@ def departure_spread(image: np.ndarray, priors: Sequence[np.ndarray], everywhere
     True
     """
     spread = np.full(np.shape(image), np.nan, dtype="float32")
-    first = None
+    first = None  # the spread of the first prior that measured one
     for prior in priors:
         departure = np.asarray(image, dtype="float32") - prior
         shared = np.isfinite(departure)
         if shared.sum() < MIN_SPREAD_PIXELS:
             continue
-        here = np.isnan(spread) & np.isfinite(prior)
-        spread[here] = np.float32(np.std(departure[shared], dtype="float64"))
-        first = spread[here][0] if first is None and here.any() else first
+        value = np.float32(np.std(departure[shared], dtype="float64"))
+        spread[np.isnan(spread) & np.isfinite(prior)] = value
+        first = value if first is None else first
     if everywhere and first is not None:
         spread[np.isnan(spread)] = first
     return spread
@@ -281,11 +281,10 @@ def continue_past_guess(image: np.ndarray, filled: np.ndarray, blended: np.ndarr
     if not edge.any():
         return blended, weight
     known = np.empty((1 if weight is None else 2,) + edge.shape, dtype="float32")
-    np.subtract(blended, filled, out=known[0], dtype="float32")  # 0 on observed and unblended pixels, NaN where nothing was filled
+    np.subtract(blended, filled, out=known[0], dtype="float32")  # 0 on observed and unblended pixels
     if weight is not None:
         np.subtract(np.float32(1.0), weight, out=known[1])
-        known[1][~np.isfinite(filled)] = np.nan
-    known[:, edge] = np.nan
+    known[:, edge | ~np.isfinite(filled)] = np.nan  # to solve for; and no boundary where nothing was filled
     carried = np.stack([fill_gaps(k[None], edge[None])[0] for k in known])  # one at a time: a solve's temporaries are many images
     carried[~np.isfinite(carried)] = 0.0
     out = np.where(edge, filled + carried[0].astype(blended.dtype), blended)

@@ -105,7 +105,7 @@ def fill_field(
     )
     fill_weight = guess_spread = None  # the fill's weight where the neighbouring days' guess was blended in, the guess's spread
     if persistence:  # far from a day's data, the neighbouring days' observations (sstfill.kernels.persistence)
-        filled_data, fill_weight, guess_spread = blend_neighbour_days(target, filled_data, canon_land, grid, harmonic_fallback, carry_weight=error)
+        filled_data, fill_weight, guess_spread = blend_neighbour_days(target, filled_data, canon_land, grid, harmonic_fallback, error=error)
     filled = canon.copy(data=filled_data)
     if clim is not None:  # the error's features are those of the field, not of its anomalies (calibrated so on ERSST)
         filled = clim.restore(canon, filled)

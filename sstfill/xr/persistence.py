@@ -39,7 +39,7 @@ NOTE = (f"blended far from each day's data with the neighbouring days' observati
 def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: SpatialGrid,
                          fill_gaps: Callable[[np.ndarray, np.ndarray], np.ndarray], scale_km: float = BLEND_SCALE_KM,
                          layers_days: Sequence[tuple[float, ...]] = (GUESS_OFFSETS_DAYS, FAR_OFFSETS_DAYS), carry_on: bool = True,
-                         carry_weight: bool = True) -> tuple[Any, Any, Any]:
+                         error: bool = True) -> tuple[Any, Any, Any]:
     """``filled`` (the data of ``target``'s fill) with each step's neighbouring days blended in, the fill's weight in it, and the guess's spread.
 
     Parameters
@@ -64,9 +64,10 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
         Carry the blend's correction on past the edge of the guess
         (:func:`~sstfill.kernels.persistence.continue_past_guess`); False: the blend alone,
         which ends in a step there (for comparison).
-    carry_weight : bool
-        Carry the fill's weight on too, for the error; False (a fill without its error, one
-        harmonic solve fewer): past the guess the returned weight is 1.
+    error : bool
+        Make what the error needs: the weight carried on past the guess, and the spread.
+        False (a fill without its error): one harmonic solve fewer, the weight is 1 past
+        the guess and the spread NaN everywhere; the same field.
 
     Returns
     -------
@@ -111,7 +112,7 @@ def blend_neighbour_days(target: xr.DataArray, filled: Any, land: Any, grid: Spa
         return filled, None, None
     axis = target.dims.index(dim)
     step = functools.partial(_blend_step, spacing=spacing, periodic_x=grid.periodic, fill_gaps=fill_gaps, scale_km=scale_km,
-                             carry_on=carry_on, carry_weight=carry_weight)
+                             carry_on=carry_on, error=error)
     data = target.data
     if not hasattr(filled, "dask") and not hasattr(data, "dask"):
         data, filled = np.asarray(data), np.asarray(filled)
@@ -180,7 +181,7 @@ def _blend_blocks(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *prior
 
 def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, weight: np.ndarray, spread: np.ndarray,
                 spacing: tuple, periodic_x: bool, fill_gaps: Callable, scale_km: float, carry_on: bool = True,
-                carry_weight: bool = True) -> None:
+                error: bool = True) -> None:
     """Blend the images of one step (..., y, x) with their neighbours' priors (..., y, x; nearest layer first), in place: ``filled``, ``weight``, ``spread``.
 
     In place, image by image: a task holds one image's temporaries at a time (a 1 GiB
@@ -202,11 +203,11 @@ def _blend_step(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors:
         del distance
         blended = blend_with_guess(images[i], fills[i], guess, weights[i])
         if carry_on:
-            blended, carried = continue_past_guess(images[i], fills[i], blended, guess, weights[i] if carry_weight else None, fill_gaps)
+            blended, carried = continue_past_guess(images[i], fills[i], blended, guess, weights[i] if error else None, fill_gaps)
             if carried is not None:
                 weights[i] = carried
         fills[i] = blended
-        spreads[i] = np.where(weights[i] < 1, departure_spread(images[i], [p[i] for p in layers], everywhere=carry_on and carry_weight),
-                              np.float32(np.nan))
+        if error:
+            spreads[i] = np.where(weights[i] < 1, departure_spread(images[i], [p[i] for p in layers], everywhere=carry_on), np.float32(np.nan))
     if not np.shares_memory(fills, filled):  # a step that is not contiguous (time not the first axis): reshape copied
         filled[...], weight[...], spread[...] = fills.reshape(filled.shape), weights.reshape(weight.shape), spreads.reshape(spread.shape)
