@@ -17,7 +17,7 @@ A model that sees neighbouring steps (``context``) also gets a ``series_scale``:
 on top of that scale, that brings the coverage of the fit set's series pixels (filled with
 their neighbouring days: the MUR series and, since 2026-12-06, the wide clouds of their
 training days) closest to a Gaussian's; the fill applies it on the steps that had
-a neighbour (:func:`sstfill.xr.dispatch.error_array`).
+a neighbour (:func:`sstfill.xr.uncertainty.error_array`).
 
 It is then measured on the held-out cases of the accuracy benchmark, every group apart: the
 43 standard windows (SLSTR, MUR, each cover bin), the MUR series, the large clouds (as single

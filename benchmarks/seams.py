@@ -17,8 +17,10 @@ dask input in ``--chunks`` x ``--chunks`` chunks is scored at the chunk stride.
 The MUR daily series of the accuracy benchmark are scored too (``--series-models``,
 lattice-locked, for ``fill()``'s own choice and the default model).
 
-Options ``--overlap`` (repeatable) compare tile overlaps; ``--fraction-floor 0`` measures
-the blending rule before issue 14 (no floor on a tile's observed-fraction factor). Torch runs
+Options ``--overlap`` (repeatable) compare tile overlaps; ``--plain-blend`` adds the tiles'
+plain weighted blend (``fill(stitch=False)``, the blend before 2026-12-07: the ablation of
+the stitching); ``--fraction-floor 0`` measures the blending rule before issue 14 (no floor
+on a tile's observed-fraction factor). Torch runs
 with ``--threads`` threads (default 2). A full run takes about 5 minutes on 2 quiet cores
 (20 on a machine shared with other jobs); ``--crop 1024`` is quicker.
 """
@@ -212,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                    "('auto': what fill() uses there; empty: skip them)")
     p.add_argument("--series-only", action="store_true", help="only the daily series' rows, put into the seams.json already in --out "
                    "(its scenes' rows kept as they were measured)")
+    p.add_argument("--plain-blend", action="store_true", help="also score the tiles' plain weighted blend (fill(stitch=False)), "
+                   "the ablation of the stitching")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
         "--fraction-floor",
@@ -226,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     variants = [{}] if not args.overlap else [{"overlap": o} for o in args.overlap]
+    if args.plain_blend:
+        variants += [{**kw, "stitch": False} for kw in variants]
     record: dict[str, Any] = {
         "command": harness.command_line(
             "seams.py", argv if argv is not None else sys.argv[1:]

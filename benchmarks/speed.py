@@ -11,7 +11,8 @@ something even where the absolute times do not (a shared 2-core machine is noisy
    through ``da.inpaint.fill`` on numpy input and on dask input (512 x 512 chunks, threaded
    scheduler). Rates are *output* tiles/s (field area / 4096 per second: the overlap of
    the tiles is part of the cost) and megapixels/s; each method's time per pixel is given
-   as a ratio to the default model's.
+   as a ratio to the default model's. Each sstfill model also runs with its tiles' plain
+   weighted blend (``fill(stitch=False)``, "plain blend"): what the stitching costs.
    **1b.** The numpy-input fill again, with torch's default thread count and with 1 thread,
    while one busy process per core competes for the CPU (a shared machine).
 2. **Whole file, fill vs I/O**: a chunked zarr store (4, 1024, 1024) with clouds;

@@ -48,10 +48,10 @@ def section_throughput(cfg: dict, args, models: dict[str, Any], log) -> dict[str
     rows: list[dict[str, Any]] = []
     load_before = load_average()
 
-    def sstfill_job(label: str, kind: str, key: str) -> Callable[[], Any]:
+    def sstfill_job(label: str, kind: str, key: str, **options: Any) -> Callable[[], Any]:
         counter = CountingModel(models[label], key)
         if kind == "numpy":
-            return lambda: gappy.inpaint.fill(model=counter, land=land)
+            return lambda: gappy.inpaint.fill(model=counter, land=land, **options)
 
         def run() -> None:
             t0 = time.perf_counter()
@@ -80,6 +80,8 @@ def section_throughput(cfg: dict, args, models: dict[str, Any], log) -> dict[str
             jobs[f"sstfill {label}"] = (sstfill_job(label, kind, key), threads0 if kind == "numpy" else None, key)
             if kind == "numpy" and threads0 > 1:
                 jobs[f"sstfill {label}, 1 torch thread"] = (sstfill_job(label, kind, key + ":1"), 1, key + ":1")
+            if kind == "numpy":  # the ablation of the stitching: the tiles' plain weighted blend
+                jobs[f"sstfill {label}, plain blend"] = (sstfill_job(label, kind, key + ":plain", stitch=False), threads0, key + ":plain")
         if kind == "numpy":
             jobs.update({k: (v, threads0, None) for k, v in peers.items()})
             # warm-up (weights, torch kernels): a small window, untimed

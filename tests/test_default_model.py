@@ -48,7 +48,10 @@ SAMPLES = ("sample_mur_socal.nc", "sample_slstr_ne_atl_south.nc", "sample_slstr_
 LIMITS = {
     # (model, sample): (RMSE bound in K, largest RMSE / RMSE of laplace)
     (None, "sample_mur_socal.nc"): (0.14, 0.75),
-    (None, "sample_slstr_ne_atl_south.nc"): (0.145, 0.99),
+    # no worse than laplace: on this sample the network adds nothing over its stitched first guess
+    # (2026-12-07: 0.983 and 0.981 of laplace; before the stitching 0.990 and 1.004), so the
+    # other samples and the pooled ratio are what tell a working network from a broken one here
+    (None, "sample_slstr_ne_atl_south.nc"): (0.145, 1.0),
     (None, "sample_slstr_nw_med.nc"): (0.19, 0.96),
     ("fast", "sample_mur_socal.nc"): (0.19, 0.95),
     ("fast", "sample_slstr_ne_atl_south.nc"): (0.15, 1.08),  # no worse than 8 % above laplace

@@ -161,7 +161,7 @@ def test_dask_error_is_lazy_and_equals_numpy_bit_for_bit(series, eager, chunks):
 
 def test_error_array_of_small_blocks_sees_a_full_halo():
     """Two holes across a chunk border: each side's features need the other side's pixels."""
-    from sstfill.xr.dispatch import error_array
+    from sstfill.xr.uncertainty import error_array
 
     truth = synthetic_sst(160, 160, seed=4, land=False).values
     gappy = truth.copy()
@@ -179,7 +179,7 @@ def test_error_wraps_around_a_global_grid(chunks):
     They stopped at the array's edge: the pixels of a gap next to the seam were taken for far
     from the data (sigma 0.31 against 0.12 one gap-width east, on a 4-degree global field).
     """
-    from sstfill.xr.dispatch import error_array
+    from sstfill.xr.uncertainty import error_array
 
     truth = synthetic_sst(48, 360, seed=4, land=False).values  # taken as a global 1-degree grid
     gappy = truth.copy()
@@ -373,7 +373,7 @@ def test_error_model_round_trips_through_a_dict():
 def test_steps_filled_with_neighbouring_steps_get_the_series_scale(series):
     """The fill's time context decides: steps with a neighbour get sigma x series_scale, the others the plain sigma."""
     from sstfill.kernels.windows import TimeContext
-    from sstfill.xr.dispatch import error_array
+    from sstfill.xr.uncertainty import error_array
 
     gappy = series.isel(time=slice(0, 3)).values
     filled = series.isel(time=slice(0, 3)).inpaint.fill(model="laplace").values

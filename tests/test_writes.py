@@ -20,7 +20,7 @@ import xarray as xr
 
 import sstfill
 import sstfill.cli.fill
-import sstfill.xr.dispatch
+import sstfill.kernels.blocks
 from sstfill import atomic, cli
 from sstfill.errors import OutputError
 from sstfill.xr import io as sio
@@ -89,7 +89,8 @@ class _TooWarm:
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])
 def test_values_outside_the_packing_are_written_unpacked_and_said(tmp_path, packed_file, suffix, lazy):
     ds = xr.open_dataset(packed_file, chunks={} if lazy else None)
-    filled = ds.inpaint.fill("analysed_sst", model=_TooWarm(), persistence=False)  # the model's 400 K, not blended with the other day
+    # the model's 400 K, not blended with the other day, nor stitched (which would keep only its differences)
+    filled = ds.inpaint.fill("analysed_sst", model=_TooWarm(), persistence=False, stitch=False)
     target = sio.write_atomic(filled, tmp_path / f"out{suffix}")
     assert sorted(os.listdir(tmp_path)) == [target.name]
     with _open(target, mask_and_scale=False) as raw:
@@ -280,15 +281,15 @@ def test_overwrite_leaves_no_set_aside_output(tmp_path, suffix, publish_mode):
 
 # -- write failures -----------------------------------------------------------------------
 def _fill_counter(monkeypatch) -> list:
-    """Count the fill kernel's calls (it must not run when the output cannot be written)."""
+    """Count the tiles' kernel's calls (it must not run when the output cannot be written)."""
     calls: list = []
-    real = sstfill.xr.dispatch.fill_block
+    real = sstfill.kernels.blocks.tile_block
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sstfill.xr.dispatch, "fill_block", counting)
+    monkeypatch.setattr(sstfill.kernels.blocks, "tile_block", counting)
     return calls
 
 
@@ -459,7 +460,7 @@ def test_zarr_writes_warn_nothing(tmp_path, packed_file, capsys):
 
 def test_progress_counts_the_fill_tasks(tmp_path, monkeypatch):
     """While the first fill task runs, the bar says 0 % (dask's own said ~40 %: reads were done)."""
-    real = sstfill.xr.dispatch.fill_block
+    real = sstfill.kernels.blocks.tile_block  # the tiles of each block, in every path
     started, finished = [], []
 
     def slow(*args, **kwargs):
@@ -470,7 +471,7 @@ def test_progress_counts_the_fill_tasks(tmp_path, monkeypatch):
         finished.append(time.monotonic())
         return out
 
-    monkeypatch.setattr(sstfill.xr.dispatch, "fill_block", slow)
+    monkeypatch.setattr(sstfill.kernels.blocks, "tile_block", slow)
     drawn: list[tuple[float, int]] = []
 
     class Recorder(io.StringIO):

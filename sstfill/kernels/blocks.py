@@ -11,11 +11,12 @@ The model interface is small: an object with ``tile_size`` (int, or None for any
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, NamedTuple, Protocol
 
 import numpy as np
 
 from sstfill.kernels.reach import beyond_reach
+from sstfill.kernels.stitching import blend_tile_differences, seam_source
 from sstfill.kernels.trend import TREND_BLOCK
 from sstfill.kernels.tiling import MIN_COVERAGE, TilePlan, blend_tiles, smooth_tiles, window_coverage
 from sstfill.kernels.windows import TileSource, window_sums
@@ -25,8 +26,11 @@ __all__ = [
     "TileRunner",
     "RegionSolver",
     "GapFiller",
+    "SeamSolver",
     "run_in_batches",
     "fill_block",
+    "tile_block",
+    "Seams",
     "fill_beyond_tiles",
     "fill_regions",
     "FALLBACK_MARGIN",
@@ -60,6 +64,9 @@ TileRunner = Callable[[TileModel, Any, Any, np.ndarray, int, np.ndarray, Any], N
 RegionSolver = Callable[[np.ndarray, np.ndarray], np.ndarray]
 #: ``fill_gaps(images, todo) -> images`` on ``(..., ny, nx)``: fills the ``todo`` pixels.
 GapFiller = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: ``stitch(images, source) -> images`` on ``(..., ny, nx)``: adds the stitching correction
+#: with that ``source`` (NaN off the pixels to correct; :mod:`sstfill.kernels.stitching`).
+SeamSolver = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def run_in_batches(model: TileModel, values: Any, observed: Any, rows: np.ndarray, batch_size: int, out: np.ndarray, neighbours: Any = None) -> None:
@@ -83,6 +90,7 @@ def fill_block(
     min_observed: float = 0.0,
     run_tiles: TileRunner = run_in_batches,
     fallback: GapFiller | None = None,
+    stitch: SeamSolver | None = None,
     neighbours: np.ndarray | None = None,
     targets: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -117,6 +125,9 @@ def fill_block(
     fallback : GapFiller, optional
         Fills the gaps that no tile could fill (no observation within a tile's reach), via
         :func:`fill_beyond_tiles`; without it they stay NaN (flagged ``not_filled``).
+    stitch : SeamSolver, optional
+        With ``plan.stitch``, solves the stitching correction of the tiles' blend on the
+        block (:mod:`sstfill.kernels.stitching`); without it the blend stays as it is.
     neighbours : int array (n_images, S), optional
         For each image of the block (its leading axes flattened), the images holding its
         neighbouring steps, one per time offset of the model (-1: no such step).
@@ -139,6 +150,67 @@ def fill_block(
     >>> bool((out == 1).all())
     True
     """
+    out, seams = tile_block(
+        block, land, model=model, plan=plan, start=start, core=core, batch_size=batch_size,
+        min_observed=min_observed, run_tiles=run_tiles, neighbours=neighbours, targets=targets,
+    )
+    if fallback:  # only where the block's core has gaps the tiles left
+        ny, nx = block.shape[-2:]
+        core = core or (slice(0, ny), slice(0, nx))
+        core_todo = np.isnan(out[..., core[0], core[1]])
+        if land is not None:
+            core_todo &= ~np.broadcast_to(land, block.shape)[..., core[0], core[1]]
+        if targets is not None:
+            core_todo &= np.broadcast_to(np.asarray(targets, dtype=bool).reshape(block.shape[:-2] + (1, 1)), core_todo.shape)
+        fallback = fallback if core_todo.any() else None
+    land_or_context = land if targets is None else _land_and_context(land, np.asarray(targets, dtype=bool), block.shape)
+    return fill_beyond_tiles(out, land_or_context, fill_gaps=fallback, seams=seams, stitch=stitch)
+
+
+class Seams(NamedTuple):
+    """What stitching a blend needs (:mod:`sstfill.kernels.stitching`), arrays like the blend.
+
+    ``along_x``, ``along_y``: the blend of the tiles' differences to the next pixel
+    (:func:`~sstfill.kernels.stitching.blend_tile_differences`); ``stitched``: the pixels the
+    tiles filled, which stitching corrects. Each pixel's values come from the tiles that
+    hold it, so a chunked fill gets them as an unchunked one.
+    """
+
+    along_x: np.ndarray
+    along_y: np.ndarray
+    stitched: np.ndarray
+
+    def source(self, blend: np.ndarray) -> np.ndarray:
+        """The stitching correction's source for ``blend`` (:func:`~sstfill.kernels.stitching.seam_source`)."""
+        return seam_source(blend, self.along_x, self.along_y, self.stitched)
+
+
+def tile_block(
+    block: np.ndarray,
+    land: np.ndarray | None,
+    *,
+    model: TileModel,
+    plan: TilePlan,
+    start: tuple[int, int] = (0, 0),
+    core: tuple[slice, slice] | None = None,
+    batch_size: int | None = None,
+    min_observed: float = 0.0,
+    run_tiles: TileRunner = run_in_batches,
+    neighbours: np.ndarray | None = None,
+    targets: np.ndarray | None = None,
+) -> tuple[np.ndarray, Seams | None]:
+    """The first step of :func:`fill_block` (same arguments): the tiles' blend, and what stitching it needs.
+
+    Returns
+    -------
+    blend : array like ``block``
+        Observed pixels bit for bit, land NaN, gaps filled where the tiles' blend reaches,
+        NaN elsewhere (for the fallback).
+    seams : Seams or None
+        With ``plan.stitch``, what stitching the blend needs: the blend of the tiles'
+        differences and the pixels to stitch (those the tiles filled); None without
+        ``plan.stitch`` or when the block's core has no gap.
+    """
     ny, nx = block.shape[-2:]
     core = core or (slice(0, ny), slice(0, nx))
     cy0, cy1, _ = core[0].indices(ny)
@@ -148,10 +220,12 @@ def fill_block(
     gaps = ~observed if land is None else ~observed & ~np.broadcast_to(land, block.shape)
     images_gaps = gaps.reshape((-1, ny, nx))
     wanted = np.ones(len(images_gaps), dtype=bool) if targets is None else np.asarray(targets, dtype=bool)
-    if not (images_gaps[wanted][:, cy0:cy1, cx0:cx1]).any():
+    # with stitching, a gap next to the core counts too: its core pixel's differences to it are this block's
+    near = int(plan.stitch)
+    if not (images_gaps[wanted][:, max(cy0 - near, 0) : cy1 + near, max(cx0 - near, 0) : cx1 + near]).any():
         if land is not None:
             out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
-        return out
+        return out, None
     tile, margin = plan.tile, plan.margin
     oy = plan.origins(start[0] + cy0, start[0] + cy1) - start[0]
     ox = plan.origins(start[1] + cx0, start[1] + cx1) - start[1]
@@ -191,16 +265,11 @@ def fill_block(
         out = np.where(keep, block, out)
     if land is not None:
         out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
-    if fallback:
-        core_todo = np.isnan(out[..., cy0:cy1, cx0:cx1])
-        if land is not None:
-            core_todo &= ~np.broadcast_to(land, block.shape)[..., cy0:cy1, cx0:cx1]
-        if targets is not None:
-            core_todo &= np.broadcast_to(wanted.reshape(block.shape[:-2] + (1, 1)), core_todo.shape)
-        if core_todo.any():
-            land_or_context = land if targets is None else _land_and_context(land, wanted, block.shape)
-            out = fill_beyond_tiles(out, land_or_context, fill_gaps=fallback)
-    return out
+    if not plan.stitch:
+        return out, None
+    stitched = gaps & np.isfinite(out) & np.broadcast_to(wanted.reshape(block.shape[:-2] + (1, 1)), block.shape)
+    along_x, along_y = blend_tile_differences(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
+    return out, Seams(along_x.reshape(block.shape), along_y.reshape(block.shape), stitched)
 
 
 def _left_to_fallback(without_prediction: np.ndarray, plan: TilePlan, oy: np.ndarray, ox: np.ndarray, observed: np.ndarray, gaps: np.ndarray, reach: float | None) -> np.ndarray:
@@ -239,13 +308,23 @@ class _NeighbourTiles:
         return self.source.neighbours(rows, self.images[image])
 
 
-def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, fill_gaps: GapFiller, periodic_x: bool = False) -> np.ndarray:
+def fill_beyond_tiles(
+    filled: np.ndarray,
+    land: np.ndarray | None,
+    *,
+    fill_gaps: GapFiller | None,
+    periodic_x: bool = False,
+    seams: Seams | None = None,
+    stitch: SeamSolver | None = None,
+) -> np.ndarray:
     """Fill the gaps (NaN, not land) that no tile could reach with ``fill_gaps``, image by image.
 
-    The second step of a fill, after the tiles. Run on whole images, its result does not
+    The second step of a fill, after the tiles; with ``seams`` (:func:`tile_block`'s) and
+    ``stitch``, the tiles' blend is first stitched. Run on whole images, its result does not
     depend on how the field was chunked. With ``periodic_x`` each image is rolled so that
-    its x seam falls where gaps are fewest (none, unless a cloud goes all the way round),
-    filled, and rolled back, so gaps at or across the seam are filled as one.
+    its x seam falls where gaps and stitched pixels are fewest (none, unless a cloud goes
+    all the way round), filled, and rolled back, so gaps at or across the seam are filled
+    as one.
 
     Examples
     --------
@@ -257,18 +336,33 @@ def fill_beyond_tiles(filled: np.ndarray, land: np.ndarray | None, *, fill_gaps:
     """
     land_b = None if land is None else np.broadcast_to(np.asarray(land, dtype=bool), filled.shape)
     todo = np.isnan(filled) if land_b is None else np.isnan(filled) & ~land_b
-    if not todo.any():
+    if fill_gaps is None:
+        todo = np.zeros(filled.shape, dtype=bool)
+    if stitch is None or seams is None or not seams.stitched.any():
+        seams = None
+    if not todo.any() and seams is None:
         return filled
+
+    def finish(images: np.ndarray, gaps: np.ndarray, image_seams: Seams | None) -> np.ndarray:
+        if image_seams is not None:  # image by image: the source's working memory follows one image
+            flat = images.reshape((-1,) + images.shape[-2:])
+            parts = [a.reshape(flat.shape) for a in image_seams]
+            images = np.stack([stitch(image, Seams(*(a[i] for a in parts)).source(image)) for i, image in enumerate(flat)]).reshape(images.shape)
+        return fill_gaps(images, gaps) if gaps.any() else images
+
     if not periodic_x:
-        return fill_gaps(filled, todo)
+        return finish(filled, todo, seams)
     images = filled.reshape((-1,) + filled.shape[-2:])
     todo_images = todo.reshape(images.shape)
+    per_image = [None] * len(images) if seams is None else [Seams(*parts) for parts in zip(*(a.reshape(images.shape) for a in seams))]
     out = images.copy()
-    for i, (image, gaps) in enumerate(zip(images, todo_images)):
-        if not gaps.any():
+    for i, (image, gaps, image_seams) in enumerate(zip(images, todo_images, per_image)):
+        busy = gaps if image_seams is None else gaps | image_seams.stitched
+        if not busy.any():
             continue
-        shift = _seam(gaps.sum(axis=0))
-        rolled = fill_gaps(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1))
+        shift = _seam(busy.sum(axis=0))
+        rolled_seams = None if image_seams is None else Seams(*(np.roll(a, -shift, axis=-1) for a in image_seams))
+        rolled = finish(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1), rolled_seams)
         out[i] = np.roll(rolled, shift, axis=-1)
     return out.reshape(filled.shape)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-__all__ = ["FRACTION_FLOOR", "MIN_COVERAGE", "TilePlan", "blend_tiles", "cut_tiles", "smooth_tiles", "window_coverage"]
+__all__ = ["FRACTION_FLOOR", "MIN_COVERAGE", "TilePlan", "blend_tiles", "cut_tiles", "smooth_tiles", "tile_padding", "window_coverage"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class TilePlan:
         Pixels shared by neighbouring tiles; the blending ramp is this wide.
     margin : int
         Context the model sees beyond each tile on every side (its ``context_margin``).
+    stitch : bool
+        Blend in the gradient domain: the tiles' disagreement across their overlaps is
+        spread over the whole gap instead of stepping on the lattice
+        (:mod:`sstfill.kernels.stitching`); False: the plain weighted blend.
 
     Examples
     --------
@@ -44,6 +48,7 @@ class TilePlan:
     tile: int = 64
     overlap: int = 16
     margin: int = 0
+    stitch: bool = True
 
     def __post_init__(self) -> None:
         if self.tile < 4:
@@ -101,7 +106,8 @@ class TilePlan:
 FRACTION_FLOOR = 0.05
 
 
-def _padding(origins: np.ndarray, size: int, tile: int) -> tuple[int, int]:
+def tile_padding(origins: np.ndarray, size: int, tile: int) -> tuple[int, int]:
+    """Pixels before and after an axis of ``size`` that tiles at ``origins`` reach beyond it."""
     before = max(0, -int(origins.min()))
     after = max(0, int(origins.max()) + tile - size)
     return before, after
@@ -118,7 +124,7 @@ def cut_tiles(block: np.ndarray, oy: np.ndarray, ox: np.ndarray, tile: int, fill
     >>> cut_tiles(np.arange(12.0).reshape(3, 4), np.array([0]), np.array([-1, 2]), 2).shape
     (1, 2, 2, 2)
     """
-    (pb_y, pa_y), (pb_x, pa_x) = _padding(oy, block.shape[-2], tile), _padding(ox, block.shape[-1], tile)
+    (pb_y, pa_y), (pb_x, pa_x) = tile_padding(oy, block.shape[-2], tile), tile_padding(ox, block.shape[-1], tile)
     pad = [(0, 0)] * (block.ndim - 2) + [(pb_y, pa_y), (pb_x, pa_x)]
     padded = np.pad(block, pad, constant_values=fill_value) if any(p != (0, 0) for p in pad) else block
     views = sliding_window_view(padded, (tile, tile), axis=(-2, -1))
@@ -151,7 +157,7 @@ def blend_tiles(
         The blend, NaN where the total weight is zero.
     """
     tile = tiles.shape[-1]
-    (pb_y, pa_y), (pb_x, pa_x) = _padding(oy, shape[0], tile), _padding(ox, shape[1], tile)
+    (pb_y, pa_y), (pb_x, pa_x) = tile_padding(oy, shape[0], tile), tile_padding(ox, shape[1], tile)
     lead = tiles.shape[:-4]
     acc = np.zeros(lead + (shape[0] + pb_y + pa_y, shape[1] + pb_x + pa_x), dtype="float64")
     wsum = np.zeros_like(acc)
@@ -214,7 +220,7 @@ def window_coverage(used: np.ndarray, window: np.ndarray, oy: np.ndarray, ox: np
     True
     """
     tile = window.shape[-1]
-    (pb_y, pa_y), (pb_x, pa_x) = _padding(oy, shape[0], tile), _padding(ox, shape[1], tile)
+    (pb_y, pa_y), (pb_x, pa_x) = tile_padding(oy, shape[0], tile), tile_padding(ox, shape[1], tile)
     lead = used.shape[:-2]
     cover = np.zeros(lead + (shape[0] + pb_y + pa_y, shape[1] + pb_x + pa_x))
     for i, y0 in enumerate(oy + pb_y):

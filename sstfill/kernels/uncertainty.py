@@ -113,7 +113,7 @@ class ErrorModel:
         A further factor for images filled with their neighbouring steps (a model with time
         offsets, on a series), whose errors are smaller than those of images filled alone
         with the same features; 1 for models that see one image. Applied by the fill
-        (:func:`sstfill.xr.dispatch.error_array`), not by :meth:`sigma`.
+        (:func:`sstfill.xr.uncertainty.error_array`), not by :meth:`sigma`.
     guess_ratio, guess_cap : float
         The error of the neighbouring days' guess: ``guess_ratio`` times the fill's, at most
         ``guess_cap`` times the spread of the day-to-day change (0: no cap), blended as the

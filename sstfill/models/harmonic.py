@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
 
-__all__ = ["harmonic_fill", "LaplaceFiller"]
+__all__ = ["harmonic_fill", "poisson_correction", "LaplaceFiller"]
 
 
 #: Pixels per piece when a CPU relaxes a big batch: pieces of this size stay in cache
@@ -137,8 +137,11 @@ def _vcycle(rhs: torch.Tensor, level: _Level) -> torch.Tensor:
     return _smooth(correction, rhs, level, VCYCLE_SWEEPS)
 
 
-def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, max_cycles: int) -> torch.Tensor:
+def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, max_cycles: int, rhs: torch.Tensor | None = None) -> torch.Tensor:
     """V-cycles on ``field`` (N, 1, H, W) until each image's estimated error is below its ``tolerance`` (N,).
+
+    Solves ``mean_of_neighbours(field) - field = rhs`` on the ``gap`` pixels (``rhs`` None:
+    0, Laplace's equation), the other pixels held as they are.
 
     Each cycle's correction ``e`` is the V-cycle's estimate of the error; it is applied as
     ``alpha * e`` with the ``alpha`` that minimises the residual (a minimal-residual step),
@@ -154,7 +157,10 @@ def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, m
         if rows is None or len(now) != len(rows):
             rows, level = now, _Level(gap[now], field.dtype)
         part = field[rows]
-        residual = (_neighbour_mean(part) - part).mul_(level.gap_f)
+        residual = _neighbour_mean(part) - part
+        if rhs is not None:
+            residual -= rhs[rows]
+        residual.mul_(level.gap_f)
         update = _vcycle(-residual, level)
         applied = (_neighbour_mean(update) - update).mul_(level.gap_f)  # A e: the residual's change per unit step
         alpha = -(residual * applied).sum(dim=(1, 2, 3), keepdim=True, dtype=torch.float64)
@@ -238,6 +244,36 @@ def harmonic_fill(
         for i in range(0, len(values), piece):  # pieces that stay in a CPU's cache
             field[i : i + piece] = _converge(field[i : i + piece], gap[i : i + piece], limit[i : i + piece], max_cycles)
     return torch.where(observed, values, field.squeeze(1))
+
+
+def poisson_correction(source: torch.Tensor, domain: torch.Tensor, tolerance: float = 1e-3, max_cycles: int = 50) -> torch.Tensor:
+    """The ``c`` with ``sum_q (c_q - c_p) = source_p`` over each ``domain`` pixel's 4 neighbours, 0 elsewhere.
+
+    Poisson's equation with ``c = 0`` at the pixels outside ``domain`` and Neumann at the
+    image edge: the stitching correction of :mod:`sstfill.kernels.stitching`. Multigrid
+    V-cycles from 0 until no pixel of an image moves by more than ``tolerance`` times the
+    largest value of its first cycle.
+
+    Parameters
+    ----------
+    source : tensor (N, H, W)
+        The source on ``domain`` (anything elsewhere, NaN included).
+    domain : bool tensor (N, H, W)
+        Pixels to solve for.
+
+    Examples
+    --------
+    >>> source = torch.tensor([[[0.0, 0.0, -1.0, 1.0, 0.0, 0.0]]])
+    >>> domain = torch.tensor([[[False, True, True, True, True, False]]])
+    >>> [round(v, 3) for v in poisson_correction(source, domain)[0, 0].tolist()]
+    [0.0, 0.2, 0.4, -0.4, -0.2, 0.0]
+    """
+    zero = torch.zeros((), dtype=source.dtype, device=source.device)
+    rhs = torch.where(domain, source, zero).mul(0.25).unsqueeze(1)
+    gap = domain.unsqueeze(1)
+    field = _vcycle(rhs, _Level(gap, source.dtype))
+    limit = tolerance * field.abs().amax(dim=(1, 2, 3))
+    return _converge(field, gap, limit, max_cycles, rhs).squeeze(1)
 
 
 class LaplaceFiller:

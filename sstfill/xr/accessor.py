@@ -118,6 +118,7 @@ class DataArrayInpaint(_Base):
         land: Any = "auto",
         tile: int | None = None,
         overlap: int = 16,
+        stitch: bool = True,
         batch_size: int | None = None,
         min_observed: float = 0.0,
         fallback: bool = True,
@@ -144,6 +145,11 @@ class DataArrayInpaint(_Base):
             Tile size (default: the model's).
         overlap : int
             Pixels shared by neighbouring tiles, blended with a tapered window (see the tiling guide).
+        stitch : bool
+            Stitch the tiles in the gradient domain (the default): where neighbouring tiles
+            disagree, the difference is spread over the whole gap instead of stepping on the
+            tile lattice (:mod:`sstfill.kernels.stitching`); False: their plain weighted
+            blend. Images over 4096 x 4096 pixels get the plain blend.
         batch_size : int, optional
             Tiles per model call; default: the model's ``preferred_batch`` (on a CPU 256, or
             fewer for wide context windows: 64 for the ``context`` model; 8192 on a GPU,
@@ -198,7 +204,7 @@ class DataArrayInpaint(_Base):
             ``error=False``, a ``<name>_error`` coordinate. Non-finite input values (+-inf)
             are treated as missing: they are filled and flagged 1, never returned as observed.
         """
-        options = dict(tile=tile, overlap=overlap, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error, climatology=climatology,
+        options = dict(tile=tile, overlap=overlap, stitch=stitch, batch_size=batch_size, min_observed=min_observed, fallback=fallback, error=error, climatology=climatology,
                        persistence=persistence)
         return fill_field(self._obj, model, land=land, device=device, precision=precision, max_distance=max_distance, **options)
 

@@ -19,7 +19,8 @@ from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
 from sstfill.models.store import resolve_model
 from sstfill.xr import cf
 from sstfill.xr.climatology import monthly_climatology
-from sstfill.xr.dispatch import error_array, fill_array, harmonic_fallback
+from sstfill.xr.dispatch import fill_array, harmonic_fallback
+from sstfill.xr.uncertainty import error_array
 from sstfill.xr.fields import check_field, without_earlier_fill
 from sstfill.xr.grid import canonical_orientation, find_grid
 from sstfill.xr.land import find_land
@@ -38,6 +39,7 @@ def fill_field(
     land: Any = "auto",
     tile: int | None = None,
     overlap: int = 16,
+    stitch: bool = True,
     batch_size: int | None = None,
     min_observed: float = 0.0,
     fallback: bool = True,
@@ -81,7 +83,7 @@ def fill_field(
             f"Variable {name!r}: tile={tile} but the model was trained on {model_tile}x{model_tile} "
             f"tiles. Drop the tile argument or pass tile={model_tile}."
         )
-    plan = TilePlan(tile or model_tile or 64, overlap, margin=getattr(model, "context_margin", 0))
+    plan = TilePlan(tile or model_tile or 64, overlap, margin=getattr(model, "context_margin", 0), stitch=stitch)
     land_da = find_land(da, grid, land, dataset)
     land_data = None
     if land_da is not None:

@@ -24,7 +24,7 @@ from sstfill.kernels.persistence import (BLEND_SCALE_KM, FAR_OFFSETS_DAYS, GUESS
                                          layered_guess, neighbour_prior, step_weights)
 from sstfill.kernels.reach import distance_float32
 from sstfill.kernels.windows import neighbour_steps
-from sstfill.xr.dispatch import whole_image_chunks
+from sstfill.xr.chunking import whole_image_chunks
 from sstfill.xr.grid import SpatialGrid
 from sstfill.xr.reach import pixel_spacing_km
 from sstfill.xr.series import find_time_dim, step_days
