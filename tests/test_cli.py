@@ -124,6 +124,17 @@ def test_fill_blends_the_neighbouring_days_unless_no_persistence(tmp_path, gappy
         assert not np.array_equal(api[True], api[False])
 
 
+def test_fill_stitches_the_tiles_unless_no_stitch(tmp_path, gappy_file):
+    runs = {flag: run_cli("fill", gappy_file, f"out{i}.nc", "--model", "laplace", "--no-progress", "--no-persistence", *flag, cwd=tmp_path)
+            for i, flag in enumerate([(), ("--no-stitch",)])}
+    assert all(r.returncode == 0 for r in runs.values()), [r.stderr for r in runs.values()]
+    with xr.open_dataset(gappy_file) as src, _open(tmp_path / "out0.nc") as stitched, _open(tmp_path / "out1.nc") as plain:
+        api = {s: src["sst"].inpaint.fill("laplace", persistence=False, stitch=s, error=False).values for s in (True, False)}
+        np.testing.assert_array_equal(stitched["sst"].values, api[True])
+        np.testing.assert_array_equal(plain["sst"].values, api[False])
+        assert not np.array_equal(api[True], api[False])
+
+
 def test_fill_writes_error_unless_no_error(tmp_path, gappy_file):
     res = run_cli("fill", gappy_file, "with.nc", "--model", "laplace", "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr

@@ -232,7 +232,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
     try:
         t0 = time.perf_counter()
         out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False),
-                              climatology=climatology, persistence=not getattr(args, "no_persistence", False))
+                              climatology=climatology, persistence=not getattr(args, "no_persistence", False),
+                              stitch=not getattr(args, "no_stitch", False))
         n_chunks = getattr(field.data, "npartitions", 1)
         sizes = " x ".join(f"{d} {n}" for d, n in field.sizes.items())
         what = getattr(model, "description", model)

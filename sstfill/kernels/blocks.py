@@ -11,7 +11,7 @@ The model interface is small: an object with ``tile_size`` (int, or None for any
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -30,7 +30,6 @@ __all__ = [
     "run_in_batches",
     "fill_block",
     "tile_block",
-    "Seams",
     "fill_beyond_tiles",
     "fill_regions",
     "FALLBACK_MARGIN",
@@ -150,7 +149,7 @@ def fill_block(
     >>> bool((out == 1).all())
     True
     """
-    out, seams = tile_block(
+    out, source = tile_block(
         block, land, model=model, plan=plan, start=start, core=core, batch_size=batch_size,
         min_observed=min_observed, run_tiles=run_tiles, neighbours=neighbours, targets=targets,
     )
@@ -164,25 +163,7 @@ def fill_block(
             core_todo &= np.broadcast_to(np.asarray(targets, dtype=bool).reshape(block.shape[:-2] + (1, 1)), core_todo.shape)
         fallback = fallback if core_todo.any() else None
     land_or_context = land if targets is None else _land_and_context(land, np.asarray(targets, dtype=bool), block.shape)
-    return fill_beyond_tiles(out, land_or_context, fill_gaps=fallback, seams=seams, stitch=stitch)
-
-
-class Seams(NamedTuple):
-    """What stitching a blend needs (:mod:`sstfill.kernels.stitching`), arrays like the blend.
-
-    ``along_x``, ``along_y``: the blend of the tiles' differences to the next pixel
-    (:func:`~sstfill.kernels.stitching.blend_tile_differences`); ``stitched``: the pixels the
-    tiles filled, which stitching corrects. Each pixel's values come from the tiles that
-    hold it, so a chunked fill gets them as an unchunked one.
-    """
-
-    along_x: np.ndarray
-    along_y: np.ndarray
-    stitched: np.ndarray
-
-    def source(self, blend: np.ndarray) -> np.ndarray:
-        """The stitching correction's source for ``blend`` (:func:`~sstfill.kernels.stitching.seam_source`)."""
-        return seam_source(blend, self.along_x, self.along_y, self.stitched)
+    return fill_beyond_tiles(out, land_or_context, fill_gaps=fallback, source=source, stitch=stitch)
 
 
 def tile_block(
@@ -198,18 +179,20 @@ def tile_block(
     run_tiles: TileRunner = run_in_batches,
     neighbours: np.ndarray | None = None,
     targets: np.ndarray | None = None,
-) -> tuple[np.ndarray, Seams | None]:
-    """The first step of :func:`fill_block` (same arguments): the tiles' blend, and what stitching it needs.
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The first step of :func:`fill_block` (same arguments): the tiles' blend, and its stitching source.
 
     Returns
     -------
     blend : array like ``block``
         Observed pixels bit for bit, land NaN, gaps filled where the tiles' blend reaches,
         NaN elsewhere (for the fallback).
-    seams : Seams or None
-        With ``plan.stitch``, what stitching the blend needs: the blend of the tiles'
-        differences and the pixels to stitch (those the tiles filled); None without
-        ``plan.stitch`` or when the block's core has no gap.
+    source : float32 array like ``block``, or None
+        With ``plan.stitch``, the stitching correction's source on the pixels the tiles
+        filled (:func:`~sstfill.kernels.stitching.seam_source`), NaN elsewhere; right on the
+        block's core (the tiles touching the core and the ring of pixels around it run, so the
+        blend is complete one pixel beyond the core). None without ``plan.stitch`` or when the
+        core has no gap.
     """
     ny, nx = block.shape[-2:]
     core = core or (slice(0, ny), slice(0, nx))
@@ -220,15 +203,14 @@ def tile_block(
     gaps = ~observed if land is None else ~observed & ~np.broadcast_to(land, block.shape)
     images_gaps = gaps.reshape((-1, ny, nx))
     wanted = np.ones(len(images_gaps), dtype=bool) if targets is None else np.asarray(targets, dtype=bool)
-    # with stitching, a gap next to the core counts too: its core pixel's differences to it are this block's
-    near = int(plan.stitch)
-    if not (images_gaps[wanted][:, max(cy0 - near, 0) : cy1 + near, max(cx0 - near, 0) : cx1 + near]).any():
+    if not (images_gaps[wanted][:, cy0:cy1, cx0:cx1]).any():
         if land is not None:
             out[np.broadcast_to(land, block.shape) & ~observed] = np.nan
         return out, None
     tile, margin = plan.tile, plan.margin
-    oy = plan.origins(start[0] + cy0, start[0] + cy1) - start[0]
-    ox = plan.origins(start[1] + cx0, start[1] + cx1) - start[1]
+    near = int(plan.stitch)  # with stitching, the tiles of the ring of pixels around the core too
+    oy = plan.origins(start[0] + cy0 - near, start[0] + cy1 + near) - start[0]
+    ox = plan.origins(start[1] + cx0 - near, start[1] + cx1 + near) - start[1]
     images = block.astype("float32", copy=False).reshape((-1, ny, nx))
     images_obs = observed.reshape(images.shape)
     source = TileSource(images, oy, ox, tile, margin)
@@ -269,7 +251,7 @@ def tile_block(
         return out, None
     stitched = gaps & np.isfinite(out) & np.broadcast_to(wanted.reshape(block.shape[:-2] + (1, 1)), block.shape)
     along_x, along_y = blend_tile_differences(pred.reshape(lead + (tile, tile)), weights.reshape(lead + (tile, tile)), oy, ox, (ny, nx), active=active)
-    return out, Seams(along_x.reshape(block.shape), along_y.reshape(block.shape), stitched)
+    return out, seam_source(out, along_x.reshape(block.shape), along_y.reshape(block.shape), stitched)
 
 
 def _left_to_fallback(without_prediction: np.ndarray, plan: TilePlan, oy: np.ndarray, ox: np.ndarray, observed: np.ndarray, gaps: np.ndarray, reach: float | None) -> np.ndarray:
@@ -314,12 +296,12 @@ def fill_beyond_tiles(
     *,
     fill_gaps: GapFiller | None,
     periodic_x: bool = False,
-    seams: Seams | None = None,
+    source: np.ndarray | None = None,
     stitch: SeamSolver | None = None,
 ) -> np.ndarray:
     """Fill the gaps (NaN, not land) that no tile could reach with ``fill_gaps``, image by image.
 
-    The second step of a fill, after the tiles; with ``seams`` (:func:`tile_block`'s) and
+    The second step of a fill, after the tiles; with a ``source`` (:func:`tile_block`'s) and
     ``stitch``, the tiles' blend is first stitched. Run on whole images, its result does not
     depend on how the field was chunked. With ``periodic_x`` each image is rolled so that
     its x seam falls where gaps and stitched pixels are fewest (none, unless a cloud goes
@@ -338,31 +320,30 @@ def fill_beyond_tiles(
     todo = np.isnan(filled) if land_b is None else np.isnan(filled) & ~land_b
     if fill_gaps is None:
         todo = np.zeros(filled.shape, dtype=bool)
-    if stitch is None or seams is None or not seams.stitched.any():
-        seams = None
-    if not todo.any() and seams is None:
+    stitched = None if stitch is None or source is None else np.isfinite(source)
+    if stitched is not None and not stitched.any():
+        stitched = None
+    if not todo.any() and stitched is None:
         return filled
 
-    def finish(images: np.ndarray, gaps: np.ndarray, image_seams: Seams | None) -> np.ndarray:
-        if image_seams is not None:  # image by image: the source's working memory follows one image
-            flat = images.reshape((-1,) + images.shape[-2:])
-            parts = [a.reshape(flat.shape) for a in image_seams]
-            images = np.stack([stitch(image, Seams(*(a[i] for a in parts)).source(image)) for i, image in enumerate(flat)]).reshape(images.shape)
+    def finish(images: np.ndarray, gaps: np.ndarray, image_source: np.ndarray | None) -> np.ndarray:
+        if image_source is not None:
+            images = stitch(images, image_source)
         return fill_gaps(images, gaps) if gaps.any() else images
 
     if not periodic_x:
-        return finish(filled, todo, seams)
+        return finish(filled, todo, None if stitched is None else source)
     images = filled.reshape((-1,) + filled.shape[-2:])
     todo_images = todo.reshape(images.shape)
-    per_image = [None] * len(images) if seams is None else [Seams(*parts) for parts in zip(*(a.reshape(images.shape) for a in seams))]
+    sources = [None] * len(images) if stitched is None else np.broadcast_to(source, filled.shape).reshape(images.shape)
+    busy = todo_images if stitched is None else todo_images | stitched.reshape(images.shape)
     out = images.copy()
-    for i, (image, gaps, image_seams) in enumerate(zip(images, todo_images, per_image)):
-        busy = gaps if image_seams is None else gaps | image_seams.stitched
-        if not busy.any():
+    for i, (image, gaps, image_source) in enumerate(zip(images, todo_images, sources)):
+        if not busy[i].any():
             continue
-        shift = _seam(busy.sum(axis=0))
-        rolled_seams = None if image_seams is None else Seams(*(np.roll(a, -shift, axis=-1) for a in image_seams))
-        rolled = finish(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1), rolled_seams)
+        shift = _seam(busy[i].sum(axis=0))
+        rolled_source = None if image_source is None else np.roll(image_source, -shift, axis=-1)
+        rolled = finish(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1), rolled_source)
         out[i] = np.roll(rolled, shift, axis=-1)
     return out.reshape(filled.shape)
 

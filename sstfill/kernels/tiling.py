@@ -2,8 +2,8 @@
 
 Tiles sit on one global lattice of origins ``k * stride`` (``stride = tile - overlap``),
 anchored at index 0 of the full array, whatever the chunking. A block of a dask array is
-handed over with a halo of ``tile - 1`` pixels, which holds every tile that touches the
-block's core, so a chunked fill gives the same answer as an unchunked one. Tiles that run
+handed over with a halo of ``tile - 1`` pixels (one more with stitching), which holds every
+tile that touches the block's core, so a chunked fill gives the same answer as an unchunked one. Tiles that run
 past the edge of the array are padded with missing values (the model sees them as gaps).
 Overlapping tiles are blended with a raised-cosine window that sums to one across the
 overlap and never reaches zero.
@@ -40,7 +40,7 @@ class TilePlan:
     --------
     >>> plan = TilePlan(tile=64, overlap=16)
     >>> plan.stride, plan.halo
-    (48, 63)
+    (48, 64)
     >>> plan.origins(0, 100).tolist()
     [-48, 0, 48, 96]
     """
@@ -64,8 +64,12 @@ class TilePlan:
 
     @property
     def halo(self) -> int:
-        """Context a block needs on each side so every tile touching its core fits, with its margin."""
-        return self.tile - 1 + self.margin
+        """Context a block needs on each side so every tile touching its core fits, with its margin.
+
+        With ``stitch`` one pixel more: the stitching needs the blend one pixel beyond the
+        core, so the tiles touching that ring run too.
+        """
+        return self.tile - 1 + self.margin + int(self.stitch)
 
     def origins(self, start: int, stop: int) -> np.ndarray:
         """Global origins of all lattice tiles that intersect pixels ``[start, stop)``."""

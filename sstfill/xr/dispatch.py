@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from sstfill.kernels import blocks
-from sstfill.kernels.blocks import Seams, TileModel, fill_beyond_tiles, fill_regions
+from sstfill.kernels.blocks import TileModel, fill_beyond_tiles, fill_regions
 from sstfill.kernels.trend import fill_about_trend
 from sstfill.kernels.tiling import TilePlan
 from sstfill.kernels.windows import TimeContext, time_blocks
@@ -235,8 +235,8 @@ def _fill_dask_block(
     """map_overlap kernel: locate the block in the full array, then :func:`fill_block`.
 
     ``deferred``: only the tiles (:func:`~sstfill.kernels.blocks.tile_block`); the blend and
-    what stitching it needs come back as one record array (:func:`_as_record`) for the
-    whole-image step.
+    its stitching source come back as one record array (:func:`_record`) for the whole-image
+    step.
     """
     if time is not None:  # the block's steps: a halo of context steps around its core
         it = block_info[0]["chunk-location"][time.axis]
@@ -256,26 +256,21 @@ def _fill_dask_block(
         if not deferred:
             return fill_block(block, land, start=tuple(starts), core=tuple(cores), **kwargs)
         kwargs.pop("fallback")  # the whole-image step's
-        blend, seams = blocks.tile_block(block, land, run_tiles=run_tiles, start=tuple(starts), core=tuple(cores), **kwargs)
-    return _as_record(blend, seams)
+        blend, source = blocks.tile_block(block, land, run_tiles=run_tiles, start=tuple(starts), core=tuple(cores), **kwargs)
+    out = np.empty(blend.shape, dtype=_record(blend.dtype))
+    out["blend"], out["source"] = blend, np.nan if source is None else source
+    return out
 
 
 def _record(dtype: Any) -> np.dtype:
-    """A deferred block's record: the tiles' blend and what stitching it needs (:class:`~sstfill.kernels.blocks.Seams`)."""
-    return np.dtype([("blend", dtype), ("along_x", "float32"), ("along_y", "float32"), ("stitched", bool)])
-
-
-def _as_record(blend: np.ndarray, seams: Seams | None) -> np.ndarray:
-    out = np.empty(blend.shape, dtype=_record(blend.dtype))
-    out["blend"] = blend
-    out["along_x"], out["along_y"], out["stitched"] = (np.nan, np.nan, False) if seams is None else seams
-    return out
+    """A deferred block's record: the tiles' blend and its stitching source, for the whole-image step."""
+    return np.dtype([("blend", dtype), ("source", "float32")])
 
 
 #: Images up to this many pixels (4096 x 4096) get the stitching and the fallback on the
 #: whole image, also when chunked in space, so a chunked fill equals an unchunked one bit
 #: for bit. Larger images (a global 0.01-degree grid) get the fallback block by block, each
-#: block seeing a halo of ``tile - 1`` pixels, and their tiles' plain blend (not stitched).
+#: block seeing a halo of ``plan.halo`` pixels, and their tiles' plain blend (not stitched).
 #: The fallback of one image can need about 10-12 times its float32 size when one cloud
 #: covers most of it (measured: +207 MB for 2048 x 2048, +663 MB for 4096 x 4096).
 WHOLE_IMAGE_FALLBACK_PIXELS = 2**24
@@ -392,10 +387,10 @@ def fill_array(
 
 def _fill_beyond_tiles_task(tiled: np.ndarray, land: np.ndarray, *, fallback: bool, periodic_x: bool) -> np.ndarray:
     """Whole-image step: stitch the tiles' blend (when it comes with its seam source), then the fallback."""
-    blend, seams = (tiled["blend"], Seams(*(tiled[name] for name in Seams._fields))) if tiled.dtype.names else (tiled, None)
+    blend, source = (tiled["blend"], tiled["source"]) if tiled.dtype.names else (tiled, None)
     with _task_torch_threads():
         return fill_beyond_tiles(
-            blend, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=periodic_x, seams=seams, stitch=stitch_tiles
+            blend, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=periodic_x, source=source, stitch=stitch_tiles
         )
 
 
@@ -455,12 +450,12 @@ def _fill_numpy_series(data: np.ndarray, land: Any, *, periodic_x: bool, fallbac
 def _fill_numpy_group(data: np.ndarray, land: np.ndarray | None, *, periodic_x: bool, fallback: bool, **kwargs: Any) -> np.ndarray:
     if not periodic_x:
         return fill_block(data, land, fallback=fallback, **kwargs)
-    tiled, seams = _tile_periodic_numpy(data, land, **kwargs)
-    return fill_beyond_tiles(tiled, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=True, seams=seams, stitch=stitch_tiles)
+    tiled, source = _tile_periodic_numpy(data, land, **kwargs)
+    return fill_beyond_tiles(tiled, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=True, source=source, stitch=stitch_tiles)
 
 
-def _tile_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> tuple[np.ndarray, Seams | None]:
-    """Numpy path for a wrapping x axis: pad by the halo from the other side, tile, crop (the blend and what stitching it needs)."""
+def _tile_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """Numpy path for a wrapping x axis: pad by the halo from the other side, tile, crop (the blend and its stitching source)."""
     halo = min(kwargs["plan"].halo, data.shape[-1])
     along_x = [(0, 0)] * (data.ndim - 1) + [(halo, halo)]
     wrapped = np.pad(data, along_x, mode="wrap")
@@ -468,6 +463,6 @@ def _tile_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> tuple[np
     if land is not None:
         land_w = np.pad(np.broadcast_to(np.asarray(land, dtype=bool), data.shape), along_x, mode="wrap")
     core = (slice(0, data.shape[-2]), slice(halo, halo + data.shape[-1]))
-    blend, seams = blocks.tile_block(wrapped, land_w, run_tiles=run_tiles, start=(0, -halo), core=core, **kwargs)
+    blend, source = blocks.tile_block(wrapped, land_w, run_tiles=run_tiles, start=(0, -halo), core=core, **kwargs)
     crop = (Ellipsis, slice(halo, halo + data.shape[-1]))
-    return blend[crop], None if seams is None else Seams(*(a[crop] for a in seams))
+    return blend[crop], None if source is None else source[crop]
