@@ -316,10 +316,10 @@ def fill_beyond_tiles(
     >>> float(fill_beyond_tiles(x, None, fill_gaps=fill_with_mean)[100, 100])
     1.0
     """
-    land_b = None if land is None else np.broadcast_to(np.asarray(land, dtype=bool), filled.shape)
-    todo = np.isnan(filled) if land_b is None else np.isnan(filled) & ~land_b
     if fill_gaps is None:
         todo = np.zeros(filled.shape, dtype=bool)
+    else:
+        todo = np.isnan(filled) if land is None else np.isnan(filled) & ~np.broadcast_to(np.asarray(land, dtype=bool), filled.shape)
     stitched = None if stitch is None or source is None else np.isfinite(source)
     if stitched is not None and not stitched.any():
         stitched = None

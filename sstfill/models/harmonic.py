@@ -137,7 +137,9 @@ def _vcycle(rhs: torch.Tensor, level: _Level) -> torch.Tensor:
     return _smooth(correction, rhs, level, VCYCLE_SWEEPS)
 
 
-def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, max_cycles: int, rhs: torch.Tensor | None = None) -> torch.Tensor:
+def _converge(
+    field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, max_cycles: int, rhs: torch.Tensor | None = None, level: _Level | None = None
+) -> torch.Tensor:
     """V-cycles on ``field`` (N, 1, H, W) until each image's estimated error is below its ``tolerance`` (N,).
 
     Solves ``mean_of_neighbours(field) - field = rhs`` on the ``gap`` pixels (``rhs`` None:
@@ -148,10 +150,10 @@ def _converge(field: torch.Tensor, gap: torch.Tensor, tolerance: torch.Tensor, m
     so the residual never grows, also where the coarse grids describe a cloud badly (thin
     gaps, odd shapes) and plain V-cycles would diverge. An image is done when no pixel of
     ``e`` exceeds its tolerance. The grids' gaps and masks are made once, for the images
-    still iterating.
+    still iterating (``level``: those of all the images, if already made).
     """
     active = torch.ones(len(field), dtype=torch.bool, device=field.device)
-    rows, level = None, None
+    rows = None if level is None else active.nonzero().squeeze(1)
     for _ in range(max_cycles):
         now = active.nonzero().squeeze(1)
         if rows is None or len(now) != len(rows):
@@ -271,9 +273,10 @@ def poisson_correction(source: torch.Tensor, domain: torch.Tensor, tolerance: fl
     zero = torch.zeros((), dtype=source.dtype, device=source.device)
     rhs = torch.where(domain, source, zero).mul(0.25).unsqueeze(1)
     gap = domain.unsqueeze(1)
-    field = _vcycle(rhs, _Level(gap, source.dtype))
+    level = _Level(gap, source.dtype)
+    field = _vcycle(rhs, level)
     limit = tolerance * field.abs().amax(dim=(1, 2, 3))
-    return _converge(field, gap, limit, max_cycles, rhs).squeeze(1)
+    return _converge(field, gap, limit, max_cycles, rhs, level).squeeze(1)
 
 
 class LaplaceFiller:

@@ -255,7 +255,6 @@ def _fill_dask_block(
     with _task_torch_threads():
         if not deferred:
             return fill_block(block, land, start=tuple(starts), core=tuple(cores), **kwargs)
-        kwargs.pop("fallback")  # the whole-image step's
         blend, source = blocks.tile_block(block, land, run_tiles=run_tiles, start=tuple(starts), core=tuple(cores), **kwargs)
     out = np.empty(blend.shape, dtype=_record(blend.dtype))
     out["blend"], out["source"] = blend, np.nan if source is None else source
@@ -356,10 +355,10 @@ def fill_array(
         chunks_yx=(tuple(chunks[-2]), tuple(chunks[-1])),
         depth_yx=(depth_y, depth_x),
         periodic_x=periodic_x,
-        fallback=fallback and not whole_images,
         time=time,
         deferred=deferred,
         **kwargs,
+        **({} if deferred else {"fallback": fallback and not whole_images}),  # deferred: the whole-image step's
     )
     tiled = da.map_overlap(
         kernel,
