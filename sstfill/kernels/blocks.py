@@ -11,6 +11,7 @@ The model interface is small: an object with ``tile_size`` (int, or None for any
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
 import numpy as np
@@ -63,8 +64,9 @@ TileRunner = Callable[[TileModel, Any, Any, np.ndarray, int, np.ndarray, Any], N
 RegionSolver = Callable[[np.ndarray, np.ndarray], np.ndarray]
 #: ``fill_gaps(images, todo) -> images`` on ``(..., ny, nx)``: fills the ``todo`` pixels.
 GapFiller = Callable[[np.ndarray, np.ndarray], np.ndarray]
-#: ``stitch(images, source) -> images`` on ``(..., ny, nx)``: adds the stitching correction
-#: with that ``source`` (NaN off the pixels to correct; :mod:`sstfill.kernels.stitching`).
+#: ``stitch(images, source) -> correction`` on ``(..., ny, nx)``: the stitching correction with
+#: that ``source`` (:mod:`sstfill.kernels.stitching`), solved on the pixels with a source
+#: (NaN elsewhere) and free on those without a value, 0 where it was not solved.
 SeamSolver = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -92,6 +94,7 @@ def fill_block(
     stitch: SeamSolver | None = None,
     neighbours: np.ndarray | None = None,
     targets: np.ndarray | None = None,
+    side_by_side: bool = False,
 ) -> np.ndarray:
     """Fill the gaps of one block (..., ny, nx) with ``model``, tile by tile.
 
@@ -132,6 +135,8 @@ def fill_block(
         neighbouring steps, one per time offset of the model (-1: no such step).
     targets : bool array (n_images,), optional
         The images to fill (default: all); the others are context and come back as given.
+    side_by_side : bool
+        Stitch in a second thread while the fallback runs (:func:`fill_beyond_tiles`).
 
     Returns
     -------
@@ -163,7 +168,7 @@ def fill_block(
             core_todo &= np.broadcast_to(np.asarray(targets, dtype=bool).reshape(block.shape[:-2] + (1, 1)), core_todo.shape)
         fallback = fallback if core_todo.any() else None
     land_or_context = land if targets is None else _land_and_context(land, np.asarray(targets, dtype=bool), block.shape)
-    return fill_beyond_tiles(out, land_or_context, fill_gaps=fallback, source=source, stitch=stitch)
+    return fill_beyond_tiles(out, land_or_context, fill_gaps=fallback, source=source, stitch=stitch, side_by_side=side_by_side)
 
 
 def tile_block(
@@ -298,11 +303,18 @@ def fill_beyond_tiles(
     periodic_x: bool = False,
     source: np.ndarray | None = None,
     stitch: SeamSolver | None = None,
+    side_by_side: bool = False,
 ) -> np.ndarray:
     """Fill the gaps (NaN, not land) that no tile could reach with ``fill_gaps``, image by image.
 
     The second step of a fill, after the tiles; with a ``source`` (:func:`tile_block`'s) and
-    ``stitch``, the tiles' blend is first stitched. Run on whole images, its result does not
+    ``stitch``, the tiles' blend is also stitched. The stitching correction is solved on the
+    filled pixels and on the gaps (with no source there) and added to both: the fallback
+    fills the gaps from the blend as it is, and being linear in its boundary values (a
+    harmonic fill), what the correction adds to them is the correction's own harmonic
+    continuation into the gaps. So the two solves are independent: ``side_by_side`` runs
+    the stitching in a second thread while the fallback runs in this one (for a caller
+    that holds two cores; the result is the same). Run on whole images, its result does not
     depend on how the field was chunked. With ``periodic_x`` each image is rolled so that
     its x seam falls where gaps and stitched pixels are fewest (none, unless a cloud goes
     all the way round), filled, and rolled back, so gaps at or across the seam are filled
@@ -327,9 +339,20 @@ def fill_beyond_tiles(
         return filled
 
     def finish(images: np.ndarray, gaps: np.ndarray, image_source: np.ndarray | None) -> np.ndarray:
-        if image_source is not None:
-            images = stitch(images, image_source)
-        return fill_gaps(images, gaps) if gaps.any() else images
+        if image_source is None:
+            return fill_gaps(images, gaps) if gaps.any() else images
+        if not gaps.any():
+            return _corrected(images, stitch(images, image_source), np.isfinite(image_source))
+        image_source = np.where(gaps, np.float32(0), image_source)  # the gaps are solved for too, with no source
+        if side_by_side:
+            with ThreadPoolExecutor(1, thread_name_prefix="sstfill-stitch") as pool:
+                pending = pool.submit(stitch, images, image_source)
+                filled = fill_gaps(images, gaps)
+                correction = pending.result()
+        else:
+            correction = stitch(images, image_source)
+            filled = fill_gaps(images, gaps)
+        return _corrected(filled, correction, np.isfinite(image_source))
 
     if not periodic_x:
         return finish(filled, todo, None if stitched is None else source)
@@ -346,6 +369,11 @@ def fill_beyond_tiles(
         rolled = finish(np.roll(image, -shift, axis=-1), np.roll(gaps, -shift, axis=-1), rolled_source)
         out[i] = np.roll(rolled, shift, axis=-1)
     return out.reshape(filled.shape)
+
+
+def _corrected(images: np.ndarray, correction: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``images`` plus the stitching ``correction`` on the pixels ``where`` it was solved."""
+    return np.where(where, images + correction.astype(images.dtype, copy=False), images)
 
 
 def _seam(per_column: np.ndarray) -> int:

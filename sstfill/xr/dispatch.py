@@ -53,7 +53,9 @@ def fill_block(block: np.ndarray, land: np.ndarray | None, *, fallback: bool = T
     >>> bool(np.isfinite(out).all())
     True
     """
-    return blocks.fill_block(block, land, run_tiles=run_tiles, fallback=harmonic_fallback if fallback else None, stitch=stitch_tiles, **kwargs)
+    return blocks.fill_block(
+        block, land, run_tiles=run_tiles, fallback=harmonic_fallback if fallback else None, stitch=stitch_tiles, side_by_side=_cores_to_share(), **kwargs
+    )
 
 
 def model_workers(model: TileModel) -> int:
@@ -71,6 +73,11 @@ def model_workers(model: TileModel) -> int:
     if getattr(device, "type", device) == "cuda":
         return 1
     return max(1, torch.get_num_threads())
+
+
+def _cores_to_share() -> bool:
+    """Whether this thread may use two cores or more: torch's thread count here (1 in a dask task of the threaded scheduler)."""
+    return torch.get_num_threads() > 1
 
 
 def _one_torch_thread() -> None:
@@ -161,28 +168,30 @@ STITCH_TOLERANCE = 3e-2
 
 
 def stitch_tiles(images: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """The torch-aware :data:`~sstfill.kernels.blocks.SeamSolver`: the tiles' blend stitched, image by image.
+    """The torch-aware :data:`~sstfill.kernels.blocks.SeamSolver`: the stitching correction of the tiles' blend, image by image.
 
     Each image's correction (:func:`~sstfill.models.harmonic.poisson_correction`, to
     :data:`STITCH_TOLERANCE`) is solved on the box around the pixels with a ``source``,
-    with one torch thread (as the fallback, for the same reasons), and added to them. It is
-    held at 0 on the pixels with a value (the observed ones), and solved with no source on
-    those without (land, gaps left to the fallback), so that it is not pinned to 0 along a
-    coast: there it carries on smoothly, nearly as a zero-flux boundary would.
+    with one torch thread (as the fallback, for the same reasons). It is held at 0 on the
+    pixels with a value and no source (the observed ones), and solved with no source on
+    those without a value (land, gaps left to the fallback), so that it is not pinned to 0
+    along a coast: there it carries on smoothly, nearly as a zero-flux boundary would.
+    Returns float32 like ``images``, 0 outside the boxes.
 
     Examples
     --------
     >>> blend = np.array([[5.0, 0.0, 0.0, 1.0, 1.0, 5.0]], "float32")  # a step between two tiles
     >>> source = np.array([[np.nan, 0.0, -1.0, 1.0, 0.0, np.nan]], "float32")  # theirs: flat
-    >>> [round(v, 2) for v in stitch_tiles(blend, source)[0].tolist()]
+    >>> [round(v, 2) for v in (blend + stitch_tiles(blend, source))[0].tolist()]
     [5.0, 0.2, 0.4, 0.6, 0.8, 5.0]
     """
-    out = np.array(images, copy=True)
-    flat_out = out.reshape((-1,) + out.shape[-2:])
-    flat_source = np.broadcast_to(source, out.shape).reshape(flat_out.shape)
-    ny, nx = out.shape[-2:]
+    correction = np.zeros(np.shape(images), dtype="float32")
+    flat_images = np.reshape(images, (-1,) + correction.shape[-2:])
+    flat_correction = correction.reshape(flat_images.shape)
+    flat_source = np.broadcast_to(source, correction.shape).reshape(flat_images.shape)
+    ny, nx = correction.shape[-2:]
     with torch_threads(1):
-        for image, image_source in zip(flat_out, flat_source):
+        for image, image_source, image_correction in zip(flat_images, flat_source, flat_correction):
             domain = np.isfinite(image_source)
             if not domain.any():
                 continue
@@ -191,9 +200,8 @@ def stitch_tiles(images: np.ndarray, source: np.ndarray) -> np.ndarray:
             inside = domain[box]
             free = inside | np.isnan(image[box])  # land and gaps left to the fallback: c is free there, not held at 0
             box_source = torch.from_numpy(np.where(inside, image_source[box], 0.0).astype("float32"))[None]
-            correction = poisson_correction(box_source, torch.from_numpy(free)[None], STITCH_TOLERANCE)
-            image[box] = np.where(inside, image[box] + correction[0].numpy().astype(image.dtype), image[box])
-    return out
+            image_correction[box] = poisson_correction(box_source, torch.from_numpy(free)[None], STITCH_TOLERANCE)[0].numpy()
+    return correction
 
 
 @contextlib.contextmanager
@@ -389,7 +397,8 @@ def _fill_beyond_tiles_task(tiled: np.ndarray, land: np.ndarray, *, fallback: bo
     blend, source = (tiled["blend"], tiled["source"]) if tiled.dtype.names else (tiled, None)
     with _task_torch_threads():
         return fill_beyond_tiles(
-            blend, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=periodic_x, source=source, stitch=stitch_tiles
+            blend, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=periodic_x, source=source, stitch=stitch_tiles,
+            side_by_side=_cores_to_share(),
         )
 
 
@@ -450,7 +459,9 @@ def _fill_numpy_group(data: np.ndarray, land: np.ndarray | None, *, periodic_x: 
     if not periodic_x:
         return fill_block(data, land, fallback=fallback, **kwargs)
     tiled, source = _tile_periodic_numpy(data, land, **kwargs)
-    return fill_beyond_tiles(tiled, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=True, source=source, stitch=stitch_tiles)
+    return fill_beyond_tiles(
+        tiled, land, fill_gaps=harmonic_fallback if fallback else None, periodic_x=True, source=source, stitch=stitch_tiles, side_by_side=_cores_to_share()
+    )
 
 
 def _tile_periodic_numpy(data: np.ndarray, land: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray | None]:
