@@ -167,16 +167,16 @@ def harmonic_fallback(images: np.ndarray, todo: np.ndarray) -> np.ndarray:
 STITCH_TOLERANCE = 3e-2
 
 
-def stitch_tiles(images: np.ndarray, source: np.ndarray) -> np.ndarray:
+def stitch_tiles(images: np.ndarray, source: np.ndarray, gaps: np.ndarray | None = None) -> np.ndarray:
     """The torch-aware :data:`~sstfill.kernels.blocks.SeamSolver`: the stitching correction of the tiles' blend, image by image.
 
     Each image's correction (:func:`~sstfill.models.harmonic.poisson_correction`, to
-    :data:`STITCH_TOLERANCE`) is solved on the box around the pixels with a ``source``,
-    with one torch thread (as the fallback, for the same reasons). It is held at 0 on the
-    pixels with a value and no source (the observed ones), and solved with no source on
-    those without a value (land, gaps left to the fallback), so that it is not pinned to 0
-    along a coast: there it carries on smoothly, nearly as a zero-flux boundary would.
-    Returns float32 like ``images``, 0 outside the boxes.
+    :data:`STITCH_TOLERANCE`) is solved on the box around the pixels with a ``source`` and
+    the ``gaps`` (solved for with no source: the gaps left to the fallback), with one torch
+    thread (as the fallback, for the same reasons). It is held at 0 on the other pixels
+    with a value (the observed ones), and solved with no source on those without (land), so
+    that it is not pinned to 0 along a coast: there it carries on smoothly, nearly as a
+    zero-flux boundary would. Returns float32 like ``images``, 0 outside the boxes.
 
     Examples
     --------
@@ -186,21 +186,22 @@ def stitch_tiles(images: np.ndarray, source: np.ndarray) -> np.ndarray:
     [5.0, 0.2, 0.4, 0.6, 0.8, 5.0]
     """
     correction = np.zeros(np.shape(images), dtype="float32")
-    flat_images = np.reshape(images, (-1,) + correction.shape[-2:])
-    flat_correction = correction.reshape(flat_images.shape)
-    flat_source = np.broadcast_to(source, correction.shape).reshape(flat_images.shape)
+    shape = (-1,) + correction.shape[-2:]
+    flat_images, flat_correction = np.reshape(images, shape), correction.reshape(shape)
+    flat_source = np.broadcast_to(source, correction.shape).reshape(shape)
+    flat_gaps = None if gaps is None else np.broadcast_to(gaps, correction.shape).reshape(shape)
     ny, nx = correction.shape[-2:]
     with torch_threads(1):
-        for image, image_source, image_correction in zip(flat_images, flat_source, flat_correction):
-            domain = np.isfinite(image_source)
-            if not domain.any():
+        for i, (image, image_source) in enumerate(zip(flat_images, flat_source)):
+            with_source = np.isfinite(image_source)
+            domain = with_source if flat_gaps is None else with_source | flat_gaps[i]
+            if not with_source.any():
                 continue
             rows, cols = np.flatnonzero(domain.any(axis=1)), np.flatnonzero(domain.any(axis=0))
             box = (slice(max(rows[0] - 1, 0), min(rows[-1] + 2, ny)), slice(max(cols[0] - 1, 0), min(cols[-1] + 2, nx)))
-            inside = domain[box]
-            free = inside | np.isnan(image[box])  # land and gaps left to the fallback: c is free there, not held at 0
-            box_source = torch.from_numpy(np.where(inside, image_source[box], 0.0).astype("float32"))[None]
-            image_correction[box] = poisson_correction(box_source, torch.from_numpy(free)[None], STITCH_TOLERANCE)[0].numpy()
+            free = domain[box] | np.isnan(image[box])  # land and gaps left to the fallback: c is free there, not held at 0
+            box_source = torch.from_numpy(np.where(with_source[box], image_source[box], 0.0).astype("float32"))[None]
+            flat_correction[i][box] = poisson_correction(box_source, torch.from_numpy(free)[None], STITCH_TOLERANCE)[0].numpy()
     return correction
 
 
