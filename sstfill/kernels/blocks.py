@@ -353,6 +353,8 @@ def fill_beyond_tiles(
         else:
             correction = stitch(images, image_source, gaps)
             filled = fill_gaps(images, gaps)
+        if filled is images:  # a gap filler may hand back its input, which is not ours to change
+            filled = filled.copy()
         return _add_correction(filled, correction, np.isfinite(image_source) | gaps)
 
     if not periodic_x:
