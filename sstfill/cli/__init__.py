@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-error", action="store_true", help="do not write <var>_error (the standard error of each filled value): a little faster")
     p.add_argument("--no-persistence", action="store_true", help="on a series, fill each step from the model alone (by default each filled pixel "
                    "is blended with the neighbouring days' observations, the more the farther it lies from its own day's data)")
-    p.add_argument("--no-stitch", action="store_true", help="blend the tiles plainly instead of stitching them (faster, 1.3x for the "
+    p.add_argument("--no-stitch", action="store_true", help="blend the tiles plainly instead of stitching them (faster, 1.2x for the "
                    "default model on a CPU, but their disagreements can show as steps on the tile lattice)")
     p.add_argument("--climatology", choices=["auto", "monthly", "none"], default="auto",
                    help="fill the anomalies from the inputs' own monthly climatology and add it back; auto: monthly maps in which every "

@@ -38,14 +38,15 @@ def in_chunks(array: Any, chunks: tuple[tuple[int, ...], ...]) -> Any:
 
 
 def whole_image_chunks(leading: tuple[tuple[int, ...], ...], image_bytes: int) -> tuple[tuple[int, ...], ...]:
-    """Chunks along the axes before (y, x) for the fallback's whole images: the field's own, or one image each.
+    """Chunks along the axes before (y, x) for the whole-image step (stitching, fallback): the field's own, or one image each.
 
     The field's own chunks when a block of whole images is at most dask's
     ``array.chunk-size``: the rechunk then only gathers each block's spatial pieces (one
     task per block; one image each would also split every block, 8x the rechunk tasks
-    for blocks of two steps in four pieces). Otherwise one image per task. The fallback
-    solves each image's regions one by one (:func:`~sstfill.kernels.blocks.fill_regions`),
-    so the result is the same either way, bit for bit.
+    for blocks of two steps in four pieces). Otherwise one image per task. The stitching
+    and the fallback solve each image on its own (the fallback region by region,
+    :func:`~sstfill.kernels.blocks.fill_regions`), so the result is the same either way,
+    bit for bit.
 
     >>> whole_image_chunks(((2, 2, 1),), 16 * 2**20)
     ((2, 2, 1),)
