@@ -488,7 +488,7 @@ def coverage_scale(errors: np.ndarray, sigma: np.ndarray) -> float:
 #: saved before sstfill had error models. Fitted by ``benchmarks/calibration.py`` on the
 #: calibration cases (training parts of the real data); see ``docs/benchmarks/calibration.md``.
 FALLBACK_ERROR_MODEL = ErrorModel(
-    (4.1201, 2.8082, -1.0205, 1.2821, 0.4253, 1.7460, -2.9625, -2.7863, 0.8049, 0.0850, -0.6218, 0.0394),
+    (4.1575, 2.8200, -1.0212, 1.2818, 0.4175, 1.7528, -2.9516, -2.7922, 0.7856, 0.0881, -0.6250, 0.0411),
     fitted_on="benchmarks/calibration.py, the harmonic (Laplace) fill: 3700929 hidden pixels under real clouds on the training parts of the MUR and SLSTR data",
     scale=0.8868,
     guess_ratio=0.25,
