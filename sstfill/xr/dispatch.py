@@ -194,9 +194,9 @@ def stitch_tiles(images: np.ndarray, source: np.ndarray, gaps: np.ndarray | None
     with torch_threads(1):
         for i, (image, image_source) in enumerate(zip(flat_images, flat_source)):
             with_source = np.isfinite(image_source)
-            domain = with_source if flat_gaps is None else with_source | flat_gaps[i]
-            if not with_source.any():
+            if not with_source.any():  # nothing to stitch: its correction is 0
                 continue
+            domain = with_source if flat_gaps is None else with_source | flat_gaps[i]
             rows, cols = np.flatnonzero(domain.any(axis=1)), np.flatnonzero(domain.any(axis=0))
             box = (slice(max(rows[0] - 1, 0), min(rows[-1] + 2, ny)), slice(max(cols[0] - 1, 0), min(cols[-1] + 2, nx)))
             free = domain[box] | np.isnan(image[box])  # land and gaps left to the fallback: c is free there, not held at 0
