@@ -224,18 +224,24 @@ def test_two_threads_write_one_zarr_output(tmp_path, publish_mode):
     """In one process too (zarr; netCDF writes of one process are serialised)."""
     target = tmp_path / "out.zarr"
     barrier = threading.Barrier(2, timeout=30)
-    passed: set[int] = set()
+    lock = threading.Lock()
+    passed: set[float] = set()
 
-    def meet():
-        if threading.get_ident() not in passed:
-            passed.add(threading.get_ident())
+    def meet(value: float):
+        # the first block of each run waits for the other run's first block: both runs are
+        # computing at once, whichever of dask's pool threads compute their blocks (met per
+        # thread, a run whose blocks all ran on one thread left the barrier a party short)
+        with lock:
+            first = value not in passed
+            passed.add(value)
+        if first:
             barrier.wait()
 
     results: dict[float, object] = {}
 
     def run(value: float):
         try:
-            results[value] = sio.write_atomic(_marked(value, gate=meet), target)
+            results[value] = sio.write_atomic(_marked(value, gate=lambda: meet(value)), target)
         except BaseException as err:  # noqa: BLE001
             results[value] = err
 
