@@ -229,8 +229,9 @@ def test_two_threads_write_one_zarr_output(tmp_path, publish_mode):
 
     def meet(value: float):
         # the first block of each run waits for the other run's first block: both runs are
-        # computing at once, whichever of dask's pool threads compute their blocks (met per
-        # thread, a run whose blocks all ran on one thread left the barrier a party short)
+        # computing at once, whichever of dask's pool threads compute their blocks (met once per
+        # thread, the number of threads arriving depended on how the pools spread the blocks,
+        # and an odd number left the last one waiting: BrokenBarrierError after 30 s)
         with lock:
             first = value not in passed
             passed.add(value)
