@@ -53,12 +53,15 @@ from benchmarks.accuracy_extra import FILL_EVERYWHERE_SETS, build_units, unit_da
 from benchmarks.cases import FRACTION_BINS, MUR_MAX_LAND, SLSTR_MIN_OBSERVED, _mur_build, _pick_mask, _rng, _shared, load_heldout_cases  # noqa: E402
 from benchmarks.cases_extra import LARGE_SLSTR_WINDOW, LARGE_WINDOW, _pick_large, _slstr_scene, slstr_large_windows  # noqa: E402
 from benchmarks.peers import PEERS  # noqa: E402
+from sstfill.atomic import write_atomically  # noqa: E402
 from sstfill.evaluation.calibration import GAUSSIAN_COVERAGE, coverage, crps_gaussian, reliability, spread_skill  # noqa: E402
 from sstfill.kernels.persistence import blended_sigma  # noqa: E402
 from sstfill.kernels.uncertainty import FEATURES, ErrorModel, calibrate_scale, coverage_scale, error_features, fit_error_model  # noqa: E402
 from sstfill.models.store import resolve_model  # noqa: E402
 
 MODELS = ("default", "context", "fast", "laplace")
+#: The Laplace fill's error model, in sstfill/data (sstfill.kernels.uncertainty.FALLBACK_ERROR_MODEL reads it)
+LAPLACE_ERROR_MODEL = "laplace_error_model.json"
 SINGLE_PEERS = ("laplace", "biharmonic", "telea")
 KELVIN = 273.15
 SLSTR_FIT_WINDOW = 128
@@ -453,6 +456,12 @@ def write_models(fitted: dict[str, ErrorModel]) -> None:
     from sstfill.models.store import BUNDLED_MODELS
 
     for name, em in fitted.items():
+        if name == "laplace":  # FALLBACK_ERROR_MODEL: a JSON file of its own (no network weights)
+            path = REPO / "sstfill" / "data" / LAPLACE_ERROR_MODEL
+            em = dataclasses.replace(em, fitted_on=em.fitted_on.replace("benchmarks/calibration.py:", "benchmarks/calibration.py, the harmonic (Laplace) fill:"))
+            write_atomically(path, lambda tmp: Path(tmp).write_text(json.dumps(em.to_dict(), indent=1) + "\n", encoding="utf-8"), overwrite=True)
+            print(f"[calibration] wrote the Laplace fill's error model (FALLBACK_ERROR_MODEL) into {path}")
+            continue
         if name not in BUNDLED_MODELS:
             print(f"[calibration] {name}: not a bundled model file; its coefficients: {list(em.coefficients)}")
             continue

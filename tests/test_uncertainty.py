@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -479,6 +481,21 @@ def test_a_model_file_with_an_unknown_error_model_is_refused(tmp_path, fast_mode
     path = fast_model.save(tmp_path / "future.npz", extra_config={"error_model": other})
     with pytest.raises(ModelFileError):
         sstfill.load_model(path)
+
+
+def test_the_calibration_writes_the_laplace_fit_where_the_fallback_is_read(tmp_path, monkeypatch):
+    """benchmarks/calibration.py --write-models stores the Laplace fill's fit as the JSON that FALLBACK_ERROR_MODEL loads (no hand-copied constant)."""
+    from benchmarks import calibration
+
+    shipped = resources.files("sstfill") / "data" / calibration.LAPLACE_ERROR_MODEL
+    assert ErrorModel.from_dict(json.loads(shipped.read_text(encoding="utf-8"))) == FALLBACK_ERROR_MODEL
+    monkeypatch.setattr(calibration, "REPO", tmp_path)
+    refit = dataclasses.replace(FALLBACK_ERROR_MODEL, coefficients=tuple(c + 0.01 for c in FALLBACK_ERROR_MODEL.coefficients),
+                                fitted_on="benchmarks/calibration.py: 12 hidden pixels under real clouds", scale=0.9)
+    calibration.write_models({"laplace": refit})
+    written = ErrorModel.from_dict(json.loads((tmp_path / "sstfill" / "data" / calibration.LAPLACE_ERROR_MODEL).read_text(encoding="utf-8")))
+    assert written == dataclasses.replace(refit, fitted_on="benchmarks/calibration.py, the harmonic (Laplace) fill: 12 hidden pixels under real clouds")
+    assert os.listdir(tmp_path / "sstfill" / "data") == [calibration.LAPLACE_ERROR_MODEL]  # nothing else, no temporary left
 
 
 def test_laplace_fills_with_the_fallback_error(series):

@@ -46,8 +46,10 @@ same sigma as the whole image, bit for bit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -485,12 +487,7 @@ def coverage_scale(errors: np.ndarray, sigma: np.ndarray) -> float:
     return float(scales[int(np.argmin(worst))])
 
 #: The error model of the classical harmonic (Laplace) fill, also used for model files
-#: saved before sstfill had error models. Fitted by ``benchmarks/calibration.py`` on the
-#: calibration cases (training parts of the real data); see ``docs/benchmarks/calibration.md``.
-FALLBACK_ERROR_MODEL = ErrorModel(
-    (4.1575, 2.8200, -1.0212, 1.2818, 0.4175, 1.7528, -2.9516, -2.7922, 0.7856, 0.0881, -0.6250, 0.0411),
-    fitted_on="benchmarks/calibration.py, the harmonic (Laplace) fill: 3700929 hidden pixels under real clouds on the training parts of the MUR and SLSTR data",
-    scale=0.8868,
-    guess_ratio=0.25,
-    guess_cap=0.6,
-)
+#: saved before sstfill had error models: ``sstfill/data/laplace_error_model.json``, written by
+#: ``benchmarks/calibration.py --write-models`` from its fit on the calibration cases (training
+#: parts of the real data), as the bundled models' own; see ``docs/benchmarks/calibration.md``.
+FALLBACK_ERROR_MODEL = ErrorModel.from_dict(json.loads((resources.files("sstfill") / "data" / "laplace_error_model.json").read_text(encoding="utf-8")))
