@@ -75,6 +75,9 @@ def inputs(tmp_path_factory) -> Path:
     l2.assign(quality_level=(5 * sst.notnull()).astype("int8")).to_netcdf(d / "l2_with_quality.nc")
     mur = _bundled("sample_mur_socal.nc")
     mur.to_netcdf(d / "mur.nc")  # two days of 192 rows: too few to adapt on
+    own = (0.4 + 0 * mur["analysed_sst"]).astype("float32").assign_attrs(long_name="the product's own analysis error", units="kelvin")
+    mur.assign(analysed_sst_error=own).to_netcdf(d / "mur_own_error.nc")
+    (mur + np.nan).assign_attrs(mur.attrs).to_netcdf(d / "mur_all_missing.nc")  # e.g. a wrong _FillValue: opened lazily, it was filled into an empty output  # named as sstfill names its error, not written by it
     mur.isel(time=0).drop_vars("time").to_netcdf(d / "mur_no_time.nc")
     pixels = mur["analysed_sst"].rename(lat="y", lon="x").assign_coords(y=np.arange(192.0), x=np.arange(256.0))
     pixels.attrs["grid_mapping"] = "crs"  # projected x/y in no known unit: no distances
@@ -118,9 +121,11 @@ def test_the_variable_to_use_is_asked_for_as_an_option(tmp_path, inputs, monkeyp
         (["train", "mur.nc", "--init", "LATENT", "-o", "m.npz"], "is not an autoencoder that can be adapted. Give --init auto, default, fast, context or an autoencoder's model file"),
         (["fill", "mur.nc", "out.nc", "--model", "LATENT", "--adapt", "1"], "is not an autoencoder that can be adapted. With --adapt, give --model auto"),
         (["train", "ersst.nc", "--init", "fast", "--holes", "own_clouds", "-o", "m.npz"], "to use as 'own_clouds' holes. Pass --holes clouds"),
+        (["fill", "mur_own_error.nc", "out.nc", "--model", "laplace"], "'analysed_sst_error' is already in the data and was not written by sstfill: filling 'analysed_sst' writes its standard error under that name and would replace it. Rename it in the input first"),
+        (["fill", "mur_all_missing.nc", "out.nc", "--model", "laplace"], "Variable 'analysed_sst' is missing everywhere (all NaN): there is nothing to fill from."),
         (["train", "mur.nc", "--init", "fast", "-o", "m.npz"], "has 2 time steps (a split by time needs 3 or more) of 192 rows: too few to split by bands of rows into 2 sets of at least 64 rows each. Train on several time steps (3 or more), or a larger region."),
     ],
-    ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "init-latent", "adapt-latent", "holes", "split"],
+    ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "init-latent", "adapt-latent", "holes", "own-error", "all-missing", "split"],
 )
 def test_library_errors_say_their_fix_as_options(tmp_path, inputs, args, expect, monkeypatch, capsys):
     """Errors raised by the library under a command: its options, not the Python call that fixes them (before: e.g. max_distance='30 px', a traceback)."""

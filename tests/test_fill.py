@@ -269,6 +269,28 @@ def test_filling_an_earlier_fill_again_fills_its_pixels_anew_and_flags_them_fill
         assert np.abs(again[var].values[flag == 1] - first[var].values[flag == 1]).mean() > 0.01  # filled anew by the fast model
 
 
+def test_a_flag_or_error_variable_of_the_product_itself_is_never_replaced():
+    """A product's own '<var>_error' (an uncertainty) or '<var>_fill_flag' (a quality flag): the fill replaced or dropped them."""
+    from importlib import resources
+
+    from sstfill.errors import InputDataError
+
+    var = "sea_surface_skin_temperature"
+    with resources.as_file(resources.files("sstfill") / "data" / "sample_slstr_nw_med.nc") as path, xr.open_dataset(path) as ds:
+        ds = ds.load()
+    own_error = (0.3 + 0 * ds[var]).astype("float32").assign_attrs(long_name="SSES standard deviation", units="kelvin")
+    own_flag = ds[var].notnull().astype("int8").assign_attrs(flag_values=[0, 1], flag_meanings="bad good")
+    for name, own in ((f"{var}_error", own_error), (f"{var}_fill_flag", own_flag)):
+        product = ds.assign({name: own})
+        for error in (True, False):
+            with pytest.raises(InputDataError, match=rf"'{name}' is already in the data and was not written by sstfill.*rename_vars"):
+                product.inpaint.fill(model="laplace", error=error)
+        with pytest.raises(InputDataError, match=f"'{name}' is already in the data"):  # a coordinate of the DataArray too
+            product[var].assign_coords({name: own}).inpaint.fill(model="laplace")
+        renamed = product.rename_vars({name: f"{name}_product"}).inpaint.fill(var, model="laplace")  # the fix the message gives
+        xr.testing.assert_identical(renamed[f"{name}_product"], own.rename(f"{name}_product"))
+
+
 def test_the_fill_options_have_one_set_of_defaults():
     """da.inpaint.fill spells its options out (the documented API); ds.inpaint.fill passes them on to
     sstfill.xr.filling.fill_field, whose defaults must be the same ones."""

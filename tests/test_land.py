@@ -185,6 +185,30 @@ def test_a_land_mask_with_float64_coordinates_is_matched_to_the_field(mur):
         gappy.inpaint.fill(model="laplace", land=elsewhere)
 
 
+def test_a_mask_given_as_an_array_means_what_the_same_variable_by_name_means(mur):
+    """1 = land with NaN for sea, and a CF flag variable: passed as a DataArray they meant land everywhere they were not 0."""
+    gappy, land = _coastal_cloud(mur)
+    expected = gappy.inpaint.fill(model="laplace", land=land)
+    nan_for_sea = land.where(land, np.nan).astype("float32")  # 1 = land, NaN = sea
+    flags = land.astype("int8").where(land, 2).assign_attrs(flag_values=[1, 2], flag_meanings="land water")  # 2 = water: non-zero
+    for mask in (nan_for_sea, flags):
+        given = gappy.inpaint.fill(model="laplace", land=mask)
+        by_name = gappy.to_dataset().assign(mask=mask).inpaint.fill(var="analysed_sst", model="laplace", land="mask")["analysed_sst"]
+        np.testing.assert_array_equal(given.values, expected.values)
+        np.testing.assert_array_equal(by_name.values, expected.values)
+        cloud = gappy.isnull().values & ~land.values
+        assert (given["analysed_sst_fill_flag"].values[cloud] == 1).all()  # the cloud is filled, not taken for land
+
+
+def test_a_mask_with_a_dim_the_field_lacks_is_refused_with_the_fix(mur):
+    gappy, land = _coastal_cloud(mur)
+    stacked = xr.concat([land, land], dim="member")  # a mask per member, for one image
+    with pytest.raises(InputDataError, match=r"Land mask for variable 'analysed_sst' has dims \['member'\].*land=mask.any\('member'\)"):
+        gappy.inpaint.fill(model="laplace", land=stacked)
+    with pytest.raises(InputDataError, match=r"Land mask 'mask' for variable 'analysed_sst' has dims \['member'\]"):
+        gappy.to_dataset().assign(mask=stacked).inpaint.fill(var="analysed_sst", model="laplace", land="mask")
+
+
 def test_pixels_without_geolocation_are_not_land(mur):
     """An L2 swath's lat/lon are NaN beyond its edge: the land lookup skips them (it raised an IndexError)."""
     one = mur.isel(time=0, lat=slice(0, 120), lon=slice(0, 160))

@@ -38,6 +38,7 @@ CLI_FIXES: dict[tuple[str, str], str] = {
     ("train", "model"): "",
     ("fill", "climatology"): "Drop --climatology monthly, or give the inputs a datetime time coordinate.",
     ("train", "climatology"): "Drop --climatology monthly, or give the inputs a datetime time coordinate.",
+    ("fill", "outputs"): "Rename it in the input first (with NCO: ncrename -v OLD,NEW FILE), then fill.",
     ("fill", "max_distance"): "Give it in pixels instead, e.g. --max-distance '30 px'.",
     ("train", "holes"): "Pass --holes clouds (the bundled cloud masks) instead.",
     ("train", "init"): "Give --init auto, default, fast, context or an autoencoder's model file (a latent model is trained afresh: --method latent).",

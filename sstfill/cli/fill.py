@@ -154,7 +154,7 @@ def _looks_like_another_input(target: Path, field: Any, n_inputs: int) -> bool:
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
     from sstfill.xr.climatology import NOTE as CLIMATOLOGY_NOTE
-    from sstfill.xr.fields import pick_variable
+    from sstfill.xr.fields import check_field, pick_variable
     from sstfill.xr.io import check_output, expand_inputs, open_inputs, output_format, write_atomic
     from sstfill.xr.series import wants_auto
 
@@ -193,6 +193,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     climatology = climatology_arg(getattr(args, "climatology", "auto"))
     chosen = args.model
     field = pick_variable(ds, args.var)  # the variable the fill takes
+    check_field(field, read_lazy=True)  # all missing: said now, not after an empty output is written
     var = str(field.name)
     if (target.exists() or target.is_symlink()) and _looks_like_another_input(target, field, len(files)):  # e.g. day*.nc expanded by the shell, no output named
         raise CLIError(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputDataError
 from sstfill.xr.cf import output_names
 
-__all__ = ["pick_variable", "check_field", "fillable_variables", "earlier_fill_flag", "without_earlier_fill"]
+__all__ = ["pick_variable", "check_field", "has_observation", "fillable_variables", "earlier_fill_flag", "without_earlier_fill"]
 
 
 def fillable_variables(ds: xr.Dataset) -> list:
@@ -43,8 +45,35 @@ def pick_variable(ds: xr.Dataset, var: str | None = None) -> xr.DataArray:
     return ds[candidates[0]]
 
 
-def check_field(da: xr.DataArray) -> None:
-    """Raise :class:`InputDataError` if ``da`` cannot be filled: integer (packed), not float, or all missing."""
+def has_observation(data: Any) -> bool:
+    """Whether ``data`` (numpy or dask) holds a finite value; a dask array is read a few chunks at a time, until one does.
+
+    Examples
+    --------
+    >>> import dask.array
+    >>> has_observation(dask.array.full((4, 4), np.nan, chunks=2)), has_observation(np.array([np.nan, 1.0]))
+    (False, True)
+    """
+    if not hasattr(data, "dask"):
+        return bool(np.isfinite(data).any())
+    import dask
+    import dask.array
+
+    blocks, batch = data.blocks.ravel(), 2
+    while blocks:
+        if any(dask.compute(*[dask.array.isfinite(b).any() for b in blocks[:batch]])):
+            return True
+        blocks, batch = blocks[batch:], min(2 * batch, 64)
+    return False
+
+
+def check_field(da: xr.DataArray, read_lazy: bool = False) -> None:
+    """Raise :class:`InputDataError` if ``da`` cannot be filled: integer (packed), not float, or all missing.
+
+    Whether a lazy (dask) field is all missing is known only by reading it: with
+    ``read_lazy`` it is read until a finite value is found (the command line does, before
+    it fills and writes); without, a lazy field is not read here.
+    """
     name = da.name or "<unnamed>"
     kind = da.dtype.kind
     if kind in "iu":
@@ -56,7 +85,7 @@ def check_field(da: xr.DataArray) -> None:
         )
     if kind not in "f":
         raise InputDataError(f"Variable {name!r} has dtype {da.dtype}; sstfill fills floating-point fields only.")
-    if not hasattr(da.data, "dask") and not np.isfinite(da.values).any():
+    if (read_lazy or not hasattr(da.data, "dask")) and not has_observation(da.data):
         raise InputDataError(
             f"Variable {name!r} is missing everywhere (all NaN): there is nothing to fill from. "
             "Check the variable, the time step, or the file's _FillValue."
@@ -68,6 +97,28 @@ def earlier_fill_flag(da: xr.DataArray, dataset: xr.Dataset | None = None) -> xr
     name = output_names(da.name)[0]
     flag = da.coords[name] if name in da.coords else dataset[name] if dataset is not None and name in dataset.variables else None
     return flag if flag is not None and "filled" in str(flag.attrs.get("flag_meanings", "")).split() else None
+
+
+def _is_earlier_output(var: xr.DataArray, kind: str, field: str) -> bool:
+    """Whether ``var`` (named as the ``kind`` "flag" or "error" of a fill of ``field``) was written by sstfill."""
+    if kind == "flag":
+        return "filled" in str(var.attrs.get("flag_meanings", "")).split()
+    return str(var.attrs.get("long_name", "")) == f"standard error of the filled values of {field}" or "sstfill" in str(var.attrs.get("comment", ""))
+
+
+def _check_outputs_are_ours(da: xr.DataArray, dataset: xr.Dataset | None) -> None:
+    """Raise if a variable named as a fill's flag or error is there and is not an earlier sstfill fill's: it would be replaced."""
+    field = "field" if da.name is None else str(da.name)
+    for kind, name in zip(("flag", "error"), output_names(da.name)):
+        found = [v for v in (da.coords.get(name), dataset.variables.get(name) if dataset is not None else None) if v is not None]
+        if any(not _is_earlier_output(v, kind, field) for v in found):
+            raise InputDataError(
+                f"Variable {name!r} is already in the data and was not written by sstfill: filling {field!r} writes its "
+                f"{'gap-filling flag' if kind == 'flag' else 'standard error'} under that name and would replace it.",
+                fix=f"Keep it under another name, e.g. ds = ds.rename_vars({{{name!r}: {name + '_product'!r}}}), or drop it "
+                f"(ds.drop_vars({name!r})) if you do not need it, then fill.",
+                argument="outputs",
+            )
 
 
 def without_earlier_fill(da: xr.DataArray, dataset: xr.Dataset | None = None) -> xr.DataArray:
@@ -85,6 +136,7 @@ def without_earlier_fill(da: xr.DataArray, dataset: xr.Dataset | None = None) ->
     >>> without_earlier_fill(sst.assign_coords(sst_fill_flag=flag)).values.tolist()
     [[15.0, nan], [17.0, 18.0]]
     """
+    _check_outputs_are_ours(da, dataset)
     flag = earlier_fill_flag(da, dataset)
     out = da.drop_vars([n for n in output_names(da.name) if n in da.coords])
     if flag is None:

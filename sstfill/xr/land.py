@@ -131,9 +131,7 @@ def find_land(
                 f"Land mask {land!r} for variable {name!r} is neither a variable of the dataset nor a "
                 f"coordinate. Pass the mask itself (land=ds['mask']) or one of {sorted(map(str, source))}."
             )
-        var = source[land]
-        found = land_from_flags(var)
-        return (found if found is not None else var.fillna(0).astype(bool)).rename("land")
+        return _given_land(source[land], obj, grid, name, f"Land mask {land!r}")
     if isinstance(land, str):  # "auto"
         found = _land_from_dataset(obj, grid, dataset)
         if found is not None:
@@ -147,15 +145,34 @@ def find_land(
             return _land_from_package(obj, grid, lonlat)
         return _coastal_never_observed(obj, grid, lonlat)
     arr = land if isinstance(land, xr.DataArray) else xr.DataArray(np.asarray(land), dims=grid.dims)
+    return _given_land(arr, obj, grid, name, "Land mask")
+
+
+def _given_land(arr: xr.DataArray, obj: xr.DataArray, grid: SpatialGrid, name: str, what: str) -> xr.DataArray:
+    """The mask a user gave (an array, or a variable by name) as land (bool) on ``obj``'s grid.
+
+    A CF flag or land/sea mask variable is decoded by its attributes (:func:`land_from_flags`);
+    otherwise non-zero is land and NaN is not (a mask of 1 = land and NaN = sea, as by name).
+    Its dims must be the grid's, and others of the field's only (a time-varying mask).
+    """
     if arr.dtype.kind not in "biuf":
-        raise InputDataError(f"Land mask for variable {name!r} must be boolean (True = land), got dtype {arr.dtype}.")
+        raise InputDataError(f"{what} for variable {name!r} must be boolean (True = land), got dtype {arr.dtype}.")
     missing = [d for d in grid.dims if d not in arr.dims]
     if missing or any(arr.sizes[d] != obj.sizes[d] for d in grid.dims):
         raise InputDataError(
-            f"Land mask for variable {name!r} must cover its grid {grid.dims} with sizes "
+            f"{what} for variable {name!r} must cover its grid {grid.dims} with sizes "
             f"{tuple(obj.sizes[d] for d in grid.dims)}; got dims {arr.dims} and shape {arr.shape}."
         )
-    return _on_field_coords(arr, obj, name).astype(bool).rename("land")
+    extra = [d for d in arr.dims if d not in obj.dims or arr.sizes[d] != obj.sizes[d]]
+    if extra:
+        raise InputDataError(
+            f"{what} for variable {name!r} has dims {extra} that the field {obj.dims} does not have "
+            f"(or not with the same sizes: {dict(arr.sizes)} against {dict(obj.sizes)}). Pass one mask for the grid, "
+            f"e.g. land=mask.any({extra[0]!r}) (land wherever any of them is land) or land=mask.isel({extra[0]}=0)."
+        )
+    found = land_from_flags(arr)
+    land = found if found is not None else arr.fillna(0) if arr.dtype.kind == "f" else arr
+    return _on_field_coords(land, obj, name).astype(bool).rename("land")
 
 
 def _on_field_coords(mask: xr.DataArray, obj: xr.DataArray, name: str) -> xr.DataArray:
