@@ -271,3 +271,86 @@ def test_progress_bar_shows_the_validation_rmse_in_field_units_and_labels_the_no
     rmse_field = float(np.sqrt(np.mean((filled[scored] - val[scored]) ** 2)))
     assert field == pytest.approx(rmse_field, rel=2e-3, abs=6e-4)
     assert abs(field - norm) > 0.01  # they are different numbers: the label matters
+
+
+def _not_models(folder: Path) -> dict[str, Path]:
+    """Files that are no model at all, each as a user might pass one: real netCDF-3 and netCDF-4 files, a text file, an empty one, a zarr store."""
+    import xarray as xr
+
+    ds = xr.Dataset({"sst": (("lat", "lon"), np.arange(12.0).reshape(3, 4))}, coords={"lat": [1.0, 2.0, 3.0], "lon": [1.0, 2.0, 3.0, 4.0]})
+    ds.to_netcdf(folder / "out3.nc", format="NETCDF3_64BIT", engine="scipy")
+    ds.to_netcdf(folder / "out4.nc", format="NETCDF4", engine="netcdf4")
+    ds.to_zarr(folder / "out.zarr")
+    (folder / "notes.txt").write_text("hello\nthese are my notes, not a model\n")
+    (folder / "empty.npz").write_bytes(b"")
+    return {"netcdf3": folder / "out3.nc", "netcdf4": folder / "out4.nc", "zarr": folder / "out.zarr", "text": folder / "notes.txt", "empty": folder / "empty.npz"}
+
+
+NOT_A_MODEL = {"netcdf3": "it is a netCDF file", "netcdf4": "it is a netCDF-4/HDF5 file", "zarr": "it is a zarr store", "text": "it is a text file", "empty": "it is empty"}
+
+
+@pytest.mark.parametrize("kind", list(NOT_A_MODEL))
+def test_a_file_that_is_no_model_is_called_so_not_corrupt_and_never_unpickled(tmp_path, capsys, kind):
+    """Before: "corrupt or truncated (ValueError: This file contains pickled (object) data ... allow_pickle= ...). Re-download it." for a netCDF or text file."""
+    path = _not_models(tmp_path)[kind]
+    with pytest.raises(ModelFileError) as err:
+        sstfill.load_model(path)
+    message = str(err.value)
+    assert f"{str(path)!r} is not an sstfill model file ({NOT_A_MODEL[kind]}): a model is an .npz file that sstfill saved" in message, message
+    assert "corrupt" not in message and "pickle" not in message and "re-download" not in message.lower(), message
+    assert err.value.argument == "model" and "model.save(path)" in err.value.fix
+    for args in (["info", str(path)], ["fill", str(DATA / "sample_slstr_nw_med.nc"), str(tmp_path / "o.nc"), "--model", str(path), "--no-progress"],
+                 ["train", str(DATA / "sample_ersst_pacific.nc"), "-o", str(tmp_path / "m.npz"), "--init", str(path), "--no-progress"],
+                 ["train", str(DATA / "sample_ersst_pacific.nc"), "-o", str(tmp_path / "m.npz"), "--resume", str(path), "--no-progress"]):
+        assert main(args) == 2, args
+        cli = capsys.readouterr().err
+        assert cli.startswith("sstfill: error:") and len(cli.strip().splitlines()) == 1 and "Traceback" not in cli, cli
+        assert f"is not an sstfill model file ({NOT_A_MODEL[kind]})" in cli and "pickle" not in cli and "corrupt" not in cli, cli
+    assert not (tmp_path / "o.nc").exists() and not (tmp_path / "m.npz").exists()
+
+
+def test_a_truncated_model_is_corrupt_and_a_pickled_npy_is_refused_without_numpys_advice(tmp_path, capsys):
+    whole = (DATA / "fast_model.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(whole[: len(whole) // 2])  # a download cut short: a zip without its directory
+    with pytest.raises(ModelFileError, match=r"'.*cut\.npz' is corrupt or truncated.*Re-save or re-download it") as err:
+        sstfill.load_model(tmp_path / "cut.npz")
+    assert "pickle" not in str(err.value) and "not an sstfill model" not in str(err.value)
+    assert main(["info", str(tmp_path / "cut.npz")]) == 2 and "is corrupt or truncated" in capsys.readouterr().err
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ModelFileError, match=r"Refused to load .*objects\.npy'.*pickled Python objects.*never unpickles") as err:
+        sstfill.load_model(tmp_path / "objects.npy")
+    assert "allow_pickle" not in str(err.value) and "corrupt" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("scale", -1.0, r"error_model\.scale must be a finite number > 0, got -1\.0"),
+        ("scale", 0.0, r"error_model\.scale must be a finite number > 0, got 0\.0"),
+        ("scale", float("nan"), r"error_model\.scale must be a finite number > 0, got nan"),
+        ("scale", "0.9", r"error_model\.scale must be a finite number > 0, got '0\.9'"),
+        ("series_scale", float("inf"), r"error_model\.series_scale must be a finite number > 0, got inf"),
+        ("guess_ratio", -0.5, r"error_model\.guess_ratio must be a finite number > 0, got -0\.5"),
+        ("guess_cap", -0.6, r"error_model\.guess_cap must be a finite number >= 0, got -0\.6"),
+        ("coefficients", [float("nan")] * 12, r"error_model\.coefficients\[0\] must be a finite number, got nan"),
+    ],
+    ids=["scale-negative", "scale-0", "scale-nan", "scale-string", "series-inf", "ratio-negative", "cap-negative", "coefficient-nan"],
+)
+@pytest.mark.parametrize("source", ["fast_model.npz", "latent_model.npz"])
+def test_a_model_file_with_a_bad_error_model_is_refused_naming_file_and_field(tmp_path, capsys, source, field, value, message):
+    """Before: error_model.scale -1 was accepted, 'sstfill info' said "calibration scale -1" and a fill wrote a negative <var>_error."""
+    path = _bundled_with(tmp_path, "bad_error.npz", lambda c, a: c["error_model"].update({field: value}), source=source)
+    with pytest.raises(ModelFileError, match=rf"Model file '.*bad_error\.npz' has an invalid error model: {message}"):
+        sstfill.load_model(path)
+    with pytest.raises(ModelFileError, match=message):
+        load_arrays(path)
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sstfill: error:") and len(err.strip().splitlines()) == 1 and "bad_error.npz" in err and f"error_model.{field}" in err, err
+
+
+@pytest.mark.parametrize("name", sorted(BUNDLED_MODELS))
+def test_every_bundled_model_and_its_error_model_still_loads(name):
+    arrays, config = load_arrays(DATA / BUNDLED_MODELS[name])
+    model = sstfill.load_model(DATA / BUNDLED_MODELS[name])
+    assert model.fitted_error_model is not None and model.fitted_error_model.to_dict() == config["error_model"]

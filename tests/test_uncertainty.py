@@ -590,3 +590,27 @@ def test_the_fit_converges_with_heavy_tailed_features_and_errors():
     assert np.isfinite(start).all() and 0.2 < start[1] < 1.5  # sigma rises with it (t errors: not by exactly 0.5)
     fitted = calibrate_scale(fit_error_model(features, errors), features, errors)
     assert np.isfinite(fitted.coefficients).all() and np.isfinite(fitted.sigma(features)).all()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"scale": -1.0}, r"error_model\.scale must be a finite number > 0, got -1\.0"),
+        ({"scale": 0}, r"error_model\.scale must be a finite number > 0, got 0"),
+        ({"scale": float("nan")}, r"error_model\.scale must be a finite number > 0, got nan"),
+        ({"scale": True}, r"error_model\.scale must be a finite number > 0, got True"),
+        ({"series_scale": -0.7}, r"error_model\.series_scale must be a finite number > 0, got -0\.7"),
+        ({"guess_ratio": 0.0}, r"error_model\.guess_ratio must be a finite number > 0, got 0\.0"),
+        ({"guess_cap": float("-inf")}, r"error_model\.guess_cap must be a finite number >= 0, got -inf"),
+        ({"coefficients": [0.0] * 5 + [float("inf")] + [0.0] * 6}, r"error_model\.coefficients\[5\] must be a finite number, got inf"),
+        ({"coefficients": [0.0] * 11 + [None]}, r"error_model\.coefficients\[11\] must be a finite number, got None"),
+        ({"coefficients": 3}, r"error_model\.coefficients must be a list of numbers, got 3"),
+    ],
+    ids=["scale-negative", "scale-0", "scale-nan", "scale-bool", "series-negative", "ratio-0", "cap-inf", "coefficient-inf", "coefficient-null", "coefficients-int"],
+)
+def test_an_error_model_dict_with_a_bad_field_is_refused_naming_it(change, message):
+    """Each factor multiplies a standard deviation (finite, > 0; the cap may be 0: none); the coefficients must be finite. Before: all accepted."""
+    with pytest.raises(ValueError, match=message):
+        ErrorModel.from_dict({**CUSTOM.to_dict(), **change})
+    assert ErrorModel.from_dict({**CUSTOM.to_dict(), "guess_cap": 0}).guess_cap == 0.0  # 0: no cap, as saved before the cap
+    assert ErrorModel.from_dict(FALLBACK_ERROR_MODEL.to_dict()) == FALLBACK_ERROR_MODEL

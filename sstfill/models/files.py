@@ -15,6 +15,7 @@ finds such a file (with a warning) when it is asked for the name without ``.npz`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -29,6 +30,7 @@ import torch
 from sstfill._version import __version__
 from sstfill.atomic import as_target, write_atomically
 from sstfill.errors import ModelFileError
+from sstfill.kernels.uncertainty import ErrorModel
 
 __all__ = [
     "FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state", "build_model",
@@ -39,6 +41,11 @@ FORMAT = "sstfill-model/1"
 #: The version a model file records when it was saved from a source checkout whose version
 #: sstfill could not tell (the bundled models were saved so).
 UNKNOWN_VERSION = "0.0.0+unknown"
+#: How to get a model file, said when there is none at the path given.
+_GET_ONE = "Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model."
+#: The first bytes of files often passed as a model by mistake, and what they are.
+_MAGIC = {b"CDF\x01": "a netCDF file", b"CDF\x02": "a netCDF file", b"CDF\x05": "a netCDF file", b"\x89HDF\r\n\x1a\n": "a netCDF-4/HDF5 file",
+          b"GRIB": "a GRIB file", b"\x1f\x8b": "a gzip-compressed file"}
 
 
 def state_to_arrays(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
@@ -93,6 +100,8 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
     if path.is_file():
         return path
     if path.is_dir():
+        if any((path / name).is_file() for name in (".zgroup", ".zarray", "zarr.json")):
+            raise _not_a_model(path, "it is a zarr store")
         inside = _archives_in(path)
         hint = f" It holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''}; pass one of those." if inside else " Pass the model file inside it (a file written by model.save(path))."
         raise ModelFileError(f"Model path {str(path)!r} is a directory, not a model file.{hint}")
@@ -105,8 +114,42 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
             stacklevel=_caller_outside_sstfill(),
         )
         return legacy
-    raise ModelFileError(f"Model file {str(path)!r} does not exist.", fix="Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model.",
-                         argument="model")
+    raise ModelFileError(f"Model file {str(path)!r} does not exist.", fix=_GET_ONE, argument="model")
+
+
+def _not_a_model(path: Path, what: str) -> ModelFileError:
+    """The error for a ``path`` that holds something else than a model (``what``: "it is a netCDF file")."""
+    return ModelFileError(f"{str(path)!r} is not an sstfill model file ({what}): a model is an .npz file that sstfill saved.", fix=_GET_ONE, argument="model")
+
+
+def _other_format(path: Path) -> str | None:
+    """What ``path`` is, from its first bytes, when it is no ``.npz`` archive: "it is a netCDF file", "it is a text file", ...
+
+    None for a zip archive (also one cut short), a ``.npy`` file and a pickle: :func:`load_arrays` says what is wrong with those.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.nc").write_bytes(b"CDF\\x01\\x00\\x00\\x00\\x02"); _ = (folder / "b.txt").write_text("notes")
+    >>> _other_format(folder / "a.nc"), _other_format(folder / "b.txt")
+    ('it is a netCDF file', 'it is a text file')
+    """
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.startswith((b"PK", b"\x93NUMPY")) or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5):  # zip, .npy, pickle (PROTO opcode)
+        return None
+    if not head:
+        return "it is empty"
+    known = next((what for magic, what in _MAGIC.items() if head.startswith(magic)), None)
+    if known:
+        return f"it is {known}"
+    try:
+        head.decode("utf-8")
+        text = b"\x00" not in head
+    except UnicodeDecodeError as err:
+        text = b"\x00" not in head and err.start >= len(head) - 3  # a character cut at the end of what was read
+    return "it is a text file" if text else f"its first bytes, {head[:8]!r}, are not those of an .npz archive"
 
 
 def is_model_file(path: str | os.PathLike) -> bool:
@@ -159,6 +202,8 @@ def _pickle_content(path: Path) -> str | None:
     """
     with open(path, "rb") as f:
         start = f.read(2)
+        if start == b"\x93N" and f.seek(0) == 0 and _holds_objects(f):
+            return "it is a numpy array file (.npy) of pickled Python objects"
     if not zipfile.is_zipfile(path):
         return "it is a pickle file" if len(start) == 2 and start[0] == 0x80 and 2 <= start[1] <= 5 else None  # PROTO opcode
     names = []
@@ -169,21 +214,32 @@ def _pickle_content(path: Path) -> str | None:
             if not member.endswith(".npy"):
                 continue
             with archive.open(member) as f:
-                major, _ = np.lib.format.read_magic(f)
-                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                _, _, dtype = read_header(f)
-            if dtype.hasobject:
-                names.append(member[: -len(".npy")])
+                if _holds_objects(f):
+                    names.append(member[: -len(".npy")])
     return f"its entries {names} hold pickled Python objects" if names else None
+
+
+def _holds_objects(f: Any) -> bool:
+    """Whether the ``.npy`` array that the binary file object ``f`` starts with holds Python objects (pickled); reads its header only."""
+    major, _ = np.lib.format.read_magic(f)
+    read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    return read_header(f)[2].hasobject
 
 
 def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a model file: (arrays, config). Raises :class:`ModelFileError` on any problem.
 
     ``path`` is found as :func:`resolve_model_file` says. Entries holding pickled Python
-    objects are refused, never unpickled.
+    objects are refused, never unpickled; a file of another kind (netCDF, text, ...) is called
+    what it is. An ``error_model`` in the config must be one :meth:`ErrorModel.from_dict` accepts.
     """
     path = resolve_model_file(path)
+    try:
+        other = _other_format(path)
+    except OSError as err:
+        raise ModelFileError(f"Model file {str(path)!r} cannot be read ({type(err).__name__}: {err}).") from err
+    if other:
+        raise _not_a_model(path, other)
     try:
         loaded = np.load(path, allow_pickle=False)
         single_array = not isinstance(loaded, np.lib.npyio.NpzFile)
@@ -203,7 +259,8 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
                 "never unpickles it. sstfill model files hold plain arrays only: use a file written by "
                 "model.save(path), or re-save the model with sstfill from code you trust."
             ) from err
-        raise ModelFileError(f"Model file {str(path)!r} is corrupt or truncated ({type(err).__name__}: {err}). Re-save or re-download it.") from err
+        detail = type(err).__name__ if "pickle" in str(err) else f"{type(err).__name__}: {err}"  # never numpy's advice to load it unsafely
+        raise ModelFileError(f"Model file {str(path)!r} is corrupt or truncated ({detail}). Re-save or re-download it.") from err
     if single_array:
         raise ModelFileError(f"{str(path)!r} holds a single numpy array (.npy), not an sstfill model. Pass a file written by model.save(path).")
     if "__config__" not in arrays:
@@ -219,6 +276,11 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[st
         raise ModelFileError(f"Model file {str(path)!r} has an unreadable configuration (a JSON {type(config).__name__}, not an object). Re-save or re-download it.")
     if config.get("format") != FORMAT:
         raise ModelFileError(f"Model file {str(path)!r} has format {config.get('format')!r}; this sstfill reads {FORMAT!r}. Upgrade sstfill or re-train.")
+    if isinstance(config.get("error_model"), dict):  # the checks of ErrorModel.from_dict, said with the file's name (not a dict: the model's class says so)
+        try:
+            ErrorModel.from_dict(config["error_model"])
+        except (TypeError, ValueError, OverflowError) as err:
+            raise ModelFileError(f"Model file {str(path)!r} has an invalid error model: {err}. Re-download the file, or re-train the model.") from err
     return arrays, config
 
 
@@ -258,4 +320,5 @@ def build_model(path: Path, arrays: dict[str, np.ndarray], config: dict[str, Any
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ModelFileError(f"Model file {str(path)!r} does not match this version of sstfill's networks ({type(err).__name__}: {str(err)[:300]}). Re-train it with this version.") from err
     model._path = str(Path(path).resolve())
+    model._sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()  # what a fill's metadata names it by (sstfill.models.store.model_source)
     return model
