@@ -48,6 +48,15 @@ def test_adapting_records_what_and_leaves_the_original_unchanged(cloudy_series, 
     assert model.config.adversarial_weight == 0 and model.discriminator is None  # fine-tuned on the reconstruction alone
     back = sstfill.load_model(model.save(tmp_path / "adapted.npz"))
     assert back.adapted_on == rec
+    # a fill's metadata says which model filled: a preset's name alone read the same for the bundled and any other 'fast' model
+    import hashlib
+
+    day = cloudy_series.isel(time=0)
+    digest = hashlib.sha256((tmp_path / "adapted.npz").read_bytes()).hexdigest()[:12]
+    said = {name: day.inpaint.fill(m).attrs["comment"] for name, m in (("bundled", base), ("adapted", model), ("saved", back))}
+    assert "'fast' preset" in said["bundled"] and "bundled 'fast' model" in said["bundled"] and "adapted from" not in said["bundled"]
+    assert "adapted from 'fast' on sst 2021-01-01..2021-01-04" in said["adapted"] and "bundled" not in said["adapted"] and "model file" not in said["adapted"]
+    assert f"model file {(tmp_path / 'adapted.npz').resolve()} (sha256 {digest}), adapted from 'fast' on sst" in said["saved"]
 
 
 def test_adapting_keeps_the_starting_weights_unless_an_epoch_beats_them(cloudy_series):

@@ -39,8 +39,27 @@ def test_a_glob_expanded_by_the_shell_without_an_output_never_replaces_an_input(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing replaced, nothing left behind
 
 
+def test_a_glob_of_granules_or_of_one_day_never_replaces_its_last_file(tmp_path, monthly_files, monkeypatch, capsys):
+    """Files without a time axis (L2 granules), or two products of the same day: with one input and no other
+    times to tell them apart, the last file was taken for the output and replaced with --overwrite."""
+    monkeypatch.chdir(tmp_path)
+    with xr.open_dataset(monthly_files[0]) as ds:
+        ds.isel(time=0, drop=True).to_netcdf(tmp_path / "gran1.nc")
+        ds.isel(time=0, drop=True).assign(sst=ds["sst"].isel(time=0, drop=True) + 0.1).to_netcdf(tmp_path / "gran2.nc")
+        ds.assign(sst=ds["sst"] + 0.1).to_netcdf(tmp_path / "other_product_same_month.nc")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    for files in (["gran1.nc", "gran2.nc"], [monthly_files[0].name, "other_product_same_month.nc"]):
+        for overwrite in ([], ["--overwrite"]):
+            assert main(["fill", *files, *overwrite, "--model", "laplace", "--no-progress"]) == 2
+            err = capsys.readouterr().err
+            assert f"Output {files[-1]!r} looks like another input file" in err and "even with --overwrite" in err, err
+            assert "Pass --overwrite" not in err  # it is not advised for an input
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_overwrite_still_replaces_an_earlier_output_and_files_of_other_grids_or_steps(tmp_path, monthly_files, monkeypatch):
-    """The check is narrow: an sstfill output, a file of another grid and one input's own step are replaced as before."""
+    """The check is narrow: an sstfill output and a file of another grid are replaced as before; a file of the same
+    variable on the same grid that no sstfill fill wrote (e.g. the input's own month filled by another tool) is not."""
     monkeypatch.chdir(tmp_path)
     first, second, third = map(str, monthly_files)
     assert main(["fill", first, second, "out.nc", "--model", "laplace", "--no-progress"]) == 0
@@ -53,10 +72,11 @@ def test_overwrite_still_replaces_an_earlier_output_and_files_of_other_grids_or_
         src.isel(lat=slice(0, 32)).to_netcdf(tmp_path / "crop.nc")  # the same variable on another grid
         src.to_netcdf(tmp_path / "same_month.nc")  # the one input's own month (e.g. filled by another tool)
     assert main(["fill", first, second, "crop.nc", "--overwrite", "--model", "laplace", "--no-progress"]) == 0
-    assert main(["fill", third, "same_month.nc", "--overwrite", "--model", "laplace", "--no-progress"]) == 0
-    for name in ("crop.nc", "same_month.nc"):
-        with xr.open_dataset(tmp_path / name) as out:
-            assert "sst_fill_flag" in out and out.sizes["lat"] == 64
+    with xr.open_dataset(tmp_path / "crop.nc") as out:
+        assert "sst_fill_flag" in out and out.sizes["lat"] == 64
+    kept = (tmp_path / "same_month.nc").read_bytes()
+    assert main(["fill", third, "same_month.nc", "--overwrite", "--model", "laplace", "--no-progress"]) == 2
+    assert (tmp_path / "same_month.nc").read_bytes() == kept
     assert sorted(os.listdir(tmp_path)) == sorted(["crop.nc", "out.nc", "same_month.nc", *(p.name for p in monthly_files)])
 
 
@@ -179,3 +199,42 @@ def test_warnings_under_a_command_are_one_line_like_its_errors(tmp_path, monkeyp
     assert err.startswith("sstfill: warning: Model file 'm' does not exist; reading") and len(err.strip().splitlines()) == 1, err
     assert "UserWarning" not in err and "warnings.warn" not in err
     assert warnings.showwarning is before  # a user's Python keeps its own warnings after main()
+
+
+@pytest.fixture(scope="module")
+def cloudy_series(tmp_path_factory) -> Path:
+    """16 days of the bundled real MUR crop under the bundled cloud shapes: a fill that lasts seconds."""
+    import pandas as pd
+
+    mur = _bundled("sample_mur_socal.nc")
+    days = xr.concat([mur.isel(time=[k % mur.sizes["time"]]) for k in range(16)], "time")
+    days = days.assign_coords(time=pd.date_range("2021-01-01", periods=16, freq="D"))
+    gappy, _ = days["analysed_sst"].inpaint.add_holes("clouds", fraction=0.4, seed=0)
+    path = tmp_path_factory.mktemp("series") / "in.nc"
+    days.assign(analysed_sst=gappy).to_netcdf(path)
+    return path
+
+
+def test_sigterm_stops_a_fill_as_ctrl_c_does(tmp_path, cloudy_series):
+    """SIGTERM (timeout, scancel, docker stop) killed the process where it stood: a partial temporary stayed
+    beside the output. Now it cleans up as after Ctrl-C, says so in one line and exits 143; the earlier output is kept."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with xr.open_dataset(cloudy_series) as series:
+        earlier = series.isel(time=slice(0, 2)).load().inpaint.fill(model="laplace")
+    earlier.to_zarr(tmp_path / "out.zarr")
+    command = [sys.executable, "-m", "sstfill.cli", "fill", str(cloudy_series), "out.zarr", "--overwrite", "--chunks", "time=1", "--no-progress"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=dict(os.environ, PYTHONWARNINGS="ignore"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()  # said just before the fill is computed and written (8 s on 2 cores)
+    assert line.startswith("filling 'analysed_sst'"), line + proc.stderr.read()
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    err = proc.stderr.read()
+    assert err == "sstfill: terminated (SIGTERM); no output was written\n", err
+    assert os.listdir(tmp_path) == ["out.zarr"]  # no temporary left beside it
+    with xr.open_dataset(tmp_path / "out.zarr", engine="zarr") as after:
+        xr.testing.assert_identical(after.load(), earlier)

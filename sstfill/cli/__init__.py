@@ -17,7 +17,9 @@ Train a model on your own data and look at it::
 
 Errors sstfill raises on purpose (missing files, unknown variables, corrupt models,
 existing outputs) are printed as one line, ``sstfill: error: ...``, with exit status 2;
-nothing is written when a run fails.
+nothing is written when a run fails. Ctrl-C (exit status 130) and SIGTERM (143: ``timeout``,
+``kill``, a batch scheduler's cancel) stop a run the same way: temporaries removed, an
+existing output kept.
 
 One module per command: :mod:`~sstfill.cli.demo`, :mod:`~sstfill.cli.fill`,
 :mod:`~sstfill.cli.train`, :mod:`~sstfill.cli.info`, :mod:`~sstfill.cli.quality`; what they share is in
@@ -27,8 +29,12 @@ One module per command: :mod:`~sstfill.cli.demo`, :mod:`~sstfill.cli.fill`,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 
@@ -161,14 +167,41 @@ def _one_line_warning(message: Warning | str, category: type[Warning], filename:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``sstfill`` command; returns the exit status (0 ok, 2 error, 130 interrupted)."""
+    """Run the ``sstfill`` command; returns the exit status (0 ok, 2 error, 130 interrupted, 143 terminated by SIGTERM)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = argv  # what `sstfill train` records as the command that trained a model
-    with warnings.catch_warnings():  # restored on return: main() may run inside a user's Python
+    with warnings.catch_warnings(), _terminate_as_interrupt():  # both restored on return: main() may run inside a user's Python
         warnings.showwarning = _one_line_warning
         return _run(args)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, ``kill``, SLURM's ``scancel``, ``docker stop``), raised as the interrupt every command cleans up after."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM stops it as Ctrl-C does: temporaries removed, an existing output kept, one line said.
+
+    Without it the process died where it stood and left a partial temporary output behind.
+    Later SIGTERMs are ignored while it cleans up. Only in the main thread (where Python
+    runs signal handlers); elsewhere nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the cleanup is not cut short by a second one
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -181,6 +214,7 @@ def _run(args: argparse.Namespace) -> int:
         where = f" ({err.filename!r})" if getattr(err, "filename", None) else ""
         print(f"{PROG}: error: {err.strerror or err}{where}", file=sys.stderr, flush=True)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; no output was written", file=sys.stderr, flush=True)
-        return 130
+    except KeyboardInterrupt as err:
+        how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"{PROG}: {how}; no output was written", file=sys.stderr, flush=True)
+        return 128 + signal.SIGTERM if isinstance(err, Terminated) else 130

@@ -114,13 +114,14 @@ def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tupl
     return out
 
 
-def _looks_like_another_input(target: Path, field: Any, n_inputs: int) -> bool:
-    """Whether the existing ``target`` looks like one more file of the inputs' series, not an output.
+def _looks_like_another_input(target: Path, field: Any) -> bool:
+    """Whether the existing ``target`` looks like one more input file, not an output.
 
     It does when it opens as a dataset holding ``field``'s variable on ``field``'s grid and
-    is no sstfill output (no ``<var>_fill_flag``, no sstfill fill in the variable's history),
-    and either the inputs are several files or it holds other steps (times) than the one
-    input. Opened lazily: only its coordinates are read.
+    is no sstfill output (no ``<var>_fill_flag``, no sstfill fill in the variable's history):
+    e.g. the last of the files a shell glob expanded to, with no output named. That it holds
+    other times than the inputs is not asked: granules without a time axis, or two products
+    of one day, are inputs as well. Opened lazily: only its coordinates are read.
     """
     import numpy as np
 
@@ -143,10 +144,7 @@ def _looks_like_another_input(target: Path, field: Any, n_inputs: int) -> bool:
                     a, b = field.indexes[dim], other.indexes[dim]
                     if not (a.equals(b) or (a.dtype.kind in "iuf" and b.dtype.kind in "iuf" and np.allclose(a, b))):
                         return False
-            if n_inputs > 1:
-                return True
-            steps = [d for d in field.dims if d not in grid and d in field.indexes and d in other.indexes]
-            return bool(steps) and all(field.indexes[d].intersection(other.indexes[d]).empty for d in steps)
+            return True
     except SSTFillError:  # unreadable, or no grid: not one of the inputs
         return False
 
@@ -163,9 +161,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     inputs, output = args.paths[:-1], args.paths[-1]
     output_format(output)  # a name without .nc/.zarr fails now
     target = Path(output).expanduser()
-    if (target.exists() or target.is_symlink()) and not args.overwrite:
-        raise CLIError(f"Output {output!r} exists already. Pass --overwrite to replace it, or choose another name.")
-    check_output(target, overwrite=args.overwrite)  # a directory that takes no new file fails now, not after the fill
+    check_output(target, overwrite=True)  # a place that takes no new file fails now; an existing output is looked at once the inputs are open  # a directory that takes no new file fails now, not after the fill
     adapt_minutes = getattr(args, "adapt", None)
     save_model = getattr(args, "save_model", None)
     init = None
@@ -195,12 +191,14 @@ def cmd_fill(args: argparse.Namespace) -> int:
     field = pick_variable(ds, args.var)  # the variable the fill takes
     check_field(field, read_lazy=True)  # all missing: said now, not after an empty output is written
     var = str(field.name)
-    if (target.exists() or target.is_symlink()) and _looks_like_another_input(target, field, len(files)):  # e.g. day*.nc expanded by the shell, no output named
+    if (target.exists() or target.is_symlink()) and _looks_like_another_input(target, field):  # e.g. day*.nc expanded by the shell, no output named
         raise CLIError(
             f"Output {output!r} looks like another input file (it holds {var!r} on the inputs' grid and is no sstfill output): not replaced, "
             "even with --overwrite. If the shell expanded a glob and no output was named, quote the glob so that sstfill expands it "
             f"and name an output file (sstfill fill 'day*.nc' filled.nc); or delete {output!r} first if you really mean to replace it."
         )
+    if (target.exists() or target.is_symlink()) and not args.overwrite:
+        raise CLIError(f"Output {output!r} exists already. Pass --overwrite to replace it, or choose another name.")
     if wants_auto(args.model):  # the bundled model fill() would choose for this variable
         from sstfill.xr.grid import find_grid
         from sstfill.xr.series import auto_init_name, auto_model_name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sstfill.errors import ModelFileError, ModelMismatchError
@@ -22,6 +23,7 @@ __all__ = [
     "resolve_model",
     "load_default_model",
     "load_bundled_model",
+    "model_source",
     "bundled_model_path",
     "DEFAULT_MODEL",
     "BUNDLED_MODELS",
@@ -103,6 +105,34 @@ def load_bundled_model(name: str = "default", device: str | None = None, precisi
             return load_model(file, device=on, precision=precision)
 
     return LOADED_MODELS.get(("bundled", name, on, precision), load)
+
+
+def model_source(model: Any) -> str | None:
+    """Where ``model`` came from, as a fill's metadata says it; None for a model made in this session and not loaded from a file.
+
+    A bundled model by its name, another model file by its path and the start of its SHA-256
+    (two files of one preset fill differently), and an adapted model by what it was adapted
+    from and on.
+
+    Examples
+    --------
+    >>> model_source(load_bundled_model("fast"))
+    "bundled 'fast' model"
+    >>> from sstfill.models.inpainter import Inpainter
+    >>> model_source(Inpainter.from_preset("fast")) is None
+    True
+    """
+    parts = []
+    path = getattr(model, "_path", None)
+    if path:
+        bundled = [name for name in BUNDLED_MODELS if Path(path) == Path(str(bundled_model_path(name))).resolve()]
+        digest = getattr(model, "_sha256", None)
+        parts.append(f"bundled {bundled[0]!r} model" if bundled else f"model file {path}" + (f" (sha256 {digest[:12]})" if digest else ""))
+    adapted = getattr(model, "adapted_on", None)
+    if adapted:
+        span = adapted.get("time_span")
+        parts.append(f"adapted from {adapted.get('init')!r} on {adapted.get('variable')}" + (f" {span[0][:10]}..{span[1][:10]}" if span else ""))
+    return ", ".join(parts) or None
 
 
 def load_default_model(device: str | None = None, precision: str | None = None) -> Inpainter:

@@ -16,7 +16,7 @@ from sstfill.errors import ModelMismatchError
 from sstfill.kernels.persistence import blended_sigma
 from sstfill.kernels.tiling import TilePlan
 from sstfill.kernels.uncertainty import FALLBACK_ERROR_MODEL
-from sstfill.models.store import resolve_model
+from sstfill.models.store import model_source, resolve_model
 from sstfill.xr import cf
 from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.dispatch import fill_array, harmonic_fallback
@@ -121,7 +121,8 @@ def fill_field(
     filled = orientation.undo(filled, like=work)
     coords = {flag_name: cf.fill_flag(work, filled, land_da, beyond, da), **coords}
     filled = filled.transpose(*da.dims)
-    description = ", ".join([model.description] + ([clim.note] if clim is not None else []) + ([PERSISTENCE_NOTE] if fill_weight is not None else []))
+    source = model_source(model)  # which file or bundled model: a preset's name does not say
+    description = ", ".join([model.description] + ([source] if source else []) + ([clim.note] if clim is not None else []) + ([PERSISTENCE_NOTE] if fill_weight is not None else []))
     filled.attrs = cf.filled_attrs(da, description, flag_name, error_name if error else None, replaced=outputs)
     filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
     return filled.assign_coords(coords)
