@@ -8,6 +8,11 @@ name, and of two runs writing one output exactly one wins. Standard library only
 own because ``atomicwrites`` (archived 2022) and ``safer`` publish single files only, while a
 zarr store is a directory that must also be published without replacing, or swapped.
 
+Even with ``overwrite`` a directory is replaced only by a zarr store, and only when it is a
+zarr store itself (zarr metadata at its top); a file never replaces a directory, nor a
+directory a file (:func:`replace_refusal`): a folder of someone's files under an output's
+name, or an input inside it, is never deleted.
+
 Examples
 --------
 >>> import os, tempfile
@@ -50,6 +55,8 @@ __all__ = [
     "cannot_write",
     "as_target",
     "remove_path",
+    "replace_refusal",
+    "is_zarr_store",
     "STALE_UNNAMED_HOST_S",
     "HOST",
 ]
@@ -63,6 +70,48 @@ def as_target(target: str | os.PathLike) -> Path:
 
 def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
+
+
+def _is_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+#: what a zarr store holds at its top: zarr v2 metadata, or zarr v3's
+ZARR_MARKERS = (".zgroup", ".zarray", ".zattrs", "zarr.json")
+
+
+def is_zarr_store(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a directory (not a link) with zarr metadata at its top (:data:`ZARR_MARKERS`)."""
+    path = Path(path)
+    return _is_dir(path) and any((path / marker).is_file() for marker in ZARR_MARKERS)
+
+
+def replace_refusal(target: str | os.PathLike, new: str | os.PathLike | None = None, *, directory: bool | None = None,
+                    old: str | os.PathLike | None = None) -> OutputError | None:
+    """The :class:`OutputError` for replacing what is at ``target``, even with overwrite; None when it may be replaced.
+
+    A directory is replaced only by a zarr store and only when it is a zarr store itself; a
+    file (or link) never replaces a directory, nor a directory a file. The new output is
+    ``new`` (written already), or a directory (a zarr store) when ``directory`` is True, a
+    file when False; when neither is given only a directory that is no zarr store is
+    refused. ``old`` is where the existing output lies, when not at ``target`` (set aside).
+    """
+    target = as_target(target)
+    old = target if old is None else Path(old)
+    if not _exists(old):
+        return None
+    fix = "Choose another name, or remove it yourself if you mean to replace it."
+    if _is_dir(old) and not is_zarr_store(old):
+        return OutputError(f"Output {str(target)!r} is a directory and not a zarr store: not replaced, even with --overwrite. {fix}")
+    if new is not None:
+        directory = _is_dir(Path(new))
+        if directory and not is_zarr_store(new):
+            return OutputError(f"Output {str(target)!r} exists, and this run's output is a directory but no zarr store: not replaced, even with --overwrite. {fix}")
+    if directory is None or directory == _is_dir(old):
+        return None
+    if directory:
+        return OutputError(f"Output {str(target)!r} is a file: a zarr store (a directory) does not replace it, even with --overwrite. {fix}")
+    return OutputError(f"Output {str(target)!r} is a zarr store (a directory): a file does not replace it, even with --overwrite. {fix}")
 
 
 def remove_path(path: Path) -> None:
@@ -220,7 +269,8 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
 
     Without ``overwrite`` an existing ``target`` (also one another run put there while this
     one was writing) is never replaced: :class:`OutputError`. With it the last run to
-    publish wins; an output it replaces is deleted.
+    publish wins; an output it replaces is deleted, when :func:`replace_refusal` allows
+    (checked again on what was actually swapped out: else it is put back).
     """
     for _ in range(50):
         try:
@@ -232,12 +282,21 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
                     f"Output {str(target)!r} was created by another run while this one was writing; it was left as it is "
                     "and this run's result was discarded. Pass --overwrite (overwrite=True) to replace it, or choose another name."
                 ) from None
-        tmp_is_dir = tmp.is_dir() and not tmp.is_symlink()
-        if not tmp_is_dir and not (target.is_dir() and not target.is_symlink()):
+        refusal = replace_refusal(target, tmp)
+        if refusal is not None:
+            raise refusal
+        if not _is_dir(tmp) and not _is_dir(target):
             os.replace(tmp, target)  # files: one atomic step
             return
         code = _renameat2(tmp, target, _RENAME_EXCHANGE)
         if code == 0:  # swapped atomically: tmp now holds the replaced output
+            refusal = replace_refusal(target, target, old=tmp)  # what was swapped out, had it changed meanwhile
+            if refusal is not None:
+                if _renameat2(tmp, target, _RENAME_EXCHANGE) != 0:  # not swapped back: keep it, under a name that is said
+                    kept = target.parent / f"{target.name}.kept-{secrets.token_hex(4)}"
+                    os.rename(tmp, kept)
+                    raise OutputError(f"{refusal} (It appeared while this run was publishing; it was kept, at {str(kept)!r}.)")
+                raise refusal
             remove_path(tmp)
             return
         if code == errno.ENOENT:  # the target went away meanwhile: publish again
@@ -248,6 +307,15 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
             os.rename(target, old)
         except FileNotFoundError:
             continue
+        refusal = replace_refusal(target, tmp, old=old)  # what was set aside, had it changed meanwhile
+        if refusal is not None:
+            try:
+                _rename_noreplace(old, target)
+            except FileExistsError:  # another run published meanwhile: keep it, under a name that is said
+                kept = target.parent / f"{target.name}.kept-{secrets.token_hex(4)}"
+                os.rename(old, kept)
+                raise OutputError(f"{refusal} (It appeared while this run was publishing; it was kept, at {str(kept)!r}.)") from None
+            raise refusal
         try:
             _rename_noreplace(tmp, target)
         except FileExistsError:  # another run published meanwhile; replace it next round
@@ -305,9 +373,11 @@ def _refuse_existing(target: Path) -> OutputError:
 def check_target(target: str | os.PathLike, overwrite: bool = False, *, directory: bool = False) -> Path:
     """Fail early, before any computing, when ``target`` cannot be written.
 
-    Checks that ``target`` does not exist (unless ``overwrite``) and that its directory (or,
-    when it does not exist yet, the nearest existing folder above it) takes new entries, by
-    creating and removing a temporary name there (a directory when ``directory``). Creates
+    Checks that ``target`` does not exist (unless ``overwrite``; a directory that is no zarr
+    store, or one of the other kind than the output, is refused even then:
+    :func:`replace_refusal`) and that its directory (or, when it does not exist yet, the
+    nearest existing folder above it) takes new entries, by creating and removing a temporary
+    name there. ``directory``: the output is a directory (a zarr store), not a file. Creates
     nothing that stays.
 
     Raises
@@ -316,6 +386,9 @@ def check_target(target: str | os.PathLike, overwrite: bool = False, *, director
         Naming the path and the cause.
     """
     path = as_target(target)
+    refusal = replace_refusal(path, directory=directory)
+    if refusal is not None:
+        raise refusal
     if _exists(path) and not overwrite:
         raise _refuse_existing(path)
     base = path.parent
@@ -339,7 +412,10 @@ def write_atomically(target: str | os.PathLike, write: Callable[[Path], None], *
     files get the usual umask permissions. The complete ``tmp`` is then put in place in one
     atomic step that never replaces an existing target, also one another run put there
     while ``write`` ran, unless ``overwrite`` (then the last run to publish wins, with an
-    atomic swap where the system has one; the replaced output is deleted).
+    atomic swap where the system has one; the replaced output is deleted). Even with
+    ``overwrite`` a directory is replaced only by a zarr store, when it is one itself, and
+    a file never by a directory (:func:`replace_refusal`): refused before ``write`` runs
+    where it can be told then (a directory that is no zarr store), else once it has run.
 
     Parameters
     ----------
@@ -357,11 +433,15 @@ def write_atomically(target: str | os.PathLike, write: Callable[[Path], None], *
     Raises
     ------
     OutputError
-        The target exists (or appeared meanwhile) and not ``overwrite``, or its directory
-        cannot be made or written. Any error of ``write`` (and Ctrl-C) is re-raised as it
-        is; in every case the temporary, and directories made for the target, are removed.
+        The target exists (or appeared meanwhile) and not ``overwrite``, or is of a kind the
+        output does not replace, or its directory cannot be made or written. Any error of
+        ``write`` (and Ctrl-C) is re-raised as it is; in every case the temporary, and
+        directories made for the target, are removed.
     """
     target = as_target(target)
+    refusal = replace_refusal(target)
+    if refusal is not None:
+        raise refusal
     if _exists(target) and not overwrite:
         raise _refuse_existing(target)
     parent = target.parent

@@ -221,7 +221,7 @@ def test_fill_refuses_to_overwrite(tmp_path, gappy_file):
         ("unreadable", "Cannot read"),
         ("glob", "matches no file"),
         ("var", "'nope'"),
-        ("model", "corrupt"),
+        ("model", "is not an sstfill model file (its first bytes"),
     ],
 )
 def test_fill_errors_write_nothing(tmp_path, gappy_file, case, expect):
@@ -594,3 +594,100 @@ def test_ctrl_c_after_the_output_is_written_says_so(tmp_path, gappy_file, monkey
     assert f"interrupted after writing {target}" in capsys.readouterr().err
     with xr.open_dataset(target) as out:
         assert "sst_fill_flag" in out
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative name -> bytes), to tell it is intact."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_quality_plot_never_replaces_an_input_a_directory_or_an_existing_file(tmp_path, gappy_file, monkeypatch, capsys):
+    """quality REF CAND --plot REF turned the reference into a PNG; --plot DIR deleted the directory tree. Refused before any tile is compared."""
+    import shutil
+
+    from sstfill.cli import main
+    from sstfill.cli import quality as cli_quality
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(gappy_file, "ref.nc")
+    shutil.copy(gappy_file, "cand.nc")
+    (tmp_path / "plots" / "sub").mkdir(parents=True)
+    (tmp_path / "plots" / "sub" / "important.txt").write_text("keep")
+    Path("old.png").write_bytes(b"an earlier figure")
+    before = _tree(tmp_path)
+    real_tiles = cli_quality.matching_tiles
+
+    def never(*args, **kwargs):
+        raise AssertionError("tiles were compared before --plot was checked")
+
+    monkeypatch.setattr(cli_quality, "matching_tiles", never)
+    cases = [
+        (["--plot", "ref.nc"], "--plot 'ref.nc' is also an input: not replaced, even with --overwrite"),
+        (["--plot", "./cand.nc"], "is also an input"),
+        (["--plot", "plots"], "'plots' is a directory and not a zarr store: not replaced, even with --overwrite"),
+        (["--plot", "plots/"], "not a zarr store"),
+        (["--plot", "old.png"], "exists already"),
+    ]
+    for extra, expect in cases:
+        assert main(["quality", "ref.nc", "cand.nc", *extra]) == 2, extra
+        err = capsys.readouterr().err
+        assert err.startswith("sstfill: error:") and expect in err and len(err.strip().splitlines()) == 1, err
+    assert _tree(tmp_path) == before
+    monkeypatch.setattr(cli_quality, "matching_tiles", real_tiles)
+    assert main(["quality", "ref.nc", "cand.nc", "--plot", "new.png"]) == 0
+    assert Path("new.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # replacing an earlier figure is asked for explicitly (--overwrite); an input or a directory still is not replaced
+    assert "Pass --overwrite to replace it" in (main(["quality", "ref.nc", "cand.nc", "--plot", "old.png"]), capsys.readouterr().err)[1]
+    assert main(["quality", "ref.nc", "cand.nc", "--plot", "old.png", "--overwrite"]) == 0 and Path("old.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for plot in ("ref.nc", "plots"):
+        assert main(["quality", "ref.nc", "cand.nc", "--plot", plot, "--overwrite"]) == 2
+        assert "not replaced, even with --overwrite" in capsys.readouterr().err
+    after = _tree(tmp_path)
+    assert {k: after[k] for k in before if k != "old.png"} == {k: v for k, v in before.items() if k != "old.png"}
+
+
+def test_fill_overwrite_never_deletes_a_plain_directory_or_an_input_inside_the_output(tmp_path, gappy_file, monkeypatch, capsys):
+    """fill IN results.nc --overwrite deleted the directory results.nc recursively; fill proj.zarr/in.nc proj.zarr --overwrite deleted the input."""
+    import shutil
+
+    from sstfill.cli import main
+    from sstfill.cli.common import check_written_files
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results.nc" / "sub").mkdir(parents=True)
+    (tmp_path / "results.nc" / "sub" / "notes.txt").write_text("precious")
+    (tmp_path / "proj.zarr").mkdir()  # a plain directory named like a store
+    shutil.copy(gappy_file, tmp_path / "proj.zarr" / "in.nc")
+    with xr.open_dataset(gappy_file) as src:
+        src.to_zarr(tmp_path / "store.zarr")  # a real zarr store, with an input put inside it
+    shutil.copy(gappy_file, tmp_path / "store.zarr" / "in.nc")
+    before = _tree(tmp_path)
+    cases = [
+        (["fill", str(gappy_file), "results.nc", "--overwrite"], "'results.nc' is a directory and not a zarr store: not replaced, even with --overwrite"),
+        (["fill", str(gappy_file), "results.nc"], "not a zarr store"),
+        (["fill", "proj.zarr/in.nc", "proj.zarr", "--overwrite"], "not a zarr store"),
+        (["fill", "store.zarr/in.nc", "store.zarr", "--overwrite"], "OUTPUT 'store.zarr' contains the input 'store.zarr/in.nc': not replaced, even with --overwrite"),
+        (["fill", "store.zarr/in.nc", "./store.zarr/", "--overwrite"], "contains the input"),
+    ]
+    for args, expect in cases:
+        assert main([*args, "--model", "laplace", "--no-progress"]) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("sstfill: error:") and expect in err and len(err.strip().splitlines()) == 1, err
+    assert _tree(tmp_path) == before and sorted(os.listdir(tmp_path)) == ["proj.zarr", "results.nc", "store.zarr"]
+    with pytest.raises(sstfill.CLIError, match="contains the input"):
+        check_written_files({"--out": tmp_path}, [str(tmp_path / "store.zarr" / "in.nc")], overwrite=True)
+    check_written_files({"OUTPUT": "store.zarr"}, ["store.zarrx/in.nc", "other.nc"], overwrite=True)  # a mere prefix of the name is no containment
+
+
+def test_demo_never_replaces_a_directory_in_its_output_directory(tmp_path, monkeypatch, capsys):
+    from sstfill.cli import main
+
+    for name in ("demo.png", "demo_filled.nc"):
+        out = tmp_path / name.split(".")[0]
+        (out / name / "sub").mkdir(parents=True)
+        (out / name / "sub" / "notes.txt").write_text("precious")
+        before = _tree(out)
+        assert main(["demo", "--out", str(out), "--model", "laplace"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("sstfill: error:") and f"{str(out / name)!r} is a directory, which the demo does not replace" in err and len(err.strip().splitlines()) == 1, err
+        assert _tree(out) == before and os.listdir(out) == [name]  # refused before anything was written

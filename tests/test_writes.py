@@ -399,8 +399,9 @@ def test_write_atomically_publishes_refuses_and_swaps(tmp_path, kind, publish_mo
             if kind == "file":
                 with open(tmp, "wb") as f:  # as np.savez on a file object, or savefig, would
                     f.write(text.encode())
-            else:
+            else:  # a zarr store: only a zarr store replaces one
                 tmp.mkdir()
+                (tmp / "zarr.json").write_text('{"zarr_format": 3, "node_type": "group"}')
                 (tmp / "part").write_text(text)
 
         return write
@@ -506,3 +507,80 @@ def dask_threads(n: int):
     import dask
 
     return dask.config.set(scheduler="threads", num_workers=n)
+
+
+# -- directories: only a zarr store replaces a zarr store ----------------------------------
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative name -> bytes), to tell it is intact."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _write_file(tmp: Path) -> None:
+    with open(tmp, "wb") as f:
+        f.write(b"new output")
+
+
+def _write_store(tmp: Path) -> None:
+    tmp.mkdir()
+    (tmp / ".zgroup").write_text('{"zarr_format": 2}')
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_overwrite_never_replaces_a_directory_that_is_no_zarr_store(tmp_path, suffix, publish_mode):
+    """fill IN results.nc --overwrite, results.nc a directory of notes, deleted it recursively and wrote a file there."""
+    target = tmp_path / f"results{suffix}"
+    (target / "sub").mkdir(parents=True)
+    (target / "sub" / "notes.txt").write_text("precious")
+    before = _tree(target)
+    for call in (lambda: atomic.check_target(target, overwrite=True, directory=suffix == ".zarr"),
+                 lambda: sio.check_output(target, overwrite=True),
+                 lambda: atomic.write_atomically(target, _write_store if suffix == ".zarr" else _write_file, overwrite=True),
+                 lambda: sio.write_atomic(_marked(1.0, n=1), target, overwrite=True),
+                 lambda: sio.write_atomic(_marked(1.0, n=1), target)):
+        with pytest.raises(OutputError) as info:
+            call()
+        message = str(info.value)
+        assert str(target) in message and "not a zarr store" in message and "even with --overwrite" in message and "remove it yourself" in message, message
+        assert "\n" not in message
+    assert _tree(target) == before and sorted(os.listdir(tmp_path)) == [target.name]
+
+
+def test_a_file_and_a_zarr_store_never_replace_each_other(tmp_path, publish_mode):
+    store, file = tmp_path / "out.zarr", tmp_path / "out.nc"
+    sio.write_atomic(_marked(1.0, n=1), store)
+    file.write_bytes(b"a netCDF file")
+    kept = {store.name: _tree(store), file.name: file.read_bytes()}
+    cases = [
+        (lambda: atomic.check_target(store, overwrite=True), "is a zarr store"),  # a file over a store
+        (lambda: atomic.write_atomically(store, _write_file, overwrite=True), "is a zarr store"),
+        (lambda: atomic.check_target(file, overwrite=True, directory=True), "is a file"),  # a store over a file
+        (lambda: atomic.write_atomically(file, _write_store, overwrite=True), "is a file"),
+        (lambda: atomic.write_atomically(store, lambda tmp: (tmp.mkdir(), (tmp / "x").write_text("x")), overwrite=True), "no zarr store"),
+    ]
+    for call, words in cases:
+        with pytest.raises(OutputError, match=words) as info:
+            call()
+        assert "even with --overwrite" in str(info.value) and "remove it yourself" in str(info.value)
+    assert sorted(os.listdir(tmp_path)) == ["out.nc", "out.zarr"]
+    assert {store.name: _tree(store), file.name: file.read_bytes()} == kept
+    sio.write_atomic(_marked(2.0, n=1), store, overwrite=True)  # a zarr store still replaces a zarr store
+    with _open(store) as back:
+        assert float(back["a"].min()) == 2.0
+    assert sorted(os.listdir(tmp_path)) == ["out.nc", "out.zarr"]
+
+
+@pytest.mark.parametrize("suffix", [".nc", ".zarr"])
+def test_a_plain_directory_created_while_writing_is_not_replaced_with_overwrite(tmp_path, suffix, publish_mode):
+    target = tmp_path / f"out{suffix}"
+    made = threading.Event()
+
+    def intruder():  # a directory of someone's files appears under the output's name while this run computes
+        if not made.is_set():
+            made.set()
+            (target / "sub").mkdir(parents=True)
+            (target / "sub" / "notes.txt").write_text("precious")
+
+    with pytest.raises(OutputError, match="not a zarr store"):
+        sio.write_atomic(_marked(1.0, n=1, gate=intruder), target, overwrite=True)
+    assert made.is_set() and _tree(target) == {os.path.join("sub", "notes.txt"): b"precious"}
+    assert sorted(os.listdir(tmp_path)) == [target.name]  # no temporary, no set-aside copy

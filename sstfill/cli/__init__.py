@@ -156,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidate-var", default=None, help="variable of CANDIDATE (default: the same name as REFERENCE's)")
     p.add_argument("--max-tiles", type=int, default=2000, metavar="N", help="compare at most N tiles (default: %(default)s)")
     p.add_argument("--plot", default=None, metavar="PNG", help="also draw the candidate's closest pairs of tiles")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --plot file (never an input or a directory)")
     p.set_defaults(func=cmd_quality)
     return parser
 
@@ -216,5 +217,5 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt as err:
         how = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
-        print(f"{PROG}: {how}; no output was written", file=sys.stderr, flush=True)
+        print(f"{PROG}: {how}; no output was written{getattr(err, 'sstfill_note', '')}", file=sys.stderr, flush=True)
         return 128 + signal.SIGTERM if isinstance(err, Terminated) else 130

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +67,19 @@ def cli_message(err: SSTFillError, command: str) -> str:
 
 
 def say(*parts: Any) -> None:
-    """Print a line for people, at once (progress bars and logs interleave)."""
-    print(*parts, flush=True)
+    """Print a line for people, at once (progress bars and logs interleave).
+
+    When whoever reads the output has gone (``sstfill fill ... | head -1``) the command
+    goes on and says nothing more: a closed pipe made a run fail after or before its output
+    was written.
+    """
+    try:
+        print(*parts, flush=True)
+    except BrokenPipeError:  # Python's advice: point stdout at devnull, so that nothing fails on exit either
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # a stdout without a file descriptor
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (stdout for the rest of the process)
 
 
 def parse_chunks(text: str | None) -> dict[str, int] | None:
@@ -252,16 +265,21 @@ def adaptation_scores(h: dict, units: str | None = None) -> str | None:
     return text
 
 
+#: the outputs of :func:`check_written_files` that are no model files
+_NOT_MODELS = ("OUTPUT", "--plot")
+
+
 def check_written_files(written: dict[str, str | Path | None], inputs: list[str], overwrite: bool) -> None:
-    """Refuse, before anything is read, a model file a command would write over an input, another of its outputs or a file that is no model.
+    """Refuse, before anything is read, an output a command would write over an input or a directory holding one, another of its outputs, or a file that is no model.
 
     ``written`` maps each option (``"--out"``, ``"--checkpoint"``, ``"--save-model"``,
-    ``"OUTPUT"``) to the path it writes (None: not given); ``inputs`` are the expanded
-    input files. An input is never replaced, even with ``overwrite``; two options naming
-    one file would overwrite each other (a checkpoint is rewritten every epoch, the model
-    comes last); an existing file that is not an sstfill model (a netCDF file, notes) is
-    never replaced by a model file (the options other than ``OUTPUT``), even with
-    ``overwrite`` or as a ``--checkpoint``, which replaces its earlier checkpoint.
+    ``"OUTPUT"``, ``"--plot"``) to the path it writes (None: not given); ``inputs`` are the
+    expanded input files. An input is never replaced, even with ``overwrite``, nor an
+    output that contains an input (an input inside the output directory); two options
+    naming one file would overwrite each other (a checkpoint is rewritten every epoch, the
+    model comes last); an existing file that is not an sstfill model (a netCDF file, notes)
+    is never replaced by a model file (the options other than ``OUTPUT`` and ``--plot``),
+    even with ``overwrite`` or as a ``--checkpoint``, which replaces its earlier checkpoint.
 
     Examples
     --------
@@ -279,9 +297,13 @@ def check_written_files(written: dict[str, str | Path | None], inputs: list[str]
         where = path.resolve()
         if where in sources:
             raise CLIError(f"{option} {str(path)!r} is also an input: not replaced, even with --overwrite. Write it under another name.")
+        inside = next((name for source, name in sources.items() if where in source.parents), None)
+        if inside is not None:
+            raise CLIError(f"{option} {str(path)!r} contains the input {str(inside)!r}: not replaced, even with --overwrite. "
+                           "Write it under another name, or move the input out of it first.")
         if where in seen:
             raise CLIError(f"{seen[where]} and {option} name the same file {str(path)!r}: each would replace the other. Give them different names.")
         seen[where] = option
-        if option != "OUTPUT" and path.is_file() and (overwrite or option == "--checkpoint") and not is_model_file(path):
+        if option not in _NOT_MODELS and path.is_file() and (overwrite or option == "--checkpoint") and not is_model_file(path):
             raise CLIError(f"{option} {str(path)!r} exists and is not an sstfill model file: not replaced, even with --overwrite. "
                            "Choose another name, or delete it first if you mean to replace it.")

@@ -1,7 +1,8 @@
 """``sstfill demo``: hide real cloud shapes on a bundled real SST image, fill them, score and draw.
 
 Writes ``OUT/demo_filled.nc`` (the fill, its flag, its standard error and the hidden pixels) and
-``OUT/demo.png`` (:func:`sstfill.plot.demo.demo_figure`), each atomically, and prints the scores
+``OUT/demo.png`` (:func:`sstfill.plot.demo.demo_figure`), each atomically (an earlier demo's files
+are replaced, a directory under their names never is), and prints the scores
 of the model, scikit-image's biharmonic inpainting and sstfill's Laplace fill on the hidden
 pixels, and the share of the hidden pixels whose error is within 1 and 2 standard errors.
 """
@@ -70,7 +71,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import xarray as xr
 
     from sstfill._version import __version__
-    from sstfill.atomic import write_atomically
+    from sstfill.atomic import replace_refusal, write_atomically
     from sstfill.evaluation.metrics import scores
     from sstfill.models.harmonic import LaplaceFiller
     from sstfill.plot.demo import GAUSSIAN_WITHIN, demo_figure, within_sigma
@@ -83,6 +84,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out_dir = Path(args.out).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f"--out {str(out_dir)!r} is a file; give a directory for the demo's outputs.")
+    for name in ("demo_filled.nc", "demo.png"):  # earlier demo files are replaced; a directory under their names never is
+        if replace_refusal(out_dir / name, directory=False) is not None:
+            raise CLIError(f"--out {str(out_dir)!r}: {str(out_dir / name)!r} is a directory, which the demo does not replace with its {name}. "
+                           "Give another --out, or remove it yourself if you mean to replace it.")
     check_output(out_dir / "demo_filled.nc", overwrite=True)  # an unwritable --out fails before the fill
     file_name, label = DEMO_SAMPLES[args.sample]
     sample = bundled_file(file_name)

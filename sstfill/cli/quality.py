@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from sstfill.cli.common import say
+from sstfill.cli.common import check_written_files, say
 from sstfill.errors import CLIError
 
-__all__ = ["cmd_quality", "matching_tiles", "TILE", "MIN_VALID"]
+__all__ = ["cmd_quality", "check_plot", "matching_tiles", "TILE", "MIN_VALID"]
 
 #: Tile edge (pixels): the shipped encoder's.
 TILE = 64
@@ -45,6 +46,20 @@ def matching_tiles(reference: Any, candidate: Any, spatial: tuple[str, str], max
     return (np.stack(a), np.stack(b)) if a else (empty, empty)
 
 
+def check_plot(plot: str, inputs: list[str], overwrite: bool) -> Path:
+    """``--plot``'s path, checked before any tile is compared: never an input or a directory holding one, never a directory,
+    an existing file only with ``overwrite`` (``--overwrite``)."""
+    from sstfill.atomic import check_target
+    from sstfill.xr.io import expand_inputs
+
+    path = Path(plot).expanduser()
+    check_written_files({"--plot": path}, expand_inputs(inputs), overwrite)
+    check_target(path, overwrite=True)  # a directory is refused even with --overwrite; a place that takes no file fails now
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise CLIError(f"--plot {plot!r} exists already. Pass --overwrite to replace it, or choose another name.")
+    return path
+
+
 def cmd_quality(args: argparse.Namespace) -> int:
     """Run ``sstfill quality REFERENCE CANDIDATE``: tiles at the same places, then SSIM, FD and the birthday test."""
     from sstfill.evaluation.encoder import ENCODER_VERSION
@@ -55,6 +70,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
     if args.max_tiles < 2:
         raise CLIError("--max-tiles must be at least 2.")
+    plot = check_plot(args.plot, [args.reference, args.candidate], args.overwrite) if args.plot else None
     ref_ds = open_inputs([args.reference])
     cand_ds = open_inputs([args.candidate])
     ref = pick_variable(ref_ds, args.var)
@@ -77,11 +93,11 @@ def cmd_quality(args: argparse.Namespace) -> int:
     result = birthday_test(b, reference=a)
     say(f"birthday test on the candidate: {result.summary()}")
     say(f"birthday test on the reference: {birthday_test(a).summary()}")
-    if args.plot:
+    if plot is not None:
         from sstfill.atomic import write_atomically
         from sstfill.plot.quality import plot_closest_pairs
 
         fig = plot_closest_pairs(b, result, n=min(8, len(result.mse)), title=f"Closest pairs among {len(b)} tiles of {args.candidate}")
-        path = write_atomically(args.plot, lambda tmp: fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight"), overwrite=True)
+        path = write_atomically(plot, lambda tmp: fig.savefig(tmp, format="png", dpi=90, bbox_inches="tight"), overwrite=args.overwrite)
         say(f"wrote {path}")
     return 0
