@@ -238,3 +238,22 @@ def test_sigterm_stops_a_fill_as_ctrl_c_does(tmp_path, cloudy_series):
     assert os.listdir(tmp_path) == ["out.zarr"]  # no temporary left beside it
     with xr.open_dataset(tmp_path / "out.zarr", engine="zarr") as after:
         xr.testing.assert_identical(after.load(), earlier)
+
+
+def test_a_reader_that_stops_reading_does_not_fail_the_fill(tmp_path):
+    """``sstfill fill ... | head -1``: the output was written, then the run said 'error: Broken pipe' and exited 2."""
+    import subprocess
+    import sys
+
+    source = resources.files("sstfill") / "data" / "sample_slstr_nw_med.nc"
+    command = [sys.executable, "-m", "sstfill.cli", "fill", str(source), "out.nc", "--model", "laplace", "--no-progress"]
+    proc = subprocess.Popen(command, cwd=tmp_path, env=dict(os.environ, PYTHONWARNINGS="ignore"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("filling ")  # what `head -1` reads; then it closes the pipe
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    assert proc.stderr.read() == ""
+    with xr.open_dataset(tmp_path / "out.nc") as out, xr.open_dataset(source) as src:
+        var = "sea_surface_skin_temperature"
+        assert int((out[f"{var}_fill_flag"] == 1).sum()) > 1000 and np.isfinite(out[f"{var}_error"]).any()
+        observed = src[var].notnull().values
+        np.testing.assert_array_equal(out[var].values[observed], src[var].values[observed])

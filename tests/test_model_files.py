@@ -91,6 +91,29 @@ def test_cli_train_writes_out_and_checkpoint_exactly_as_named(tmp_path, capsys):
     assert sstfill.load_model(out).preset == "fast" and len(sstfill.load_model(checkpoint).history["val_loss"]) == 1
 
 
+def test_an_interrupted_cli_training_points_to_its_checkpoint(tmp_path, capsys, monkeypatch):
+    """Ctrl-C after an epoch: it said "no output was written" as if the run were lost; the checkpoint holds it, and --resume goes on."""
+    import sstfill.training.trainer as trainer
+
+    data = tmp_path / "train.nc"
+    synthetic_sst(128, 128, nt=4, seed=2).to_dataset().to_netcdf(data)
+    out, checkpoint = tmp_path / "m.npz", tmp_path / "run.npz"
+    argv = ["train", str(data), "-o", str(out), "--checkpoint", str(checkpoint), "--epochs", "2", "--preset", "fast",
+            "--steps-per-epoch", "1", "--batch-size", "4", "--max-tiles", "4", "--holes", "squares", "--no-progress"]
+
+    def interrupt(run):  # Ctrl-C right after the first epoch's checkpoint
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer, "should_stop", interrupt)
+        assert main(argv) == 130
+    err = capsys.readouterr().err
+    assert err == f"sstfill: interrupted; no output was written (the checkpoint {str(checkpoint)!r} holds the epochs finished: add --resume {checkpoint} to go on from it)\n"
+    assert not out.exists() and len(sstfill.load_model(checkpoint).history["val_loss"]) == 1
+    assert main([*argv, "--resume", str(checkpoint)]) == 0, capsys.readouterr()
+    assert len(sstfill.load_model(out).history["val_loss"]) == 2  # the second epoch, after the first
+
+
 def test_a_directory_as_model_path_is_called_a_directory(tmp_path, small_model, capsys):
     with pytest.raises(ModelFileError, match="is a directory, not a model file") as err:
         sstfill.load_model(tmp_path)

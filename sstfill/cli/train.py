@@ -106,7 +106,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         kwargs["holes"] = tuple(holes)
 
     t0 = time.perf_counter()
-    model = ds.inpaint.train(args.var, **kwargs)
+    try:
+        model = ds.inpaint.train(args.var, **kwargs)
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: a checkpoint is not lost work, say how to go on from it
+        checkpoint = Path(args.checkpoint).expanduser() if kwargs.get("checkpoint") is not None else None
+        if checkpoint is not None and checkpoint.is_file():
+            err.sstfill_note = f" (the checkpoint {str(checkpoint)!r} holds the epochs finished: add --resume {shlex.quote(str(checkpoint))} to go on from it)"
+        raise
     seconds = time.perf_counter() - t0
     var = pick_variable(ds, args.var).name
     argv = args.argv if getattr(args, "argv", None) is not None else sys.argv[1:]  # main() sets args.argv
