@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import hashlib
 import os
 import re
 import secrets
@@ -135,9 +136,29 @@ _TEMP_SUFFIX = re.compile(r"(?P<pid>\d+)(?:-(?P<token>[0-9a-f]+)@(?P<host>.+))?"
 STALE_UNNAMED_HOST_S = 15 * 60
 
 
+#: Longest name (in bytes) a temporary keeps of its target's: the rest of its name takes up to
+#: about 90 more, and file systems allow 255; a longer name is cut and a hash of it added.
+_TEMP_STEM_BYTES = 150
+
+
+def _temp_stem(target: Path) -> str:
+    """What a temporary's name keeps of ``target``'s: all of it, or for a very long name its start and a hash.
+
+    Examples
+    --------
+    >>> _temp_stem(Path("out.nc")), len(_temp_stem(Path("x" * 240 + ".nc")))
+    ('out.nc', 159)
+    """
+    raw = os.fsencode(target.name)
+    if len(raw) <= _TEMP_STEM_BYTES:
+        return target.name
+    digest = hashlib.sha256(raw).hexdigest()[:8]
+    return f"{os.fsdecode(raw[:_TEMP_STEM_BYTES].decode('utf-8', 'ignore').encode())}~{digest}"
+
+
 def temporary_path(target: Path, kind: str = "tmp") -> Path:
-    """A fresh sibling name of ``target`` that only this call uses (also among threads)."""
-    return target.parent / f".{target.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}@{HOST}"
+    """A fresh sibling name of ``target`` that only this call uses (also among threads); it fits a file system's 255 bytes whatever ``target``'s length."""
+    return target.parent / f".{_temp_stem(target)}.{kind}-{os.getpid()}-{secrets.token_hex(4)}@{HOST}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -173,7 +194,7 @@ def clean_stale_temporaries(target: str | os.PathLike, *, min_age_s: float = STA
     now = time.time()
     for entry in entries:
         for kind in _TEMP_KINDS:
-            prefix = f".{target.name}.{kind}-"
+            prefix = f".{_temp_stem(target)}.{kind}-"
             if entry.name.startswith(prefix):
                 break
         else:

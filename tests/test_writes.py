@@ -584,3 +584,19 @@ def test_a_plain_directory_created_while_writing_is_not_replaced_with_overwrite(
         sio.write_atomic(_marked(1.0, n=1, gate=intruder), target, overwrite=True)
     assert made.is_set() and _tree(target) == {os.path.join("sub", "notes.txt"): b"precious"}
     assert sorted(os.listdir(tmp_path)) == [target.name]  # no temporary, no set-aside copy
+
+
+def test_an_output_with_a_name_near_the_file_systems_limit_is_written_and_its_leftovers_found(tmp_path):
+    """A 240-byte name (file systems take 255) was refused with 'File name too long ... fix its permissions':
+    the temporary's name adds about 35 bytes to the output's."""
+    target = tmp_path / ("sst_" * 59 + "l4.nc")
+    assert len(target.name) == 241
+    field = synthetic_sst(64, 64, seed=1).inpaint.add_holes("squares", fraction=0.2, seed=0)[0]
+    written = sio.write_atomic(field.to_dataset().inpaint.fill(model="laplace"), target)
+    assert written == target and os.listdir(tmp_path) == [target.name]
+    with xr.open_dataset(target) as out:
+        assert int((out["sst_fill_flag"] == 1).sum()) > 0
+    leftover = atomic.temporary_path(target)  # a killed run's temporary, under the shortened name
+    leftover = leftover.with_name(re.sub(r"tmp-\d+-", f"tmp-{_dead_pid()}-", leftover.name))
+    leftover.write_bytes(b"partial")
+    assert len(os.fsencode(leftover.name)) <= 255 and atomic.clean_stale_temporaries(target) == [leftover]
