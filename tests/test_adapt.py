@@ -183,7 +183,7 @@ def test_a_missing_init_file_says_what_init_takes(cloudy_series, tmp_path):
     """init='missing.npz' said 'or pass model=None for the bundled model': fill's fix, and model= means something else to train()."""
     from sstfill.errors import ModelFileError
 
-    with pytest.raises(ModelFileError, match="init=.*missing.npz.*does not exist. Pass init='auto'") as info:
+    with pytest.raises(ModelFileError, match="The model to adapt, '.*missing.npz'.*does not exist. Pass init='auto'") as info:
         cloudy_series.to_dataset().inpaint.train("sst", init=str(tmp_path / "missing.npz"), max_minutes=0.01, progress=False)
     assert info.value.argument == "init" and "model=None" not in str(info.value)
 

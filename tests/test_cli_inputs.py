@@ -138,6 +138,11 @@ def test_the_variable_to_use_is_asked_for_as_an_option(tmp_path, inputs, monkeyp
         (["fill", "mur.nc", "out.nc", "--model", "no_such_model.npz"], "'no_such_model.npz' does not exist. Train one with sstfill train INPUT... -o MODEL.npz, or drop --model"),
         (["info", "no_such_model.npz"], "does not exist. Train one with sstfill train INPUT... -o MODEL.npz. Run 'sstfill info'"),
         (["train", "mur.nc", "--resume", "no_such_run.npz", "-o", "m.npz"], "--resume 'no_such_run.npz': Model file 'no_such_run.npz' does not exist."),
+        (["train", "ersst.nc", "--preset", "fast", "--resume", "FAST", "-o", "m.npz", "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "4"],
+         "is a model file, not a training checkpoint: it holds no optimiser state to resume from. --resume takes the file a run wrote with --checkpoint; "
+         "to go on training this model, give it as --init instead"),
+        (["train", "mur.nc", "--init", "NETCDF", "-o", "m.npz"], "The model to adapt, "),
+        (["fill", "mur.nc", "out.nc", "--adapt", "1", "--save-model", "ersst.nc"], "ersst.nc' exists and is not an sstfill model file: not replaced, even with --overwrite"),
         (["train", "mur.nc", "--init", "LATENT", "-o", "m.npz"], "is not an autoencoder that can be adapted. Give --init auto, default, fast, context or an autoencoder's model file"),
         (["fill", "mur.nc", "out.nc", "--model", "LATENT", "--adapt", "1"], "is not an autoencoder that can be adapted. With --adapt, give --model auto"),
         (["train", "ersst.nc", "--init", "fast", "--holes", "own_clouds", "-o", "m.npz"], "to use as 'own_clouds' holes. Pass --holes clouds"),
@@ -145,13 +150,13 @@ def test_the_variable_to_use_is_asked_for_as_an_option(tmp_path, inputs, monkeyp
         (["fill", "mur_all_missing.nc", "out.nc", "--model", "laplace"], "Variable 'analysed_sst' is missing everywhere (all NaN): there is nothing to fill from."),
         (["train", "mur.nc", "--init", "fast", "-o", "m.npz"], "has 2 time steps (a split by time needs 3 or more) of 192 rows: too few to split by bands of rows into 2 sets of at least 64 rows each. Train on several time steps (3 or more), or a larger region."),
     ],
-    ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "init-latent", "adapt-latent", "holes", "own-error", "all-missing", "split"],
+    ids=["climatology", "max-distance-km", "missing-model", "info-missing-model", "resume", "resume-a-model", "init-netcdf", "save-model-over-data", "init-latent", "adapt-latent", "holes", "own-error", "all-missing", "split"],
 )
 def test_library_errors_say_their_fix_as_options(tmp_path, inputs, args, expect, monkeypatch, capsys):
     """Errors raised by the library under a command: its options, not the Python call that fixes them (before: e.g. max_distance='30 px', a traceback)."""
     monkeypatch.chdir(tmp_path)
-    latent = str(resources.files("sstfill") / "data" / "latent_model.npz")
-    args = [latent if a == "LATENT" else str(inputs / a) if (inputs / a).is_file() else a for a in args]
+    named = {name: str(resources.files("sstfill") / "data" / f"{name.lower()}_model.npz") for name in ("LATENT", "FAST")} | {"NETCDF": str(inputs / "mur.nc")}
+    args = [named[a] if a in named else str(inputs / a) if (inputs / a).is_file() else a for a in args]
     err = _cli_error([*args, "--no-progress"] if args[0] in ("fill", "train") else args, capsys)
     assert expect in err, err
     assert os.listdir(tmp_path) == []

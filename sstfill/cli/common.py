@@ -45,6 +45,8 @@ CLI_FIXES: dict[tuple[str, str], str] = {
     ("train", "holes"): "Pass --holes clouds (the bundled cloud masks) instead.",
     ("train", "init"): "Give --init auto, default, fast, context or an autoencoder's model file (a latent model is trained afresh: --method latent).",
     ("fill", "init"): "With --adapt, give --model auto, default, fast, context or an autoencoder's model file.",
+    ("train", "resume"): "Start afresh without --resume.",
+    ("train", "resume_model"): "--resume takes the file a run wrote with --checkpoint; to go on training this model, give it as --init instead (it is adapted from its weights).",
     ("train", "split"): "Train on several time steps (3 or more), or a larger region.",
     ("fill", "split"): "Adapt on several time steps (3 or more), or a larger region.",
 }

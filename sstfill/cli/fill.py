@@ -152,6 +152,7 @@ def _looks_like_another_input(target: Path, field: Any) -> bool:
 def cmd_fill(args: argparse.Namespace) -> int:
     """Run ``sstfill fill INPUT... OUTPUT``: check everything, fill lazily, write atomically, summarise."""
     from sstfill.xr.climatology import NOTE as CLIMATOLOGY_NOTE
+    from sstfill.models.files import is_model_file
     from sstfill.xr.fields import check_field, pick_variable
     from sstfill.xr.io import check_output, expand_inputs, open_inputs, output_format, write_atomic
     from sstfill.xr.series import wants_auto
@@ -175,6 +176,9 @@ def cmd_fill(args: argparse.Namespace) -> int:
         model_path = Path(save_model).expanduser()
         if model_path.is_dir():
             raise CLIError(f"--save-model {save_model!r} is a directory; give the model file's name, e.g. --save-model {str(model_path / 'adapted.npz')!r}.")
+        if model_path.is_file() and not is_model_file(model_path):  # --overwrite would not replace it either (check_written_files)
+            raise CLIError(f"--save-model {save_model!r} exists and is not an sstfill model file: not replaced, even with --overwrite. "
+                           "Choose another name, or delete it first if you mean to replace it.")
         if model_path.exists() and not args.overwrite:
             raise CLIError(f"Model file {save_model!r} exists already. Pass --overwrite to replace it, or choose another name.")
         check_target(model_path, args.overwrite)  # a place that takes no file fails now, not after the fill

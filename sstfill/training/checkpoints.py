@@ -108,7 +108,7 @@ def load_checkpoint(path: str | os.PathLike, model: Inpainter, opt_g: torch.opti
             model.discriminator.load_state_dict(arrays_to_state("discriminator", arrays))
             opt_d.load_state_dict(disc_state)
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise ModelFileError(f"Checkpoint {str(path)!r} is damaged: its weights or optimiser states do not fit the model it describes ({type(err).__name__}: {str(err)[:300]}). Start afresh without resume=.") from err
+        raise ModelFileError(f"Checkpoint {str(path)!r} is damaged: its weights or optimiser states do not fit the model it describes ({type(err).__name__}: {str(err)[:300]}).", fix="Start afresh without resume=.", argument="resume") from err
     best_state = arrays_to_state("best", arrays) or None
     return RunState(history=config["history"], best=config["best"], bad_epochs=config["bad_epochs"], best_state=best_state, scheduler=config["scheduler"])
 
@@ -119,13 +119,14 @@ def _check_resumable(path: Path, arrays: dict[str, np.ndarray], config: dict[str
     has_optimizer = "optimizer_g" in arrays or isinstance(config.get("optimizer_g"), dict)
     if not has_optimizer or any(key not in config for key in run_keys):
         raise ModelFileError(
-            f"{str(path)!r} is a model file, not a training checkpoint: it holds no optimiser state to resume from. "
-            "resume= takes the file a run wrote with checkpoint=...; to go on training this model, pass it as init= instead (it is adapted from its weights)."
+            f"{str(path)!r} is a model file, not a training checkpoint: it holds no optimiser state to resume from.",
+            fix="resume= takes the file a run wrote with checkpoint=...; to go on training this model, pass it as init= instead (it is adapted from its weights).",
+            argument="resume_model",
         )
     try:
         saved = ModelConfig.from_dict(config["model"])
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise ModelFileError(f"Checkpoint {str(path)!r} has an unreadable model configuration ({type(err).__name__}: {err}). Start afresh without resume=.") from err
+        raise ModelFileError(f"Checkpoint {str(path)!r} has an unreadable model configuration ({type(err).__name__}: {err}).", fix="Start afresh without resume=.", argument="resume") from err
     if saved != model.config:
         ours = model.config.to_dict()
         diff = [f"{key} {value!r} (checkpoint) vs {ours[key]!r} (this run)" for key, value in saved.to_dict().items() if value != ours[key]]

@@ -110,7 +110,7 @@ def train_model(
         try:
             model = resolve_model(init, device=None)
         except ModelFileError as err:  # its fix spoke of fill's model=None, which is not what init= wants
-            raise ModelFileError(f"init={init!r}: {err.problem}", fix="Pass init='auto', 'default', 'fast', 'context', an existing model file or an Inpainter.",
+            raise ModelFileError(f"The model to adapt, {init!r}: {err.problem}", fix="Pass init='auto', 'default', 'fast', 'context', an existing model file or an Inpainter.",
                                  argument="init") from err
         if not isinstance(model, Inpainter):
             raise ModelMismatchError(f"Model {init!r} is not an autoencoder that can be adapted.", argument="init",
