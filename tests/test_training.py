@@ -134,7 +134,7 @@ def test_corrupt_truncated_and_foreign_files_fail_clearly(tmp_path):
     (tmp_path / "trunc.npz").write_bytes(data[: len(data) // 2])
     (tmp_path / "junk.npz").write_bytes(b"not a model at all" * 100)
     np.savez(tmp_path / "foreign.npz", x=np.zeros(3))
-    for name, pattern in [("trunc.npz", "corrupt or truncated"), ("junk.npz", "corrupt or truncated"), ("foreign.npz", "not an sstfill model"), ("missing.npz", "does not exist")]:
+    for name, pattern in [("trunc.npz", "corrupt or truncated"), ("junk.npz", r"is not an sstfill model file \(it is a text file\)"), ("foreign.npz", "not an sstfill model"), ("missing.npz", "does not exist")]:
         with pytest.raises(ModelFileError, match=pattern):
             sstfill.load_model(tmp_path / name)
 
