@@ -168,3 +168,11 @@ def test_the_coordinates_keep_their_attributes(mur, tmp_path):
         assert back.analysed_sst.cf["latitude"].name == "lat"
     assert filled.analysed_sst_fill_flag.lat.attrs == mur.lat.attrs
     assert gappy.inpaint.mask().lon.attrs == mur.lon.attrs
+
+
+def test_the_fill_note_is_a_sentence_of_its_own_after_the_products_comment():
+    """MUR's comment has no closing full stop: it read '... method for interpolation Cloud gaps filled by sstfill ...'."""
+    gappy = synthetic_sst(64, 64, seed=2).inpaint.add_holes("squares", fraction=0.2, seed=0)[0]
+    for comment, start in (("MUR analysis method for interpolation", "MUR analysis method for interpolation. Cloud gaps filled by sstfill"),
+                           ("Quality level 5 only.", "Quality level 5 only. Cloud gaps filled by sstfill"), ("", "Cloud gaps filled by sstfill")):
+        assert gappy.assign_attrs(comment=comment).inpaint.fill(model="laplace").attrs["comment"].startswith(start)

@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "default, fast, context or a model file (not with --preset)")
     p.add_argument("--epochs", type=int, default=None, help="at most this many epochs (default: 30; 1000 with --init, so that --max-minutes decides)")
     p.add_argument("--batch-size", type=int, default=32, help="tiles per training step (default: %(default)s)")
-    p.add_argument("--preset", default=None, help="architecture of a fresh model: report, fast, default or large (default: default)")
+    p.add_argument("--preset", default=None, help="architecture of a fresh model: report, fast, default, large or context (default: default)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="auto: CUDA when available (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="makes CPU training reproducible (default: %(default)s)")
     p.add_argument("--patience", type=int, default=None, help="epochs without validation improvement before stopping (default: 5; with --init none: --max-minutes decides)")
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="list the bundled models, or describe one or a model file", formatter_class=_Formatter,
                        description="Without MODEL: list the bundled models (file, size, preset, what each is for, validation score). "
                        "With MODEL: print its architecture, the sstfill version that saved it, its training history and command.")
-    p.add_argument("model", metavar="MODEL", nargs="?", default=None, help="a model file, or 'default' or 'fast' (the bundled models); omit it to list the bundled models")
+    p.add_argument("model", metavar="MODEL", nargs="?", default=None, help="a model file, or a bundled model: default, fast, context or latent; omit it to list the bundled models")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("quality", help="compare a fill or generated field with a reference: SSIM, Frechet distance, birthday test", formatter_class=_Formatter,

@@ -131,7 +131,8 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str, error_n
     attrs = add_history(attrs, f"cloud gaps filled by {method}")
     note = f"Cloud gaps filled by {method}; see {flag_name} for which pixels were observed or filled"
     note += f" and {error_name} for the standard error of each filled value." if error_name else "."
-    attrs["comment"] = f"{attrs['comment']} {note}" if attrs.get("comment") else note
+    earlier = str(attrs.get("comment", "")).rstrip()
+    attrs["comment"] = f"{earlier}{'' if earlier.endswith(('.', '!', '?')) else '.'} {note}" if earlier else note  # a sentence of its own
     ours = [flag_name] + ([error_name] if error_name else [])
     ancillary = str(attrs.get("ancillary_variables", "")).split()
     attrs["ancillary_variables"] = " ".join([a for a in ancillary if a not in ours and a not in replaced] + ours)
