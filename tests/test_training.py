@@ -11,7 +11,7 @@ import torch
 import xarray as xr
 
 import sstfill
-from sstfill.errors import ModelFileError, ModelMismatchError
+from sstfill.errors import InputDataError, ModelFileError, ModelMismatchError
 from sstfill.evaluation.metrics import rmse
 from sstfill.models.networks import PRESETS, ModelConfig
 from sstfill.testing import synthetic_sst
@@ -106,6 +106,37 @@ def test_checkpoint_and_resume_continue_the_same_run(banks, tmp_path):
     resumed = fit(sstfill.Inpainter.from_preset("fast"), train, val, s, device="cpu", resume=ck, progress=False)
     assert resumed.history["epoch"] == [0, 1]
     np.testing.assert_allclose(resumed.history["val_loss"], full.history["val_loss"], rtol=1e-5)
+
+
+def test_resuming_a_run_that_had_stopped_trains_nothing_more(banks, tmp_path):
+    """A run stopped by its budget or its patience, resumed with the same arguments (as after a kill between its last
+    checkpoint and its model file): it trained one more epoch, past the budget, and came back with other weights."""
+    train, val = banks
+    for stop in ({"max_seconds": 1e-3}, {"patience": 1, "lr": 10.0}):  # the budget is spent by epoch 0; every epoch is worse than the first
+        s = TrainSettings(epochs=6, batch_size=8, steps_per_epoch=2, seed=1, **stop)
+        ck = tmp_path / "ck.npz"
+        torch.manual_seed(0)
+        full = fit(sstfill.Inpainter.from_preset("fast"), train, val, s, device="cpu", checkpoint=ck, progress=False)
+        assert len(full.history["epoch"]) < 6  # it stopped early
+        again = fit(sstfill.Inpainter.from_preset("fast"), train, val, s, device="cpu", resume=ck, progress=False)
+        assert again.history["epoch"] == full.history["epoch"], stop
+        for (name, a), b in zip(full.generator.state_dict().items(), again.generator.state_dict().values()):
+            assert torch.equal(a, b), (stop, name)
+
+
+@pytest.mark.parametrize("option, value", [("seed", -1), ("seed", 1.5), ("seed", "a"), ("seed", True), ("holes", ()), ("holes", [])])
+def test_a_seed_or_holes_that_cannot_be_honoured_are_named_before_the_data_is_read(option, value, capsys):
+    """seed=-1 failed in numpy ('expected non-negative integer'), holes=() in numpy ('high <= 0') after the tiles were cut."""
+    ds = xr.open_dataset(DATA / "sample_ersst_pacific.nc")
+    with pytest.raises(InputDataError, match=rf"^{option}={re.escape(repr(value))} cannot be honoured: give ") as err:
+        ds.inpaint.train("sst", preset="fast", epochs=1, progress=False, **{option: value})
+    assert err.value.argument == option
+    if option == "seed" and value == -1:
+        from sstfill.cli import main
+
+        with pytest.raises(SystemExit) as cli:
+            main(["train", str(DATA / "sample_ersst_pacific.nc"), "-o", "never.npz", "--seed", "-1", "--no-progress"])
+        assert cli.value.code == 2 and "argument --seed: give a whole number of at least 0, not '-1'" in capsys.readouterr().err
 
 
 def test_save_load_round_trip_gives_identical_fills(tmp_path, sst_image):

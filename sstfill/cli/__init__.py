@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=32, help="tiles per training step (default: %(default)s)")
     p.add_argument("--preset", default=None, help="architecture of a fresh model: report, fast, default, large or context (default: default)")
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto", help="auto: CUDA when available (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="makes CPU training reproducible (default: %(default)s)")
+    p.add_argument("--seed", type=_whole_number, default=0, help="makes CPU training reproducible (default: %(default)s)")
     p.add_argument("--patience", type=int, default=None, help="epochs without validation improvement before stopping (default: 5; with --init none: --max-minutes decides)")
     p.add_argument("--holes", default=None, help="comma-separated hole kinds, own_clouds for INPUT's own gaps "
                    "(default: clouds,squares,squares6,square10,random_field; own_clouds,clouds with --init)")
@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--climatology", choices=["auto", "monthly", "none"], default="auto",
                    help="train on the anomalies from the inputs' own monthly climatology, as sstfill fill fills them; auto: monthly maps in which "
                    "every calendar month occurs in at least 3 years (default: %(default)s)")
-    p.add_argument("--max-minutes", type=float, default=None, metavar="M", help="stop after the epoch in which training passes M minutes (default: none; 10 with --init)")
+    p.add_argument("--max-minutes", type=float, default=None, metavar="M", help="time budget: stop after the batch that passes M minutes, that epoch then validated (default: none; 10 with --init)")
     p.add_argument("--chunks", default=None, help="dask chunks for reading, e.g. time=1")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -176,6 +176,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings(), _terminate_as_interrupt():  # both restored on return: main() may run inside a user's Python
         warnings.showwarning = _one_line_warning
         return _run(args)
+
+
+def _whole_number(text: str) -> int:
+    """``--seed``: a whole number of at least 0 (numpy's seeding refused -1 with a traceback)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"give a whole number of at least 0, not {text!r}")
+    return value
 
 
 class Terminated(KeyboardInterrupt):

@@ -153,6 +153,8 @@ def history_lines(h: dict) -> list[str]:
     --------
     >>> history_lines({"val_loss": [0.5, 0.4], "epoch": [0, 1]})
     ['validation: best loss 0.4000 at epoch 2 of 2']
+    >>> history_lines({"val_loss": [0.5, 0.4], "epoch": [0, 1], "best_epoch": [-1]})  # adapting: the start was better
+    ['validation: best loss 0.4000 at epoch 2 of 2 (not kept: no epoch beat the starting weights)']
     """
     import numpy as np
 
@@ -163,7 +165,8 @@ def history_lines(h: dict) -> list[str]:
         epochs = h.get("epoch") or list(range(len(val)))
         rm = h.get("val_rmse_hidden") or []
         rm_text = f", hidden-pixel RMSE {rm[best]:.4f} {NORMALISED_UNITS}" if len(rm) > best else ""
-        lines.append(f"validation: best loss {val[best]:.4f} at epoch {int(epochs[best]) + 1} of {len(val)}{rm_text}")
+        kept = " (not kept: no epoch beat the starting weights)" if (h.get("best_epoch") or [None])[0] == -1 else ""
+        lines.append(f"validation: best loss {val[best]:.4f} at epoch {int(epochs[best]) + 1} of {len(val)}{rm_text}{kept}")
     if h.get("d_loss"):  # a latent (DCGAN) model: adversarial losses, then its fills' score
         lines.append(f"DCGAN: {len(h['d_loss'])} epoch(s), final discriminator loss {h['d_loss'][-1]:.3f}, generator loss {h['g_loss'][-1]:.3f}")
         if h.get("val_rmse"):
@@ -281,7 +284,7 @@ def check_written_files(written: dict[str, str | Path | None], inputs: list[str]
     naming one file would overwrite each other (a checkpoint is rewritten every epoch, the
     model comes last); an existing file that is not an sstfill model (a netCDF file, notes)
     is never replaced by a model file (the options other than ``OUTPUT`` and ``--plot``),
-    even with ``overwrite`` or as a ``--checkpoint``, which replaces its earlier checkpoint.
+    with or without ``overwrite``, nor as a ``--checkpoint``, which replaces its earlier checkpoint.
 
     Examples
     --------
@@ -306,6 +309,6 @@ def check_written_files(written: dict[str, str | Path | None], inputs: list[str]
         if where in seen:
             raise CLIError(f"{seen[where]} and {option} name the same file {str(path)!r}: each would replace the other. Give them different names.")
         seen[where] = option
-        if option not in _NOT_MODELS and path.is_file() and (overwrite or option == "--checkpoint") and not is_model_file(path):
+        if option not in _NOT_MODELS and path.is_file() and not is_model_file(path):
             raise CLIError(f"{option} {str(path)!r} exists and is not an sstfill model file: not replaced, even with --overwrite. "
                            "Choose another name, or delete it first if you mean to replace it.")

@@ -176,12 +176,9 @@ def cmd_fill(args: argparse.Namespace) -> int:
         model_path = Path(save_model).expanduser()
         if model_path.is_dir():
             raise CLIError(f"--save-model {save_model!r} is a directory; give the model file's name, e.g. --save-model {str(model_path / 'adapted.npz')!r}.")
-        if model_path.is_file() and not is_model_file(model_path):  # --overwrite would not replace it either (check_written_files)
-            raise CLIError(f"--save-model {save_model!r} exists and is not an sstfill model file: not replaced, even with --overwrite. "
-                           "Choose another name, or delete it first if you mean to replace it.")
-        if model_path.exists() and not args.overwrite:
+        if model_path.exists() and not args.overwrite and is_model_file(model_path):  # any other file: never replaced (check_written_files)
             raise CLIError(f"Model file {save_model!r} exists already. Pass --overwrite to replace it, or choose another name.")
-        check_target(model_path, args.overwrite)  # a place that takes no file fails now, not after the fill
+        check_target(model_path, overwrite=True)  # a place that takes no file fails now, not after the fill
     files = expand_inputs(inputs)  # once: globs are expanded for the check, the open and the saved model's record
     # never an input (a forgotten output name after a glob), nor the adapted model over an input, the output or a file that is no model
     check_written_files({"OUTPUT": target, "--save-model": save_model}, files, args.overwrite)

@@ -26,7 +26,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Run ``sstfill train``: check the options, train (or adapt ``--init``), save the model with the command that trained it."""
     from sstfill.kernels.holes import HOLE_KINDS
     from sstfill.training.tiles import OWN_CLOUDS
-    from sstfill.models.files import resolve_model_file
+    from sstfill.models.files import is_model_file, resolve_model_file
     from sstfill.models.networks import PRESETS
     from sstfill.xr.fields import pick_variable
     from sstfill.xr.io import expand_inputs, open_inputs
@@ -34,11 +34,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()  # written as given: an .npz archive whatever its name
     if out.is_dir():
         raise CLIError(f"--out {str(out)!r} is a directory; give the model file's name, e.g. --out {str(out / 'model.npz')!r}.")
-    if out.exists() and not args.overwrite:
+    if out.exists() and not args.overwrite and is_model_file(out):  # any other file: never replaced (check_written_files, below)
         raise CLIError(f"Model file {str(out)!r} exists already. Pass --overwrite to replace it, or choose another name.")
     if args.checkpoint is not None and Path(args.checkpoint).expanduser().is_dir():
         raise CLIError(f"--checkpoint {args.checkpoint!r} is a directory; give a file name, e.g. --checkpoint {str(Path(args.checkpoint) / 'run.npz')!r}.")
-    check_target(out, args.overwrite)  # a place that takes no file fails now, not after the training
+    check_target(out, overwrite=True)  # a place that takes no file fails now, not after the training
     if args.checkpoint is not None:
         check_target(Path(args.checkpoint).expanduser(), overwrite=True)
     adapting = args.init is not None

@@ -102,14 +102,15 @@ def _is_count(value: Any) -> bool:
 
 
 def check_options(*, epochs: Any, batch_size: Any, patience: Any, steps_per_epoch: Any, stride: Any, max_tiles: Any, hole_fraction: Any, split: Any,
-                  min_valid: Any, lr: Any, split_by: Any = None) -> None:
+                  min_valid: Any, lr: Any, split_by: Any = None, seed: Any = 0, holes: Any = None) -> None:
     """Raise :class:`InputDataError` naming the first of ``train()``'s options that cannot be honoured, before the data is read.
 
     Counts are whole numbers of at least 1 (``patience``, ``steps_per_epoch`` and
     ``max_tiles`` may be None); ``hole_fraction`` is (low, high) with 0 < low <= high < 1;
     ``split`` is (train, validation, test) fractions, none negative, train above 0;
     ``min_valid`` is within [0, 1] and ``lr`` above 0 (both may be None: the defaults);
-    ``split_by`` is "auto", "space" or None.
+    ``split_by`` is "auto", "space" or None; ``seed`` a whole number of at least 0; ``holes``
+    one kind or a non-empty sequence of kinds (None: the default).
     Without it, ``epochs=0`` returned an untrained model and the others failed deep inside
     with numpy's, torch's or Python's own messages.
 
@@ -145,3 +146,7 @@ def check_options(*, epochs: Any, batch_size: Any, patience: Any, steps_per_epoc
                              argument="split_by")
     if lr is not None and not (_is_number(lr) and lr > 0):
         raise InputDataError(f"lr={lr!r} cannot be honoured:", fix="give a learning rate above 0 (e.g. lr=1e-4), or None for the default.", argument="lr")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputDataError(f"seed={seed!r} cannot be honoured:", fix="give a whole number of at least 0 (e.g. seed=0).", argument="seed")
+    if holes is not None and not isinstance(holes, str) and len(tuple(holes)) == 0:
+        raise InputDataError(f"holes={holes!r} cannot be honoured:", fix="give one kind of holes or several (e.g. holes=('clouds',)), or None for the default.", argument="holes")

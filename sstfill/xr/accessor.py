@@ -440,4 +440,4 @@ class DatasetInpaint(_Base):
         options = dict(locals())
         for name in ("self", "var", "config", "train_model"):
             options.pop(name)
-        return train_model(self._var(var), self._obj, **options, **config)
+        return train_model(pick_variable(self._obj, var, action="train"), self._obj, **options, **config)

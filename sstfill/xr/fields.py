@@ -19,8 +19,8 @@ def fillable_variables(ds: xr.Dataset) -> list:
     return [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs and str(v) not in ours]
 
 
-def pick_variable(ds: xr.Dataset, var: str | None = None) -> xr.DataArray:
-    """``ds[var]``, or the one fillable variable of ``ds`` when ``var`` is None.
+def pick_variable(ds: xr.Dataset, var: str | None = None, action: str = "fill") -> xr.DataArray:
+    """``ds[var]``, or the one fillable variable of ``ds`` when ``var`` is None (``action``: the accessor method the error's fix names).
 
     Raises
     ------
@@ -41,7 +41,7 @@ def pick_variable(ds: xr.Dataset, var: str | None = None) -> xr.DataArray:
     candidates = fillable_variables(ds)
     if len(candidates) != 1:
         found = f"sstfill could fill any of {sorted(map(str, candidates))}" if candidates else f"none of {sorted(map(str, ds.data_vars))} can be filled (floating point, 2-D or more)"
-        raise InputDataError(f"Which variable? In this dataset {found}.", fix="Say which variable to use: ds.inpaint.fill(var=...).", argument="var")
+        raise InputDataError(f"Which variable? In this dataset {found}.", fix=f"Say which variable to use: ds.inpaint.{action}(var=...).", argument="var")
     return ds[candidates[0]]
 
 

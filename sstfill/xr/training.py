@@ -73,7 +73,7 @@ def train_model(
 
     check_budget(max_minutes, max_seconds)  # before the data is read: a NaN budget trained without end
     check_options(epochs=epochs, batch_size=batch_size, patience=patience, steps_per_epoch=steps_per_epoch, stride=stride, max_tiles=max_tiles,
-                  hole_fraction=hole_fraction, split=split, min_valid=min_valid, lr=lr, split_by=split_by)
+                  hole_fraction=hole_fraction, split=split, min_valid=min_valid, lr=lr, split_by=split_by, seed=seed, holes=holes)
     if checkpoint is not None and Path(checkpoint).expanduser().is_file() and not is_model_file(Path(checkpoint).expanduser()):
         raise OutputError(f"checkpoint={str(checkpoint)!r} exists and is not an sstfill model file: it would be replaced after the first epoch.",
                           fix="Name a new file, or an earlier checkpoint of this run, for checkpoint=.", argument="checkpoint")
