@@ -34,8 +34,7 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sstfill.cli.common import cli_message
