@@ -668,6 +668,9 @@ def test_fill_overwrite_never_deletes_a_plain_directory_or_an_input_inside_the_o
         (["fill", "proj.zarr/in.nc", "proj.zarr", "--overwrite"], "not a zarr store"),
         (["fill", "store.zarr/in.nc", "store.zarr", "--overwrite"], "OUTPUT 'store.zarr' contains the input 'store.zarr/in.nc': not replaced, even with --overwrite"),
         (["fill", "store.zarr/in.nc", "./store.zarr/", "--overwrite"], "contains the input"),
+        # nothing is written inside an input store either: a group or file added there changes the input
+        (["fill", "store.zarr", "store.zarr/filled.zarr"], "OUTPUT 'store.zarr/filled.zarr' lies inside the input 'store.zarr', which it would change"),
+        (["fill", "store.zarr", "store.zarr/sub/filled.nc"], "lies inside the input 'store.zarr'"),
     ]
     for args, expect in cases:
         assert main([*args, "--model", "laplace", "--no-progress"]) == 2, args
@@ -677,6 +680,8 @@ def test_fill_overwrite_never_deletes_a_plain_directory_or_an_input_inside_the_o
     with pytest.raises(sstfill.CLIError, match="contains the input"):
         check_written_files({"--out": tmp_path}, [str(tmp_path / "store.zarr" / "in.nc")], overwrite=True)
     check_written_files({"OUTPUT": "store.zarr"}, ["store.zarrx/in.nc", "other.nc"], overwrite=True)  # a mere prefix of the name is no containment
+    with pytest.raises(sstfill.CLIError, match="lies inside the input"):  # a model file too
+        check_written_files({"--out": tmp_path / "store.zarr" / "m.npz"}, [str(tmp_path / "store.zarr")], overwrite=False)
 
 
 def test_demo_never_replaces_a_directory_in_its_output_directory(tmp_path, monkeypatch, capsys):

@@ -280,7 +280,8 @@ def check_written_files(written: dict[str, str | Path | None], inputs: list[str]
     ``written`` maps each option (``"--out"``, ``"--checkpoint"``, ``"--save-model"``,
     ``"OUTPUT"``, ``"--plot"``) to the path it writes (None: not given); ``inputs`` are the
     expanded input files. An input is never replaced, even with ``overwrite``, nor an
-    output that contains an input (an input inside the output directory); two options
+    output that contains an input (an input inside the output directory), and nothing is
+    written inside an input (a zarr store); two options
     naming one file would overwrite each other (a checkpoint is rewritten every epoch, the
     model comes last); an existing file that is not an sstfill model (a netCDF file, notes)
     is never replaced by a model file (the options other than ``OUTPUT`` and ``--plot``),
@@ -306,6 +307,9 @@ def check_written_files(written: dict[str, str | Path | None], inputs: list[str]
         if inside is not None:
             raise CLIError(f"{option} {str(path)!r} contains the input {str(inside)!r}: not replaced, even with --overwrite. "
                            "Write it under another name, or move the input out of it first.")
+        store = next((name for source, name in sources.items() if source in where.parents), None)
+        if store is not None:  # e.g. in.zarr/filled.nc: a file or group added inside an input store changes the input
+            raise CLIError(f"{option} {str(path)!r} lies inside the input {str(store)!r}, which it would change. Write it outside the input.")
         if where in seen:
             raise CLIError(f"{seen[where]} and {option} name the same file {str(path)!r}: each would replace the other. Give them different names.")
         seen[where] = option
