@@ -153,7 +153,7 @@ def _temp_stem(target: Path) -> str:
     if len(raw) <= _TEMP_STEM_BYTES:
         return target.name
     digest = hashlib.sha256(raw).hexdigest()[:8]
-    return f"{os.fsdecode(raw[:_TEMP_STEM_BYTES].decode('utf-8', 'ignore').encode())}~{digest}"
+    return f"{raw[:_TEMP_STEM_BYTES].decode('utf-8', 'ignore')}~{digest}"  # a character cut in two is dropped
 
 
 def temporary_path(target: Path, kind: str = "tmp") -> Path:
@@ -313,10 +313,8 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
         if code == 0:  # swapped atomically: tmp now holds the replaced output
             refusal = replace_refusal(target, target, old=tmp)  # what was swapped out, had it changed meanwhile
             if refusal is not None:
-                if _renameat2(tmp, target, _RENAME_EXCHANGE) != 0:  # not swapped back: keep it, under a name that is said
-                    kept = target.parent / f"{target.name}.kept-{secrets.token_hex(4)}"
-                    os.rename(tmp, kept)
-                    raise OutputError(f"{refusal} (It appeared while this run was publishing; it was kept, at {str(kept)!r}.)")
+                if _renameat2(tmp, target, _RENAME_EXCHANGE) != 0:  # not swapped back
+                    raise _kept_aside(tmp, target, refusal)
                 raise refusal
             remove_path(tmp)
             return
@@ -332,10 +330,8 @@ def _publish(tmp: Path, target: Path, overwrite: bool) -> None:
         if refusal is not None:
             try:
                 _rename_noreplace(old, target)
-            except FileExistsError:  # another run published meanwhile: keep it, under a name that is said
-                kept = target.parent / f"{target.name}.kept-{secrets.token_hex(4)}"
-                os.rename(old, kept)
-                raise OutputError(f"{refusal} (It appeared while this run was publishing; it was kept, at {str(kept)!r}.)") from None
+            except FileExistsError:  # another run published meanwhile
+                raise _kept_aside(old, target, refusal) from None
             raise refusal
         try:
             _rename_noreplace(tmp, target)
@@ -389,6 +385,13 @@ def _probe(tmp: Path, target: Path, directory: bool = False) -> None:
 
 def _refuse_existing(target: Path) -> OutputError:
     return OutputError(f"Output {str(target)!r} exists already. Pass --overwrite (overwrite=True) to replace it, or choose another name.")
+
+
+def _kept_aside(path: Path, target: Path, refusal: OutputError) -> OutputError:
+    """Keep ``path`` (what appeared at ``target`` while publishing and could not be put back) under a name that is said."""
+    kept = target.parent / f"{target.name}.kept-{secrets.token_hex(4)}"
+    os.rename(path, kept)
+    return OutputError(f"{refusal} (It appeared while this run was publishing; it was kept, at {str(kept)!r}.)")
 
 
 def check_target(target: str | os.PathLike, overwrite: bool = False, *, directory: bool = False) -> Path:

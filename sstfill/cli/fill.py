@@ -162,7 +162,7 @@ def cmd_fill(args: argparse.Namespace) -> int:
     inputs, output = args.paths[:-1], args.paths[-1]
     output_format(output)  # a name without .nc/.zarr fails now
     target = Path(output).expanduser()
-    check_output(target, overwrite=True)  # a place that takes no new file fails now; an existing output is looked at once the inputs are open  # a directory that takes no new file fails now, not after the fill
+    check_output(target, overwrite=True)  # a place that takes no new file fails now; an existing output is looked at once the inputs are open
     adapt_minutes = getattr(args, "adapt", None)
     save_model = getattr(args, "save_model", None)
     init = None
@@ -192,13 +192,14 @@ def cmd_fill(args: argparse.Namespace) -> int:
     field = pick_variable(ds, args.var)  # the variable the fill takes
     check_field(field, read_lazy=True)  # all missing: said now, not after an empty output is written
     var = str(field.name)
-    if (target.exists() or target.is_symlink()) and _looks_like_another_input(target, field):  # e.g. day*.nc expanded by the shell, no output named
+    existing = target.exists() or target.is_symlink()
+    if existing and _looks_like_another_input(target, field):  # e.g. day*.nc expanded by the shell, no output named
         raise CLIError(
             f"Output {output!r} looks like another input file (it holds {var!r} on the inputs' grid and is no sstfill output): not replaced, "
             "even with --overwrite. If the shell expanded a glob and no output was named, quote the glob so that sstfill expands it "
             f"and name an output file (sstfill fill 'day*.nc' filled.nc); or delete {output!r} first if you really mean to replace it."
         )
-    if (target.exists() or target.is_symlink()) and not args.overwrite:
+    if existing and not args.overwrite:
         raise CLIError(f"Output {output!r} exists already. Pass --overwrite to replace it, or choose another name.")
     if wants_auto(args.model):  # the bundled model fill() would choose for this variable
         from sstfill.xr.grid import find_grid

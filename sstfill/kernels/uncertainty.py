@@ -177,10 +177,10 @@ class ErrorModel:
         """The error model ``d`` (:meth:`to_dict`, a model file's ``error_model``) describes: a ``ValueError`` names a field that is not a finite number, or not > 0 where it multiplies sigma (``guess_cap`` >= 0, 0: no cap)."""
         if not isinstance(d.get("coefficients"), (list, tuple)):
             raise ValueError(f"error_model.coefficients must be a list of numbers, got {d.get('coefficients')!r:.80}")
-        fields = {f"coefficients[{i}]": (c, None) for i, c in enumerate(d["coefficients"])} | {k: (d.get(k, 1.0), " > 0") for k in ("scale", "series_scale", "guess_ratio")}
-        for name, (v, bound) in (fields | {"guess_cap": (d.get("guess_cap", 0.0), " >= 0")}).items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or (bound and (v < 0 or v == 0 and bound == " > 0")):
-                raise ValueError(f"error_model.{name} must be a finite number{bound or ''}, got {v!r}")
+        limits = {f"coefficients[{i}]": (c, "") for i, c in enumerate(d["coefficients"])} | {k: (d.get(k, 1.0), " > 0") for k in ("scale", "series_scale", "guess_ratio")}
+        for name, (v, bound) in (limits | {"guess_cap": (d.get("guess_cap", 0.0), " >= 0")}).items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or (bound == " > 0" and v <= 0) or (bound == " >= 0" and v < 0):
+                raise ValueError(f"error_model.{name} must be a finite number{bound}, got {v!r}")
         coefficients = tuple(float(c) for c in d["coefficients"])
         default = next((names for names in _FEATURE_SETS if len(names) + 2 == len(coefficients)), FEATURES)
         return cls(coefficients, d.get("fitted_on", ""), tuple(d.get("features", default)), *(float(d.get(k, 1.0)) for k in ("scale", "series_scale", "guess_ratio")),

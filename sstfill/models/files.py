@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from sstfill._version import __version__
-from sstfill.atomic import as_target, write_atomically
+from sstfill.atomic import as_target, is_zarr_store, write_atomically
 from sstfill.errors import ModelFileError
 from sstfill.kernels.uncertainty import ErrorModel
 
@@ -100,7 +100,7 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
     if path.is_file():
         return path
     if path.is_dir():
-        if any((path / name).is_file() for name in (".zgroup", ".zarray", "zarr.json")):
+        if is_zarr_store(path):
             raise _not_a_model(path, "it is a zarr store")
         inside = _archives_in(path)
         hint = f" It holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''}; pass one of those." if inside else " Pass the model file inside it (a file written by model.save(path))."

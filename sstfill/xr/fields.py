@@ -96,13 +96,18 @@ def earlier_fill_flag(da: xr.DataArray, dataset: xr.Dataset | None = None) -> xr
     """The ``<name>_fill_flag`` of an earlier sstfill fill of ``da`` (a coordinate of ``da``, or a variable of ``dataset``); None if it has none."""
     name = output_names(da.name)[0]
     flag = da.coords[name] if name in da.coords else dataset[name] if dataset is not None and name in dataset.variables else None
-    return flag if flag is not None and "filled" in str(flag.attrs.get("flag_meanings", "")).split() else None
+    return flag if flag is not None and _is_fill_flag(flag) else None
+
+
+def _is_fill_flag(var: xr.DataArray) -> bool:
+    """Whether ``var`` is a fill's flag variable (:data:`sstfill.xr.cf.FILL_FLAGS`: a meaning "filled")."""
+    return "filled" in str(var.attrs.get("flag_meanings", "")).split()
 
 
 def _is_earlier_output(var: xr.DataArray, kind: str, field: str) -> bool:
     """Whether ``var`` (named as the ``kind`` "flag" or "error" of a fill of ``field``) was written by sstfill."""
     if kind == "flag":
-        return "filled" in str(var.attrs.get("flag_meanings", "")).split()
+        return _is_fill_flag(var)
     return str(var.attrs.get("long_name", "")) == f"standard error of the filled values of {field}" or "sstfill" in str(var.attrs.get("comment", ""))
 
 
