@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import os
 import re
@@ -24,9 +26,27 @@ from sstfill.testing import synthetic_sst
 ROW = re.compile(r"^\s{2}(?P<name>\S.*?)\s+(?P<rmse>-?\d+\.\d+|nan)\s+(?P<mae>-?\d+\.\d+|nan)\s+(?P<bias>[+-]\d+\.\d+|nan)\s+(?P<ratio>\d+\.\d+|nan)$")
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
-    return subprocess.run([sys.executable, "-m", "sstfill.cli", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+def run_cli(*args: str, cwd: Path, process: bool = False) -> subprocess.CompletedProcess:
+    """``sstfill ARGS`` run from ``cwd``: through :func:`sstfill.cli.main` in this process (as the console script
+    calls it, without the 2-3 s of a new interpreter importing torch), or with ``process=True`` as
+    ``python -m sstfill.cli`` in a subprocess."""
+    argv = [str(a) for a in args]
+    if process:
+        env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+        return subprocess.run([sys.executable, "-m", "sstfill.cli", *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    from sstfill.cli import main
+
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as stop:  # argparse: --help, a bad option
+                code = stop.code if isinstance(stop.code, int) else 2
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["sstfill", *argv], code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +72,7 @@ def _open(path: Path) -> xr.Dataset:
 
 def test_demo(tmp_path):
     out = tmp_path / "demo"
-    res = run_cli("demo", "--out", out, cwd=tmp_path)
+    res = run_cli("demo", "--out", out, cwd=tmp_path, process=True)  # as a user runs it: a new interpreter
     assert res.returncode == 0, res.stderr
     nc, png = out / "demo_filled.nc", out / "demo.png"
     assert nc.is_file() and png.is_file()
@@ -164,6 +184,32 @@ def test_fill_writes_error_unless_no_error(tmp_path, gappy_file):
         assert out["sst"].attrs["ancillary_variables"] == "sst_fill_flag"
 
 
+def test_info_describes_a_fill_output_from_its_flag_error_and_history(tmp_path, gappy_file, capsys):
+    """``sstfill info OUT`` on a fill's output (netCDF and zarr): which model filled it, its pixels by flag, its error; an input is refused."""
+    from sstfill.cli import main
+
+    for name, extra in (("out.nc", []), ("out.zarr", []), ("bare.nc", ["--no-error"])):
+        assert main(["fill", str(gappy_file), str(tmp_path / name), "--model", "laplace", "--no-progress", *extra]) == 0
+        capsys.readouterr()
+        assert main(["info", str(tmp_path / name)]) == 0
+        rows = dict(re.match(r"(\S+)\s{2,}(.*)$", line).groups() for line in capsys.readouterr().out.splitlines())
+        with _open(tmp_path / name) as out:
+            flag, units = out["sst_fill_flag"].values, out["sst"].attrs["units"]
+            newest = out["sst"].attrs["history"].splitlines()[0]
+            sigma = out["sst_error"].values[flag == 1] if "sst_error" in out else None
+        assert rows["output"] == str(tmp_path / name)
+        assert rows["variable"] == f"'sst' ({units}), time 2 x lat 96 x lon 128"
+        assert rows["filled"].startswith(newest.split(": cloud gaps filled by ")[0]) and "harmonic" in rows["filled"].lower(), rows["filled"]
+        assert f"observed {int((flag == 0).sum()):,} (" in rows["pixels"] and f"filled {int((flag == 1).sum()):,} (" in rows["pixels"]
+        if sigma is None:
+            assert rows["error"].startswith("not written")
+        else:
+            median = re.search(r"median (\S+) " + units, rows["error"])
+            assert median and float(median[1]) == pytest.approx(np.median(sigma), rel=5e-3, abs=float(np.ptp(sigma)) / 1000)
+    assert main(["info", str(gappy_file)]) == 2
+    assert "holds no variable filled by sstfill" in capsys.readouterr().err
+
+
 def test_the_error_summary_of_an_output_with_chunks_where_nothing_was_filled_warns_of_nothing(tmp_path):
     # sst_error is NaN wherever nothing was filled, so many of its chunks are all NaN. dask
     # silences numpy's "All-NaN slice encountered" there with warnings.catch_warnings, which is
@@ -171,7 +217,7 @@ def test_the_error_summary_of_an_output_with_chunks_where_nothing_was_filled_war
     # and the warning reached users as "sstfill: warning: ..." (1 run in 5 here, before the fix)
     import warnings
 
-    from sstfill.cli.fill import error_quantiles
+    from sstfill.cli.common import error_quantiles
 
     sigma = np.full((40, 512, 512), np.nan, "float32")
     sigma[::10, 5:9, 5:9] = np.linspace(0.1, 0.5, 16, dtype="float32").reshape(4, 4)  # a few filled pixels in a few steps
@@ -370,7 +416,7 @@ def test_train_init_adapts_and_info_shows_it(tmp_path, cloudy_series):
     with xr.open_dataset(cloudy_series) as src:
         times = [str(t)[:19] for t in src["time"].values[[0, -1]]]
         sizes = dict(src["sst"].sizes)
-    assert adapted_on["init"] == "fast" and adapted_on["variable"] == "sst"
+    assert adapted_on["init"] == "fast" and adapted_on["variable"] == "sst" and adapted_on["units"] == "kelvin"
     assert adapted_on["time_span"] == times and adapted_on["sizes"] == sizes
     assert adapted_on["settings"]["holes"] == ["own_clouds", "clouds"] and adapted_on["own_cloud_masks"] > 0
     assert training["init"] == "fast" and "--init fast" in training["command"]
@@ -381,12 +427,12 @@ def test_train_init_adapts_and_info_shows_it(tmp_path, cloudy_series):
     res = run_cli("info", "m.npz", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     rows = dict(re.match(r"(\S+(?: \S+)*)\s{2,}(.*)$", line).groups() for line in res.stdout.splitlines() if re.match(r"\S", line))
-    assert rows["adapted from"] == "fast" and rows["variable"] == "'sst'"
+    assert rows["adapted from"] == "fast" and rows["variable"] == "'sst' (kelvin)"
     assert rows["time span"] == f"{times[0]} to {times[1]}"
     assert rows["sizes"] == " x ".join(f"{d} {n}" for d, n in sizes.items())
     assert rows["own cloud masks"].startswith(f"{adapted_on['own_cloud_masks']} windows")
     assert rows["source"] == str(cloudy_series) and "own_clouds, clouds" in rows["settings"]
-    assert "error model" in rows and "adapted: validation RMSE" in res.stdout
+    assert "error model" in rows and re.search(r"adapted: validation RMSE of hidden pixels.* \d\.\d{3} -> \d\.\d{3} kelvin", res.stdout), res.stdout
 
 
 @pytest.mark.slow

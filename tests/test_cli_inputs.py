@@ -206,6 +206,15 @@ def test_warnings_under_a_command_are_one_line_like_its_errors(tmp_path, monkeyp
     assert warnings.showwarning is before  # a user's Python keeps its own warnings after main()
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="the fallback to the CPU is what is tested")
+def test_asking_for_cuda_without_it_warns_once(tmp_path, monthly_files, capsys):
+    """``--device cuda`` on a machine without CUDA: one warning that it runs on the CPU (it was given twice), and the fill."""
+    assert main(["fill", str(monthly_files[0]), str(tmp_path / "out.nc"), "--device", "cuda", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("CUDA was requested but is not available") == 1, err
+    assert (tmp_path / "out.nc").is_file()
+
+
 @pytest.fixture(scope="module")
 def cloudy_series(tmp_path_factory) -> Path:
     """16 days of the bundled real MUR crop under the bundled cloud shapes: a fill that lasts seconds."""

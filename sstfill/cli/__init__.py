@@ -139,10 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("info", help="list the bundled models, or describe one or a model file", formatter_class=_Formatter,
+    p = sub.add_parser("info", help="list the bundled models, or describe one, a model file or a fill's output", formatter_class=_Formatter,
                        description="Without MODEL: list the bundled models (file, size, preset, what each is for, validation score). "
-                       "With MODEL: print its architecture, the sstfill version that saved it, its training history and command.")
-    p.add_argument("model", metavar="MODEL", nargs="?", default=None, help="a model file, or a bundled model: default, fast, context or latent; omit it to list the bundled models")
+                       "With MODEL: print its architecture, the sstfill version that saved it, its training history and command. "
+                       "With a fill's output (netCDF or zarr): each filled variable, the model that filled it and when, "
+                       "its pixels by flag and the median and 95th percentile of its error.")
+    p.add_argument("model", metavar="MODEL", nargs="?", default=None,
+                   help="a model file, or a bundled model: default, fast, context or latent; or an output of sstfill fill; omit it to list the bundled models")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("quality", help="compare a fill or generated field with a reference: SSIM, Frechet distance, birthday test", formatter_class=_Formatter,

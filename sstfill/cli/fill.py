@@ -6,15 +6,15 @@ import argparse
 import shlex
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 from sstfill.atomic import check_target
-from sstfill.cli.common import adaptation_scores, check_written_files, climatology_arg, format_count, parse_chunks, resolve_cli_model, resolve_init, say
+from sstfill.cli.common import (adaptation_scores, check_written_files, climatology_arg, error_quantiles, flag_counts, format_count, parse_chunks,
+                                resolve_cli_model, resolve_init, say)
 from sstfill.errors import CLIError
 
-__all__ = ["cmd_fill", "flag_counts", "error_quantiles", "max_distance_arg"]
+__all__ = ["cmd_fill", "max_distance_arg"]
 
 
 def max_distance_arg(text: str) -> str | float | None:
@@ -38,80 +38,6 @@ def max_distance_arg(text: str) -> str | float | None:
     except ValueError as err:
         raise CLIError(f"--max-distance {text!r}: {err} (on the command line: 'auto', 'none', '50 km', '30 px').") from err
     return text if isinstance(value, str) else value
-
-
-def flag_counts(path: Path, flag_name: str) -> dict[str, int] | None:
-    """Pixels per fill flag of a written output (streamed through dask: little memory)."""
-    import dask
-
-    from sstfill.xr.cf import FILL_FLAGS
-    from sstfill.xr.io import open_input
-
-    try:
-        with open_input(str(path), {}) as ds:
-            if flag_name not in ds:
-                return None
-            flag = ds[flag_name]
-            counts = dask.compute(*[(flag == value).sum().data for value in FILL_FLAGS], scheduler="threads")
-    except Exception:  # noqa: BLE001  (a summary only)
-        return None
-    return {FILL_FLAGS[v]: int(c) for v, c in zip(FILL_FLAGS, counts)}
-
-
-def error_quantiles(path: Path, error_name: str, flag_name: str, quantiles: tuple[float, ...] = (0.5, 0.95), bins: int = 4096) -> dict[float, float] | None:
-    """Quantiles of ``<var>_error`` over the filled pixels (flag 1) of a written output.
-
-    Streamed through dask like :func:`flag_counts`: one pass for the range, one for a
-    histogram of ``bins`` bins over it, so the quantiles are exact to 1/``bins`` of the
-    range (the value below which that share of the pixels lies, linear within a bin),
-    whatever the size of the output. None when the output has
-    no error variable or nothing was filled.
-
-    Examples
-    --------
-    >>> import tempfile, numpy as np, xarray as xr
-    >>> path = Path(tempfile.mkdtemp()) / "out.nc"
-    >>> xr.Dataset({"sst_error": ("x", np.r_[np.arange(1.0, 101.0), 1e3]),
-    ...             "sst_fill_flag": ("x", np.r_[np.ones(100, "int8"), 0])}).to_netcdf(path)
-    >>> {q: round(v, 1) for q, v in error_quantiles(path, "sst_error", "sst_fill_flag").items()}
-    {0.5: 50.0, 0.95: 95.0}
-    """
-    import dask
-    import dask.array as dsa
-    import numpy as np
-
-    from sstfill.xr.io import open_input
-
-    try:
-        with open_input(str(path), {}) as ds:
-            if error_name not in ds:
-                return None
-            error = ds[error_name]
-            if flag_name in ds:
-                error = error.where(ds[flag_name] == 1)
-            values = dsa.asarray(error.data).ravel()
-            # a chunk where nothing was filled is all NaN. dask silences numpy's warning about it in
-            # each task with warnings.catch_warnings, which is not thread-safe (a task leaving it can
-            # restore the filters while another is in nanmin): silenced here, around all the tasks
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
-                lo, hi, n = dask.compute(dsa.nanmin(values), dsa.nanmax(values), dsa.isfinite(values).sum(), scheduler="threads")
-            if not n or not np.isfinite(lo):
-                return None
-            if hi <= lo:
-                return {q: float(lo) for q in quantiles}
-            counts, edges = dsa.histogram(values, bins=bins, range=(float(lo), float(hi)))  # NaN falls outside the range
-            counts = np.asarray(counts.compute(scheduler="threads"), dtype="float64")
-    except Exception:  # noqa: BLE001  (a summary only)
-        return None
-    cumulative = np.concatenate([[0.0], np.cumsum(counts)])  # pixels below each edge
-    out = {}
-    for q in quantiles:
-        target = q * cumulative[-1]
-        k = int(np.clip(np.searchsorted(cumulative, target, side="left"), 1, counts.size))  # first edge with that many below
-        inside = (target - cumulative[k - 1]) / counts[k - 1] if counts[k - 1] else 0.0
-        out[q] = float(edges[k - 1] + inside * (edges[k] - edges[k - 1]))
-    return out
 
 
 def _looks_like_another_input(target: Path, field: Any) -> bool:
@@ -232,7 +158,8 @@ def cmd_fill(args: argparse.Namespace) -> int:
             raise CLIError(f"Cannot connect to the dask scheduler at {args.scheduler!r} ({type(err).__name__}: {err}). Start one with `dask scheduler` or drop --scheduler.") from err
     try:
         t0 = time.perf_counter()
-        out = ds.inpaint.fill(args.var, model=model, device=args.device, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False),
+        # the model is on --device already (resolved or adapted there): moving it again warned twice without CUDA
+        out = ds.inpaint.fill(args.var, model=model, device=None, precision=args.precision, max_distance=max_distance, error=not getattr(args, "no_error", False),
                               climatology=climatology, persistence=not getattr(args, "no_persistence", False),
                               stitch=not getattr(args, "no_stitch", False))
         n_chunks = getattr(field.data, "npartitions", 1)

@@ -1,4 +1,4 @@
-"""``sstfill info``: list the bundled models, or describe one model file."""
+"""``sstfill info``: list the bundled models, describe one model file, or describe a fill's output."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from sstfill.cli.common import adaptation_scores, bundled_file, cli_message, history_lines, say
 from sstfill.errors import CLIError, ModelFileError
 
-__all__ = ["cmd_info", "list_bundled_models", "saved_with", "adaptation_rows"]
+__all__ = ["cmd_info", "list_bundled_models", "saved_with", "adaptation_rows", "describe_output"]
 
 
 def saved_with(config: dict) -> str:
@@ -23,17 +23,17 @@ def saved_with(config: dict) -> str:
     return f"saved with sstfill {version}"
 
 
-def adaptation_rows(adapted_on: dict, units: str | None = None) -> list[tuple[str, str]]:
+def adaptation_rows(adapted_on: dict) -> list[tuple[str, str]]:
     """``sstfill info`` rows for what a model was adapted on (its ``adapted_on`` record), in a fixed order.
 
     Examples
     --------
-    >>> rows = adaptation_rows({"init": "default", "variable": "sst", "sizes": {"time": 6, "lat": 128, "lon": 128},
+    >>> rows = adaptation_rows({"init": "default", "variable": "sst", "units": "kelvin", "sizes": {"time": 6, "lat": 128, "lon": 128},
     ...                         "time_span": ["2021-01-01T00:00:00", "2021-01-06T00:00:00"], "own_cloud_masks": 142})
     >>> for key, value in rows:
     ...     print(f"{key}: {value}")
     adapted from: default
-    variable: 'sst'
+    variable: 'sst' (kelvin)
     time span: 2021-01-01T00:00:00 to 2021-01-06T00:00:00
     sizes: time 6 x lat 128 x lon 128
     own cloud masks: 142 windows of the data's own gaps
@@ -41,7 +41,7 @@ def adaptation_rows(adapted_on: dict, units: str | None = None) -> list[tuple[st
     a = adapted_on
     rows: list[tuple[str, str]] = [("adapted from", str(a.get("init", "unknown")))]
     if a.get("variable") is not None:
-        rows.append(("variable", repr(a["variable"])))
+        rows.append(("variable", repr(a["variable"]) + (f" ({a['units']})" if a.get("units") else "")))
     span = a.get("time_span")
     if span:
         rows.append(("time span", f"{span[0]} to {span[-1]}"))
@@ -96,14 +96,72 @@ def list_bundled_models() -> int:
     return 0
 
 
+def _is_netcdf_or_zarr(path: Path) -> bool:
+    """Whether ``path`` is a zarr store, or a file whose first bytes say netCDF-3 or netCDF-4/HDF5."""
+    from sstfill.atomic import is_zarr_store
+
+    if is_zarr_store(path):
+        return True
+    if not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        return f.read(8).startswith((b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n"))
+
+
+def _last_fill(history: str) -> str | None:
+    """When and by what a variable was last filled, from its ``history`` (newest line first), e.g. "2026-12-07T18:43:39Z by sstfill 0.1.0: ..."."""
+    for line in str(history).splitlines():
+        stamp, sep, what = line.partition(": cloud gaps filled by ")
+        if sep:
+            return f"{stamp} by {what}"
+    return None
+
+
+def describe_output(path: Path) -> int:
+    """``sstfill info`` for a fill's output (netCDF or zarr): each filled variable, what filled it, its pixels and their error.
+
+    The counts and the error's quantiles are streamed through dask, as ``sstfill fill``
+    prints them after writing: an output larger than memory is described too.
+    """
+    from sstfill.cli.common import error_quantiles, flag_counts, format_count
+    from sstfill.xr.cf import output_names
+    from sstfill.xr.fields import earlier_fill_flag
+    from sstfill.xr.io import open_input
+
+    with open_input(str(path), {}) as ds:
+        filled = [(str(name), dict(ds[name].sizes), ds[name].attrs.get("units"), _last_fill(ds[name].attrs.get("history", "")), output_names(name)[1] in ds.data_vars)
+                  for name in ds.data_vars if earlier_fill_flag(ds[name], ds) is not None]
+    if not filled:
+        raise CLIError(f"{str(path)!r} holds no variable filled by sstfill (none has a <name>_fill_flag): sstfill info describes model files and sstfill's fill outputs.")
+    rows: list[tuple[str, str]] = [("output", str(path))]
+    for name, sizes, units, how, has_error in filled:
+        flag_name, error_name = output_names(name)
+        unit = f" {units}" if units else ""
+        rows.append(("variable", f"{name!r}" + (f" ({units})" if units else "") + ", " + " x ".join(f"{d} {n}" for d, n in sizes.items())))
+        rows.append(("filled", how or "by sstfill (its history does not say when or with which model)"))
+        counts = flag_counts(path, flag_name)
+        if counts:
+            total = sum(counts.values()) or 1
+            rows.append(("pixels", ", ".join(f"{k} {format_count(v)} ({v / total:.1%})" for k, v in counts.items()) + f" (in {flag_name})"))
+        sigma = error_quantiles(path, error_name, flag_name) if has_error else None
+        if sigma:
+            rows.append(("error", f"1 sigma of the filled values: median {sigma[0.5]:.3g}{unit}, 95th percentile {sigma[0.95]:.3g}{unit} (in {error_name})"))
+        elif not has_error:
+            rows.append(("error", "not written (filled with error=False or --no-error)"))
+    say_rows(rows)
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
-    """Run ``sstfill info [MODEL]``: list the bundled models, or describe one as a table."""
+    """Run ``sstfill info [MODEL | OUTPUT]``: list the bundled models, describe one as a table, or describe a fill's output."""
     from sstfill.models.files import load_arrays, resolve_model_file
     from sstfill.models.inpainter import Inpainter
     from sstfill.models.store import BUNDLED_MODELS
 
     if args.model is None:
         return list_bundled_models()
+    if args.model not in BUNDLED_MODELS and _is_netcdf_or_zarr(Path(args.model).expanduser()):
+        return describe_output(Path(args.model).expanduser())
     if args.model in BUNDLED_MODELS:
         path = bundled_file(BUNDLED_MODELS[args.model])
         if not path.is_file():
@@ -141,7 +199,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             rows.append(("", line))
         if h.get("tiles") and not (config.get("adapted_on") or {}).get("tiles"):  # else a row of its own below
             rows.append(("", f"tiles train/validation/test: {'/'.join(map(str, h['tiles']))} ({h.get('split', '')})"))
-        scores = adaptation_scores(h)
+        scores = adaptation_scores(h, (config.get("adapted_on") or {}).get("units"))
         if scores:
             rows.append(("", f"adapted: {scores}"))
     else:

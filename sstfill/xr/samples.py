@@ -156,7 +156,7 @@ def tiles_from_dataarray(
         dim = other[0]
         blocks = split_blocks(da.sizes[dim], split)
         banks = [bank(da.isel({dim: b})) if len(b) else np.empty((0, tile, tile), "float32") for b in blocks]
-        how = f"by {dim}: " + ", ".join(f"{len(b)} steps" for b in blocks)
+        how = f"by {dim}: " + ", ".join(f"{len(b)} step{'' if len(b) == 1 else 's'}" for b in blocks)
     else:
         ny = da.sizes[spatial[0]]
         blocks = split_blocks(ny, split)

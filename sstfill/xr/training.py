@@ -223,6 +223,8 @@ def _adaptation_record(da: xr.DataArray, ds: xr.Dataset, init: Any, settings: An
     }
     if config.time_offsets:  # the neighbours it learnt on: offsets in steps of this many days
         record["time_step_days"] = config.time_step_days
+    if da.attrs.get("units"):  # the validation RMSE in the history is in these
+        record["units"] = str(da.attrs["units"])
     source = da.encoding.get("source") or ds.encoding.get("source")
     if source:
         record["source"] = str(source)
