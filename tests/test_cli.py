@@ -1,4 +1,4 @@
-"""The ``sstfill`` command, run as a user would (``python -m sstfill.cli ...`` in a subprocess)."""
+"""The ``sstfill`` command as a user runs it: through ``sstfill.cli.main`` (what the console script calls), the demo in a new interpreter."""
 
 from __future__ import annotations
 
