@@ -17,6 +17,8 @@ Examples
 [('g.rmse', 0.2731, 0.2732)]
 >>> compare({"x": [1, 2]}, {"x": [1, 2], "y": 0})
 [('y', '<missing>', 0)]
+>>> compare({"complete": True, "n": 0}, {"complete": 1, "n": False})  # another type: a flag is no count
+[('complete', True, 1), ('n', 0, False)]
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def compare(before: Any, after: Any, *, ignore: frozenset[str] = VOLATILE, rtol:
         for i, (b, a) in enumerate(zip(before, after)):
             out += compare(b, a, ignore=ignore, rtol=rtol, path=f"{path}[{i}]")
         return out
+    if isinstance(before, bool) != isinstance(after, bool):  # True == 1 in Python, but a flag is no count
+        return [(path, before, after)]
     numbers = (int, float)
     if isinstance(before, numbers) and isinstance(after, numbers) and not isinstance(before, bool):
         if before == after or (rtol and math.isclose(before, after, rel_tol=rtol)):

@@ -22,7 +22,7 @@ average of it; a guess that used the truth of the hidden pixels would not be a g
 The table also gives the **nearest observed value** for reference.
 
 The default reach is the smallest distance (lower edge of a km bin, pooled over scenes,
-cases and pixels) where the default model's RMSE reaches ``--ratio`` (0.8) of the scene
+cases and pixels) where the default model's RMSE reaches ``--ratio`` (0.95) of the scene
 mean's RMSE over the same pixels.
 
     python benchmarks/reach.py --shared ../shared/data

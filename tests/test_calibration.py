@@ -38,6 +38,18 @@ def test_non_finite_pairs_are_ignored(calibrated):
     assert math.isnan(crps_gaussian([np.nan], [1.0]))
 
 
+def test_zero_sigma_is_a_prediction_of_no_error_not_a_dropped_pixel():
+    """sigma 0 with error 0.5 is outside every interval (coverage 1/2, not 1/1) and scores CRPS |0.5|; a negative sigma is dropped."""
+    e, s = np.array([0.5, 0.1, 0.0, 0.3]), np.array([0.0, 1.0, 0.0, -1.0])
+    assert coverage(e, s) == {1: 2 / 3, 2: 2 / 3, 3: 2 / 3}
+    assert reliability(e, s, levels=(0.5, 0.99))[1].tolist() == [2 / 3, 2 / 3]
+    z = 0.1
+    crps_01 = z * math.erf(z / math.sqrt(2)) + 2 * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) - 1 / math.sqrt(math.pi)
+    assert crps_gaussian(e, s) == pytest.approx((0.5 + crps_01 + 0.0) / 3)
+    assert spread_skill(e, s, bins=1)[2].tolist() == [3]
+    assert crps_gaussian([0.0], [0.0]) == 0.0  # a perfect deterministic fill scores 0, as the docstring says (it was NaN)
+
+
 def test_crps_matches_its_closed_form_and_a_monte_carlo_estimate():
     # CRPS of N(0, s) at 0 is s (sqrt(2) - 1) / sqrt(pi)
     assert crps_gaussian([0.0, 0.0], [1.0, 2.0]) == pytest.approx(1.5 * (math.sqrt(2) - 1) / math.sqrt(math.pi))

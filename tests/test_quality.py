@@ -315,3 +315,31 @@ def test_cli_quality_compares_a_field_with_itself_a_blur_and_copies(tmp_path, ca
     xr.Dataset({"sst": truth.isel(lat=slice(0, 128))}).to_netcdf(tmp_path / "small.nc")
     assert main(["quality", str(tmp_path / "truth.nc"), str(tmp_path / "small.nc")]) == 2
     assert "not on one grid" in capsys.readouterr().err
+
+
+def test_cli_quality_converts_kelvin_and_celsius_and_refuses_other_steps_or_places(tmp_path, capsys):
+    """A candidate in degC against a reference in kelvin is the same field (SSIM 1, not ~0.1); other days, another grid or other units are refused."""
+    import re
+
+    import pandas as pd
+
+    from sstfill.cli import main
+    from sstfill.testing import synthetic_sst
+
+    truth = synthetic_sst(128, 128, nt=2, land=False, seed=6)
+    truth.to_dataset().to_netcdf(tmp_path / "kelvin.nc")
+    celsius = (truth - 273.15).rename(truth.name)
+    celsius.attrs = dict(truth.attrs, units="degC")
+    celsius.to_dataset().to_netcdf(tmp_path / "celsius.nc")
+    assert main(["quality", str(tmp_path / "kelvin.nc"), str(tmp_path / "celsius.nc")]) == 0
+    assert float(re.search(r"SSIM: mean ([\d.]+)", capsys.readouterr().out)[1]) > 0.9999
+    other = {
+        "days.nc": (truth.assign_coords(time=truth.time + pd.Timedelta("30D")), "other 'time' coordinates"),
+        "east.nc": (truth.assign_coords(lon=truth.lon + 10), "other 'lon' coordinates"),
+        "flipped.nc": (truth.isel(lat=slice(None, None, -1)), "other 'lat' coordinates"),
+        "metres.nc": (truth.assign_attrs(units="m"), "convert one of them first"),
+    }
+    for name, (field, message) in other.items():
+        field.to_dataset().to_netcdf(tmp_path / name)
+        assert main(["quality", str(tmp_path / "kelvin.nc"), str(tmp_path / name)]) == 2, name
+        assert message in capsys.readouterr().err, name

@@ -11,7 +11,7 @@ import numpy as np
 from sstfill.cli.common import check_written_files, say
 from sstfill.errors import CLIError
 
-__all__ = ["cmd_quality", "check_plot", "matching_tiles", "TILE", "MIN_VALID"]
+__all__ = ["cmd_quality", "check_plot", "check_same_grid", "in_reference_units", "matching_tiles", "TILE", "MIN_VALID"]
 
 #: Tile edge (pixels): the shipped encoder's.
 TILE = 64
@@ -46,6 +46,59 @@ def matching_tiles(reference: Any, candidate: Any, spatial: tuple[str, str], max
     return (np.stack(a), np.stack(b)) if a else (empty, empty)
 
 
+def check_same_grid(reference: Any, candidate: Any, spatial: tuple[str, str], names: tuple[str, str]) -> None:
+    """Raise :class:`~sstfill.errors.CLIError` unless the two fields have the same dimensions, sizes and coordinates.
+
+    Coordinates are compared where both fields have one along a dimension: times exactly,
+    numbers to a thousandth of the grid's spacing (a float32 copy of a float64 grid is the
+    same grid). Fields of one shape on other days, or shifted or flipped grids, are not
+    compared tile by tile.
+    """
+    from sstfill.xr.grid import find_grid
+
+    where = f"{names[0]!r} ({reference.name}: {dict(reference.sizes)}) and {names[1]!r} ({candidate.name}: {dict(candidate.sizes)})"
+    if find_grid(candidate).dims != spatial or set(reference.dims) != set(candidate.dims) or any(reference.sizes[d] != candidate.sizes[d] for d in reference.dims):
+        raise CLIError(f"{where} are not on one grid: sstfill quality compares tiles at the same places; regrid or subset one of them first.")
+    for d in reference.dims:
+        if d not in reference.coords or d not in candidate.coords:
+            continue
+        a, b = np.asarray(reference[d].values), np.asarray(candidate[d].values)
+        if np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number):
+            step = float(np.median(np.abs(np.diff(a.astype("float64"))))) if a.size > 1 else 0.0
+            same = np.allclose(a.astype("float64"), b.astype("float64"), rtol=0.0, atol=1e-3 * step if step > 0 else 1e-6)
+        else:
+            same = np.array_equal(a, b)
+        if not same:
+            raise CLIError(f"{where} have other {d!r} coordinates ({a[0]} .. {a[-1]} against {b[0]} .. {b[-1]}): sstfill quality compares tiles at the "
+                           "same places and steps; select the same steps or regrid one of them first.")
+
+
+def in_reference_units(reference: Any, candidate: Any, names: tuple[str, str]) -> Any:
+    """``candidate`` in ``reference``'s units: kelvin and degrees Celsius are converted, other different ``units`` refused.
+
+    A field without a ``units`` attribute is taken to be in the other's units. SSIM
+    compares absolute values, so a candidate in degrees Celsius against a reference in
+    kelvin would otherwise score about 0.1 for a perfect copy.
+    """
+    from sstfill.plot.units import CELSIUS_UNITS, KELVIN_UNITS
+
+    def normalised(units: Any) -> str:
+        return str(units or "").strip().lower().replace(" ", "_")
+
+    ru, cu = normalised(reference.attrs.get("units")), normalised(candidate.attrs.get("units"))
+    if not ru or not cu or ru == cu:
+        return candidate
+    kinds = [("kelvin" if u in KELVIN_UNITS else "celsius" if u in CELSIUS_UNITS else u) for u in (ru, cu)]
+    if kinds[0] == kinds[1]:
+        return candidate
+    if set(kinds) == {"kelvin", "celsius"}:
+        converted = candidate + (273.15 if kinds[0] == "kelvin" else -273.15)
+        converted.attrs = dict(candidate.attrs, units=reference.attrs["units"])
+        return converted.rename(candidate.name)
+    raise CLIError(f"{names[0]!r} ({reference.name}) is in {reference.attrs['units']!r} and {names[1]!r} ({candidate.name}) in "
+                   f"{candidate.attrs['units']!r}: sstfill quality compares values in one unit; convert one of them first.")
+
+
 def check_plot(plot: str, inputs: list[str], overwrite: bool) -> Path:
     """``--plot``'s path, checked before any tile is compared: never an input or a directory holding one, never a directory,
     an existing file only with ``overwrite`` (``--overwrite``)."""
@@ -76,9 +129,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
     ref = pick_variable(ref_ds, args.var)
     cand = pick_variable(cand_ds, args.candidate_var or ref.name)
     spatial = find_grid(ref).dims
-    if find_grid(cand).dims != spatial or any(ref.sizes[d] != cand.sizes[d] for d in ref.dims) or set(ref.dims) != set(cand.dims):
-        raise CLIError(f"{args.reference!r} ({ref.name}: {dict(ref.sizes)}) and {args.candidate!r} ({cand.name}: {dict(cand.sizes)}) are not on one grid: "
-                       "sstfill quality compares tiles at the same places; regrid or subset one of them first.")
+    check_same_grid(ref, cand, spatial, (args.reference, args.candidate))
+    cand = in_reference_units(ref, cand, (args.reference, args.candidate))
     a, b = matching_tiles(ref, cand, spatial, args.max_tiles)
     if len(a) < 2:
         raise CLIError(f"Only {len(a)} tile(s) of {TILE}x{TILE} pixels are at least {MIN_VALID:.0%} observed in both fields; compare larger fields.")

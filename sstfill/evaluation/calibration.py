@@ -1,7 +1,9 @@
 """Is a predicted error right? Coverage, CRPS, reliability and spread-skill of Gaussian errors (numpy).
 
 All functions take the errors of filled values (``filled - truth``) and the predicted
-standard deviations ``sigma`` of the same pixels; non-finite pairs are ignored.
+standard deviations ``sigma`` of the same pixels; non-finite pairs and negative sigmas are
+ignored. A sigma of 0 is a prediction of no error (the limit of a Gaussian of vanishing
+width): the error is within every interval only if it is 0, and its CRPS is ``|error|``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ GAUSSIAN_COVERAGE = {k: math.erf(k / math.sqrt(2)) for k in (1, 2, 3)}
 def _pairs(errors, sigma) -> tuple[np.ndarray, np.ndarray]:
     e = np.asarray(errors, dtype="float64").ravel()
     s = np.asarray(sigma, dtype="float64").ravel()
-    ok = np.isfinite(e) & np.isfinite(s) & (s > 0)
+    ok = np.isfinite(e) & np.isfinite(s) & (s >= 0)
     return e[ok], s[ok]
 
 
@@ -34,16 +36,15 @@ def coverage(errors, sigma, k=(1, 2, 3)) -> dict[int, float]:
     {1: 0.68, 2: 0.95, 3: 1.0}
     """
     e, s = _pairs(errors, sigma)
-    z = np.abs(e) / s
-    return {int(j): float(np.mean(z <= j)) if z.size else float("nan") for j in k}
+    return {int(j): float(np.mean(np.abs(e) <= j * s)) if e.size else float("nan") for j in k}
 
 
 def crps_gaussian(errors, sigma) -> float:
     """Mean continuous ranked probability score of the Gaussians N(filled, sigma) at the truth.
 
     In the field's units; a perfect deterministic fill scores 0, and for a calibrated
-    Gaussian it is about 0.56 times the RMSE (``sigma / sqrt(pi) * (sqrt(2) - 1) * ...``),
-    so it can be set beside an RMSE.
+    Gaussian it is about 0.56 times the RMSE (errors drawn from N(0, sigma) score
+    ``sigma / sqrt(pi)`` on average), so it can be set beside an RMSE.
 
     Examples
     --------
@@ -53,10 +54,11 @@ def crps_gaussian(errors, sigma) -> float:
     e, s = _pairs(errors, sigma)
     if not e.size:
         return float("nan")
-    z = e / s
+    point = s == 0  # a Gaussian of width 0: the absolute error
+    z = e / np.where(point, 1.0, s)
     pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
     cdf = 0.5 * (1 + erf(z / math.sqrt(2)))
-    return float(np.mean(s * (z * (2 * cdf - 1) + 2 * pdf - 1 / math.sqrt(math.pi))))
+    return float(np.mean(np.where(point, np.abs(e), s * (z * (2 * cdf - 1) + 2 * pdf - 1 / math.sqrt(math.pi)))))
 
 
 def reliability(errors, sigma, levels=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)) -> tuple[np.ndarray, np.ndarray]:
@@ -74,8 +76,7 @@ def reliability(errors, sigma, levels=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0
     e, s = _pairs(errors, sigma)
     nominal = np.asarray(levels, dtype="float64")
     half_widths = math.sqrt(2) * erfinv(nominal)
-    z = np.abs(e) / s
-    observed = np.array([np.mean(z <= w) if z.size else np.nan for w in half_widths])
+    observed = np.array([np.mean(np.abs(e) <= w * s) if e.size else np.nan for w in half_widths])
     return nominal, observed
 
 
