@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "and print the SSIM of the candidate against the reference, the Frechet distance between their feature statistics "
                        "(sstfill's shipped SST encoder) and the birthday test for near-duplicates (sstfill.evaluation.quality).")
     p.add_argument("reference", metavar="REFERENCE", help="netCDF file or zarr store with the reference field (e.g. the truth)")
-    p.add_argument("candidate", metavar="CANDIDATE", help="netCDF file or zarr store with the field to judge, on the same grid")
+    p.add_argument("candidate", metavar="CANDIDATE", help="netCDF file or zarr store with the field to judge, on the same grid and steps (kelvin and degrees Celsius are converted)")
     p.add_argument("--var", default=None, help="variable of REFERENCE (default: the only floating-point field)")
     p.add_argument("--candidate-var", default=None, help="variable of CANDIDATE (default: the same name as REFERENCE's)")
     p.add_argument("--max-tiles", type=int, default=2000, metavar="N", help="compare at most N tiles (default: %(default)s)")
