@@ -8,7 +8,8 @@ variable with the bundled model ``fill()`` picks (``ds.inpaint.fill(var=...)``: 
 model for a single image, the context model for a daily series), write the
 filled dataset to netCDF, read the ``<var>_fill_flag`` variable back through its CF
 ``flag_values``/``flag_meanings`` attributes to count the pixels per flag, and draw a
-quick-look figure with :func:`sstfill.plot.quicklook`.
+quick-look figure with :func:`sstfill.plot.quicklook` (the input, the fill, its
+standard error and the flags).
 
 By default it runs on the bundled Sentinel-3 SLSTR L2 crop south-west of Brittany
 (``sample_slstr_ne_atl_south.nc``, 2023-04-20), where real clouds hide about two thirds
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pixels per value of {flag_name}:")
         for meaning, share in shares.items():
             print(f"  {meaning:<11} {share:7.1%}")
-        fig = sstfill.plot.quicklook(gappy, result[var].load(), flag=result[flag_name].load())
+        # the filled Dataset: its variable, with the flag and the standard error beside it
+        fig = sstfill.plot.quicklook(gappy, result.load())
     png_path = out_dir / f"{Path(args.input).stem}_quicklook.png"
     fig.savefig(png_path, dpi=100)
     plt.close(fig)

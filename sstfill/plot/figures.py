@@ -18,6 +18,7 @@ from sstfill.plot.maps import (
     pyplot,
     select_image,
     spatial_dims,
+    step_index,
 )
 from sstfill.plot.units import display_units, to_celsius
 from sstfill.xr.cf import FILL_FLAGS, output_names
@@ -136,10 +137,37 @@ def _find_error(filled: xr.DataArray) -> xr.DataArray | None:
     return None
 
 
+def _field_of(ds: xr.Dataset, name: Any, what: str) -> xr.DataArray:
+    """The filled variable of a Dataset ``ds.inpaint.fill`` returned, with its flag and error as coordinates.
+
+    ``name``: the variable to take (the input's name), or None to take the only one with a
+    ``<var>_fill_flag`` beside it.
+    """
+    filled_vars = [str(v) for v in ds.data_vars if output_names(v)[0] in ds.data_vars]
+    if name is None or name not in ds.data_vars:
+        if len(filled_vars) != 1:
+            found = f"{len(filled_vars)} filled variables ({', '.join(filled_vars)})" if filled_vars else "no filled variable (none has a _fill_flag)"
+            raise TypeError(f"{what} is a Dataset with {found}; pass one variable, e.g. ds['sst'].")
+        name = filled_vars[0]
+    extra = [n for n in output_names(name) if n in ds.data_vars and set(ds[n].dims) <= set(ds[name].dims)]
+    return ds[name].assign_coords({n: ds[n] for n in extra})
+
+
+def _flag_of(ds: xr.Dataset) -> xr.DataArray:
+    """The one fill flag (``<var>_fill_flag``) or else CF flag variable of a Dataset, else a TypeError."""
+    flags = [str(v) for v in ds.data_vars if ds[v].attrs.get("flag_meanings")]
+    fill_flags = [v for v in flags if "filled" in str(ds[v].attrs["flag_meanings"]).split()]
+    flags = fill_flags or flags
+    if len(flags) != 1:
+        found = f"{len(flags)} ({', '.join(flags)})" if flags else "none (no variable with flag_meanings)"
+        raise TypeError(f"flag_map takes a flag variable; this Dataset has {found}. Pass one, e.g. ds['sst_fill_flag'].")
+    return ds[flags[0]]
+
+
 # ----------------------------------------------------------------------------- public
 
 
-def flag_map(flag_da: xr.DataArray, ax: Any = None):
+def flag_map(flag_da: xr.DataArray | xr.Dataset, ax: Any = None):
     """Map of a CF flag variable in categorical colours, with a legend.
 
     Works on the ``<var>_fill_flag`` written by ``fill`` (observed, filled, land, not
@@ -149,8 +177,9 @@ def flag_map(flag_da: xr.DataArray, ax: Any = None):
 
     Parameters
     ----------
-    flag_da : DataArray
-        The flag variable; beyond two dimensions the first index of the others is shown.
+    flag_da : DataArray or Dataset
+        The flag variable; beyond two dimensions the first index of the others is shown. A
+        Dataset (what ``ds.inpaint.fill`` returns) is taken if it holds one flag variable.
     ax : matplotlib Axes, optional
         Where to draw; a new figure by default.
 
@@ -165,7 +194,10 @@ def flag_map(flag_da: xr.DataArray, ax: Any = None):
     >>> gappy, _ = sst.inpaint.add_holes("clouds", fraction=0.3, seed=0)
     >>> filled = gappy.inpaint.fill(model="laplace")
     >>> fig = sstfill.plot.flag_map(filled["sst_fill_flag"])
+    >>> fig = sstfill.plot.flag_map(gappy.to_dataset().inpaint.fill(model="laplace"))  # its sst_fill_flag
     """
+    if isinstance(flag_da, xr.Dataset):
+        flag_da = _flag_of(flag_da)
     values, meanings = _flag_meanings(flag_da)
     dims = spatial_dims(flag_da)
     image, note = first_image(flag_da, dims)
@@ -180,7 +212,7 @@ def flag_map(flag_da: xr.DataArray, ax: Any = None):
 
 def quicklook(
     gappy: xr.DataArray,
-    filled: xr.DataArray,
+    filled: xr.DataArray | xr.Dataset,
     truth: xr.DataArray | None = None,
     *,
     flag: xr.DataArray | None = None,
@@ -203,9 +235,13 @@ def quicklook(
     Parameters
     ----------
     gappy : DataArray
-        The field given to ``fill``, NaN in the gaps.
-    filled : DataArray
-        What ``gappy.inpaint.fill()`` returned.
+        The field given to ``fill``, NaN in the gaps. Beyond two dimensions the first index
+        of the others is shown; the other inputs are shown at the same step (that of a step
+        selected before, e.g. ``gappy.isel(time=1)`` with the whole filled series).
+    filled : DataArray or Dataset
+        What ``gappy.inpaint.fill()`` returned, or what ``ds.inpaint.fill()`` returned (its
+        variable of the name of ``gappy``, with the ``<name>_fill_flag`` and ``<name>_error``
+        variables beside it).
     truth : DataArray, optional
         The complete field, e.g. before ``add_holes``.
     flag : DataArray, optional
@@ -237,10 +273,14 @@ def quicklook(
     >>> [ax.get_title().split(":")[0] for ax in fig.axes if ax.get_label() != "<colorbar>"][-1]
     'standard error of the fill (1 sigma)'
     >>> fig.savefig("quicklook.png", dpi=120)  # doctest: +SKIP
+    >>> ds = gappy.to_dataset().inpaint.fill(model="laplace")  # a Dataset: its sst, flag and error
+    >>> fig = sstfill.plot.quicklook(gappy, ds)
     """
+    if isinstance(filled, xr.Dataset):
+        filled = _field_of(filled, getattr(gappy, "name", None), "filled")
     for what, obj in (("gappy", gappy), ("filled", filled), ("truth", truth)):
         if isinstance(obj, xr.Dataset):
-            raise TypeError(f"quicklook takes DataArrays; {what} is a Dataset. Pass one variable, e.g. ds['sst'].")
+            raise TypeError(f"quicklook takes DataArrays; {what} is a Dataset. Pass one variable, e.g. ds['sst'] (only filled may be the Dataset of ds.inpaint.fill).")
     dims = spatial_dims(gappy)
     image, note = first_image(gappy, dims)
     image = image.transpose(*dims).load()
@@ -254,7 +294,7 @@ def quicklook(
         missing = [d for d in dims if d not in da.dims]
         if missing:
             raise ValueError(f"{what} has dims {da.dims} but the input's map is on {dims}; they must share the grid.")
-        return da.isel({d: 0 for d in da.dims if d not in dims}).transpose(*dims, ...).load()
+        return da.isel({d: step_index(da, d, image, what) for d in da.dims if d not in dims}).transpose(*dims, ...).load()
 
     def values_of(da: xr.DataArray, what: str) -> np.ndarray:
         # a field without its own units is taken to be in the input's
@@ -270,13 +310,13 @@ def quicklook(
 
     flag = _find_flag(filled) if flag is None else flag
     if flag is not None:
-        codes = select_image(flag, dims, g, "flag").astype("float64")
+        codes = select_image(flag, dims, g, "flag", at=image).astype("float64")
         flag_values, meanings = _flag_meanings(flag)
     else:
         flag_values, meanings = list(FILL_FLAGS), list(FILL_FLAGS.values())
         codes = np.where(np.isfinite(g), 0, np.where(np.isfinite(f), 1, 3)).astype("float64")
     if land is not None:
-        land_mask = select_image(land, dims, g, "land").astype(bool)
+        land_mask = select_image(land, dims, g, "land", at=image).astype(bool)
     elif flag is not None and "land" in meanings:
         land_mask = codes == flag_values[meanings.index("land")]
     else:
@@ -287,7 +327,7 @@ def quicklook(
     sigma_da = _find_error(filled) if show_error else None
     sigma = None
     if sigma_da is not None:
-        sigma = select_image(sigma_da, dims, g, "error").astype("float64")  # a spread: kelvin and degC alike
+        sigma = select_image(sigma_da, dims, g, "error", at=image).astype("float64")  # a spread: kelvin and degC alike
 
     rows = 2 if truth is not None else 1
     row_height = 3.3 * grid.ratio() + 1.4
@@ -339,7 +379,7 @@ def quicklook(
         artist = grid.draw(axes[4], err, cmap="RdBu_r", vmin=-lim, vmax=lim)
         land_layer(axes[4], grid, land_mask)
         grid.label(axes[4])
-        axes[4].set_title("error where the input was missing\n(light grey: observed or no truth)", fontsize="medium")
+        axes[4].set_title("error where the input was missing\n(light grey: observed, not filled or no truth)", fontsize="medium")
         diff_units = units if units else ""
         fig.colorbar(artist, ax=axes[4], label=f"filled - truth ({diff_units})" if diff_units else "filled - truth", shrink=0.9, extend="both")
         _scatter(axes[5], t[judged], f[judged], units)
@@ -387,6 +427,6 @@ def _scatter(ax, truth: np.ndarray, filled: np.ndarray, units: str) -> None:
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal")
     ax.legend(loc="upper left", frameon=False, fontsize="small")
-    ax.set_title(f"RMSE {rmse(filled, truth):.3f}{u}, bias {bias(filled, truth):+.3f}{u}\n({truth.size:,} pixels missing from the input)", fontsize="medium")
+    ax.set_title(f"RMSE {rmse(filled, truth):.3f}{u}, bias {bias(filled, truth):+.3f}{u}\n({truth.size:,} pixels missing from the input and filled)", fontsize="medium")
 
 

@@ -118,10 +118,11 @@ def training_curves(history: Any, ax: Any = None, *, title: str | None = None):
         a.grid(True, lw=0.4, alpha=0.5)
         a.legend(frameon=False, fontsize="small")
         if len(epochs) and np.allclose(epochs, np.round(epochs)):
-            from matplotlib.ticker import MaxNLocator
+            from matplotlib.ticker import FixedLocator, MaxNLocator
 
-            a.xaxis.set_major_locator(MaxNLocator(integer=True))
-    parts = [f"{len(epochs)} epochs"]
+            # one epoch: a tick at it (MaxNLocator falls back to fractions on a range under 1)
+            a.xaxis.set_major_locator(FixedLocator(epochs) if np.ptp(epochs) < 1 else MaxNLocator(integer=True))
+    parts = [f"{len(epochs)} epoch{'s' if len(epochs) != 1 else ''}"]
     if best is not None:
         parts.append(f"best epoch {int(epochs[best])}")
     elif kept == -1:
