@@ -52,6 +52,8 @@ CLI_FIXES: dict[tuple[str, str], str] = {
     ("train", "resume_model"): "--resume takes the file a run wrote with --checkpoint; to go on training this model, give it as --init instead (it is adapted from its weights).",
     ("train", "split"): "Train on several time steps (3 or more), or a larger region.",
     ("fill", "split"): "Adapt on several time steps (3 or more), or a larger region.",
+    ("fill", "swath_steps"): "Fill one step at a time (one granule per file, e.g. ncks -d time,0,0 IN.nc STEP.nc), or regrid the steps to one grid first.",
+    ("train", "swath_steps"): "Train on one grid: regrid the steps to one grid first.",
 }
 
 

@@ -41,7 +41,10 @@ MASK_FLAG_COMMENT = "observed: finite input value; cloud: missing (NaN, or +-inf
 
 #: netCDF compression settings a filled field keeps from its source
 _COMPRESSION_KEYS = ("zlib", "complevel", "shuffle", "compression")
-_COMMON_WRITER_KEYS = ("dtype", "_FillValue", "missing_value", "scale_factor", "add_offset", "units", "calendar", "_Unsigned")
+#: CF attributes naming other variables that xarray reads into the encoding (``decode_coords="all"``)
+#: and writes back as attributes
+_GRID_ENCODING_KEYS = ("grid_mapping",)
+_COMMON_WRITER_KEYS = ("dtype", "_FillValue", "missing_value", "scale_factor", "add_offset", "units", "calendar", "_Unsigned") + _GRID_ENCODING_KEYS
 #: encoding keys each writer understands (the rest, e.g. a netCDF source's chunksizes
 #: written to zarr or stale zarr chunks after re-chunking, make the writers fail)
 WRITER_ENCODING_KEYS = {"zarr": _COMMON_WRITER_KEYS, "netcdf": _COMMON_WRITER_KEYS + _COMPRESSION_KEYS + ("fletcher32",)}
@@ -64,6 +67,11 @@ def _grid_attrs(parent: xr.DataArray) -> dict[str, Any]:
     return {key: parent.attrs[key] for key in ("grid_mapping", "coordinates") if parent.attrs.get(key)}
 
 
+def _grid_encoding(parent: xr.DataArray) -> dict[str, Any]:
+    """The field's ``grid_mapping`` where xarray keeps it (``decode_coords="all"``: in the encoding, not the attributes)."""
+    return {key: parent.encoding[key] for key in _GRID_ENCODING_KEYS if parent.encoding.get(key) and not parent.attrs.get(key)}
+
+
 def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, parent: xr.DataArray, comment: str | None = None) -> xr.DataArray:
     """Wrap int8 codes as a CF flag variable describing ``parent`` (``comment``: what the flags mean)."""
     attrs = {
@@ -80,7 +88,7 @@ def flag_variable(codes: xr.DataArray, flags: dict[int, str], long_name: str, pa
     # xr.where drops the attributes of the coordinates (units, standard_name, axis): the parent's are put back
     out = codes.astype("int8").assign_coords({k: parent.coords[k] for k in codes.coords if k in parent.coords})
     out.attrs = attrs
-    out.encoding = {"dtype": "int8", "_FillValue": None}
+    out.encoding = {"dtype": "int8", "_FillValue": None, **_grid_encoding(parent)}
     return out
 
 
@@ -165,7 +173,7 @@ def error_variable(sigma: xr.DataArray, source: xr.DataArray, fitted_on: str) ->
     out = sigma.astype("float32")
     out.attrs = attrs
     enc = {k: v for k, v in source.encoding.items() if k in _COMPRESSION_KEYS}
-    out.encoding = {**enc, "dtype": np.dtype("float32"), "_FillValue": np.float32(np.nan)}
+    out.encoding = {**enc, **_grid_encoding(source), "dtype": np.dtype("float32"), "_FillValue": np.float32(np.nan)}
     return out
 
 
@@ -197,9 +205,9 @@ def clean_encoding(encoding: dict[str, Any], dtype: np.dtype) -> dict[str, Any]:
     writes the field unpacked, saying so in its ``history``, when they do not. Without
     an on-disk dtype the output is ``dtype`` with NaN as fill value. A conflicting
     ``missing_value`` and stale storage chunking are dropped, so ``to_netcdf`` and
-    ``to_zarr`` both work.
+    ``to_zarr`` both work; a ``grid_mapping`` (where ``decode_coords="all"`` reads it) is kept.
     """
-    out = {k: v for k, v in encoding.items() if k in _COMPRESSION_KEYS}
+    out = {k: v for k, v in encoding.items() if k in _COMPRESSION_KEYS + _GRID_ENCODING_KEYS}
     disk = encoding.get("dtype")
     if keeps_packing(encoding):
         disk = np.dtype(disk)
@@ -227,6 +235,8 @@ def drop_unwritable_encoding(ds: xr.Dataset, fmt: str) -> xr.Dataset:
 
     The last step before writing ``"netcdf"`` or ``"zarr"`` (see :data:`WRITER_ENCODING_KEYS`);
     :func:`clean_encoding` has already chosen a filled field's encoding from its source's.
+    netCDF has no 16-bit float: a float16 variable (from a zarr store) is written as
+    float32, which holds every float16 value exactly.
 
     Examples
     --------
@@ -239,4 +249,8 @@ def drop_unwritable_encoding(ds: xr.Dataset, fmt: str) -> xr.Dataset:
     ds = ds.copy(deep=False)
     for var in ds.variables.values():
         var.encoding = {k: v for k, v in var.encoding.items() if k in keep}
+        if fmt == "netcdf" and np.dtype(var.encoding.get("dtype", var.dtype)) == np.float16:
+            var.encoding["dtype"] = np.dtype("float32")
+            if var.encoding.get("_FillValue") is not None:
+                var.encoding["_FillValue"] = np.float32(var.encoding["_FillValue"])
     return ds

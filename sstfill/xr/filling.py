@@ -8,6 +8,7 @@ grids in :mod:`sstfill.xr.grid`, land in :mod:`sstfill.xr.land`, the tiles in
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import xarray as xr
@@ -22,7 +23,7 @@ from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.dispatch import fill_array, harmonic_fallback
 from sstfill.xr.uncertainty import error_array
 from sstfill.xr.fields import check_field, without_earlier_fill
-from sstfill.xr.grid import canonical_orientation, find_grid
+from sstfill.xr.grid import SpatialGrid, canonical_orientation, find_grid, missing_grid_mappings, with_grid_mapping
 from sstfill.xr.land import find_land
 from sstfill.xr.persistence import NOTE as PERSISTENCE_NOTE, blend_neighbour_days
 from sstfill.xr.reach import reach_mask
@@ -73,8 +74,10 @@ def fill_field(
     name = da.name if da.name is not None else "field"
     outputs = flag_name, error_name = cf.output_names(name)
     da = without_earlier_fill(da, dataset)  # an earlier fill's pixels are gaps again; its flag and error replaced, never left stale
+    da, borrowed = with_grid_mapping(da, dataset)  # a projected field's CRS, kept by xarray as a data variable of the dataset
     check_field(da)
     grid = find_grid(da)
+    _warn_if_unlocated(da, grid, dataset)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)  # other dims, then y, x
     model = resolve_model(auto_model_name(work, grid.dims) if wants_auto(model) else model, device, precision)  # context on daily series
     model_tile = getattr(model, "tile_size", None)
@@ -125,4 +128,23 @@ def fill_field(
     description = ", ".join([model.description] + ([source] if source else []) + ([clim.note] if clim is not None else []) + ([PERSISTENCE_NOTE] if fill_weight is not None else []))
     filled.attrs = cf.filled_attrs(da, description, flag_name, error_name if error else None, replaced=outputs)
     filled.encoding = cf.clean_encoding(da.encoding, da.dtype)
-    return filled.assign_coords(coords)
+    return filled.assign_coords(coords).drop_vars(borrowed)
+
+
+def _warn_if_unlocated(da: xr.DataArray, grid: SpatialGrid, dataset: xr.Dataset | None) -> None:
+    """Warn when a projected field names a grid mapping it does not carry (``ds['sst']`` of a file opened with xarray's defaults).
+
+    Its x/y then cannot be put on the Earth: no land by position, distances on the map.
+    """
+    lost = missing_grid_mappings(da)
+    if not (lost and grid.kind == "projected" and grid.crs_wkt is None and (grid.lat is None or grid.lon is None)):
+        return
+    name = da.name if da.name is not None else "field"
+    fix = (f"the file has no variable {lost[0]!r} either: add the grid mapping to it" if dataset is not None
+           else f"fill it from its Dataset (ds.inpaint.fill({name!r})) or attach it first (da.assign_coords({lost[0]}=ds[{lost[0]!r}]))")
+    warnings.warn(
+        f"Variable {name!r} names the grid mapping {lost[0]!r} but does not carry it, so its x/y cannot be put on the Earth: "
+        f"land is not masked by position and distances are those of the map; {fix}.",
+        UserWarning,
+        stacklevel=4,
+    )

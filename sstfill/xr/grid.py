@@ -21,7 +21,7 @@ import xarray as xr
 
 from sstfill.errors import GridError
 
-__all__ = ["SpatialGrid", "Orientation", "find_grid", "lonlat_2d", "metres_per_unit", "canonical_flips", "canonical_orientation", "flip_yx"]
+__all__ = ["SpatialGrid", "Orientation", "find_grid", "with_grid_mapping", "missing_grid_mappings", "lonlat_2d", "metres_per_unit", "canonical_flips", "canonical_orientation", "flip_yx"]
 
 _LAT_NAMES = ("lat", "latitude", "nav_lat", "lat_rho", "LAT", "Latitude", "XLAT", "yc")
 _LON_NAMES = ("lon", "longitude", "nav_lon", "lon_rho", "LON", "Longitude", "XLONG", "xc")
@@ -162,6 +162,22 @@ def _check_latitudes(name: Any, lat: str, lon: str, values: np.ndarray) -> None:
         )
 
 
+def _no_lonlat_grid(obj: xr.DataArray, lat: str, lon: str) -> GridError:
+    """The error for a latitude and a longitude that make no grid (a stack of swaths: dims (time, nj, ni)), saying why from their dims."""
+    name = obj.name if obj.name is not None else "<unnamed>"
+    lat_dims, lon_dims = obj.coords[lat].dims, obj.coords[lon].dims
+    extra = [d for d in dict.fromkeys(lat_dims + lon_dims) if d not in obj.dims[-2:]]
+    why = f", and they change along {extra[0]!r} (a stack of swaths, each on its own grid)." if extra else "."
+    fix = (f"Fill one {extra[0]!r} step at a time, e.g. da.isel({extra[0]}=0).inpaint.fill(...), or regrid the steps to one grid first."
+           if extra else "Give the field latitude/longitude of those shapes: da.assign_coords(lat=..., lon=...).")
+    return GridError(
+        f"Variable {name!r}: its latitude {lat!r} {lat_dims} and longitude {lon!r} {lon_dims} make no grid sstfill can tile: "
+        f"it needs them 1-D, one along each of two dimensions, or both 2-D on the same two (a curvilinear grid){why}",
+        fix=fix,
+        argument="swath_steps" if extra else None,
+    )
+
+
 def find_grid(obj: xr.DataArray) -> SpatialGrid:
     """Identify the two spatial dimensions of ``obj``.
 
@@ -196,12 +212,50 @@ def find_grid(obj: xr.DataArray) -> SpatialGrid:
         crs_wkt = None if mapping is None else _grid_mapping_wkt(obj, mapping, (x, y))
         if crs_wkt is not None or (lat is None and lon is None and mapping is not None):
             return SpatialGrid(obj.coords[y].dims[0], obj.coords[x].dims[0], lat, lon, "projected", False, crs_wkt)
+    if lat is not None and lon is not None:
+        raise _no_lonlat_grid(obj, lat, lon)
     raise GridError(
         f"Variable {name!r} (dims {tuple(obj.dims)}) has no latitude/longitude coordinates "
         "that sstfill can find, nor projected x/y with a CF grid_mapping. Name them 'lat'/'lon' "
         "or give them CF attributes, e.g. da['my_lat'].attrs['standard_name'] = 'latitude' "
         "(and 'longitude'), or assign them: da.assign_coords(lat=..., lon=...)."
     )
+
+
+def with_grid_mapping(obj: xr.DataArray, dataset: xr.Dataset | None) -> tuple[xr.DataArray, list[str]]:
+    """``obj`` with the CF ``grid_mapping`` variables it names and lacks taken from ``dataset`` as coordinates, and their names.
+
+    xarray's default ``open_dataset`` (``decode_coords=True``) keeps a grid mapping variable
+    as a data variable of the dataset, so ``ds[var]`` alone has no CRS: a projected field
+    would be located nowhere (no land by position, distances on the map). The names added
+    are returned so that an output can drop them again.
+
+    Examples
+    --------
+    >>> ds = xr.Dataset({"sst": (("y", "x"), np.zeros((2, 2)), {"grid_mapping": "crs: x y"}), "crs": ((), 0)})
+    >>> located, added = with_grid_mapping(ds["sst"], ds)
+    >>> added, "crs" in located.coords
+    (['crs'], True)
+    """
+    if dataset is None:
+        return obj, []
+    added = [n for n in missing_grid_mappings(obj) if n in dataset.variables and set(dataset[n].dims) <= set(obj.dims)]
+    return (obj.assign_coords({n: dataset.variables[n] for n in added}) if added else obj), added
+
+
+def missing_grid_mappings(obj: xr.DataArray) -> list[str]:
+    """The CF ``grid_mapping`` variables ``obj`` names (attribute or encoding) and does not carry as coordinates.
+
+    Examples
+    --------
+    >>> sst = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"), attrs={"grid_mapping": "crs: x y"})
+    >>> missing_grid_mappings(sst), missing_grid_mappings(sst.assign_coords(crs=0))
+    (['crs'], [])
+    """
+    text = str(obj.attrs.get("grid_mapping") or obj.encoding.get("grid_mapping") or "")
+    tokens = text.split()
+    names = [t[:-1] for t in tokens if t.endswith(":")] or tokens[:1]  # "crs", or "crs: x y other: lat lon"
+    return [n for n in names if n not in obj.coords]
 
 
 #: Length units of projection coordinates (their ``units`` attribute, UDUNITS spellings), in metres.

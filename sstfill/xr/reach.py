@@ -16,9 +16,10 @@ the steps are uneven; R = 6371 km, the local flat-Earth
 approximation: the distance to the nearest observation is measured with the spacing of
 the row it is measured from, which for reaches of tens to hundreds of km is within a
 few percent of the great-circle distance away from the poles); on curvilinear grids the
-per-row median of the great-circle distances between neighbours; on projected grids the
-spacing of the x/y coordinates (in m or km; the projection's own scale). The kernel is
-:mod:`sstfill.kernels.reach`.
+per-row median of the great-circle distances between neighbours; on projected grids with a
+CRS the same, from positions on the Earth (pyproj; the map's spacing is not the Earth's
+off the projection's true scale: Mercator at 60 N, twice it), and without one the spacing
+of the x/y coordinates (in m or km). The kernel is :mod:`sstfill.kernels.reach`.
 """
 
 from __future__ import annotations
@@ -169,13 +170,18 @@ def _regular_spacing_km(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, n
     return dy, np.maximum(dx, 1e-3 * dy)  # a pole row keeps a tiny, positive spacing
 
 
+#: On a projected grid with a CRS, the spacing of each row is the median over this many of
+#: its columns (spread across it; all of them on narrower grids), located with pyproj.
+_PROJECTED_COLUMNS = 256
+
+
 def pixel_spacing_km(
     obj: xr.DataArray, grid: SpatialGrid
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-row pixel spacing (dy, dx) in km along ``grid.y_dim`` (in the order of ``obj``), or None.
 
-    None when the grid gives no distances (no geolocation, projected coordinates without
-    length units).
+    None when the grid gives no distances (no geolocation; projected x/y with neither a
+    CRS nor length units). With a CRS, distances are on the Earth, not on the map.
 
     Examples
     --------
@@ -186,7 +192,7 @@ def pixel_spacing_km(
     ((4,), True)
     """
     ny, nx = obj.sizes[grid.y_dim], obj.sizes[grid.x_dim]
-    if grid.kind == "projected":
+    if grid.kind == "projected" and grid.crs_wkt is None:  # no CRS: the map's spacing is all there is
         xs, ys = obj.coords[grid.x_dim], obj.coords[grid.y_dim]
         metres = metres_per_unit(xs), metres_per_unit(ys)
         sx, sy = (None if m is None else m / 1000.0 for m in metres)
@@ -194,16 +200,21 @@ def pixel_spacing_km(
             dx = abs(float(np.median(np.diff(xs.values.astype("float64"))))) * sx
             dy = abs(float(np.median(np.diff(ys.values.astype("float64"))))) * sy
             return np.full(ny, dy), np.full(ny, dx)
-        if grid.crs_wkt is None and (grid.lat is None or grid.lon is None):
+        if grid.lat is None or grid.lon is None:
             return None
     if grid.kind == "regular":
         return _regular_spacing_km(
             obj.coords[grid.lat].values.astype("float64"),
             obj.coords[grid.lon].values.astype("float64"),
         )
+    pairs = np.arange(nx - 1)  # columns whose spacing to the next one is measured
+    if grid.kind == "projected" and nx > _PROJECTED_COLUMNS + 1:  # positions from pyproj: a sample of columns
+        pairs = np.unique(np.linspace(0, nx - 2, _PROJECTED_COLUMNS).astype(int))
+        columns = np.union1d(pairs, pairs + 1)
+        obj, pairs = obj.isel({grid.x_dim: columns}), np.searchsorted(columns, pairs)
     lon, lat = lonlat_2d(obj, grid)
     dx = (
-        _row_median(_haversine_km(lon[:, :-1], lat[:, :-1], lon[:, 1:], lat[:, 1:]), ny)
+        _row_median(_haversine_km(lon[:, pairs], lat[:, pairs], lon[:, pairs + 1], lat[:, pairs + 1]), ny)
         if nx > 1
         else None
     )
