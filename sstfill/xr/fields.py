@@ -10,7 +10,7 @@ import xarray as xr
 from sstfill.errors import InputDataError
 from sstfill.xr.cf import output_names
 
-__all__ = ["pick_variable", "check_field", "has_observation", "fillable_variables", "earlier_fill_flag", "without_earlier_fill"]
+__all__ = ["pick_variable", "check_field", "check_known_chunks", "has_observation", "fillable_variables", "earlier_fill_flag", "without_earlier_fill"]
 
 
 def fillable_variables(ds: xr.Dataset) -> list:
@@ -75,6 +75,7 @@ def check_field(da: xr.DataArray, read_lazy: bool = False) -> None:
     ``read_lazy`` it is read until a finite value is found (the command line does, before
     it fills and writes); without, a lazy field is not read here.
     """
+    check_known_chunks(da)
     name = da.name or "<unnamed>"
     kind = da.dtype.kind
     if kind in "iu":
@@ -90,6 +91,34 @@ def check_field(da: xr.DataArray, read_lazy: bool = False) -> None:
         raise InputDataError(
             f"Variable {name!r} is missing everywhere (all NaN): there is nothing to fill from. "
             "Check the variable, the time step, or the file's _FillValue."
+        )
+
+
+def check_known_chunks(da: xr.DataArray) -> None:
+    """Raise :class:`InputDataError` if ``da`` is a dask array whose chunk sizes are unknown (NaN, e.g. after boolean indexing).
+
+    Tiles, halos and land masks are cut by position, so every chunk's size must be known
+    (dask said "cannot convert float NaN to integer" from deep inside the fill).
+
+    Examples
+    --------
+    >>> import dask.array as dsa
+    >>> data = dsa.ones((4, 3, 3), chunks=2)
+    >>> try:
+    ...     check_known_chunks(xr.DataArray(data[data[:, 0, 0] > 0], dims=("time", "y", "x"), name="sst"))
+    ... except InputDataError as err:
+    ...     print(err.fix)
+    Compute them first: da = da.copy(data=da.data.compute_chunk_sizes()).
+    """
+    chunks = getattr(da.data, "chunks", None)
+    if chunks is None or not hasattr(da.data, "dask"):
+        return
+    unknown = [d for d, c in zip(da.dims, chunks) if any(n != n for n in c)]  # NaN != NaN
+    if unknown:
+        raise InputDataError(
+            f"Variable {da.name or '<unnamed>'!r} is a dask array with unknown chunk sizes along {unknown[0]!r} (boolean indexing leaves "
+            "them unknown): sstfill cuts tiles by position.",
+            fix="Compute them first: da = da.copy(data=da.data.compute_chunk_sizes()).",
         )
 
 

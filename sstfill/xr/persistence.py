@@ -170,12 +170,23 @@ def _at(axis: int, t: int, ndim: int) -> tuple:
 
 
 def _blend_blocks(data: np.ndarray, filled: np.ndarray, land: np.ndarray, *priors: np.ndarray, step: Callable, axis: int) -> np.ndarray:
-    """map_blocks kernel: whole images of a run of steps with their neighbours' priors; the blend, the fill's weight and the spread, stacked."""
-    out = np.empty((3,) + filled.shape, dtype=np.result_type(filled.dtype, np.float32))
+    """map_blocks kernel: whole images of a run of steps with their neighbours' priors; the blend, the fill's weight and the spread, stacked.
+
+    Blended in the arrays of the numpy path (the fill in its own dtype, the weight and the
+    spread in float32), stacked after: the weight's arithmetic in a float64 slot rounded
+    otherwise than in float32, and a float16 fill was blended in float32, so a chunked
+    float64 or float16 fill differed from the numpy one.
+    """
+    out = np.empty((3,) + filled.shape, dtype=np.result_type(filled.dtype, np.float32))  # exact for each part
     out[0], out[1], out[2] = filled, 1.0, np.nan
+    blend, weight, spread = out  # a float32 field (the usual one) is blended in place: no copies
+    if filled.dtype != np.float32:
+        blend, weight, spread = filled.copy(), out[1].astype("float32"), out[2].astype("float32")
     for t in range(data.shape[axis]):
         at = _at(axis, t, data.ndim)
-        step(data[at], out[(0,) + at], land[at], *(p[at] for p in priors), weight=out[(1,) + at], spread=out[(2,) + at])
+        step(data[at], blend[at], land[at], *(p[at] for p in priors), weight=weight[at], spread=spread[at])
+    if filled.dtype != np.float32:
+        out[0], out[1], out[2] = blend, weight, spread
     return out
 
 
