@@ -98,3 +98,30 @@ def test_a_field_with_unknown_chunk_sizes_is_refused_with_a_clear_message(daily)
             call()
     known = field.copy(data=field.data.compute_chunk_sizes())  # the fix it gives
     _same(known.inpaint.fill("laplace").compute(), known.compute().inpaint.fill("laplace"))
+
+
+def test_a_swaths_lazy_coordinates_are_read_once_while_a_fill_is_built():
+    # finding the grid, its orientation, the reach and the blend each computed them: 10 reads of every chunk
+    import threading
+
+    reads, lock = [], threading.Lock()
+
+    def counted(block: np.ndarray) -> np.ndarray:
+        if block.size > 1:  # not dask's look at the function with a tiny block
+            with lock:
+                reads.append(block.shape)
+        return block
+
+    j, i = np.mgrid[0:96, 0:120]
+    lat = dask.array.from_array(40 + 0.01 * j + 0.002 * i, chunks=48).map_blocks(counted)
+    lon = dask.array.from_array(5 + 0.012 * i - 0.002 * j, chunks=48).map_blocks(counted)
+    values = (285 + 0.01 * i + 0.005 * j).astype("float32")
+    values[30:60, 40:80] = np.nan
+    swath = xr.DataArray(dask.array.from_array(values, chunks=48), dims=("nj", "ni"), name="sst", attrs={"units": "kelvin"},
+                         coords={"lat": (("nj", "ni"), lat, {"standard_name": "latitude"}), "lon": (("nj", "ni"), lon, {"standard_name": "longitude"})})
+    filled = swath.inpaint.fill("laplace")
+    chunks_of_both = 2 * lat.npartitions
+    assert len(reads) == chunks_of_both, len(reads)  # each chunk of each coordinate read once
+    assert isinstance(swath["lat"].data, dask.array.Array)  # the user's field keeps its lazy coordinates
+    flag = filled["sst_fill_flag"].values
+    assert (flag == 1).sum() == np.isnan(values).sum() and np.isfinite(filled.values[flag == 1]).all()

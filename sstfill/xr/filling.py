@@ -23,7 +23,7 @@ from sstfill.xr.climatology import monthly_climatology
 from sstfill.xr.dispatch import fill_array, harmonic_fallback
 from sstfill.xr.uncertainty import error_array
 from sstfill.xr.fields import check_field, without_earlier_fill
-from sstfill.xr.grid import SpatialGrid, canonical_orientation, find_grid, missing_grid_mappings, with_grid_mapping
+from sstfill.xr.grid import SpatialGrid, canonical_orientation, find_grid, missing_grid_mappings, with_coordinates_in_memory, with_grid_mapping
 from sstfill.xr.land import find_land
 from sstfill.xr.persistence import NOTE as PERSISTENCE_NOTE, blend_neighbour_days
 from sstfill.xr.reach import reach_mask
@@ -75,6 +75,7 @@ def fill_field(
     outputs = flag_name, error_name = cf.output_names(name)
     da = without_earlier_fill(da, dataset)  # an earlier fill's pixels are gaps again; its flag and error replaced, never left stale
     da, borrowed = with_grid_mapping(da, dataset)  # a projected field's CRS, kept by xarray as a data variable of the dataset
+    da = with_coordinates_in_memory(da)  # a swath's lazy 2-D latitude/longitude: read once, not at every look at the grid
     check_field(da)
     grid = find_grid(da)
     _warn_if_unlocated(da, grid, dataset)

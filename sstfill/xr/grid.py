@@ -21,7 +21,7 @@ import xarray as xr
 
 from sstfill.errors import GridError
 
-__all__ = ["SpatialGrid", "Orientation", "find_grid", "with_grid_mapping", "missing_grid_mappings", "lonlat_2d", "metres_per_unit", "canonical_flips", "canonical_orientation", "flip_yx"]
+__all__ = ["SpatialGrid", "Orientation", "find_grid", "with_grid_mapping", "missing_grid_mappings", "with_coordinates_in_memory", "lonlat_2d", "metres_per_unit", "canonical_flips", "canonical_orientation", "flip_yx"]
 
 _LAT_NAMES = ("lat", "latitude", "nav_lat", "lat_rho", "LAT", "Latitude", "XLAT", "yc")
 _LON_NAMES = ("lon", "longitude", "nav_lon", "lon_rho", "LON", "Longitude", "XLONG", "xc")
@@ -241,6 +241,32 @@ def with_grid_mapping(obj: xr.DataArray, dataset: xr.Dataset | None) -> tuple[xr
         return obj, []
     added = [n for n in missing_grid_mappings(obj) if n in dataset.variables and set(dataset[n].dims) <= set(obj.dims)]
     return (obj.assign_coords({n: dataset.variables[n] for n in added}) if added else obj), added
+
+
+def with_coordinates_in_memory(obj: xr.DataArray) -> xr.DataArray:
+    """``obj`` with its 1-D or 2-D latitude and longitude coordinates read into memory when they are dask arrays.
+
+    A swath opened with ``chunks=`` has lazy 2-D coordinates, and finding the grid, its
+    orientation, the reach and the neighbouring days' blend each read them again (10 reads
+    of every coordinate chunk while a fill was built); read once here, the fill reads them
+    from memory. ``obj`` itself is left as it is.
+
+    Examples
+    --------
+    >>> import dask.array as dsa
+    >>> lat = xr.DataArray(dsa.from_array(np.ones((2, 3)), chunks=1), dims=("nj", "ni"))
+    >>> swath = xr.DataArray(np.zeros((2, 3)), dims=("nj", "ni"), coords={"lat": lat, "lon": lat + 1})
+    >>> [type(with_coordinates_in_memory(swath)[c].data).__name__ for c in ("lat", "lon")], type(swath["lat"].data).__name__
+    (['ndarray', 'ndarray'], 'Array')
+    """
+    names = [_first(obj, "latitude", "coordinates", _LAT_NAMES), _first(obj, "longitude", "coordinates", _LON_NAMES)]
+    lazy = [n for n in names if n is not None and obj.coords[n].ndim <= 2 and obj.coords[n].chunks is not None]
+    if not lazy:
+        return obj
+    import dask
+
+    loaded = dask.compute(*[obj.coords[n].variable for n in lazy])  # the variables: a coordinate's DataArray carries the other one too
+    return obj.assign_coords(dict(zip(lazy, loaded)))
 
 
 def missing_grid_mappings(obj: xr.DataArray) -> list[str]:
