@@ -207,7 +207,7 @@ def test_info_describes_a_fill_output_from_its_flag_error_and_history(tmp_path, 
             median = re.search(r"median (\S+) " + units, rows["error"])
             assert median and float(median[1]) == pytest.approx(np.median(sigma), rel=5e-3, abs=float(np.ptp(sigma)) / 1000)
     assert main(["info", str(gappy_file)]) == 2
-    assert "holds no variable filled by sstfill" in capsys.readouterr().err
+    assert "is not an sstfill model file (it is a netCDF" in (said := capsys.readouterr().err) and "holds no variable filled by sstfill" in said
 
 
 def test_the_error_summary_of_an_output_with_chunks_where_nothing_was_filled_warns_of_nothing(tmp_path):

@@ -96,16 +96,19 @@ def list_bundled_models() -> int:
     return 0
 
 
-def _is_netcdf_or_zarr(path: Path) -> bool:
-    """Whether ``path`` is a zarr store, or a file whose first bytes say netCDF-3 or netCDF-4/HDF5."""
+def _data_kind(path: Path) -> str | None:
+    """What ``path`` is when it is a zarr store or a netCDF file ("it is a zarr store", "it is a netCDF file", ...); None otherwise."""
     from sstfill.atomic import is_zarr_store
+    from sstfill.models.files import NETCDF_MAGIC
 
     if is_zarr_store(path):
-        return True
+        return "it is a zarr store"
     if not path.is_file():
-        return False
+        return None
     with open(path, "rb") as f:
-        return f.read(8).startswith((b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n"))
+        head = f.read(8)
+    magic = next((m for m in NETCDF_MAGIC if head.startswith(m)), None)
+    return None if magic is None else "it is a netCDF-4/HDF5 file" if magic.startswith(b"\x89HDF") else "it is a netCDF file"
 
 
 def _last_fill(history: str) -> str | None:
@@ -117,7 +120,7 @@ def _last_fill(history: str) -> str | None:
     return None
 
 
-def describe_output(path: Path) -> int:
+def describe_output(path: Path, kind: str = "it is a netCDF file or zarr store") -> int:
     """``sstfill info`` for a fill's output (netCDF or zarr): each filled variable, what filled it, its pixels and their error.
 
     The counts and the error's quantiles are streamed through dask, as ``sstfill fill``
@@ -132,7 +135,8 @@ def describe_output(path: Path) -> int:
         filled = [(str(name), dict(ds[name].sizes), ds[name].attrs.get("units"), _last_fill(ds[name].attrs.get("history", "")), output_names(name)[1] in ds.data_vars)
                   for name in ds.data_vars if earlier_fill_flag(ds[name], ds) is not None]
     if not filled:
-        raise CLIError(f"{str(path)!r} holds no variable filled by sstfill (none has a <name>_fill_flag): sstfill info describes model files and sstfill's fill outputs.")
+        raise CLIError(f"{str(path)!r} is not an sstfill model file ({kind}) and holds no variable filled by sstfill (none has a <name>_fill_flag): "
+                       "sstfill info describes model files and sstfill's fill outputs.")
     rows: list[tuple[str, str]] = [("output", str(path))]
     for name, sizes, units, how, has_error in filled:
         flag_name, error_name = output_names(name)
@@ -160,8 +164,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     if args.model is None:
         return list_bundled_models()
-    if args.model not in BUNDLED_MODELS and _is_netcdf_or_zarr(Path(args.model).expanduser()):
-        return describe_output(Path(args.model).expanduser())
+    kind = None if args.model in BUNDLED_MODELS else _data_kind(Path(args.model).expanduser())
+    if kind is not None:
+        return describe_output(Path(args.model).expanduser(), kind)
     if args.model in BUNDLED_MODELS:
         path = bundled_file(BUNDLED_MODELS[args.model])
         if not path.is_file():

@@ -34,7 +34,7 @@ from sstfill.kernels.uncertainty import ErrorModel
 
 __all__ = [
     "FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state", "build_model",
-    "check_state_shapes", "check_config_types", "is_model_file",
+    "check_state_shapes", "check_config_types", "is_model_file", "NETCDF_MAGIC",
 ]
 
 FORMAT = "sstfill-model/1"
@@ -43,8 +43,10 @@ FORMAT = "sstfill-model/1"
 UNKNOWN_VERSION = "0.0.0+unknown"
 #: How to get a model file, said when there is none at the path given.
 _GET_ONE = "Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model."
+#: The first bytes of a netCDF file: classic, 64-bit offset, CDF-5, and netCDF-4 (HDF5).
+NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
 #: The first bytes of files often passed as a model by mistake, and what they are.
-_MAGIC = {b"CDF\x01": "a netCDF file", b"CDF\x02": "a netCDF file", b"CDF\x05": "a netCDF file", b"\x89HDF\r\n\x1a\n": "a netCDF-4/HDF5 file",
+_MAGIC = {**dict.fromkeys(NETCDF_MAGIC[:3], "a netCDF file"), NETCDF_MAGIC[3]: "a netCDF-4/HDF5 file",
           b"GRIB": "a GRIB file", b"\x1f\x8b": "a gzip-compressed file"}
 
 

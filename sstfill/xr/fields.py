@@ -16,7 +16,7 @@ __all__ = ["pick_variable", "check_field", "check_known_chunks", "has_observatio
 def fillable_variables(ds: xr.Dataset) -> list:
     """The data variables sstfill could fill: floating point, 2-D or more, not flag variables, not an earlier fill's ``<var>_error``, not CF cell bounds (named by a ``bounds`` attribute)."""
     not_fields = {output_names(n)[1] for n in ds.data_vars}
-    not_fields |= {str(var.attrs.get("bounds") or var.encoding.get("bounds")) for var in ds.variables.values()}
+    not_fields |= {str(bounds) for var in ds.variables.values() if (bounds := var.attrs.get("bounds") or var.encoding.get("bounds"))}
     return [v for v in ds.data_vars if ds[v].dtype.kind == "f" and ds[v].ndim >= 2 and "flag_meanings" not in ds[v].attrs and str(v) not in not_fields]
 
 
