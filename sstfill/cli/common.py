@@ -1,4 +1,4 @@
-"""What the ``sstfill`` commands share: printing, ``--chunks``, bundled files, the model, history lines."""
+"""What the ``sstfill`` commands share: printing, ``--chunks``, bundled files, the model, history lines, an output's pixel counts and error quantiles."""
 
 from __future__ import annotations
 
