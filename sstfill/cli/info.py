@@ -96,21 +96,6 @@ def list_bundled_models() -> int:
     return 0
 
 
-def _data_kind(path: Path) -> str | None:
-    """What ``path`` is when it is a zarr store or a netCDF file ("it is a zarr store", "it is a netCDF file", ...); None otherwise."""
-    from sstfill.atomic import is_zarr_store
-    from sstfill.models.files import NETCDF_MAGIC
-
-    if is_zarr_store(path):
-        return "it is a zarr store"
-    if not path.is_file():
-        return None
-    with open(path, "rb") as f:
-        head = f.read(8)
-    magic = next((m for m in NETCDF_MAGIC if head.startswith(m)), None)
-    return None if magic is None else "it is a netCDF-4/HDF5 file" if magic.startswith(b"\x89HDF") else "it is a netCDF file"
-
-
 def _last_fill(history: str) -> str | None:
     """When and by what a variable was last filled, from its ``history`` (newest line first), e.g. "2026-12-07T18:43:39Z by sstfill 0.1.0: ..."."""
     for line in str(history).splitlines():
@@ -158,13 +143,13 @@ def describe_output(path: Path, kind: str = "it is a netCDF file or zarr store")
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Run ``sstfill info [MODEL | OUTPUT]``: list the bundled models, describe one as a table, or describe a fill's output."""
-    from sstfill.models.files import load_arrays, resolve_model_file
+    from sstfill.models.files import data_file_kind, load_arrays, resolve_model_file
     from sstfill.models.inpainter import Inpainter
     from sstfill.models.store import BUNDLED_MODELS
 
     if args.model is None:
         return list_bundled_models()
-    kind = None if args.model in BUNDLED_MODELS else _data_kind(Path(args.model).expanduser())
+    kind = None if args.model in BUNDLED_MODELS else data_file_kind(Path(args.model).expanduser())
     if kind is not None:
         return describe_output(Path(args.model).expanduser(), kind)
     if args.model in BUNDLED_MODELS:

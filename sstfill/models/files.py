@@ -34,7 +34,7 @@ from sstfill.kernels.uncertainty import ErrorModel
 
 __all__ = [
     "FORMAT", "UNKNOWN_VERSION", "save_arrays", "load_arrays", "resolve_model_file", "state_to_arrays", "arrays_to_state", "build_model",
-    "check_state_shapes", "check_config_types", "is_model_file", "NETCDF_MAGIC",
+    "check_state_shapes", "check_config_types", "is_model_file", "data_file_kind",
 ]
 
 FORMAT = "sstfill-model/1"
@@ -43,11 +43,10 @@ FORMAT = "sstfill-model/1"
 UNKNOWN_VERSION = "0.0.0+unknown"
 #: How to get a model file, said when there is none at the path given.
 _GET_ONE = "Train one with ds.inpaint.train(...) and model.save(path), or pass model=None for the bundled model."
-#: The first bytes of a netCDF file: classic, 64-bit offset, CDF-5, and netCDF-4 (HDF5).
-NETCDF_MAGIC = (b"CDF\x01", b"CDF\x02", b"CDF\x05", b"\x89HDF\r\n\x1a\n")
+#: The first bytes of netCDF files (classic, 64-bit offset, CDF-5; netCDF-4), and what they are.
+_NETCDF_MAGIC = {b"CDF\x01": "a netCDF file", b"CDF\x02": "a netCDF file", b"CDF\x05": "a netCDF file", b"\x89HDF\r\n\x1a\n": "a netCDF-4/HDF5 file"}
 #: The first bytes of files often passed as a model by mistake, and what they are.
-_MAGIC = {**dict.fromkeys(NETCDF_MAGIC[:3], "a netCDF file"), NETCDF_MAGIC[3]: "a netCDF-4/HDF5 file",
-          b"GRIB": "a GRIB file", b"\x1f\x8b": "a gzip-compressed file"}
+_MAGIC = {**_NETCDF_MAGIC, b"GRIB": "a GRIB file", b"\x1f\x8b": "a gzip-compressed file"}
 
 
 def state_to_arrays(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
@@ -103,7 +102,7 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
         return path
     if path.is_dir():
         if is_zarr_store(path):
-            raise _not_a_model(path, "it is a zarr store")
+            raise _not_a_model(path, data_file_kind(path))
         inside = _archives_in(path)
         hint = f" It holds {', '.join(inside[:5])}{', ...' if len(inside) > 5 else ''}; pass one of those." if inside else " Pass the model file inside it (a file written by model.save(path))."
         raise ModelFileError(f"Model path {str(path)!r} is a directory, not a model file.{hint}")
@@ -122,6 +121,26 @@ def resolve_model_file(path: str | os.PathLike) -> Path:
 def _not_a_model(path: Path, what: str) -> ModelFileError:
     """The error for a ``path`` that holds something else than a model (``what``: "it is a netCDF file")."""
     return ModelFileError(f"{str(path)!r} is not an sstfill model file ({what}): a model is an .npz file that sstfill saved.", fix=_GET_ONE, argument="model")
+
+
+def data_file_kind(path: Path) -> str | None:
+    """What ``path`` is when it holds data sstfill reads: "it is a zarr store", "it is a netCDF file" or "it is a netCDF-4/HDF5 file"; None otherwise.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.nc").write_bytes(b"CDF\\x01\\x00\\x00\\x00\\x02")
+    >>> data_file_kind(folder / "a.nc"), data_file_kind(folder)
+    ('it is a netCDF file', None)
+    """
+    if is_zarr_store(path):
+        return "it is a zarr store"
+    if not path.is_file():
+        return None
+    with open(path, "rb") as f:
+        head = f.read(8)
+    return next((f"it is {what}" for magic, what in _NETCDF_MAGIC.items() if head.startswith(magic)), None)
 
 
 def _other_format(path: Path) -> str | None:

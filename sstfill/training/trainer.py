@@ -464,8 +464,8 @@ def fit(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=settings.epochs, initial=run.start, desc="training", unit="epoch")
-    finished = run.start > 0 and should_stop(run)  # resumed after it had stopped (patience, budget): nothing more to train
-    for epoch in range(run.start, settings.epochs if not finished else run.start):
+    last = run.start if run.start > 0 and should_stop(run) else settings.epochs  # resumed after it had stopped (patience, budget): nothing more
+    for epoch in range(run.start, last):
         trained = train_epoch(run, epoch)
         val = end_epoch(run, epoch, trained)
         if bar is not None:

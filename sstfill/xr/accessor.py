@@ -19,7 +19,7 @@ from sstfill.errors import InputDataError
 from sstfill.models.store import resolve_model
 from sstfill.xr import cf
 from sstfill.xr.filling import fill_field
-from sstfill.xr.fields import check_field, check_known_chunks, pick_variable
+from sstfill.xr.fields import check_field, pick_variable
 from sstfill.xr.grid import SpatialGrid, find_grid
 from sstfill.xr.land import find_land, observation_mask
 from sstfill.xr.samples import hole_pattern
@@ -63,7 +63,6 @@ class DataArrayInpaint(_Base):
         -------
         DataArray of int8 with CF ``flag_values``/``flag_meanings``.
         """
-        check_known_chunks(self._obj)
         return observation_mask(self._obj, land, None)
 
     def add_holes(
@@ -287,9 +286,7 @@ class DatasetInpaint(_Base):
 
     def mask(self, var: str | None = None, land: Any = "auto") -> xr.DataArray:
         """Observation mask of ``var``: see :meth:`DataArrayInpaint.mask`."""
-        da = self._var(var)
-        check_known_chunks(da)
-        return observation_mask(da, land, self._obj)
+        return observation_mask(self._var(var), land, self._obj)
 
     def add_holes(self, var: str | None = None, **kwargs: Any) -> xr.Dataset:
         """The dataset with ``var`` holed and a boolean ``<var>_hidden`` variable added."""

@@ -110,10 +110,7 @@ def check_known_chunks(da: xr.DataArray) -> None:
     ...     print(err.fix)
     Compute them first: da = da.copy(data=da.data.compute_chunk_sizes()).
     """
-    chunks = getattr(da.data, "chunks", None)
-    if chunks is None or not hasattr(da.data, "dask"):
-        return
-    unknown = [d for d, c in zip(da.dims, chunks) if any(n != n for n in c)]  # NaN != NaN
+    unknown = [d for d, sizes in zip(da.dims, da.chunks or ()) if np.isnan(sizes).any()]  # None: a numpy field
     if unknown:
         raise InputDataError(
             f"Variable {da.name or '<unnamed>'!r} is a dask array with unknown chunk sizes along {unknown[0]!r} (boolean indexing leaves "
