@@ -210,7 +210,11 @@ def test_a_mask_with_a_dim_the_field_lacks_is_refused_with_the_fix(mur):
 
 
 def test_pixels_without_geolocation_are_not_land(mur):
-    """An L2 swath's lat/lon are NaN beyond its edge: the land lookup skips them (it raised an IndexError)."""
+    """An L2 swath's lat/lon are NaN beyond its edge: the land lookup skips them (it raised an IndexError).
+
+    Such pixels are on no map, so they are not filled either (flagged not_filled); the rest is
+    filled as with their positions known.
+    """
     one = mur.isel(time=0, lat=slice(0, 120), lon=slice(0, 160))
     lon, lat = np.meshgrid(one.lon.values.astype("float64"), one.lat.values.astype("float64"))
     values = one.values.copy()
@@ -226,10 +230,10 @@ def test_pixels_without_geolocation_are_not_land(mur):
     unknown["lat"].values[:, :10] = unknown["lon"].values[:, :10] = np.nan
     for make in (lambda a: a, lambda a: xr.concat([a, a + 0.1], "time")):
         expected, got = make(known).inpaint.fill(model="laplace"), make(unknown).inpaint.fill(model="laplace")
-        np.testing.assert_array_equal(got.values, expected.values)
-        np.testing.assert_array_equal(got["sst_fill_flag"].values, expected["sst_fill_flag"].values)
+        np.testing.assert_allclose(got.values[..., 10:], expected.values[..., 10:], rtol=1e-6)  # the solver's last digit
+        np.testing.assert_array_equal(got["sst_fill_flag"].values[..., 10:], expected["sst_fill_flag"].values[..., 10:])
         flag = got["sst_fill_flag"].values.reshape((-1,) + values.shape)
-        assert (flag[:, 50:70, 60:90] == 1).mean() > 0.9 and not (flag[:, :, :10] == 2).any()
+        assert (flag[:, 50:70, 60:90] == 1).mean() > 0.9 and (flag[:, :, :10] == 3).all() and np.isnan(got.values[..., :10]).all()
 
 
 def test_the_bit_packed_land_mask_answers_as_the_package_for_a_tenth_of_the_memory():

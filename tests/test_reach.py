@@ -314,3 +314,41 @@ def test_a_row_without_latitude_takes_the_median_spacing():
     filled = holed.inpaint.fill(model="laplace", max_distance=50)
     expected = sst.inpaint.fill(model="laplace", max_distance=50)
     np.testing.assert_array_equal(filled["sst_fill_flag"].values, expected["sst_fill_flag"].values)
+
+
+def _unlocated_swath(edge: xr.DataArray) -> tuple[xr.DataArray, np.ndarray]:
+    """The real swath edge as a curvilinear swath whose pixels beyond the edge have no latitude/longitude (as lost geolocation or a model grid's land often has); one observed pixel among them."""
+    lat, lon = np.meshgrid(edge.lat.values, edge.lon.values, indexing="ij")
+    lat, lon = lat + 2e-4 * np.arange(lat.shape[1]), lon - 1e-4 * np.arange(lat.shape[0])[:, None]  # not separable: 2-D
+    observed = np.isfinite(edge.values)
+    unlocated = ndimage.distance_transform_edt(~observed) > 25  # well beyond the edge
+    values = edge.values.copy()
+    r, c = np.unravel_index(np.argmin(np.where(observed, ndimage.distance_transform_edt(~unlocated), np.inf)), observed.shape)
+    unlocated[r, c] = True  # an observed pixel without a position: kept as it is
+    lat[unlocated], lon[unlocated] = np.nan, np.nan
+    swath = xr.DataArray(values, dims=("nj", "ni"), name=VAR, attrs=edge.attrs,
+                         coords={"lat": (("nj", "ni"), lat, {"standard_name": "latitude", "units": "degrees_north"}),
+                                 "lon": (("nj", "ni"), lon, {"standard_name": "longitude", "units": "degrees_east"})})
+    return swath, unlocated
+
+
+@pytest.mark.parametrize("max_distance", [None, "auto"])
+def test_pixels_without_a_position_are_never_filled(edge, max_distance):
+    """A swath's pixels whose latitude or longitude is NaN stay missing, flagged not_filled, with no error; they were all filled.
+
+    They are on no map: beyond the swath edge, or land of an ocean model's grid.
+    """
+    swath, unlocated = _unlocated_swath(edge)
+    assert find_grid(swath).kind == "curvilinear" and unlocated.sum() > 1000
+    out = swath.inpaint.fill(land=None, max_distance=max_distance)
+    flag, values, sigma = _flag(out), out.values, out[f"{VAR}_error"].values
+    observed = np.isfinite(swath.values)
+    gap = unlocated & ~observed
+    assert np.isnan(values[gap]).all() and (flag[gap] == 3).all() and np.isnan(sigma[gap]).all()
+    kept = unlocated & observed
+    assert kept.sum() == 1 and (flag[kept] == 0).all()
+    np.testing.assert_array_equal(values[observed].view(np.uint32), swath.values[observed].view(np.uint32))
+    near = ~unlocated & ~observed & (ndimage.distance_transform_edt(~observed) <= 10)
+    assert near.sum() > 500 and np.isfinite(values[near]).all() and (flag[near] == 1).all()
+    chunked = swath.chunk({"nj": 64, "ni": 72}).inpaint.fill(land=None, max_distance=max_distance).compute()
+    np.testing.assert_array_equal(_flag(chunked), flag)

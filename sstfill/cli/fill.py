@@ -203,7 +203,7 @@ def _summary(args: argparse.Namespace, model: Any, written: Path, out: Any, fiel
         total = sum(counts.values()) or 1
         say("pixels: " + ", ".join(f"{k} {format_count(v)} ({v / total:.1%})" for k, v in counts.items()))
         if counts.get("not_filled"):
-            say(f"note: {format_count(counts['not_filled'])} pixels could not be filled (too little data nearby); they stay NaN with {flag_name} = 3")
+            say(f"note: {format_count(counts['not_filled'])} pixels could not be filled (too little data nearby, or no latitude/longitude); they stay NaN with {flag_name} = 3")
         if counts.get("beyond_reach"):
             say(
                 f"note: {format_count(counts['beyond_reach'])} pixels lie beyond the reach of the data (--max-distance {args.max_distance}); "

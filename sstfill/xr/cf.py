@@ -31,7 +31,7 @@ FILL_FLAGS = {0: "observed", 1: "filled", 2: "land", 3: "not_filled", 4: "beyond
 FILL_FLAG_COMMENT = (
     "observed: input value returned bit for bit; filled: missing in the input (NaN, or +-inf, "
     "which is treated as missing) and filled; land: never filled, NaN; not_filled: missing and "
-    "left NaN (no data within reach of a tile or the fallback); beyond_reach: missing and left NaN "
+    "left NaN (no data within reach of a tile or the fallback, or no position: NaN latitude or longitude); beyond_reach: missing and left NaN "
     "because it lies farther from every observation than the fill's max_distance (extrapolation)"
 )
 #: flag value -> meaning of :meth:`DataArray.inpaint.mask`

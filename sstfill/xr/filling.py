@@ -26,7 +26,7 @@ from sstfill.xr.fields import check_field, without_earlier_fill
 from sstfill.xr.grid import SpatialGrid, canonical_orientation, find_grid, missing_grid_mappings, with_coordinates_in_memory, with_grid_mapping
 from sstfill.xr.land import find_land
 from sstfill.xr.persistence import NOTE as PERSISTENCE_NOTE, blend_neighbour_days
-from sstfill.xr.reach import reach_mask
+from sstfill.xr.reach import reach_mask, unlocated_pixels
 from sstfill.xr.series import auto_model_name, time_context, wants_auto
 
 __all__ = ["fill_field"]
@@ -95,6 +95,9 @@ def fill_field(
         # trailing dims broadcast as they are; anything else is broadcast explicitly
         aligned = land_da.dims == work.dims[work.ndim - land_da.ndim :]
         land_data = land_da.data if aligned else xr.broadcast(land_da, work)[0].transpose(*work.dims).data
+    unlocated = unlocated_pixels(work, grid)  # a swath's pixels with no latitude/longitude: never filled, flagged not_filled
+    if unlocated is not None:
+        land_data = unlocated if land_data is None else land_data | unlocated
     orientation = canonical_orientation(work, grid)  # a mirrored or rolled copy of the field is filled the same, bit for bit
     canon, canon_land = orientation.apply(work), orientation.apply_data(land_data)  # land's leading dims as they are
     table = orientation.apply(climatology) if isinstance(climatology, xr.DataArray) else climatology  # matched by position

@@ -45,6 +45,7 @@ __all__ = [
     "parse_max_distance",
     "pixel_spacing_km",
     "reach_mask",
+    "unlocated_pixels",
 ]
 
 #: The default reach in km, measured on the held-out SLSTR L2 scenes (docs/benchmarks/reach.md):
@@ -272,6 +273,30 @@ def _whole_image_task(
     observed: np.ndarray, land: np.ndarray, **kwargs: Any
 ) -> np.ndarray:
     return beyond_reach(observed, exclude=land, **kwargs)
+
+
+def unlocated_pixels(work: xr.DataArray, grid: SpatialGrid) -> np.ndarray | None:
+    """Pixels of a curvilinear grid with no position (NaN latitude or longitude), (ny, nx) bool; None if every pixel has one.
+
+    A swath's pixels beyond its edge or on a lost scan line often carry no latitude or
+    longitude. No distance to the data can be measured from them and they are on no map, so
+    the fill leaves them missing (flagged ``not_filled``); an observed value there is kept.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sstfill.xr.grid import find_grid
+    >>> lat, lon = np.meshgrid(np.linspace(40, 41, 5), np.linspace(-20, -19, 4), indexing="ij")
+    >>> lat[:, -1] = np.nan
+    >>> sst = xr.DataArray(np.ones((5, 4)), dims=("y", "x"), coords={"lat": (("y", "x"), lat), "lon": (("y", "x"), lon)})
+    >>> int(unlocated_pixels(sst, find_grid(sst)).sum())
+    5
+    """
+    if grid.kind != "curvilinear":
+        return None
+    lat, lon = (work.coords[c].transpose(*grid.dims).values for c in (grid.lat, grid.lon))
+    missing = ~(np.isfinite(lat) & np.isfinite(lon))
+    return missing if missing.any() else None
 
 
 def reach_mask(
