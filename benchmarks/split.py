@@ -8,7 +8,9 @@ training parts) all import it from here.
 """
 from __future__ import annotations
 
+import argparse
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,24 @@ SPLIT_CONSTANTS = (
     "SLSTR_NE_ATL_HELDOUT_ROW_FRACTION", "SLSTR_NORWEGIAN_FILE", "SLSTR_NW_MED_FILE", "MIN_CLEAR_PATCH",
 )
 """The names that must hold the same values here and in ``examples/make_bundled_data.py``."""
+
+
+SHARED_FILES = (MUR_SOCAL_FILE, MUR_ARABIAN_FILE, SLSTR_NE_ATL_FILE, SLSTR_NORWEGIAN_FILE, SLSTR_NW_MED_FILE)
+"""The real-data files the split names: the folder given as ``--shared`` must hold them."""
+
+
+def shared_folder(path: str | os.PathLike) -> Path:
+    """``type=`` of a script's ``--shared`` option: the real-data folder, refused in one line naming what it lacks and the option.
+
+    Without it a script run away from ``../shared/data`` stopped on a netCDF traceback.
+    """
+    folder = Path(path)
+    lacking = [f for f in SHARED_FILES if not (folder / f).is_file()]
+    if lacking:
+        what = f"does not exist; give the folder that holds {', '.join(SHARED_FILES)}" if not folder.is_dir() else \
+            f"lacks {', '.join(lacking)}; give the folder that holds them"
+        raise argparse.ArgumentTypeError(f"the real-data folder {str(folder)!r} {what} (the shared data, see its README.md) as --shared PATH")
+    return folder
 
 
 def ne_atl_split_row(nlat: int) -> int:

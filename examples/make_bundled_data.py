@@ -69,6 +69,7 @@ from benchmarks.split import (  # noqa: E402
     SLSTR_VAR,
     land_mask,
     ne_atl_split_row,
+    shared_folder,
     swath_mask,
     window_sums,
 )
@@ -457,7 +458,7 @@ def write_readme(out_dir: Path, masks: dict, samples: dict, split_row: int, spli
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="shared data folder (default: %(default)s)")
+    ap.add_argument("--shared", type=shared_folder, default=str(DEFAULT_SHARED), help="shared data folder (default: %(default)s)")
     ap.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default: %(default)s)")
     args = ap.parse_args(argv)
     shared, out_dir = args.shared.resolve(), args.out.resolve()

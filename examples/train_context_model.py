@@ -40,6 +40,7 @@ import sstfill  # noqa: E402
 from sstfill.models.networks import CONTEXT_INPUTS, ModelConfig  # noqa: E402
 from sstfill.training.trainer import TrainSettings, fit, grow_inputs  # noqa: E402
 from sstfill.training.windows import WindowBank, window_bank  # noqa: E402
+from benchmarks.split import shared_folder  # noqa: E402
 
 
 def training_series(shared: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -95,7 +96,7 @@ def merge(banks: list[WindowBank], repeat: list[int]) -> WindowBank:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    p.add_argument("--shared", type=shared_folder, default=str(REPO.parent / "shared" / "data"))
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--init", type=Path, default=None, help="start from this model without context (new channels at zero weight)")
     p.add_argument("--preset", default="default")

@@ -33,6 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from a source checkout: make `benchmarks` importable
     sys.path.insert(0, str(REPO))
 
+from benchmarks.split import shared_folder  # noqa: E402
+
 
 def training_images(shared: Path) -> dict[str, np.ndarray]:
     """The training parts of the real data as arrays (kelvin, NaN gaps); held-out parts are never read."""
@@ -96,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(args.images) as npz:
             images = {k: npz[k] for k in npz.files}
     else:
-        images = training_images(args.shared)
+        try:  # checked here, not by argparse: --images needs no real-data folder
+            images = training_images(shared_folder(args.shared))
+        except argparse.ArgumentTypeError as problem:
+            p.error(f"argument --shared: {problem}")
     if args.export_images is not None:
         np.savez_compressed(args.export_images, **images)
         print(f"wrote {args.export_images}")

@@ -29,6 +29,7 @@ if str(REPO) not in sys.path:  # run as a script from a source checkout
     sys.path.insert(0, str(REPO))
 
 from examples.train_default_model import build_banks, training_images  # noqa: E402
+from benchmarks.split import shared_folder  # noqa: E402
 from sstfill.models.latent import LatentConfig  # noqa: E402
 from sstfill.training.latent import train_latent  # noqa: E402
 from sstfill.training.tiles import draw_holes  # noqa: E402
@@ -36,7 +37,7 @@ from sstfill.training.tiles import draw_holes  # noqa: E402
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    p.add_argument("--shared", type=shared_folder, default=str(REPO.parent / "shared" / "data"))
     p.add_argument("--out", type=Path, default=REPO / "sstfill" / "data" / "latent_model.npz")
     p.add_argument("--epochs", type=int, default=1000)
     p.add_argument("--steps-per-epoch", type=int, default=200)

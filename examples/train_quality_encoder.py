@@ -50,6 +50,7 @@ for folder in (REPO, REPO / "examples"):  # run as a script from a source checko
 from sstfill.evaluation.encoder import ENCODER_VERSION, STD_FLOOR, encoder_network, pooled_statistics, standardise_tiles  # noqa: E402
 from sstfill.models.files import save_arrays, state_to_arrays  # noqa: E402
 from train_default_model import build_banks, training_images  # noqa: E402
+from benchmarks.split import shared_folder  # noqa: E402
 
 WIDTHS = (16, 32, 64, 64)
 N_LATENT = 64
@@ -162,7 +163,7 @@ def feature_projection(pooled: np.ndarray, log_std: np.ndarray) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data", help="the real data folder")
+    p.add_argument("--shared", type=shared_folder, default=str(REPO.parent / "shared" / "data"), help="the real data folder")
     p.add_argument("--out", type=Path, default=REPO / "sstfill" / "data" / "quality_encoder_v1.npz")
     p.add_argument("--minutes", type=float, default=10.5, help="training time (one CPU thread)")
     p.add_argument("--seed", type=int, default=0)

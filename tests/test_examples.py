@@ -121,3 +121,14 @@ def test_configure_model_changes_the_json_not_the_weights(tmp_path):
     # a setting the weights depend on is refused, nothing is written
     refused = subprocess.run([*cmd[:3], str(tmp_path / "no.npz"), "--set", "widths=[8,16]"], capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "retraining" in refused.stderr and not (tmp_path / "no.npz").exists()
+
+
+@pytest.mark.parametrize("name", ["train_default_model.py", "train_context_model.py", "train_latent_model.py", "train_quality_encoder.py", "make_bundled_data.py"])
+def test_maintainers_scripts_without_the_real_data_say_which_option_to_give(tmp_path, name):
+    """Run away from ../shared/data (a folder without the real files), they stopped on a netCDF traceback naming a file, not the option."""
+    (tmp_path / "data").mkdir()
+    proc = subprocess.run([sys.executable, str(EXAMPLES / name), "--shared", str(tmp_path / "data"), "--out", str(tmp_path / "out.npz")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "argument --shared" in last and "lacks mur_l4_socal_2021-01.nc" in last and "--shared PATH" in last
