@@ -4,8 +4,9 @@
 The error model (:mod:`sstfill.kernels.uncertainty`) of each method is fitted, by Gaussian
 likelihood, on real cloud shapes transplanted onto data the benchmarks never score:
 
-* the MUR region stacks of ``benchmarks/cases.py`` (clouds on every day), filled as series
-  (a model with neighbouring days gets them), scored on their *training* days only;
+* the MUR region stacks of ``benchmarks/cases.py`` (clouds on every day) cut to their
+  *training* days, filled as series (a model with neighbouring days gets them): since
+  2026-12-07 a held-out day is neither scored nor a neighbouring day in the fit set;
 * 256 x 256 MUR windows of those training days under clouds wider than a tile (2x
   upscaled real clouds, as in the large-cloud set), filled everywhere; for the
   ``series_scale`` of a model that sees neighbouring steps, filled once more with the other
@@ -86,13 +87,14 @@ def fit_items(shared: Path, seed: int = 0) -> list[Item]:
     _, stacks, used = _mur_build(shared, 128, seed)
     large_used: set = set()
     for rid, (name, st) in enumerate(stacks.items()):
-        scored = st.hidden.copy()
-        scored[list(st.heldout_steps)] = False
-        items.append(Item(f"fit_{name}", st.observed_input, st.truth, st.land, scored, st.lat, st.lon, st.time, ("fit", "fit_mur")))
+        # the training days only: a held-out day is neither scored nor a neighbouring day here
+        days = [t for t in range(len(st.time)) if t not in st.heldout_steps]
+        observed, truth_days, times = st.observed_input[days], st.truth[days], st.time[days]
+        items.append(Item(f"fit_{name}", observed, truth_days, st.land, st.hidden[days], st.lat, st.lon, times, ("fit", "fit_mur")))
         # clouds wider than a tile (as in the large-cloud set), on the training days
         _, ny, nx = st.truth.shape
         size = LARGE_WINDOW
-        for t in (t for t in range(len(st.time)) if t not in st.heldout_steps):
+        for k, t in enumerate(days):
             for r0 in range(0, ny - size + 1, size):
                 for c0 in range(0, nx - size + 1, size):
                     blk = (slice(r0, r0 + size), slice(c0, c0 + size))
@@ -105,10 +107,10 @@ def fit_items(shared: Path, seed: int = 0) -> list[Item]:
                     hid = up & ~land
                     truth = st.truth[t][blk]
                     values = np.where(hid, np.nan, truth).astype(np.float32)
-                    stack = st.observed_input[(slice(None),) + blk].copy()  # the other days with their own clouds
-                    stack[t] = values
+                    stack = observed[(slice(None),) + blk].copy()  # the other training days with their own clouds
+                    stack[k] = values
                     items.append(Item(f"fit_large_{name}_{t}_r{r0}_c{c0}", values, truth, land, hid,
-                                      st.lat[blk[0]], st.lon[blk[1]], None, ("fit", "fit_large"), fill_everywhere=True, series=(stack, st.time, t)))
+                                      st.lat[blk[0]], st.lon[blk[1]], None, ("fit", "fit_large"), fill_everywhere=True, series=(stack, times, k)))
     import xarray as xr
 
     for rid, (fname, rows) in enumerate([(split.SLSTR_NORWEGIAN_FILE, None), (split.SLSTR_NE_ATL_FILE, "train")]):
