@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +15,8 @@ from sstfill.models.latent import LatentConfig, LatentInpainter, context_weights
 from sstfill.models.networks import normalise_tiles
 from sstfill.testing import synthetic_sst
 from sstfill.training.latent import train_latent, whole_tiles
+
+from cli_run import run_cli  # tests/cli_run.py
 
 TINY = dict(widths=(16, 16, 8, 8), z_dim=16)
 
@@ -172,24 +170,19 @@ def test_accessor_trains_and_fills_with_cf_output_and_dask(tmp_path):
     np.testing.assert_allclose(lazy.values, filled.values, atol=1e-4, equal_nan=True)
 
 
-def _run_cli(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
-    return subprocess.run([sys.executable, "-m", "sstfill.cli", *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.slow
 def test_cli_trains_describes_and_fills_with_a_latent_model(tmp_path):
     synthetic_sst(128, 192, nt=6, land=False, seed=2).to_dataset().to_netcdf(tmp_path / "train.nc")
-    res = _run_cli("train", "train.nc", "--method", "latent", "-o", "lat.npz", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--no-progress", cwd=tmp_path)
+    res = run_cli("train", "train.nc", "--method", "latent", "-o", "lat.npz", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert "latent (DCGAN)" in res.stdout and "DCGAN: 1 epoch" in res.stdout
-    res = _run_cli("info", "lat.npz", cwd=tmp_path)
+    res = run_cli("info", "lat.npz", cwd=tmp_path)
     assert res.returncode == 0 and "z in [-1, 1]^100" in res.stdout and "--method latent" in res.stdout, res.stdout + res.stderr
-    res = _run_cli("train", "train.nc", "--method", "latent", "--preset", "fast", "-o", "x.npz", cwd=tmp_path)
+    res = run_cli("train", "train.nc", "--method", "latent", "--preset", "fast", "-o", "x.npz", cwd=tmp_path)
     assert res.returncode == 2 and "--preset" in res.stderr
     gappy, hidden = synthetic_sst(64, 128, seed=4).inpaint.add_holes("squares", fraction=0.2, seed=1)
     gappy.to_dataset().to_netcdf(tmp_path / "gappy.nc")
-    res = _run_cli("fill", "gappy.nc", "out.nc", "--model", "lat.npz", "--no-progress", cwd=tmp_path)
+    res = run_cli("fill", "gappy.nc", "out.nc", "--model", "lat.npz", "--no-progress", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     with xr.open_dataset(tmp_path / "out.nc") as out:
         assert np.isfinite(out.sst.values[hidden.values]).all()
