@@ -236,7 +236,9 @@ def drop_unwritable_encoding(ds: xr.Dataset, fmt: str) -> xr.Dataset:
     The last step before writing ``"netcdf"`` or ``"zarr"`` (see :data:`WRITER_ENCODING_KEYS`);
     :func:`clean_encoding` has already chosen a filled field's encoding from its source's.
     netCDF has no 16-bit float: a float16 variable (from a zarr store) is written as
-    float32, which holds every float16 value exactly.
+    float32, which holds every float16 value exactly. Dates read from ``"months since"`` or
+    ``"years since"`` (cftime's 360-day calendar reads them; xarray writes no such units) are
+    written in days since the same date.
 
     Examples
     --------
@@ -249,6 +251,10 @@ def drop_unwritable_encoding(ds: xr.Dataset, fmt: str) -> xr.Dataset:
     ds = ds.copy(deep=False)
     for var in ds.variables.values():
         var.encoding = {k: v for k, v in var.encoding.items() if k in keep}
+        unit, since, reference = str(var.encoding.get("units", "")).partition(" since ")
+        if since and unit.strip().lower().rstrip("s") in ("month", "year") and (var.dtype.kind == "M" or var.dtype == object):
+            var.encoding["units"] = f"days since {reference.strip()}"
+            var.encoding["dtype"] = np.dtype("float64")  # a date stamped within a day
         if fmt == "netcdf" and np.dtype(var.encoding.get("dtype", var.dtype)) == np.float16:
             var.encoding["dtype"] = np.dtype("float32")
             if var.encoding.get("_FillValue") is not None:

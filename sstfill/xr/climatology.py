@@ -31,7 +31,7 @@ import xarray as xr
 
 from sstfill.errors import InputDataError
 from sstfill.kernels.tiling import TilePlan
-from sstfill.xr.series import find_time_dim, time_coordinate, typical_step_days
+from sstfill.xr.series import find_time_dim, time_coordinate, typical_step_days, undated_steps
 
 __all__ = ["MIN_YEARS", "MIN_STEP_DAYS", "NOTE", "Climatology", "monthly_climatology"]
 
@@ -74,6 +74,10 @@ def _months(work: xr.DataArray, dim: str, dates: xr.DataArray | None) -> xr.Data
     if dates is None:
         return None
     try:
+        dated = ~undated_steps(dates.values)
+        if dates.dtype == object and not dated.all():  # cftime dates with None among them: .dt does not take them
+            month = np.array([d.month if ok else np.nan for d, ok in zip(dates.values, dated)], dtype="float64")
+            return xr.DataArray(month, dims=dates.dims, coords={dim: work[dim]})
         return dates.dt.month.assign_coords({dim: work[dim]})  # on the field's own coordinate (numbers, if they were)
     except (AttributeError, TypeError):
         return None
@@ -143,6 +147,15 @@ def monthly_climatology(
             return None
         raise InputDataError(f"Variable {name!r} has no time axis with dates, so it has no monthly climatology.",
                              fix="Drop climatology= or give the field a datetime time coordinate (or numbers with CF units, e.g. 'days since 1800-01-01').",
+                             argument="climatology")
+    undated = undated_steps(dates.values)
+    if undated.any():  # no calendar month: never a climatology silently skipped, nor a KeyError
+        dated = {dim: np.flatnonzero(~undated)}
+        if climatology == "auto" and not (undated.sum() < undated.size and _auto_applies(work.isel(dated), dates.isel(dated), spatial_dims, months.isel(dated))):
+            return None
+        raise InputDataError(f"Variable {name!r}: {int(undated.sum())} step(s) of its time coordinate {dim!r} have no date (NaT; index "
+                             f"{', '.join(map(str, np.flatnonzero(undated)[:5]))}), so their calendar month, and their monthly climatology, is unknown.",
+                             fix=f"Give those steps their dates, drop them ({name}.isel({dim}={name}[{dim!r}].notnull())), or pass climatology=None.",
                              argument="climatology")
     if is_table:
         table = _check_table(climatology, work, dim, spatial_dims, months, name)

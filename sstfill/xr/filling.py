@@ -27,7 +27,7 @@ from sstfill.xr.grid import SpatialGrid, canonical_orientation, find_grid, missi
 from sstfill.xr.land import find_land
 from sstfill.xr.persistence import NOTE as PERSISTENCE_NOTE, blend_neighbour_days
 from sstfill.xr.reach import reach_mask, unlocated_pixels
-from sstfill.xr.series import auto_model_name, time_context, wants_auto
+from sstfill.xr.series import auto_model_name, time_context, wants_auto, warn_if_undated
 
 __all__ = ["fill_field"]
 
@@ -102,6 +102,7 @@ def fill_field(
     canon, canon_land = orientation.apply(work), orientation.apply_data(land_data)  # land's leading dims as they are
     table = orientation.apply(climatology) if isinstance(climatology, xr.DataArray) else climatology  # matched by position
     clim = monthly_climatology(canon, grid.dims, table, canon_land, periodic_x=grid.periodic)
+    warn_if_undated(canon, grid.dims)  # steps without a date (NaT): filled alone
     target = canon if clim is None else clim.anomalies(canon)  # what the model fills
     beyond = reach_mask(canon, grid, max_distance, canon_land)  # gaps beyond the data's reach: filled as land, flagged 4
     if beyond is not None:

@@ -86,6 +86,10 @@ _COMBINE = dict(data_vars="minimal", coords="minimal", compat="override", join="
 def open_input(path: str, chunks: Any) -> xr.Dataset:
     """Open one netCDF file or zarr store lazily with dask ``chunks``.
 
+    A time coordinate that xarray cannot decode (``"months since"`` in a calendar named
+    ``"360"``, as the IRI Data Library writes them) is read as its numbers with their units:
+    :func:`sstfill.xr.series.time_coordinate` reads them as dates.
+
     Raises
     ------
     InputDataError
@@ -96,7 +100,12 @@ def open_input(path: str, chunks: Any) -> xr.Dataset:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part", category=UserWarning)
                 return xr.open_zarr(path, chunks=chunks)
-        return xr.open_dataset(path, chunks=chunks)
+        try:
+            return xr.open_dataset(path, chunks=chunks)
+        except ValueError as err:  # dates xarray cannot decode (IRI's calendar "360"): sstfill reads the numbers
+            if "decode time units" not in str(err):
+                raise
+            return xr.open_dataset(path, chunks=chunks, decode_times=False)
     except SSTFillError:
         raise
     except Exception as err:  # noqa: BLE001  (backends raise many kinds; all mean "unreadable")
@@ -190,7 +199,13 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
         ds = open_input(files[0], netcdf_chunks if netcdf else {})
     elif netcdf:
         try:
-            ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, preprocess=remember_sizes, **_COMBINE)
+            try:
+                ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, preprocess=remember_sizes, **_COMBINE)
+            except ValueError as err:  # dates xarray cannot decode: their numbers, as open_input reads them
+                if "decode time units" not in str(err):
+                    raise
+                sizes.clear()
+                ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, preprocess=remember_sizes, decode_times=False, **_COMBINE)
         except Exception as err:  # noqa: BLE001
             for f in files:  # name the unreadable file, if that is the problem
                 open_input(f, {}).close()

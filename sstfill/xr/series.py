@@ -18,7 +18,7 @@ import xarray as xr
 
 from sstfill.kernels.windows import TimeContext, neighbour_steps
 
-__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "UNIT_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "wants_auto", "share_with_neighbours", "step_days", "time_context", "time_coordinate", "typical_step_days"]
+__all__ = ["AUTO_CONTEXT_SHARE", "COARSE_STEP_DAYS", "UNIT_DAYS", "auto_init_name", "auto_model_name", "find_time_dim", "wants_auto", "share_with_neighbours", "step_days", "time_context", "time_coordinate", "typical_step_days", "undated_steps", "warn_if_undated"]
 
 #: A series whose typical step is at least this many days (every other day, weekly,
 #: monthly) gets, when a model with neighbouring steps is trained or adapted on it, offsets
@@ -34,19 +34,22 @@ def find_time_dim(da: xr.DataArray, spatial_dims: tuple[str, ...]) -> str | None
     >>> da = xr.DataArray(np.zeros((2, 3, 3)), dims=("time", "lat", "lon"))
     >>> find_time_dim(da, ("lat", "lon"))
     'time'
+    >>> find_time_dim(da.rename(time="ocean_time").assign_coords(ocean_time=xr.date_range("2021-01-01", periods=2)), ("lat", "lon"))
+    'ocean_time'
     """
     import cf_xarray  # noqa: F401  (registers the .cf accessor)
 
     candidates = [d for d in da.cf.axes.get("T", []) if d in da.dims and d not in spatial_dims]
     if not candidates and "time" in da.dims and "time" not in spatial_dims:
         candidates = ["time"]
+    if not candidates:  # a dimension of dates without CF attributes (ROMS' ocean_time: long_name "time since initialization")
+        candidates = [d for d in da.dims if d not in spatial_dims and d in da.coords and time_coordinate(da, d) is not None]
     return candidates[0] if candidates else None
 
 
-#: Days in a unit of a numeric time coordinate that xarray does not decode to dates: no reference
-#: date in its units (``"days"``), a file opened with ``decode_times=False`` whose units xarray
-#: cannot decode (``"months since 2000-01-01"`` in the standard calendar); a mean Gregorian
-#: month and year.
+#: Days in a unit of a numeric time coordinate that holds no dates: no reference date in its
+#: units (``"days"``), or a calendar that neither xarray nor :func:`time_coordinate` knows; a
+#: mean Gregorian month and year.
 UNIT_DAYS = {"day": 1.0, "d": 1.0, "hour": 1 / 24, "hr": 1 / 24, "h": 1 / 24, "minute": 1 / 1440, "min": 1 / 1440,
              "second": 1 / 86400, "sec": 1 / 86400, "s": 1 / 86400, "week": 7.0, "month": 365.2425 / 12, "year": 365.2425}
 
@@ -55,7 +58,8 @@ def time_coordinate(da: xr.DataArray, dim: str) -> xr.DataArray | None:
     """``dim``'s coordinate as dates (datetime64 or cftime); None when it holds none.
 
     A numeric coordinate with CF units ``"<unit> since <date>"`` (as a file opened with
-    ``decode_times=False`` keeps it) is decoded as xarray decodes it.
+    ``decode_times=False`` keeps it) is decoded as xarray decodes it, a calendar named
+    otherwise than CF names it (IRI's ``"360"``) with its CF name.
 
     Examples
     --------
@@ -64,6 +68,9 @@ def time_coordinate(da: xr.DataArray, dim: str) -> xr.DataArray | None:
     '2021-01-02T12:00:00'
     >>> time_coordinate(raw.assign_coords(time=[0, 1]), "time") is None  # numbers without a reference date
     True
+    >>> iri = raw.assign_coords(time=("time", [600.5, 601.5], {"units": "months since 1960-01-01", "calendar": "360"}))
+    >>> [str(d) for d in time_coordinate(iri, "time").values]  # mid-month stamps in a 360-day calendar
+    ['2010-01-16 00:00:00', '2010-02-16 00:00:00']
     """
     coord = da.coords.get(dim)
     if coord is None:
@@ -73,18 +80,51 @@ def time_coordinate(da: xr.DataArray, dim: str) -> xr.DataArray | None:
             return None
         try:
             coord = xr.decode_cf(xr.Dataset(coords={dim: coord.variable}))[dim]
-        except (ValueError, OverflowError):  # e.g. months since a date in the standard calendar
-            return None
-    if np.issubdtype(coord.dtype, np.datetime64) or (coord.dtype == object and coord.size and hasattr(coord.values.flat[0], "toordinal")):
+        except (ValueError, OverflowError):  # IRI's calendar "360"; months since a date in the standard calendar stay numbers
+            coord = _decode_by_calendar(coord, dim)
+            if coord is None:
+                return None
+    dated = ~undated_steps(coord.values)
+    if np.issubdtype(coord.dtype, np.datetime64) or (coord.dtype == object and dated.any() and hasattr(coord.values[dated].flat[0], "toordinal")):
         return coord
     return None
+
+
+#: Calendars named otherwise than CF names them (the IRI Data Library's ``"360"``).
+CALENDAR_ALIASES = {"360": "360_day", "365": "365_day", "366": "366_day"}
+
+
+def _decode_by_calendar(coord: xr.DataArray, dim: str) -> xr.DataArray | None:
+    """Numbers with CF units whose calendar has another name than CF's (``"360"``), decoded with the CF name; None otherwise.
+
+    cftime then decodes what its calendar allows, e.g. ``"months since"`` in ``360_day``.
+    """
+    calendar = str(coord.attrs.get("calendar", "")).strip().lower()
+    if calendar not in CALENDAR_ALIASES:
+        return None
+    renamed = xr.Variable(coord.dims, coord.values, {**coord.attrs, "calendar": CALENDAR_ALIASES[calendar]})
+    try:
+        return xr.decode_cf(xr.Dataset(coords={dim: renamed}))[dim]
+    except (ValueError, OverflowError):
+        return None
+
+
+def undated_steps(values: Any) -> np.ndarray:
+    """Which of ``values`` (dates, cftime dates or numbers) are missing: NaT, None or NaN.
+
+    >>> undated_steps(np.array(["2021-01-01", "NaT"], dtype="datetime64[s]")).tolist()
+    [False, True]
+    """
+    import pandas as pd
+
+    return np.asarray(pd.isnull(np.asarray(values)), dtype=bool)
 
 
 def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
     """The steps of ``dim`` in days, from the first: from its dates (:func:`time_coordinate`), a numeric coordinate's units, else one day per index.
 
-    Numbers whose units xarray does not decode as dates (no reference date, or
-    ``"months since ..."`` in the standard calendar) count :data:`UNIT_DAYS`.
+    Numbers that are no dates (no reference date, an unknown calendar) count
+    :data:`UNIT_DAYS`. A step without a date (NaT) is NaN: it has no neighbouring step.
 
     Examples
     --------
@@ -99,20 +139,48 @@ def step_days(da: xr.DataArray, dim: str) -> np.ndarray:
     [0.0, 1.0, 2.0]
     """
     dates = time_coordinate(da, dim)
-    if dates is not None and np.issubdtype(dates.dtype, np.datetime64):
-        values = dates.values.astype("datetime64[ns]")
-        return (values - values.min()).astype("timedelta64[ns]").astype("float64") / 86400e9
-    if dates is not None:  # cftime dates (non-standard calendars)
-        first = dates.values.flat[0]
-        return np.array([(v - first).total_seconds() / 86400 for v in dates.values], dtype="float64")
+    if dates is not None:  # NaN for a step without a date (NaT): it has no neighbour and is none
+        values = dates.values
+        dated = ~undated_steps(values)
+        if not dated.any():
+            return np.full(values.shape, np.nan)
+        first = values[dated].min()
+        if np.issubdtype(values.dtype, np.datetime64):  # in milliseconds: a millennium in datetime64[us] overflowed nanoseconds
+            values, first = values.astype("datetime64[ms]"), np.datetime64(first, "ms")
+            return np.where(dated, (values - first) / np.timedelta64(1, "D"), np.nan).astype("float64")
+        return np.array([(v - first).total_seconds() / 86400 if ok else np.nan for v, ok in zip(values, dated)], dtype="float64")  # cftime
     coord = da.coords.get(dim)
     if coord is not None and np.issubdtype(coord.dtype, np.number):
         unit = str(coord.attrs.get("units", "")).strip().lower().split(" since ")[0].strip()
         days = UNIT_DAYS.get(unit) or UNIT_DAYS.get(unit.removesuffix("s"))  # "s" is seconds; "days" is "day"
         if days is not None:
             values = coord.values.astype("float64")
-            return (values - values.min()) * days
+            return (values - np.nanmin(values)) * days if np.isfinite(values).any() else np.full(values.shape, np.nan)
     return np.arange(da.sizes[dim], dtype="float64")
+
+
+def warn_if_undated(work: xr.DataArray, spatial_dims: tuple[str, ...]) -> None:
+    """Warn when steps of ``work``'s time axis have no date (NaT): each is filled alone, with no neighbouring step, and is none.
+
+    Examples
+    --------
+    >>> import pandas as pd, pytest
+    >>> da = xr.DataArray(np.zeros((2, 2, 2)), dims=("time", "y", "x"), coords={"time": pd.to_datetime(["2021-01-01", None])}, name="sst")
+    >>> with pytest.warns(UserWarning, match="no date"):
+    ...     warn_if_undated(da, ("y", "x"))
+    """
+    dim = find_time_dim(work, spatial_dims)
+    dates = None if dim is None or work.sizes[dim] < 2 else time_coordinate(work, dim)
+    undated = np.zeros(0, dtype=bool) if dates is None else undated_steps(dates.values)
+    if undated.any():
+        name = work.name if work.name is not None else "field"
+        warnings.warn(
+            f"Variable {name!r}: {int(undated.sum())} step(s) of its time coordinate {dim!r} have no date (NaT; index "
+            f"{', '.join(map(str, np.flatnonzero(undated)[:5]))}): each is filled alone, without neighbouring steps, and is no step's neighbour. "
+            f"Give those steps their dates, or drop them: {name}.isel({dim}={name}[{dim!r}].notnull()).",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def typical_step_days(da: xr.DataArray, spatial_dims: tuple[str, ...]) -> float | None:
