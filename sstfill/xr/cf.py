@@ -132,7 +132,7 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str, error_n
     scale = source.encoding.get("scale_factor")
     offset = source.encoding.get("add_offset")
     if (scale is not None or offset is not None) and not keeps_packing(source.encoding):
-        attrs = unpack_valid_range(attrs, 1.0 if scale is None else float(scale), float(offset or 0.0))
+        attrs = unpack_valid_range(attrs, scale, offset, clean_encoding(source.encoding, source.dtype)["dtype"], str(source.encoding.get("_Unsigned", "")).lower() == "true")
     attrs.pop("missing_value", None)
     attrs.pop("_FillValue", None)
     method = f"sstfill {__version__}: {description}"
@@ -177,12 +177,31 @@ def error_variable(sigma: xr.DataArray, source: xr.DataArray, fitted_on: str) ->
     return out
 
 
-def unpack_valid_range(attrs: dict[str, Any], scale: float, offset: float) -> dict[str, Any]:
-    """A copy of ``attrs`` with ``valid_min``/``valid_max``/``valid_range`` from packed to physical units."""
+def unpack_valid_range(attrs: dict[str, Any], scale: Any, offset: Any, dtype: Any = "float64", unsigned: bool = False) -> dict[str, Any]:
+    """A copy of ``attrs`` with ``valid_min``/``valid_max``/``valid_range`` from packed to physical units.
+
+    Unpacked as xarray unpacks the data (``unsigned``: CF's ``_Unsigned``), in the float
+    ``dtype`` the field is written in: a pixel stored at an end of the packed range lies at
+    that end of the unpacked one, not a rounding error beyond it.
+
+    Examples
+    --------
+    >>> attrs = unpack_valid_range({"valid_min": np.int16(-300)}, np.float32(0.01), np.float32(273.15), "float32")
+    >>> attrs["valid_min"].dtype, attrs["valid_min"] == np.float32(-300) * np.float32(0.01) + np.float32(273.15)
+    (dtype('float32'), np.True_)
+    """
     out = dict(attrs)
     for key in ("valid_min", "valid_max", "valid_range"):
         if key in out:
-            out[key] = np.asarray(out[key], "float64") * scale + offset
+            raw = np.asarray(out[key])
+            if unsigned and raw.dtype.kind == "i":
+                raw = raw.view(f"u{raw.dtype.itemsize}")
+            value = raw.astype(dtype)  # xarray: astype, then *= scale_factor, += add_offset
+            if scale is not None:
+                value *= np.asarray(scale).item() if np.ndim(scale) else scale
+            if offset is not None:
+                value += np.asarray(offset).item() if np.ndim(offset) else offset
+            out[key] = value[()]
     return out
 
 

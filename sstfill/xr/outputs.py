@@ -4,7 +4,8 @@
 :func:`sstfill.atomic.write_atomically`: to a temporary sibling of the target, put in place
 only once the write is complete, so a failed, interrupted or concurrent run never leaves a
 half-written file under the final name, and of two runs writing one output exactly one wins.
-Variables stored packed keep their packing where the values fit it.
+Variables stored packed keep their packing where the values fit it, and filled variables
+their valid range where the filled values lie inside it.
 
 Examples
 --------
@@ -33,7 +34,7 @@ import xarray as xr
 
 from sstfill.atomic import as_target, cannot_write, check_target, write_atomically
 from sstfill.errors import OutputError
-from sstfill.xr.cf import add_history, drop_unwritable_encoding, keeps_packing, unpack_valid_range
+from sstfill.xr.cf import add_history, drop_unwritable_encoding, keeps_packing, output_names, unpack_valid_range
 from sstfill.xr.progress import FillProgressBar
 
 __all__ = ["write_atomic", "check_output", "output_format"]
@@ -88,11 +89,11 @@ def _is_write_failure(err: BaseException) -> bool:
 
 # -- packing: keep the input's integer encoding where the values fit it --------------------
 class _PackingDoesNotFit(Exception):
-    """Raised by a dask task: values of ``name`` lie outside what its packing can represent."""
+    """Raised by a dask task: values of ``name`` do not fit its packing (``unpack``), or filled ones lie outside its valid range (``outside``)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, unpack: bool = True, outside: bool = False) -> None:
         super().__init__(name)
-        self.name = name
+        self.name, self.unpack, self.outside = name, unpack, outside
 
 
 def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -100,12 +101,7 @@ def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
     if not keeps_packing(encoding):
         return None
     disk = np.dtype(encoding["dtype"])
-    unsigned = str(encoding.get("_Unsigned", "")).lower()
-    stored = disk
-    if disk.kind == "i" and unsigned == "true":
-        stored = np.dtype(f"u{disk.itemsize}")
-    elif disk.kind == "u" and unsigned == "false":
-        stored = np.dtype(f"i{disk.itemsize}")
+    stored = _stored_dtype(encoding)
     info = np.iinfo(stored)
     excluded = []
     for key in ("_FillValue", "missing_value"):
@@ -116,6 +112,40 @@ def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
     scale = float(encoding.get("scale_factor", 1.0) if encoding.get("scale_factor") is not None else 1.0)
     offset = float(encoding.get("add_offset", 0.0) if encoding.get("add_offset") is not None else 0.0)
     return {"lo": int(info.min), "hi": int(info.max), "excluded": tuple(excluded), "scale": scale, "offset": offset, "dtype": str(disk)}
+
+
+def _stored_dtype(encoding: Mapping[str, Any]) -> np.dtype:
+    """The integer dtype a packed variable's values are read as: its on-disk dtype, or its unsigned/signed twin (``_Unsigned``)."""
+    disk = np.dtype(encoding["dtype"])
+    unsigned = str(encoding.get("_Unsigned", "")).lower()
+    if disk.kind == "i" and unsigned == "true":
+        return np.dtype(f"u{disk.itemsize}")
+    if disk.kind == "u" and unsigned == "false":
+        return np.dtype(f"i{disk.itemsize}")
+    return disk
+
+
+def _valid_bounds(var: xr.Variable, packed: bool) -> tuple[float, float] | None:
+    """The valid range CF readers apply to ``var`` as written (``packed``: in its stored integers); None without one.
+
+    ``valid_range`` wins over ``valid_min``/``valid_max``, as in the netCDF conventions;
+    a missing end is unbounded.
+    """
+    attrs = var.attrs
+    if not packed and keeps_packing(var.encoding):  # to be written unpacked: the range in the field's units
+        attrs = _unpacked_attrs(var)
+    if attrs.get("valid_range") is not None and np.size(attrs["valid_range"]) == 2:
+        ends = list(np.ravel(attrs["valid_range"]))
+    else:
+        ends = [attrs.get("valid_min"), attrs.get("valid_max")]
+    if ends == [None, None]:
+        return None
+    if packed:
+        disk, stored = np.dtype(var.encoding["dtype"]), _stored_dtype(var.encoding)
+        ends = [None if e is None else np.asarray(e).astype(disk).view(stored) for e in ends]
+    else:  # compared in the written float dtype, as readers do
+        ends = [None if e is None else np.asarray(e).astype(var.dtype) for e in ends]
+    return (-np.inf if ends[0] is None else float(ends[0]), np.inf if ends[1] is None else float(ends[1]))
 
 
 def _fits(values: np.ndarray, lo: int, hi: int, excluded: tuple, scale: float, offset: float) -> bool:
@@ -137,9 +167,28 @@ def _fits(values: np.ndarray, lo: int, hi: int, excluded: tuple, scale: float, o
     return not any(np.any(packed == x) for x in inside)
 
 
-def _check_block(block: np.ndarray, *, variable: str, **packing: Any) -> np.ndarray:
-    if not _fits(block, **packing):
-        raise _PackingDoesNotFit(variable)
+def _outside(values: np.ndarray, bounds: tuple[float, float], packing: Mapping[str, Any] | None) -> bool:
+    """Whether a value (packed first, with ``packing``) lies outside ``bounds``: CF readers would read it as missing."""
+    values = np.asarray(values, "float64")
+    values = values[~np.isnan(values)]
+    if packing is not None:
+        values = np.round((values - packing["offset"]) / packing["scale"])
+    return bool(values.size) and bool((values < bounds[0]).any() or (values > bounds[1]).any())
+
+
+def _problems(values: np.ndarray, flag: np.ndarray | None, packing: Mapping[str, Any] | None, bounds: Mapping[bool, Any]) -> tuple[bool, bool]:
+    """(values do not fit ``packing``, filled values (``flag`` 1) lie outside the valid range they are written with)."""
+    unpack = packing is not None and not _fits(values, **{k: packing[k] for k in ("lo", "hi", "excluded", "scale", "offset")})
+    packed = packing is not None and not unpack
+    limits = bounds.get(packed)
+    outside = flag is not None and limits is not None and _outside(np.asarray(values)[np.asarray(flag) == 1], limits, packing if packed else None)
+    return unpack, outside
+
+
+def _check_block(block: np.ndarray, flag: np.ndarray | None = None, *, variable: str, **checks: Any) -> np.ndarray:
+    unpack, outside = _problems(block, flag, **checks)
+    if unpack or outside:
+        raise _PackingDoesNotFit(variable, unpack, outside)
     return block
 
 
@@ -147,25 +196,52 @@ def _replace(ds: xr.Dataset, name: Any, var: xr.Variable) -> xr.Dataset:
     return ds.assign_coords({name: var}) if name in ds.coords else ds.assign({name: var})
 
 
-def _guard_packing(ds: xr.Dataset) -> xr.Dataset:
-    """Check that values written packed fit their packing: now (numpy) or while computing (dask)."""
+def _fill_flag(ds: xr.Dataset, name: Any, var: xr.Variable) -> xr.Variable | None:
+    """The ``<name>_fill_flag`` of a filled variable, in its dims (None for any other variable)."""
+    flag = ds.variables.get(output_names(name)[0])
+    if flag is None or set(flag.dims) != set(var.dims):
+        return None
+    return flag.transpose(*var.dims)
+
+
+def _guard_packing(ds: xr.Dataset, said: list[str]) -> xr.Dataset:
+    """Check that values written packed fit their packing, and filled values their valid range: now (numpy) or while computing (dask).
+
+    What is changed for numpy values (written unpacked, valid range dropped) is added to ``said``.
+    """
     for name in list(ds.variables):
         var = ds.variables[name]
         packing = _packing(var.encoding)
-        if packing is None or var.dtype.kind != "f" or name in ds.indexes:
+        flag = _fill_flag(ds, name, var)
+        bounds = {} if flag is None or var.dtype.kind != "f" else {False: _valid_bounds(var, False), True: packing and _valid_bounds(var, True)}
+        if (packing is None and not any(bounds.values())) or var.dtype.kind != "f" or name in ds.indexes:
             continue
-        args = {k: packing[k] for k in ("lo", "hi", "excluded", "scale", "offset")}
-        if hasattr(var.data, "dask"):
-            checked = var.data.map_blocks(_check_block, variable=str(name), **args, dtype=var.dtype, meta=np.array((), var.dtype))
+        checks = {"packing": packing, "bounds": bounds}
+        if hasattr(var.data, "dask") or hasattr(getattr(flag, "data", None), "dask"):
+            import dask.array as dsa
+
+            data = dsa.asarray(var.data)
+            flags = None if flag is None else dsa.asarray(flag.data).rechunk(data.chunks)
+            checked = dsa.map_blocks(_check_block, data, flags, variable=str(name), **checks, dtype=var.dtype, meta=np.array((), var.dtype))
             new = var.copy(deep=False, data=checked)
             new.encoding = dict(var.encoding)
             ds = _replace(ds, name, new)
-        elif not _fits(var.values, **args):
-            ds = _unpack(ds, name)
+            continue
+        unpack, outside = _problems(var.values, None if flag is None else flag.values, **checks)
+        if unpack:
+            ds = _unpack(ds, name, said)
+        if outside:
+            ds = _drop_valid_range(ds, name, said)
     return ds
 
 
-def _unpack(ds: xr.Dataset, name: Any) -> xr.Dataset:
+def _unpacked_attrs(var: xr.Variable) -> dict[str, Any]:
+    """``var``'s attributes with its valid range unpacked, as when it is written unpacked."""
+    enc = var.encoding
+    return unpack_valid_range(var.attrs, enc.get("scale_factor"), enc.get("add_offset"), var.dtype, str(enc.get("_Unsigned", "")).lower() == "true")
+
+
+def _unpack(ds: xr.Dataset, name: Any, said: list[str]) -> xr.Dataset:
     """Write variable ``name`` unpacked (its in-memory float dtype), and say so in its history."""
     var = ds.variables[name]
     packing = _packing(var.encoding) or {}
@@ -174,9 +250,23 @@ def _unpack(ds: xr.Dataset, name: Any) -> xr.Dataset:
     new.encoding["dtype"] = var.dtype  # float64 decoded values stay float64: observed pixels bit for bit
     new.encoding["_FillValue"] = np.array(np.nan, dtype=var.dtype)[()]
     scale, offset = packing.get("scale", 1.0), packing.get("offset", 0.0)
-    attrs = unpack_valid_range(var.attrs, scale, offset)
     what = f"{packing.get('dtype')}, scale_factor {scale:g}, add_offset {offset:g}"
-    new.attrs = add_history(attrs, f"{name} written unpacked as {var.dtype}: its values do not fit the packing of the input ({what})")
+    line = f"{name} written unpacked as {var.dtype}: its values do not fit the packing of the input ({what})"
+    new.attrs = add_history(_unpacked_attrs(var), line)
+    said.append(line)
+    return _replace(ds, name, new)
+
+
+def _drop_valid_range(ds: xr.Dataset, name: Any, said: list[str]) -> xr.Dataset:
+    """Write variable ``name`` without its valid range, which some filled values lie outside, and say so in its history."""
+    var = ds.variables[name]
+    keys = [k for k in ("valid_range", "valid_min", "valid_max") if k in var.attrs]
+    was = ", ".join(f"{k} {np.asarray(var.attrs[k]).tolist()}" for k in keys)
+    line = (f"{name}: {'/'.join(keys)} of the input dropped ({was}): filled values lie outside that range, "
+            f"which readers applying it (CF) would read as missing; see {output_names(name)[0]}")
+    new = var.copy(deep=False)
+    new.attrs = add_history({k: v for k, v in var.attrs.items() if k not in keys}, line)
+    said.append(line)
     return _replace(ds, name, new)
 
 
@@ -276,8 +366,11 @@ def write_atomic(ds: xr.Dataset, target: str | os.PathLike, overwrite: bool = Fa
 
     Variables stored packed (an integer dtype with ``scale_factor``/``add_offset``, as the
     filled field of a packed input) stay packed when their values fit the packing; when
-    they do not, the variable is written unpacked (its float dtype) and its ``history``
-    says so.
+    they do not, the variable is written unpacked (its float dtype, ``valid_min``/``valid_max``
+    unpacked alike). A filled variable whose filled values (``<var>_fill_flag`` 1) lie
+    outside its ``valid_range`` or ``valid_min``/``valid_max``, which CF readers would read
+    as missing, is written without them. Either is said in the variable's ``history`` and
+    warned (``UserWarning``); values are never clipped or wrapped.
 
     Parameters
     ----------
@@ -305,13 +398,21 @@ def write_atomic(ds: xr.Dataset, target: str | os.PathLike, overwrite: bool = Fa
     target = as_target(target)
     fmt = output_format(target)
     plain = drop_unwritable_encoding(ds, fmt)
-    for _ in range(len(plain.variables) + 1):
+    said: list[str] = []  # what was changed to write the values as they are: warned once written
+    for _ in range(2 * len(plain.variables) + 1):
 
         def write(tmp: Path, data: xr.Dataset = plain) -> None:
-            _write(_guard_packing(data), tmp, fmt, target, progress)
+            _write(_guard_packing(data, said), tmp, fmt, target, progress)
 
         try:
-            return write_atomically(target, write, overwrite=overwrite)
+            written = write_atomically(target, write, overwrite=overwrite)
         except _PackingDoesNotFit as err:  # the temporary is gone; the next round writes to a fresh name
-            plain = _unpack(plain, err.name)
+            if err.unpack:
+                plain = _unpack(plain, err.name, said)
+            if err.outside:
+                plain = _drop_valid_range(plain, err.name, said)
+            continue
+        for line in dict.fromkeys(said):  # a retry makes a numpy variable's change again
+            warnings.warn(line, UserWarning, stacklevel=2)
+        return written
     raise OutputError(f"Cannot write {str(target)!r}: its packed variables do not fit their packing.")  # pragma: no cover
