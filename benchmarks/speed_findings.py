@@ -51,7 +51,7 @@ def findings(res: dict[str, Any]) -> list[str]:
                     if fast_target.met(fast_best["output_tiles_per_s"])
                     else f"the {fast_target.limit:g} target is not met (x{fast_target.limit / fast_best['output_tiles_per_s']:.2f} short)."
                 )
-                + " Its accuracy cost is on the accuracy page (ablation 'fast')."
+                + " Its accuracy cost is in the presets guide (docs/guide/presets.md: its RMSE beside the default model's on the same pixels)."
             )
         bih = by.get(("biharmonic (scikit-image)", "numpy"))
         if bih and d_np:
