@@ -127,3 +127,20 @@ def test_a_field_written_unpacked_keeps_a_valid_range_true_of_its_observed_pixel
         with netCDF4.Dataset(target) as nc:
             masked = np.ma.getmaskarray(nc[VAR][:])
     assert masked[observed].sum() == 1 and not masked[flag == 1].any()
+
+
+def test_a_float_field_that_was_not_decoded_is_refused_not_filled_around_its_fill_values(tmp_path):
+    """Opened with mask_and_scale=False and cast to float, the -32768 fill pixels were taken for data (kept as observed, fed to the fill)."""
+    path = _ghrsst_file(tmp_path / "l3.nc")
+    from sstfill.errors import InputDataError
+
+    with xr.open_dataset(path, mask_and_scale=False) as raw:
+        undecoded = raw[VAR].astype("float32").load()
+    assert undecoded.attrs["_FillValue"] == -32768 and (undecoded.values == -32768).sum() > 1000
+    for call in (lambda: undecoded.inpaint.fill("laplace"), lambda: undecoded.inpaint.mask(), lambda: undecoded.inpaint.add_holes("clouds", fraction=0.3, seed=0)):
+        with pytest.raises(InputDataError, match=rf"'{VAR}' still carries _FillValue = .*not decoded") as err:
+            call()
+        assert "mask_and_scale=True" in err.value.fix and "decode_cf" in err.value.fix
+    with xr.open_dataset(path) as decoded:  # decoded as xarray decodes by default: filled
+        out = decoded[VAR].load().inpaint.fill("laplace")
+    assert int((out[f"{VAR}_fill_flag"] == 1).sum()) > 1000

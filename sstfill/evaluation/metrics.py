@@ -8,12 +8,31 @@ from scipy.ndimage import uniform_filter
 __all__ = ["rmse", "mae", "bias", "ssim", "ssim_map", "scores"]
 
 
-def _diff(pred, truth, where) -> np.ndarray:
-    pred = np.asarray(pred, dtype="float64")
-    truth = np.asarray(truth, dtype="float64")
-    d = pred - truth
+def _like_truth(x, truth):
+    """``x`` in ``truth``'s dims order (broadcast over those it lacks) when both are labelled arrays (DataArrays).
+
+    Their values are compared by position: a fill returned as ``(lon, lat)`` against a truth
+    in ``(lat, lon)`` would be broadcast into a product of the two, scored silently.
+    """
+    dims, own = getattr(truth, "dims", None), getattr(x, "dims", None)
+    if dims is None or own is None or tuple(own) == tuple(dims):
+        return x
+    if not set(own) <= set(dims):
+        raise ValueError(f"cannot score an array over dims {tuple(own)} against a truth over {tuple(dims)}: give both the same dims.")
+    missing = {d: truth.sizes[d] for d in dims if d not in own}  # e.g. one mask for every step
+    return (x.expand_dims(missing) if missing else x).transpose(*dims)
+
+
+def _pairs(pred, truth, where) -> np.ndarray:
+    """The differences ``pred - truth`` over ``where`` (all of them, finite or not), float64."""
+    d = np.asarray(_like_truth(pred, truth), dtype="float64") - np.asarray(truth, dtype="float64")
     if where is not None:
-        d = d[np.broadcast_to(np.asarray(where, bool), d.shape)]
+        d = d[np.broadcast_to(np.asarray(_like_truth(where, truth), bool), d.shape)]
+    return d.ravel()
+
+
+def _diff(pred, truth, where) -> np.ndarray:
+    d = _pairs(pred, truth, where)
     return d[np.isfinite(d)]
 
 
@@ -106,10 +125,24 @@ def _masked_ssim(pred, truth, data_range: float | None, window: int, map_functio
 
 
 def scores(pred, truth, where) -> dict[str, float]:
-    """RMSE, MAE and bias over ``where`` plus the count of scored pixels."""
+    """RMSE, MAE and bias over ``where`` plus the count of scored pixels ``n`` and of ``skipped`` ones.
+
+    A pixel of ``where`` is skipped (not scored) where ``pred`` or ``truth`` is not finite:
+    a hidden pixel the fill left missing (land, beyond its reach, no geolocation). DataArrays
+    are matched by dimension name, whatever their order.
+
+    Examples
+    --------
+    >>> scores([1.0, np.nan, 5.0], [1.0, 2.0, 2.0], where=[True, True, True])
+    {'rmse': 2.1213203435596424, 'mae': 1.5, 'bias': 1.5, 'n': 2, 'skipped': 1}
+    """
+    pairs = _pairs(pred, truth, where)
+    d = pairs[np.isfinite(pairs)]
+    empty = float("nan")
     return {
-        "rmse": rmse(pred, truth, where),
-        "mae": mae(pred, truth, where),
-        "bias": bias(pred, truth, where),
-        "n": int(_diff(pred, truth, where).size),
+        "rmse": float(np.sqrt(np.mean(d**2))) if d.size else empty,
+        "mae": float(np.mean(np.abs(d))) if d.size else empty,
+        "bias": float(np.mean(d)) if d.size else empty,
+        "n": int(d.size),
+        "skipped": int(pairs.size - d.size),
     }

@@ -14,9 +14,43 @@ import numpy as np
 
 from sstfill.errors import InputDataError
 
-__all__ = ["HOLE_KINDS", "make_holes", "cloud_library"]
+__all__ = ["HOLE_KINDS", "make_holes", "cloud_library", "check_hole_request"]
 
 HOLE_KINDS = ("square10", "squares6", "squares", "clouds", "random_field")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_hole_request(kind: object, fraction: object, tile: object = 64, seed: object = 0, name: object = None) -> None:
+    """Raise :class:`InputDataError` unless ``kind``, ``fraction``, ``tile`` and ``seed`` can draw holes.
+
+    Checked before any image is drawn, so that a lazy (dask) field refuses them at once, not
+    when it is computed. ``name``: the variable, for the message.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_hole_request("clouds", 0.0, name="sst")
+    ... except InputDataError as err:
+    ...     print(err.argument)
+    fraction
+    """
+    var = f" for variable {name!r}" if name is not None else ""
+    if not isinstance(kind, str) or kind not in HOLE_KINDS:
+        raise InputDataError(f"Unknown hole kind {kind!r}{var}.", fix=f"Choose one of {', '.join(HOLE_KINDS)}.", argument="kind")
+    try:
+        inside = 0 < float(fraction) < 1  # NaN is not
+    except (TypeError, ValueError):
+        inside = False
+    if not inside:
+        raise InputDataError(f"Hole fraction {fraction!r}{var} is not strictly between 0 and 1: it is the share of the image to cover.",
+                             fix="Pass a fraction such as 0.3 (0 < fraction < 1).", argument="fraction")
+    if not _whole(tile) or tile < 1:
+        raise InputDataError(f"Hole cell size tile={tile!r}{var} is not a whole number of pixels of at least 1.", fix="Pass tile=64 (the default), or e.g. 16 on a coarse grid.", argument="tile")
+    if not _whole(seed) or seed < 0:
+        raise InputDataError(f"Hole seed {seed!r}{var} is not a whole number of at least 0.", fix="Pass seed=0, or any other whole number >= 0 (the same seed gives the same holes).", argument="seed")
 
 @functools.lru_cache(maxsize=4)
 def cloud_library(which: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -121,10 +155,7 @@ def make_holes(kind: str, shape: tuple[int, int], rng: np.random.Generator, frac
     >>> bool(0.19 < holes.mean() < 0.25)
     True
     """
-    if kind not in HOLE_KINDS:
-        raise InputDataError(f"Unknown hole kind {kind!r}; choose one of {HOLE_KINDS}.")
-    if not 0 < fraction < 1:
-        raise InputDataError(f"Hole fraction must be between 0 and 1, got {fraction}.")
+    check_hole_request(kind, fraction, tile)
     if kind == "square10":
         out = np.zeros(shape, dtype=bool)
         for y0 in range(0, shape[0], tile):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -21,8 +20,8 @@ from sstfill.xr import cf
 from sstfill.xr.filling import fill_field
 from sstfill.xr.fields import check_field, pick_variable
 from sstfill.xr.grid import SpatialGrid, find_grid
-from sstfill.xr.land import find_land, observation_mask
-from sstfill.xr.samples import hole_pattern
+from sstfill.xr.land import observation_mask
+from sstfill.xr.samples import add_holes
 
 __all__ = ["DataArrayInpaint", "DatasetInpaint"]
 
@@ -81,9 +80,12 @@ class DataArrayInpaint(_Base):
         kind : {"clouds", "random_field", "square10", "squares6", "squares"}
             Real cloud shapes, a random-field cloud generator, or the report's three sets.
         fraction : float
-            Fraction of the area covered by holes (ignored by ``square10``).
+            Share of each image the holes cover, strictly between 0 and 1 (ignored by
+            ``square10``); holes fall on land and gaps too, so about this share of the
+            observed sea pixels is hidden.
         seed : int
-            Each 2-D image gets its own generator seeded by ``(seed, image index)``.
+            A whole number >= 0; each 2-D image gets its own generator seeded by
+            ``(seed, image index)``: the same holes whatever the chunking, other holes at each step.
         land : see :meth:`mask`
         tile : int
             Cell size for ``square10`` and ``clouds``.
@@ -93,23 +95,11 @@ class DataArrayInpaint(_Base):
         gappy : DataArray
             The field with the hidden pixels set to NaN.
         hidden : DataArray of bool
-            True where an observed ocean pixel was hidden.
+            True where an observed ocean pixel was hidden (dims and coords of the field, lazy
+            on dask). Never hidden: land, pixels already missing (NaN, +-inf) and a swath's
+            pixels without latitude/longitude, which the fill leaves missing.
         """
-        da = self._obj
-        check_field(da)
-        grid = self.grid
-        land_da = find_land(da, grid, land)
-        work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)
-        holes_da = work.copy(data=hole_pattern(work.data, kind=kind, fraction=fraction, seed=seed, tile=tile))
-        hidden = holes_da & np.isfinite(work)
-        if land_da is not None:
-            hidden = hidden & ~land_da
-        hidden = hidden.transpose(*da.dims).rename("hidden")
-        hidden.attrs = {"long_name": f"observed pixels hidden by synthetic {kind} holes", "hole_kind": kind, "seed": seed}
-        gappy = da.where(~hidden)
-        gappy.attrs = cf.add_history(da.attrs, f"sstfill: {kind} holes added (fraction {fraction}, seed {seed})")
-        gappy.encoding = dict(da.encoding)
-        return gappy, hidden
+        return add_holes(self._obj, None, kind, fraction, seed, land=land, tile=tile)
 
     def fill(
         self,
@@ -228,7 +218,7 @@ class DataArrayInpaint(_Base):
         Parameters
         ----------
         model : None, "fast", "laplace", path or model
-        holes : kinds of :func:`sstfill.kernels.holes.make_holes`
+        holes : kind or kinds of :func:`sstfill.kernels.holes.make_holes`
         fraction : float
             Cover of the many-holes sets.
         seed : int
@@ -241,8 +231,13 @@ class DataArrayInpaint(_Base):
         from sstfill.training.tiles import cut_tiles_by_index
         from sstfill.xr.samples import images_of
 
+        from sstfill.kernels.holes import check_hole_request
+
         da = self._obj
         check_field(da)
+        holes = (holes,) if isinstance(holes, str) else tuple(holes)
+        for kind in holes:  # before any tile is cut or filled, naming the variable
+            check_hole_request(kind, fraction, seed=seed, name=da.name)
         model = resolve_model(model)
         tile = getattr(model, "tile_size", None) or 64
         tiles = cut_tiles_by_index(images_of(da, self.grid.dims), tile, tile, min_valid, max_tiles, seed)
@@ -289,9 +284,13 @@ class DatasetInpaint(_Base):
         return observation_mask(self._var(var), land, self._obj)
 
     def add_holes(self, var: str | None = None, **kwargs: Any) -> xr.Dataset:
-        """The dataset with ``var`` holed and a boolean ``<var>_hidden`` variable added."""
+        """The dataset with ``var`` holed and a boolean ``<var>_hidden`` variable added.
+
+        Keyword arguments are those of :meth:`DataArrayInpaint.add_holes`; land is looked for
+        among the dataset's variables too (``land="lsmask"`` names one).
+        """
         da = self._var(var)
-        gappy, hidden = da.inpaint.add_holes(**kwargs)
+        gappy, hidden = add_holes(da, self._obj, **kwargs)
         return self._obj.assign({da.name: gappy, f"{da.name}_hidden": hidden})
 
     def fill(self, var: str | None = None, model: Any = None, **kwargs: Any) -> xr.Dataset:

@@ -10,7 +10,7 @@ import xarray as xr
 from sstfill.errors import InputDataError
 from sstfill.xr.cf import output_names
 
-__all__ = ["pick_variable", "check_field", "check_known_chunks", "has_observation", "fillable_variables", "earlier_fill_flag", "without_earlier_fill"]
+__all__ = ["pick_variable", "check_field", "check_decoded", "check_known_chunks", "has_observation", "fillable_variables", "earlier_fill_flag", "without_earlier_fill"]
 
 
 def fillable_variables(ds: xr.Dataset) -> list:
@@ -68,14 +68,18 @@ def has_observation(data: Any) -> bool:
     return False
 
 
-def check_field(da: xr.DataArray, read_lazy: bool = False) -> None:
-    """Raise :class:`InputDataError` if ``da`` cannot be filled: integer (packed), not float, or all missing.
+def check_decoded(da: xr.DataArray) -> None:
+    """Raise :class:`InputDataError` if ``da`` is not a decoded floating-point field: integer (packed), not float, or a float that still carries its fill value or packing in its attributes (xarray moves them to ``.encoding`` when it decodes).
 
-    Whether a lazy (dask) field is all missing is known only by reading it: with
-    ``read_lazy`` it is read until a finite value is found (the command line does, before
-    it fills and writes); without, a lazy field is not read here.
+    Examples
+    --------
+    >>> sst = xr.DataArray(np.array([[290.0, -32768.0]]), dims=("y", "x"), name="sst", attrs={"_FillValue": -32768})
+    >>> try:
+    ...     check_decoded(sst)
+    ... except InputDataError as err:
+    ...     print(err.fix)
+    Open the file with xarray's decoding on (xr.open_dataset(path), mask_and_scale=True, the default), or decode it first: xr.decode_cf(ds).
     """
-    check_known_chunks(da)
     name = da.name or "<unnamed>"
     kind = da.dtype.kind
     if kind in "iu":
@@ -87,11 +91,42 @@ def check_field(da: xr.DataArray, read_lazy: bool = False) -> None:
         )
     if kind not in "f":
         raise InputDataError(f"Variable {name!r} has dtype {da.dtype}; sstfill fills floating-point fields only.")
+    undecoded = [k for k, neutral in (("_FillValue", None), ("missing_value", None), ("scale_factor", 1.0), ("add_offset", 0.0))
+                 if _is_number(da.attrs.get(k)) and not np.all(np.asarray(da.attrs[k], dtype="float64") == neutral)]
+    if undecoded:  # in .attrs, not .encoding: the values are still raw
+        raise InputDataError(
+            f"Variable {name!r} still carries {undecoded[0]} = {np.ravel(da.attrs[undecoded[0]])[0]!r} in its attributes: it was not "
+            "decoded, so its fill values would be taken for data (and a packed field for physical values).",
+            fix="Open the file with xarray's decoding on (xr.open_dataset(path), mask_and_scale=True, the default), "
+            "or decode it first: xr.decode_cf(ds).",
+            argument="var",
+        )
+
+
+def check_field(da: xr.DataArray, read_lazy: bool = False) -> None:
+    """Raise :class:`InputDataError` if ``da`` cannot be filled: not a decoded float field (:func:`check_decoded`), or all missing.
+
+    Whether a lazy (dask) field is all missing is known only by reading it: with
+    ``read_lazy`` it is read until a finite value is found (the command line does, before
+    it fills and writes); without, a lazy field is not read here.
+    """
+    check_known_chunks(da)
+    check_decoded(da)
+    name = da.name or "<unnamed>"
     if (read_lazy or not hasattr(da.data, "dask")) and not has_observation(da.data):
         raise InputDataError(
             f"Variable {name!r} is missing everywhere (all NaN): there is nothing to fill from. "
             "Check the variable, the time step, or the file's _FillValue."
         )
+
+
+def _is_number(value: Any) -> bool:
+    """Whether an attribute is a finite number (or numbers): a NaN fill value marks nothing that is not already missing."""
+    try:
+        values = np.asarray(value, dtype="float64")
+    except (TypeError, ValueError):
+        return False
+    return values.size > 0 and bool(np.isfinite(values).any())
 
 
 def check_known_chunks(da: xr.DataArray) -> None:

@@ -22,7 +22,7 @@ import xarray as xr
 from sstfill.errors import InputDataError
 from sstfill.kernels import landmask
 from sstfill.xr import cf
-from sstfill.xr.fields import check_known_chunks
+from sstfill.xr.fields import check_decoded, check_known_chunks
 from sstfill.xr.grid import SpatialGrid, find_grid, lonlat_2d, with_grid_mapping
 
 __all__ = [
@@ -346,8 +346,13 @@ def _coastal_never_observed(obj: xr.DataArray, grid: SpatialGrid, lonlat: tuple[
 
 
 def observation_mask(da: xr.DataArray, land: Any, dataset: xr.Dataset | None) -> xr.DataArray:
-    """Flags per pixel of ``da``: 0 observed, 1 cloud, 2 land; land is also looked for in ``dataset``, if given."""
+    """Flags per pixel of ``da``: 0 observed, 1 cloud, 2 land; land is also looked for in ``dataset``, if given.
+
+    ``da`` must be a decoded float field (:func:`~sstfill.xr.fields.check_decoded`): packed
+    integers, or a float still carrying its fill value, would read as observed everywhere.
+    """
     check_known_chunks(da)
+    check_decoded(da)
     located = with_grid_mapping(da, dataset)[0]  # a projected field's CRS may be a data variable of the dataset
     land_da = find_land(located, find_grid(located), land, dataset)
     missing = ~np.isfinite(da)  # +-inf is missing data too

@@ -9,12 +9,12 @@ import numpy as np
 import xarray as xr
 
 from sstfill.errors import InputDataError
-from sstfill.kernels.holes import make_holes
+from sstfill.kernels.holes import check_hole_request, make_holes
 from sstfill.training.tiles import cut_cloud_masks, cut_tiles_by_index, split_blocks
 from sstfill.training.uncertainty import MAX_ERROR_TILES
 from sstfill.training.windows import StreamedWindowBank, WindowBank, streamed_window_bank, window_bank
 
-__all__ = ["ROWS_SPLIT", "SAMPLES_IN_MEMORY_BYTES", "MAX_VALIDATION_SAMPLES", "MAX_ADAPTING_VALIDATION_SAMPLES", "hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
+__all__ = ["add_holes", "ROWS_SPLIT", "SAMPLES_IN_MEMORY_BYTES", "MAX_VALIDATION_SAMPLES", "MAX_ADAPTING_VALIDATION_SAMPLES", "hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
 
 #: How :func:`tiles_from_dataarray` describes a split by bands of rows (its description starts so).
 ROWS_SPLIT = "by bands of"
@@ -63,6 +63,41 @@ def hole_pattern(data: Any, *, kind: str, fraction: float, seed: int, tile: int)
     if hasattr(data, "dask"):
         return data.map_blocks(_holes_for_block, dtype=bool, meta=np.array((), bool), **kwargs)
     return _holes_for_block(np.empty(data.shape, dtype=bool), **kwargs)
+
+
+def add_holes(da: xr.DataArray, dataset: xr.Dataset | None, kind: str = "clouds", fraction: float = 0.3, seed: int = 0, *,
+              land: Any = "auto", tile: int = 64) -> tuple[xr.DataArray, xr.DataArray]:
+    """``da`` with observed sea pixels hidden under synthetic holes, and the hidden pixels (see :meth:`DataArrayInpaint.add_holes`).
+
+    Land is looked for in ``dataset`` too (a CF mask, a named ``land`` variable, a grid
+    mapping kept as a data variable), as :meth:`DataArrayInpaint.fill` does. Never hidden:
+    pixels already missing (NaN, +-inf), land, and a swath's pixels without latitude or
+    longitude (which the fill never fills). Arguments are checked at once, lazy or not.
+    """
+    from sstfill.xr import cf
+    from sstfill.xr.fields import check_field
+    from sstfill.xr.grid import find_grid, with_grid_mapping
+    from sstfill.xr.land import find_land
+    from sstfill.xr.reach import unlocated_pixels
+
+    check_field(da)
+    check_hole_request(kind, fraction, tile, seed, da.name)
+    located, borrowed = with_grid_mapping(da, dataset)  # a projected field's CRS may be a data variable of the dataset
+    grid = find_grid(located)
+    land_da = find_land(located, grid, land, dataset)
+    work = located.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)
+    hidden = work.copy(data=hole_pattern(work.data, kind=kind, fraction=fraction, seed=seed, tile=tile)) & np.isfinite(work)
+    if land_da is not None:
+        hidden = hidden & ~land_da
+    unlocated = unlocated_pixels(work, grid)
+    if unlocated is not None:
+        hidden = hidden & ~xr.DataArray(unlocated, dims=grid.dims)
+    hidden = hidden.transpose(*da.dims).drop_vars(borrowed).rename("hidden")
+    hidden.attrs = {"long_name": f"observed pixels hidden by synthetic {kind} holes", "hole_kind": kind, "seed": seed}
+    gappy = da.where(~hidden)
+    gappy.attrs = cf.add_history(da.attrs, f"sstfill: {kind} holes added (fraction {fraction}, seed {seed})")
+    gappy.encoding = dict(da.encoding)
+    return gappy, hidden
 
 
 def images_of(da: xr.DataArray, spatial: tuple[str, str]) -> Iterator[np.ndarray]:
