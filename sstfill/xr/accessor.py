@@ -16,6 +16,7 @@ import xarray as xr
 
 from sstfill.errors import InputDataError
 from sstfill.models.store import resolve_model
+from sstfill.kernels.holes import check_hole_request
 from sstfill.xr import cf
 from sstfill.xr.filling import fill_field
 from sstfill.xr.fields import check_field, pick_variable
@@ -230,8 +231,6 @@ class DataArrayInpaint(_Base):
         from sstfill.evaluation.protocols import evaluate_tiles_table
         from sstfill.training.tiles import cut_tiles_by_index
         from sstfill.xr.samples import images_of
-
-        from sstfill.kernels.holes import check_hole_request
 
         da = self._obj
         check_field(da)

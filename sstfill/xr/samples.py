@@ -13,6 +13,11 @@ from sstfill.kernels.holes import check_hole_request, make_holes
 from sstfill.training.tiles import cut_cloud_masks, cut_tiles_by_index, split_blocks
 from sstfill.training.uncertainty import MAX_ERROR_TILES
 from sstfill.training.windows import StreamedWindowBank, WindowBank, streamed_window_bank, window_bank
+from sstfill.xr import cf
+from sstfill.xr.fields import check_field
+from sstfill.xr.grid import find_grid, with_grid_mapping
+from sstfill.xr.land import find_land
+from sstfill.xr.reach import unlocated_pixels
 
 __all__ = ["add_holes", "ROWS_SPLIT", "SAMPLES_IN_MEMORY_BYTES", "MAX_VALIDATION_SAMPLES", "MAX_ADAPTING_VALIDATION_SAMPLES", "hole_pattern", "images_of", "tiles_from_dataarray", "own_cloud_masks"]
 
@@ -74,12 +79,6 @@ def add_holes(da: xr.DataArray, dataset: xr.Dataset | None, kind: str = "clouds"
     pixels already missing (NaN, +-inf), land, and a swath's pixels without latitude or
     longitude (which the fill never fills). Arguments are checked at once, lazy or not.
     """
-    from sstfill.xr import cf
-    from sstfill.xr.fields import check_field
-    from sstfill.xr.grid import find_grid, with_grid_mapping
-    from sstfill.xr.land import find_land
-    from sstfill.xr.reach import unlocated_pixels
-
     check_field(da)
     check_hole_request(kind, fraction, tile, seed, da.name)
     located, borrowed = with_grid_mapping(da, dataset)  # a projected field's CRS may be a data variable of the dataset
