@@ -22,6 +22,7 @@ __all__ = [
     "drop_unwritable_encoding",
     "WRITER_ENCODING_KEYS",
     "keeps_packing",
+    "stored_dtype",
     "unpack_valid_range",
 ]
 
@@ -132,7 +133,7 @@ def filled_attrs(source: xr.DataArray, description: str, flag_name: str, error_n
     scale = source.encoding.get("scale_factor")
     offset = source.encoding.get("add_offset")
     if (scale is not None or offset is not None) and not keeps_packing(source.encoding):
-        attrs = unpack_valid_range(attrs, scale, offset, clean_encoding(source.encoding, source.dtype)["dtype"], str(source.encoding.get("_Unsigned", "")).lower() == "true")
+        attrs = unpack_valid_range(attrs, source.encoding, clean_encoding(source.encoding, source.dtype)["dtype"])
     attrs.pop("missing_value", None)
     attrs.pop("_FillValue", None)
     method = f"sstfill {__version__}: {description}"
@@ -177,30 +178,48 @@ def error_variable(sigma: xr.DataArray, source: xr.DataArray, fitted_on: str) ->
     return out
 
 
-def unpack_valid_range(attrs: dict[str, Any], scale: Any, offset: Any, dtype: Any = "float64", unsigned: bool = False) -> dict[str, Any]:
-    """A copy of ``attrs`` with ``valid_min``/``valid_max``/``valid_range`` from packed to physical units.
+def stored_dtype(encoding: dict[str, Any]) -> np.dtype:
+    """The integer dtype a packed variable's values are read as: its on-disk dtype, or its unsigned/signed twin (CF's ``_Unsigned``).
 
-    Unpacked as xarray unpacks the data (``unsigned``: CF's ``_Unsigned``), in the float
-    ``dtype`` the field is written in: a pixel stored at an end of the packed range lies at
-    that end of the unpacked one, not a rounding error beyond it.
+    >>> stored_dtype({"dtype": "int8", "_Unsigned": "true"})
+    dtype('uint8')
+    """
+    disk = np.dtype(encoding["dtype"])
+    unsigned = str(encoding.get("_Unsigned", "")).lower()
+    if disk.kind == "i" and unsigned == "true":
+        return np.dtype(f"u{disk.itemsize}")
+    if disk.kind == "u" and unsigned == "false":
+        return np.dtype(f"i{disk.itemsize}")
+    return disk
+
+
+def unpack_valid_range(attrs: dict[str, Any], encoding: dict[str, Any], dtype: Any = "float64") -> dict[str, Any]:
+    """A copy of ``attrs`` with ``valid_min``/``valid_max``/``valid_range`` from the packing of ``encoding`` to physical units.
+
+    Unpacked as xarray unpacks the data (read as :func:`stored_dtype`, then ``*=
+    scale_factor``, ``+= add_offset``), in the float ``dtype`` the field is written in: a
+    pixel stored at an end of the packed range lies at that end of the unpacked one, not a
+    rounding error beyond it.
 
     Examples
     --------
-    >>> attrs = unpack_valid_range({"valid_min": np.int16(-300)}, np.float32(0.01), np.float32(273.15), "float32")
+    >>> packing = {"dtype": "int16", "scale_factor": np.float32(0.01), "add_offset": np.float32(273.15)}
+    >>> attrs = unpack_valid_range({"valid_min": np.int16(-300)}, packing, "float32")
     >>> attrs["valid_min"].dtype, attrs["valid_min"] == np.float32(-300) * np.float32(0.01) + np.float32(273.15)
     (dtype('float32'), np.True_)
     """
     out = dict(attrs)
+    disk = encoding.get("dtype")
+    integers = disk is not None and np.dtype(disk).kind in "iu"
     for key in ("valid_min", "valid_max", "valid_range"):
         if key in out:
             raw = np.asarray(out[key])
-            if unsigned and raw.dtype.kind == "i":
-                raw = raw.view(f"u{raw.dtype.itemsize}")
-            value = raw.astype(dtype)  # xarray: astype, then *= scale_factor, += add_offset
-            if scale is not None:
-                value *= np.asarray(scale).item() if np.ndim(scale) else scale
-            if offset is not None:
-                value += np.asarray(offset).item() if np.ndim(offset) else offset
+            if integers and raw.dtype.kind in "iu":
+                raw = raw.astype(disk).view(stored_dtype(encoding))
+            value = raw.astype(dtype)
+            for name, apply in (("scale_factor", np.multiply), ("add_offset", np.add)):
+                if encoding.get(name) is not None:
+                    apply(value, np.asarray(encoding[name]).item(), out=value)
             out[key] = value[()]
     return out
 

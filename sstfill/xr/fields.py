@@ -68,6 +68,10 @@ def has_observation(data: Any) -> bool:
     return False
 
 
+#: Attributes xarray's decoding moves to ``.encoding``, and the value of each that changes nothing (NaN: any fill value does).
+_DECODED_AWAY = {"_FillValue": np.nan, "missing_value": np.nan, "scale_factor": 1.0, "add_offset": 0.0}
+
+
 def check_decoded(da: xr.DataArray) -> None:
     """Raise :class:`InputDataError` if ``da`` is not a decoded floating-point field: integer (packed), not float, or a float that still carries its fill value or packing in its attributes (xarray moves them to ``.encoding`` when it decodes).
 
@@ -91,8 +95,7 @@ def check_decoded(da: xr.DataArray) -> None:
         )
     if kind not in "f":
         raise InputDataError(f"Variable {name!r} has dtype {da.dtype}; sstfill fills floating-point fields only.")
-    undecoded = [k for k, neutral in (("_FillValue", None), ("missing_value", None), ("scale_factor", 1.0), ("add_offset", 0.0))
-                 if _is_number(da.attrs.get(k)) and not np.all(np.asarray(da.attrs[k], dtype="float64") == neutral)]
+    undecoded = [k for k, no_op in _DECODED_AWAY.items() if _is_number(da.attrs.get(k)) and not np.all(np.asarray(da.attrs[k], dtype="float64") == no_op)]
     if undecoded:  # in .attrs, not .encoding: the values are still raw
         raise InputDataError(
             f"Variable {name!r} still carries {undecoded[0]} = {np.ravel(da.attrs[undecoded[0]])[0]!r} in its attributes: it was not "

@@ -78,7 +78,7 @@ def fill_field(
     da = with_coordinates_in_memory(da)  # a swath's lazy 2-D latitude/longitude: read once, not at every look at the grid
     check_field(da)
     grid = find_grid(da)
-    _warn_if_unlocated(da, grid, dataset)
+    _warn_if_grid_mapping_missing(da, grid, dataset)
     work = da.transpose(*[d for d in da.dims if d not in grid.dims], *grid.dims)  # other dims, then y, x
     model = resolve_model(auto_model_name(work, grid.dims) if wants_auto(model) else model, device, precision)  # context on daily series
     model_tile = getattr(model, "tile_size", None)
@@ -136,7 +136,7 @@ def fill_field(
     return filled.assign_coords(coords).drop_vars(borrowed)
 
 
-def _warn_if_unlocated(da: xr.DataArray, grid: SpatialGrid, dataset: xr.Dataset | None) -> None:
+def _warn_if_grid_mapping_missing(da: xr.DataArray, grid: SpatialGrid, dataset: xr.Dataset | None) -> None:
     """Warn when a projected field names a grid mapping it does not carry (``ds['sst']`` of a file opened with xarray's defaults).
 
     Its x/y then cannot be put on the Earth: no land by position, distances on the map.

@@ -16,7 +16,7 @@ import glob
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import xarray as xr
 
@@ -83,6 +83,20 @@ def expand_inputs(paths: Iterable[str | os.PathLike]) -> list[str]:
 _COMBINE = dict(data_vars="minimal", coords="minimal", compat="override", join="exact", combine_attrs="drop_conflicts")
 
 
+def _times_as_numbers_if_undecodable(open_: Callable[..., xr.Dataset]) -> xr.Dataset:
+    """``open_()``, or ``open_(decode_times=False)`` when xarray cannot decode the dates (IRI's calendar ``"360"``).
+
+    The numbers keep their units and calendar: :func:`sstfill.xr.series.time_coordinate`
+    reads them as dates.
+    """
+    try:
+        return open_()
+    except ValueError as err:
+        if "decode time units" not in str(err):
+            raise
+        return open_(decode_times=False)
+
+
 def open_input(path: str, chunks: Any) -> xr.Dataset:
     """Open one netCDF file or zarr store lazily with dask ``chunks``.
 
@@ -100,12 +114,7 @@ def open_input(path: str, chunks: Any) -> xr.Dataset:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part", category=UserWarning)
                 return xr.open_zarr(path, chunks=chunks)
-        try:
-            return xr.open_dataset(path, chunks=chunks)
-        except ValueError as err:  # dates xarray cannot decode (IRI's calendar "360"): sstfill reads the numbers
-            if "decode time units" not in str(err):
-                raise
-            return xr.open_dataset(path, chunks=chunks, decode_times=False)
+        return _times_as_numbers_if_undecodable(lambda **kw: xr.open_dataset(path, chunks=chunks, **kw))
     except SSTFillError:
         raise
     except Exception as err:  # noqa: BLE001  (backends raise many kinds; all mean "unreadable")
@@ -199,13 +208,11 @@ def open_inputs(paths: list[str] | str, chunks: Mapping[str, Any] | None = None)
         ds = open_input(files[0], netcdf_chunks if netcdf else {})
     elif netcdf:
         try:
-            try:
-                ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, preprocess=remember_sizes, **_COMBINE)
-            except ValueError as err:  # dates xarray cannot decode: their numbers, as open_input reads them
-                if "decode time units" not in str(err):
-                    raise
-                sizes.clear()
-                ds = xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, preprocess=remember_sizes, decode_times=False, **_COMBINE)
+            def open_all(**kw: Any) -> xr.Dataset:
+                sizes.clear()  # a second try opens every file again
+                return xr.open_mfdataset(files, combine="by_coords", chunks=netcdf_chunks, preprocess=remember_sizes, **_COMBINE, **kw)
+
+            ds = _times_as_numbers_if_undecodable(open_all)
         except Exception as err:  # noqa: BLE001
             for f in files:  # name the unreadable file, if that is the problem
                 open_input(f, {}).close()

@@ -34,7 +34,7 @@ import xarray as xr
 
 from sstfill.atomic import as_target, cannot_write, check_target, write_atomically
 from sstfill.errors import OutputError
-from sstfill.xr.cf import add_history, drop_unwritable_encoding, keeps_packing, output_names, unpack_valid_range
+from sstfill.xr.cf import add_history, drop_unwritable_encoding, keeps_packing, output_names, stored_dtype, unpack_valid_range
 from sstfill.xr.progress import FillProgressBar
 
 __all__ = ["write_atomic", "check_output", "output_format"]
@@ -101,7 +101,7 @@ def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
     if not keeps_packing(encoding):
         return None
     disk = np.dtype(encoding["dtype"])
-    stored = _stored_dtype(encoding)
+    stored = stored_dtype(encoding)
     info = np.iinfo(stored)
     excluded = []
     for key in ("_FillValue", "missing_value"):
@@ -112,17 +112,6 @@ def _packing(encoding: Mapping[str, Any]) -> dict[str, Any] | None:
     scale = float(encoding.get("scale_factor", 1.0) if encoding.get("scale_factor") is not None else 1.0)
     offset = float(encoding.get("add_offset", 0.0) if encoding.get("add_offset") is not None else 0.0)
     return {"lo": int(info.min), "hi": int(info.max), "excluded": tuple(excluded), "scale": scale, "offset": offset, "dtype": str(disk)}
-
-
-def _stored_dtype(encoding: Mapping[str, Any]) -> np.dtype:
-    """The integer dtype a packed variable's values are read as: its on-disk dtype, or its unsigned/signed twin (``_Unsigned``)."""
-    disk = np.dtype(encoding["dtype"])
-    unsigned = str(encoding.get("_Unsigned", "")).lower()
-    if disk.kind == "i" and unsigned == "true":
-        return np.dtype(f"u{disk.itemsize}")
-    if disk.kind == "u" and unsigned == "false":
-        return np.dtype(f"i{disk.itemsize}")
-    return disk
 
 
 def _valid_bounds(var: xr.Variable, packed: bool) -> tuple[float, float] | None:
@@ -141,7 +130,7 @@ def _valid_bounds(var: xr.Variable, packed: bool) -> tuple[float, float] | None:
     if ends == [None, None]:
         return None
     if packed:
-        disk, stored = np.dtype(var.encoding["dtype"]), _stored_dtype(var.encoding)
+        disk, stored = np.dtype(var.encoding["dtype"]), stored_dtype(var.encoding)
         ends = [None if e is None else np.asarray(e).astype(disk).view(stored) for e in ends]
     else:  # compared in the written float dtype, as readers do
         ends = [None if e is None else np.asarray(e).astype(var.dtype) for e in ends]
@@ -176,11 +165,14 @@ def _outside(values: np.ndarray, bounds: tuple[float, float], packing: Mapping[s
     return bool(values.size) and bool((values < bounds[0]).any() or (values > bounds[1]).any())
 
 
-def _problems(values: np.ndarray, flag: np.ndarray | None, packing: Mapping[str, Any] | None, bounds: Mapping[bool, Any]) -> tuple[bool, bool]:
-    """(values do not fit ``packing``, filled values (``flag`` 1) lie outside the valid range they are written with)."""
+def _problems(values: np.ndarray, flag: np.ndarray | None, packing: Mapping[str, Any] | None, bounds: tuple[Any, Any]) -> tuple[bool, bool]:
+    """(values do not fit ``packing``, filled values (``flag`` 1) lie outside the valid range they are written with).
+
+    ``bounds``: the valid range written unpacked and written packed (:func:`_valid_bounds`).
+    """
     unpack = packing is not None and not _fits(values, **{k: packing[k] for k in ("lo", "hi", "excluded", "scale", "offset")})
     packed = packing is not None and not unpack
-    limits = bounds.get(packed)
+    limits = bounds[packed]
     outside = flag is not None and limits is not None and _outside(np.asarray(values)[np.asarray(flag) == 1], limits, packing if packed else None)
     return unpack, outside
 
@@ -211,10 +203,13 @@ def _guard_packing(ds: xr.Dataset, said: list[str]) -> xr.Dataset:
     """
     for name in list(ds.variables):
         var = ds.variables[name]
+        if var.dtype.kind != "f" or name in ds.indexes:
+            continue
         packing = _packing(var.encoding)
         flag = _fill_flag(ds, name, var)
-        bounds = {} if flag is None or var.dtype.kind != "f" else {False: _valid_bounds(var, False), True: packing and _valid_bounds(var, True)}
-        if (packing is None and not any(bounds.values())) or var.dtype.kind != "f" or name in ds.indexes:
+        # the valid range of a filled variable as written unpacked, and as written packed
+        bounds = (None, None) if flag is None else (_valid_bounds(var, False), packing and _valid_bounds(var, True))
+        if packing is None and not any(bounds):
             continue
         checks = {"packing": packing, "bounds": bounds}
         if hasattr(var.data, "dask") or hasattr(getattr(flag, "data", None), "dask"):
@@ -237,8 +232,7 @@ def _guard_packing(ds: xr.Dataset, said: list[str]) -> xr.Dataset:
 
 def _unpacked_attrs(var: xr.Variable) -> dict[str, Any]:
     """``var``'s attributes with its valid range unpacked, as when it is written unpacked."""
-    enc = var.encoding
-    return unpack_valid_range(var.attrs, enc.get("scale_factor"), enc.get("add_offset"), var.dtype, str(enc.get("_Unsigned", "")).lower() == "true")
+    return unpack_valid_range(var.attrs, var.encoding, var.dtype)
 
 
 def _unpack(ds: xr.Dataset, name: Any, said: list[str]) -> xr.Dataset:

@@ -14,6 +14,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from sstfill.kernels.windows import TimeContext, neighbour_steps
@@ -54,6 +55,10 @@ UNIT_DAYS = {"day": 1.0, "d": 1.0, "hour": 1 / 24, "hr": 1 / 24, "h": 1 / 24, "m
              "second": 1 / 86400, "sec": 1 / 86400, "s": 1 / 86400, "week": 7.0, "month": 365.2425 / 12, "year": 365.2425}
 
 
+#: Calendars named otherwise than CF names them (the IRI Data Library's ``"360"``).
+CALENDAR_ALIASES = {"360": "360_day", "365": "365_day", "366": "366_day"}
+
+
 def time_coordinate(da: xr.DataArray, dim: str) -> xr.DataArray | None:
     """``dim``'s coordinate as dates (datetime64 or cftime); None when it holds none.
 
@@ -78,35 +83,17 @@ def time_coordinate(da: xr.DataArray, dim: str) -> xr.DataArray | None:
     if np.issubdtype(coord.dtype, np.number):
         if " since " not in str(coord.attrs.get("units", "")).lower():
             return None
+        calendar = str(coord.attrs.get("calendar", "")).strip().lower()
+        variable = coord.variable if calendar not in CALENDAR_ALIASES else xr.Variable(
+            coord.dims, coord.values, {**coord.attrs, "calendar": CALENDAR_ALIASES[calendar]})  # then cftime reads e.g. months in 360_day
         try:
-            coord = xr.decode_cf(xr.Dataset(coords={dim: coord.variable}))[dim]
-        except (ValueError, OverflowError):  # IRI's calendar "360"; months since a date in the standard calendar stay numbers
-            coord = _decode_by_calendar(coord, dim)
-            if coord is None:
-                return None
+            coord = xr.decode_cf(xr.Dataset(coords={dim: variable}))[dim]
+        except (ValueError, OverflowError):  # e.g. months since a date in the standard calendar: numbers, not dates
+            return None
     dated = ~undated_steps(coord.values)
     if np.issubdtype(coord.dtype, np.datetime64) or (coord.dtype == object and dated.any() and hasattr(coord.values[dated].flat[0], "toordinal")):
         return coord
     return None
-
-
-#: Calendars named otherwise than CF names them (the IRI Data Library's ``"360"``).
-CALENDAR_ALIASES = {"360": "360_day", "365": "365_day", "366": "366_day"}
-
-
-def _decode_by_calendar(coord: xr.DataArray, dim: str) -> xr.DataArray | None:
-    """Numbers with CF units whose calendar has another name than CF's (``"360"``), decoded with the CF name; None otherwise.
-
-    cftime then decodes what its calendar allows, e.g. ``"months since"`` in ``360_day``.
-    """
-    calendar = str(coord.attrs.get("calendar", "")).strip().lower()
-    if calendar not in CALENDAR_ALIASES:
-        return None
-    renamed = xr.Variable(coord.dims, coord.values, {**coord.attrs, "calendar": CALENDAR_ALIASES[calendar]})
-    try:
-        return xr.decode_cf(xr.Dataset(coords={dim: renamed}))[dim]
-    except (ValueError, OverflowError):
-        return None
 
 
 def undated_steps(values: Any) -> np.ndarray:
@@ -115,8 +102,6 @@ def undated_steps(values: Any) -> np.ndarray:
     >>> undated_steps(np.array(["2021-01-01", "NaT"], dtype="datetime64[s]")).tolist()
     [False, True]
     """
-    import pandas as pd
-
     return np.asarray(pd.isnull(np.asarray(values)), dtype=bool)
 
 
